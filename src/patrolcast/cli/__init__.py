@@ -1,0 +1,1 @@
+"""Thin command-line adapters: parse, call one service, print (rich or --json)."""

@@ -1,0 +1,88 @@
+"""The ``patrolcast`` command. Each domain registers its commands from its own module.
+
+Errors a user can correct (:class:`patrolcast.errors.PatrolcastError`) print as one line on
+stderr with exit code 2; nothing prints a traceback unless ``PATROLCAST_DEBUG=1``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+
+import typer
+from typer.exceptions import TyperException
+
+from patrolcast.errors import PatrolcastError
+
+app = typer.Typer(
+    name="patrolcast",
+    help="Accountable, place-based decision support for short targeted patrols.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+
+@app.callback()
+def _root() -> None:
+    """Accountable, place-based decision support for short targeted patrols."""
+
+
+# Modules under patrolcast.cli that define ``register(app)``. Order sets the help listing.
+COMMAND_MODULES = (
+    "ingest",
+    "forecasting",
+    "evaluation",
+    "imminent",
+    "governance",
+    "oversight",
+    "demo",
+)
+
+
+def _register_all() -> None:
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"patrolcast.cli.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"patrolcast.cli.{name}":
+                continue  # that domain's commands are not installed in this build
+            raise
+        module.register(app)
+
+
+_register_all()
+
+
+def main() -> None:
+    try:
+        result = app(standalone_mode=False)
+    except PatrolcastError as exc:
+        if os.environ.get("PATROLCAST_DEBUG") == "1":
+            raise
+        typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
+        sys.exit(2)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
+        typer.secho("aborted", err=True)
+        sys.exit(130)
+    except TyperException as exc:  # usage errors: bad option, missing argument
+        typer.secho(f"error: {exc.format_message()}", err=True, fg=typer.colors.RED)
+        sys.exit(exc.exit_code)
+    except Exception as exc:
+        if os.environ.get("PATROLCAST_DEBUG") == "1":
+            raise
+        typer.secho(
+            f"internal error: {type(exc).__name__}: {exc} (set PATROLCAST_DEBUG=1 for details)",
+            err=True,
+            fg=typer.colors.RED,
+        )
+        sys.exit(1)
+    sys.exit(result if isinstance(result, int) else 0)
+
+
+if __name__ == "__main__":
+    main()

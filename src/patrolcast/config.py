@@ -1,0 +1,93 @@
+"""One Settings object: flag > environment > file > defaults.
+
+Paths default to the working directory's ``var/`` (the analytical store, the governance
+database) and to the shared real-data folder ``../shared/data`` next to the repository.
+Secrets have no defaults: a setting that is a secret and still holds a placeholder is refused.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from patrolcast.errors import InputError
+
+_REPO_ROOT = Path(__file__).resolve().parents[2]
+_PLACEHOLDER_SECRETS = {"", "changeme", "secret", "password", "default"}
+
+
+def default_shared_data() -> Path:
+    """``$PATROLCAST_SHARED_DATA`` or ``../shared/data`` beside the repository checkout."""
+    env = os.environ.get("PATROLCAST_SHARED_DATA")
+    if env:
+        return Path(env)
+    return _REPO_ROOT.parent / "shared" / "data"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Application settings. Build with :func:`load_settings`."""
+
+    home: Path = Path("var")
+    shared_data: Path = default_shared_data()
+    crs: str = "EPSG:27700"
+    cell_size: float = 250.0
+    database_url: str = ""  # empty: SQLite file in ``home``
+    policy_profile: str = "armed-foot-patrol"
+    api_secret: str | None = None
+
+    @property
+    def store_dir(self) -> Path:
+        return self.home / "store"
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.home / "patrolcast.db"
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.sqlite_path}"
+
+    def require_secret(self) -> str:
+        """The API secret, refusing a missing or placeholder value."""
+        if self.api_secret is None or self.api_secret.strip().lower() in _PLACEHOLDER_SECRETS:
+            raise InputError("PATROLCAST_API_SECRET is unset or a placeholder: set a real secret")
+        return self.api_secret
+
+
+def _coerce(name: str, value: Any) -> Any:
+    if name in ("home", "shared_data"):
+        return Path(value)
+    if name == "cell_size":
+        try:
+            size = float(value)
+        except (TypeError, ValueError):
+            raise InputError(f"cell_size must be a number of metres, got {value!r}") from None
+        if size <= 0:
+            raise InputError("cell_size must be positive")
+        return size
+    return str(value)
+
+
+def load_settings(config_file: Path | None = None, **flags: Any) -> Settings:
+    """Settings from flags, then ``PATROLCAST_*`` environment variables, then a TOML file."""
+    values: dict[str, Any] = {}
+    path = config_file or (Path(os.environ["PATROLCAST_CONFIG"]) if "PATROLCAST_CONFIG" in os.environ else None)
+    if path is not None:
+        if not path.exists():
+            raise InputError(f"config file {path} does not exist")
+        with path.open("rb") as fh:
+            values.update(tomllib.load(fh).get("patrolcast", {}))
+    names = {f.name for f in fields(Settings)}
+    for name in names:
+        env = os.environ.get(f"PATROLCAST_{name.upper()}")
+        if env is not None:
+            values[name] = env
+    values.update({k: v for k, v in flags.items() if v is not None})
+    unknown = set(values) - names
+    if unknown:
+        raise InputError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+    return replace(Settings(), **{k: _coerce(k, v) for k, v in values.items()})

@@ -1,0 +1,148 @@
+"""The one estimator contract every forecaster follows (after scikit-learn's).
+
+- ``__init__`` stores keyword-only hyperparameters and nothing else; validation happens in
+  :meth:`Forecaster.fit`, which returns ``self``.
+- ``fit(events, cutoff=...)`` learns only from records strictly before ``cutoff`` (days since
+  the epoch, UTC); it sets ``cutoff_`` and other learned state ending in ``_``.
+- ``predict(support, start, end)`` returns a :class:`Forecast`: expected counts (and harm) per
+  unit of ``support`` for the window ``[start, end)``, which must not begin before ``cutoff_``.
+- Calling ``predict`` before ``fit`` raises :class:`NotFittedError`.
+
+One conformance suite (``tests/forecast/test_conformance.py``) runs over every forecaster in
+:data:`patrolcast.forecast.registry.FORECASTERS`, including a check that nothing after the
+cut-off leaks into a fit.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, Self
+
+import numpy as np
+import numpy.typing as npt
+
+from patrolcast.events import EventSet
+from patrolcast.geo.support import Support
+
+FloatArray = npt.NDArray[np.float64]
+
+
+class NotFittedError(RuntimeError):
+    """A forecaster was used before ``fit``."""
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """Expected counts and harm per unit of a support for the window ``[start, end)``.
+
+    ``expected_count[i]`` is the expected number of events in unit ``i``; ``expected_harm[i]``
+    the expected total harm. ``terms`` may hold named components (for example an ETAS model's
+    background and triggered parts) that sum to ``expected_count``, for explanation.
+    """
+
+    method: str
+    params: dict[str, Any]
+    unit_ids: list[str]
+    start: float
+    end: float
+    expected_count: FloatArray
+    expected_harm: FloatArray
+    terms: dict[str, FloatArray] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        n = len(self.unit_ids)
+        if self.expected_count.shape != (n,) or self.expected_harm.shape != (n,):
+            raise ValueError("forecast arrays must have one value per unit")
+        if self.end <= self.start:
+            raise ValueError("forecast window must have end after start")
+
+    def ranking_score(self, target: str = "harm") -> FloatArray:
+        """The score used to rank units: expected harm (default) or expected count."""
+        if target == "harm":
+            return self.expected_harm
+        if target == "count":
+            return self.expected_count
+        raise ValueError(f"unknown target {target!r}: use 'harm' or 'count'")
+
+
+class Forecaster(ABC):
+    """Base class: parameter handling, fitted-state checks and the cut-off discipline."""
+
+    name: str = "forecaster"
+
+    # -- scikit-learn style parameter handling ---------------------------------------------
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        sig = inspect.signature(cls.__init__)
+        return [
+            p.name
+            for p in sig.parameters.values()
+            if p.name != "self" and p.kind == p.KEYWORD_ONLY
+        ]
+
+    def get_params(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def clone(self) -> Self:
+        """An unfitted copy with the same hyperparameters."""
+        return type(self)(**copy.deepcopy(self.get_params()))
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"
+
+    # -- the contract ------------------------------------------------------------------------
+    def fit(self, events: EventSet, *, cutoff: float) -> Self:
+        """Learn from ``events`` strictly before ``cutoff``; returns ``self``."""
+        if not np.isfinite(cutoff):
+            raise ValueError("cutoff must be a finite time (days since epoch)")
+        history = events.before(cutoff)
+        self._validate_params()
+        self._fit(history, cutoff)
+        self.cutoff_ = float(cutoff)
+        self.crs_ = events.crs
+        return self
+
+    def predict(self, support: Support, start: float, end: float) -> Forecast:
+        """Expected counts and harm per unit of ``support`` in ``[start, end)``."""
+        self._check_fitted()
+        if end <= start:
+            raise ValueError("prediction window must have end after start")
+        if start < self.cutoff_ - 1e-9:
+            raise ValueError(
+                f"prediction window starts at {start} before the fit cut-off {self.cutoff_}: "
+                "that would score the model on its own training data"
+            )
+        if support.crs != self.crs_:
+            raise ValueError(f"support CRS {support.crs} differs from the events' {self.crs_}")
+        count, harm, terms = self._predict(support, start, end)
+        return Forecast(
+            method=self.name,
+            params=self.get_params(),
+            unit_ids=support.unit_ids,
+            start=start,
+            end=end,
+            expected_count=np.asarray(count, dtype=np.float64),
+            expected_harm=np.asarray(harm, dtype=np.float64),
+            terms=terms,
+        )
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "cutoff_"):
+            raise NotFittedError(f"{type(self).__name__} is not fitted: call fit(events, cutoff=)")
+
+    def _validate_params(self) -> None:  # noqa: B027 - optional hook
+        """Check hyperparameters; raise ValueError with a clear message."""
+
+    @abstractmethod
+    def _fit(self, history: EventSet, cutoff: float) -> None:
+        """Learn from ``history`` (already restricted to records before ``cutoff``)."""
+
+    @abstractmethod
+    def _predict(
+        self, support: Support, start: float, end: float
+    ) -> tuple[FloatArray, FloatArray, dict[str, FloatArray]]:
+        """Return (expected_count, expected_harm, terms) per unit."""

@@ -1,0 +1,243 @@
+"""Spatial supports: the units a forecast is made for.
+
+A *support* is a fixed set of units (square grid cells, or areas such as LSOAs), each with an
+id, a representative point and an area in square metres, plus a rule assigning a point to the
+unit that contains it. Forecasters predict one value per unit; metrics rank units and count
+the area they cover.
+
+:class:`Grid` is a square raster in a metric CRS, clipped to a study area by ``active``: only
+active cells are units. Its raster layout (``shape``) lets kernels run as FFT convolutions.
+:class:`AreaSupport` holds polygons (LSOA, ward, borough).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+import numpy.typing as npt
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+
+
+@runtime_checkable
+class Support(Protocol):
+    """What every forecast support offers."""
+
+    crs: str
+
+    @property
+    def n_units(self) -> int: ...
+
+    @property
+    def unit_ids(self) -> list[str]: ...
+
+    @property
+    def centroids(self) -> FloatArray:
+        """(n_units, 2) representative points, metres."""
+        ...
+
+    @property
+    def unit_area(self) -> FloatArray:
+        """(n_units,) area of each unit in square metres."""
+        ...
+
+    def assign(self, x: npt.ArrayLike, y: npt.ArrayLike) -> IntArray:
+        """Unit index of each point, or -1 where the point lies in no unit."""
+        ...
+
+
+@dataclass(frozen=True, eq=False)
+class Grid:
+    """A square grid of ``cell_size`` metres with lower-left corner ``(x0, y0)``.
+
+    Cells are numbered row-major from the lower-left: raster index ``r * nx + c`` for row ``r``
+    (northing) and column ``c`` (easting). ``active`` is a boolean raster of shape ``(ny, nx)``
+    marking the cells inside the study area; units are the active cells in raster order.
+    """
+
+    x0: float
+    y0: float
+    cell_size: float
+    nx: int
+    ny: int
+    crs: str
+    active: npt.NDArray[np.bool_] = field(repr=False)
+
+    def __post_init__(self) -> None:
+        if self.cell_size <= 0:
+            raise ValueError("cell_size must be positive")
+        if self.nx <= 0 or self.ny <= 0:
+            raise ValueError("a grid needs at least one row and one column")
+        if self.active.shape != (self.ny, self.nx):
+            raise ValueError(f"active mask has shape {self.active.shape}, expected {self.shape}")
+        # Cached lookups (frozen dataclass: set through object.__setattr__).
+        flat = np.flatnonzero(self.active.ravel())
+        lookup = np.full(self.nx * self.ny, -1, dtype=np.int64)
+        lookup[flat] = np.arange(flat.size)
+        object.__setattr__(self, "_raster_index", flat.astype(np.int64))
+        object.__setattr__(self, "_unit_of_raster", lookup)
+
+    @classmethod
+    def covering(
+        cls,
+        xmin: float,
+        ymin: float,
+        xmax: float,
+        ymax: float,
+        *,
+        cell_size: float = 250.0,
+        crs: str,
+    ) -> Grid:
+        """A fully active grid covering a bounding box, snapped to multiples of ``cell_size``."""
+        x0 = np.floor(xmin / cell_size) * cell_size
+        y0 = np.floor(ymin / cell_size) * cell_size
+        nx = max(1, int(np.ceil((xmax - x0) / cell_size)))
+        ny = max(1, int(np.ceil((ymax - y0) / cell_size)))
+        if x0 + nx * cell_size <= xmax:
+            nx += 1
+        if y0 + ny * cell_size <= ymax:
+            ny += 1
+        return cls(float(x0), float(y0), float(cell_size), nx, ny, crs, np.ones((ny, nx), bool))
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self.ny, self.nx)
+
+    @property
+    def n_units(self) -> int:
+        return int(self._raster_index.size)  # type: ignore[attr-defined]
+
+    @property
+    def raster_index(self) -> IntArray:
+        """Raster (row-major) index of each unit."""
+        return self._raster_index  # type: ignore[attr-defined,no-any-return]
+
+    @property
+    def unit_ids(self) -> list[str]:
+        """Stable cell ids: ``E<easting>N<northing>`` of the cell's lower-left corner (metres)."""
+        r, c = np.divmod(self.raster_index, self.nx)
+        xs = (self.x0 + c * self.cell_size).astype(np.int64)
+        ys = (self.y0 + r * self.cell_size).astype(np.int64)
+        return [f"E{x}N{y}" for x, y in zip(xs, ys, strict=True)]
+
+    @property
+    def centroids(self) -> FloatArray:
+        r, c = np.divmod(self.raster_index, self.nx)
+        half = self.cell_size / 2.0
+        return np.column_stack(
+            [self.x0 + c * self.cell_size + half, self.y0 + r * self.cell_size + half]
+        ).astype(np.float64)
+
+    @property
+    def unit_area(self) -> FloatArray:
+        return np.full(self.n_units, self.cell_size**2, dtype=np.float64)
+
+    def raster_of(self, x: npt.ArrayLike, y: npt.ArrayLike) -> IntArray:
+        """Raster index of each point, -1 outside the grid's bounding box."""
+        xa = np.asarray(x, dtype=np.float64)
+        ya = np.asarray(y, dtype=np.float64)
+        c = np.floor((xa - self.x0) / self.cell_size)
+        r = np.floor((ya - self.y0) / self.cell_size)
+        ok = (c >= 0) & (c < self.nx) & (r >= 0) & (r < self.ny) & np.isfinite(c) & np.isfinite(r)
+        out = np.full(xa.shape, -1, dtype=np.int64)
+        out[ok] = (r[ok] * self.nx + c[ok]).astype(np.int64)
+        return out
+
+    def assign(self, x: npt.ArrayLike, y: npt.ArrayLike) -> IntArray:
+        raster = self.raster_of(x, y)
+        out = np.full(raster.shape, -1, dtype=np.int64)
+        ok = raster >= 0
+        out[ok] = self._unit_of_raster[raster[ok]]  # type: ignore[attr-defined]
+        return out
+
+    def to_raster(self, values: npt.ArrayLike, fill: float = 0.0) -> FloatArray:
+        """Place one value per unit back on the full ``(ny, nx)`` raster."""
+        v = np.asarray(values, dtype=np.float64)
+        if v.shape != (self.n_units,):
+            raise ValueError(f"expected {self.n_units} values, got shape {v.shape}")
+        raster = np.full(self.nx * self.ny, fill, dtype=np.float64)
+        raster[self.raster_index] = v
+        return raster.reshape(self.shape)
+
+    def from_raster(self, raster: npt.ArrayLike) -> FloatArray:
+        """The active cells' values of a full ``(ny, nx)`` raster, in unit order."""
+        a = np.asarray(raster, dtype=np.float64)
+        if a.shape != self.shape:
+            raise ValueError(f"raster has shape {a.shape}, expected {self.shape}")
+        return a.ravel()[self.raster_index]
+
+
+@dataclass(frozen=True, eq=False)
+class AreaSupport:
+    """Areas (LSOAs, wards, boroughs) as forecast units.
+
+    ``geometries`` are shapely polygons in ``crs``; ``ids`` their codes (e.g. LSOA 2021 codes);
+    ``names`` human-readable names. Points are assigned by point-in-polygon with an STRtree.
+    """
+
+    ids: tuple[str, ...]
+    names: tuple[str, ...]
+    geometries: tuple[object, ...] = field(repr=False)
+    crs: str
+    level: str = "area"
+
+    def __post_init__(self) -> None:
+        import shapely
+
+        if not (len(self.ids) == len(self.names) == len(self.geometries)):
+            raise ValueError("ids, names and geometries must have the same length")
+        if len(set(self.ids)) != len(self.ids):
+            raise ValueError("area ids must be unique")
+        geoms = np.asarray(self.geometries, dtype=object)
+        reps = shapely.point_on_surface(geoms)
+        object.__setattr__(self, "_geoms", geoms)
+        object.__setattr__(self, "_tree", shapely.STRtree(geoms))
+        object.__setattr__(
+            self, "_centroids", np.column_stack([shapely.get_x(reps), shapely.get_y(reps)])
+        )
+        object.__setattr__(self, "_areas", shapely.area(geoms).astype(np.float64))
+        object.__setattr__(self, "_index", {code: i for i, code in enumerate(self.ids)})
+
+    @property
+    def n_units(self) -> int:
+        return len(self.ids)
+
+    @property
+    def unit_ids(self) -> list[str]:
+        return list(self.ids)
+
+    @property
+    def centroids(self) -> FloatArray:
+        """Representative points (always inside their polygon), not geometric centroids."""
+        return self._centroids  # type: ignore[attr-defined,no-any-return]
+
+    @property
+    def unit_area(self) -> FloatArray:
+        return self._areas  # type: ignore[attr-defined,no-any-return]
+
+    def index_of(self, codes: npt.ArrayLike) -> IntArray:
+        """Unit index of each area code, -1 for unknown codes."""
+        index: dict[str, int] = self._index  # type: ignore[attr-defined]
+        return np.array([index.get(str(c), -1) for c in np.asarray(codes)], dtype=np.int64)
+
+    def assign(self, x: npt.ArrayLike, y: npt.ArrayLike) -> IntArray:
+        import shapely
+
+        xa = np.asarray(x, dtype=np.float64)
+        ya = np.asarray(y, dtype=np.float64)
+        out = np.full(xa.shape, -1, dtype=np.int64)
+        if xa.size == 0:
+            return out
+        pts = shapely.points(xa, ya)
+        tree = self._tree  # type: ignore[attr-defined]
+        point_idx, geom_idx = tree.query(pts, predicate="intersects")
+        # A point on a shared boundary matches two areas: keep the first (lowest index).
+        order = np.lexsort((geom_idx, point_idx))
+        point_idx, geom_idx = point_idx[order], geom_idx[order]
+        first = np.ones(point_idx.size, dtype=bool)
+        first[1:] = point_idx[1:] != point_idx[:-1]
+        out[point_idx[first]] = geom_idx[first]
+        return out
