@@ -13,6 +13,7 @@ import sys
 import typer
 from typer.exceptions import TyperException
 
+from patrolcast.cli.groups import report_app
 from patrolcast.errors import PatrolcastError
 
 app = typer.Typer(
@@ -54,6 +55,7 @@ def _register_all() -> None:
 
 
 _register_all()
+app.add_typer(report_app, name="report")
 
 
 def main() -> None:
