@@ -1,0 +1,270 @@
+"""Spatial kernels and the two ways of summing them: FFT on a grid, direct sums at points.
+
+A *spatial kernel* ``K(d)`` weights an event by its distance ``d`` (metres) from the place being
+scored. The kernel-density forecasters compute, for every unit ``i`` of a support,
+
+.. math:: S_i = \\sum_j w_j \\, K(\\lVert c_i - p_j \\rVert)
+
+where ``w_j`` is an event weight (its count, its harm, or either times a time weight), ``p_j``
+its position and ``c_i`` the unit's point.
+
+- On a :class:`~patrolcast.geo.support.Grid` (:func:`grid_kernel_sum`) events are first *binned*
+  onto the raster: ``"nearest"`` moves each event to the centre of the cell containing it;
+  ``"linear"`` splits it between the four nearest cell centres in proportion to the
+  bilinear weights (linear binning, Wand 1994), which halves the positional error. The binned
+  raster is convolved with the kernel *evaluated at the cell-centre offsets*
+  ``K(cell_size * sqrt(di**2 + dj**2))`` using :func:`scipy.signal.fftconvolve`. The result is
+  therefore exactly (up to floating-point rounding) the direct sum over the binned events; the
+  plain reference :func:`grid_kernel_sum_reference` computes that sum by broadcasting and a
+  test checks both agree to 1e-9 relative.
+- On any other support (areas) :func:`point_kernel_sum` sums at the units' representative
+  points over events within the kernel's radius (a :class:`scipy.spatial.cKDTree` query), or
+  densely in chunks when the kernel has no cut-off; :func:`point_kernel_sum_reference` is the
+  plain double loop in numpy broadcasting.
+
+References
+----------
+Wand, M. P. (1994). Fast computation of multivariate kernel estimators. *Journal of
+Computational and Graphical Statistics* 3(4), 433-445.
+Silverman, B. W. (1986). *Density Estimation for Statistics and Data Analysis*. Chapman & Hall.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from scipy.signal import fftconvolve
+from scipy.spatial import cKDTree
+
+from patrolcast.geo.support import Grid
+
+FloatArray = npt.NDArray[np.float64]
+
+KERNEL_SHAPES = ("gaussian", "quartic", "inverse_distance")
+BINNINGS = ("nearest", "linear")
+
+
+@dataclass(frozen=True)
+class SpatialKernel:
+    """A radial kernel ``K(d)`` of ``bandwidth`` metres, zero beyond ``radius`` metres.
+
+    Shapes
+    ------
+    ``gaussian``
+        ``exp(-d**2 / (2 h**2)) / (2 pi h**2)``: the bivariate normal density (integrates to 1).
+    ``quartic``
+        ``3 / (pi h**2) * (1 - d**2 / h**2)**2`` for ``d < h``: the quartic (biweight) kernel of
+        CrimeStat and ArcGIS hotspot maps (integrates to 1); its radius is ``h``.
+    ``inverse_distance``
+        ``1 / (1 + d / h)`` for ``d <= radius``: the spatial weight of the prospective hotspot
+        (Bowers, Johnson & Pease 2004), distance counted in units of ``h``. Not a density.
+    """
+
+    shape: str
+    bandwidth: float
+    radius: float = math.inf
+
+    def __post_init__(self) -> None:
+        if self.shape not in KERNEL_SHAPES:
+            raise ValueError(
+                f"unknown kernel {self.shape!r}: use one of {', '.join(KERNEL_SHAPES)}"
+            )
+        if not (self.bandwidth > 0 and math.isfinite(self.bandwidth)):
+            raise ValueError(
+                f"kernel bandwidth must be a positive number of metres, got {self.bandwidth}"
+            )
+        if not self.radius > 0:
+            raise ValueError(f"kernel radius must be positive, got {self.radius}")
+        if self.shape == "inverse_distance" and not math.isfinite(self.radius):
+            raise ValueError("the inverse-distance kernel needs a finite radius")
+
+    @property
+    def support_radius(self) -> float:
+        """Distance beyond which the kernel is exactly zero (``inf`` if never)."""
+        if self.shape == "quartic":
+            return min(self.radius, self.bandwidth)
+        return self.radius
+
+    def __call__(self, d: npt.ArrayLike) -> FloatArray:
+        dist = np.asarray(d, dtype=np.float64)
+        h = self.bandwidth
+        if self.shape == "gaussian":
+            out = np.exp(-0.5 * (dist / h) ** 2) / (2.0 * math.pi * h * h)
+        elif self.shape == "quartic":
+            u = np.clip(1.0 - (dist / h) ** 2, 0.0, None)
+            out = 3.0 / (math.pi * h * h) * u * u
+        else:
+            out = 1.0 / (1.0 + dist / h)
+        return np.where(dist <= self.support_radius, out, 0.0)
+
+
+# -- binning events onto a grid's raster -------------------------------------------------------
+def bin_events(
+    grid: Grid, x: npt.ArrayLike, y: npt.ArrayLike, weights: npt.ArrayLike, binning: str = "nearest"
+) -> FloatArray:
+    """Rasterise weighted events: an array ``(k, ny, nx)`` for ``weights`` of shape ``(k, n)``.
+
+    Events outside the grid's bounding box are dropped (with ``"linear"``, the parts of an event
+    falling outside the raster are dropped).
+    """
+    xa = np.asarray(x, dtype=np.float64)
+    ya = np.asarray(y, dtype=np.float64)
+    w = np.atleast_2d(np.asarray(weights, dtype=np.float64))
+    k = w.shape[0]
+    size = grid.nx * grid.ny
+    out = np.zeros((k, size), dtype=np.float64)
+    if binning == "nearest":
+        raster = grid.raster_of(xa, ya)
+        ok = raster >= 0
+        for row in range(k):
+            out[row] = np.bincount(raster[ok], weights=w[row, ok], minlength=size)
+    elif binning == "linear":
+        u = (xa - grid.x0) / grid.cell_size - 0.5
+        v = (ya - grid.y0) / grid.cell_size - 0.5
+        finite = np.isfinite(u) & np.isfinite(v)
+        u, v, w = u[finite], v[finite], w[:, finite]
+        c0 = np.floor(u).astype(np.int64)
+        r0 = np.floor(v).astype(np.int64)
+        fu = u - c0
+        fv = v - r0
+        for dc, dr, share in (
+            (0, 0, (1 - fu) * (1 - fv)),
+            (1, 0, fu * (1 - fv)),
+            (0, 1, (1 - fu) * fv),
+            (1, 1, fu * fv),
+        ):
+            c = c0 + dc
+            r = r0 + dr
+            ok = (c >= 0) & (c < grid.nx) & (r >= 0) & (r < grid.ny) & (share > 0)
+            idx = r[ok] * grid.nx + c[ok]
+            for row in range(k):
+                out[row] += np.bincount(idx, weights=w[row, ok] * share[ok], minlength=size)
+    else:
+        raise ValueError(f"unknown binning {binning!r}: use one of {', '.join(BINNINGS)}")
+    return out.reshape(k, grid.ny, grid.nx)
+
+
+def kernel_stencil(grid: Grid, kernel: SpatialKernel) -> FloatArray:
+    """The kernel evaluated at every cell-centre offset it can reach on ``grid``.
+
+    Shape ``(2 Ry + 1, 2 Rx + 1)`` with ``Ry <= ny - 1`` and ``Rx <= nx - 1`` cells; the centre
+    element is offset (0, 0).
+    """
+    reach = kernel.support_radius / grid.cell_size
+    ry = grid.ny - 1 if not math.isfinite(reach) else min(grid.ny - 1, math.ceil(reach))
+    rx = grid.nx - 1 if not math.isfinite(reach) else min(grid.nx - 1, math.ceil(reach))
+    dy = np.arange(-ry, ry + 1, dtype=np.float64)[:, None]
+    dx = np.arange(-rx, rx + 1, dtype=np.float64)[None, :]
+    return kernel(grid.cell_size * np.sqrt(dx * dx + dy * dy))
+
+
+def grid_kernel_sum(
+    grid: Grid,
+    x: npt.ArrayLike,
+    y: npt.ArrayLike,
+    weights: npt.ArrayLike,
+    kernel: SpatialKernel,
+    *,
+    binning: str = "nearest",
+) -> FloatArray:
+    """``S[k, i] = sum_j w[k, j] K(|c_i - p_j|)`` for every active cell ``i``, by FFT.
+
+    Parameters
+    ----------
+    grid : the support; ``c_i`` are its cell centres.
+    x, y : event positions (metres, the grid's CRS).
+    weights : ``(n,)`` or ``(k, n)`` event weights; one output row per weight row.
+    kernel : the spatial kernel.
+    binning : ``"nearest"`` or ``"linear"`` (see the module notes).
+
+    Returns
+    -------
+    ``(k, n_units)`` array (``k = 1`` for one weight row). FFT round-off below zero is clipped.
+    """
+    raster = bin_events(grid, x, y, weights, binning)
+    stencil = kernel_stencil(grid, kernel)
+    ry = (stencil.shape[0] - 1) // 2
+    rx = (stencil.shape[1] - 1) // 2
+    full = fftconvolve(raster, stencil[None, :, :], mode="full", axes=(1, 2))
+    conv = np.maximum(full[:, ry : ry + grid.ny, rx : rx + grid.nx], 0.0)
+    flat = conv.reshape(conv.shape[0], -1)
+    return np.ascontiguousarray(flat[:, grid.raster_index])
+
+
+def grid_kernel_sum_reference(
+    grid: Grid,
+    x: npt.ArrayLike,
+    y: npt.ArrayLike,
+    weights: npt.ArrayLike,
+    kernel: SpatialKernel,
+    *,
+    binning: str = "nearest",
+) -> FloatArray:
+    """Plain twin of :func:`grid_kernel_sum`: bin, then sum directly over events x cells."""
+    raster = bin_events(grid, x, y, weights, binning).reshape(-1, grid.nx * grid.ny)
+    occupied = np.flatnonzero(np.any(raster != 0.0, axis=0))
+    r, c = np.divmod(occupied, grid.nx)
+    ex = grid.x0 + (c + 0.5) * grid.cell_size
+    ey = grid.y0 + (r + 0.5) * grid.cell_size
+    return point_kernel_sum_reference(grid.centroids, ex, ey, raster[:, occupied], kernel)
+
+
+def point_kernel_sum(
+    points: npt.ArrayLike,
+    x: npt.ArrayLike,
+    y: npt.ArrayLike,
+    weights: npt.ArrayLike,
+    kernel: SpatialKernel,
+    *,
+    chunk: int = 512,
+) -> FloatArray:
+    """``S[k, i] = sum_j w[k, j] K(|q_i - p_j|)`` at points ``q`` of shape ``(m, 2)``.
+
+    Events at the same position are merged first. With a finite kernel radius, only pairs
+    within it are visited (``cKDTree.sparse_distance_matrix``); otherwise the sum is dense,
+    ``chunk`` points at a time.
+    """
+    q = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    xa = np.asarray(x, dtype=np.float64)
+    ya = np.asarray(y, dtype=np.float64)
+    w = np.atleast_2d(np.asarray(weights, dtype=np.float64))
+    out = np.zeros((w.shape[0], q.shape[0]), dtype=np.float64)
+    if xa.size == 0 or q.shape[0] == 0:
+        return out
+    pos, inverse = np.unique(np.column_stack([xa, ya]), axis=0, return_inverse=True)
+    merged = np.zeros((w.shape[0], pos.shape[0]), dtype=np.float64)
+    for row in range(w.shape[0]):
+        merged[row] = np.bincount(inverse.ravel(), weights=w[row], minlength=pos.shape[0])
+    radius = kernel.support_radius
+    if math.isfinite(radius):
+        pairs = cKDTree(q).sparse_distance_matrix(cKDTree(pos), radius, output_type="coo_matrix")
+        kv = kernel(pairs.data)
+        for row in range(w.shape[0]):
+            out[row] = np.bincount(
+                pairs.row, weights=kv * merged[row, pairs.col], minlength=q.shape[0]
+            )
+        return out
+    for lo in range(0, q.shape[0], chunk):
+        block = q[lo : lo + chunk]
+        d = np.hypot(block[:, 0:1] - pos[None, :, 0], block[:, 1:2] - pos[None, :, 1])
+        out[:, lo : lo + chunk] = merged @ kernel(d).T
+    return out
+
+
+def point_kernel_sum_reference(
+    points: npt.ArrayLike,
+    x: npt.ArrayLike,
+    y: npt.ArrayLike,
+    weights: npt.ArrayLike,
+    kernel: SpatialKernel,
+) -> FloatArray:
+    """Plain twin of :func:`point_kernel_sum`: the full events x points broadcast."""
+    q = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    xa = np.asarray(x, dtype=np.float64)
+    ya = np.asarray(y, dtype=np.float64)
+    w = np.atleast_2d(np.asarray(weights, dtype=np.float64))
+    d = np.hypot(q[:, 0:1] - xa[None, :], q[:, 1:2] - ya[None, :])
+    return np.asarray(w @ kernel(d).T, dtype=np.float64)
