@@ -1,0 +1,147 @@
+"""Rolling-origin splits for forecast backtests (Tashman 2000).
+
+An *origin* is the instant a forecast is made. For each origin the model is fitted on the
+training window ``[origin - lookback, origin)`` and scored on ``[origin, origin + horizon)``.
+The origins move back from the end of the data by ``step`` (default: the horizon), so the
+scoring windows of consecutive origins abut and never overlap a training window of the same
+fold. Horizons and steps are written ``<n><unit>``: ``d`` days, ``w`` weeks, ``M`` calendar
+months (months are calendar months, so that month-precision data such as the London Datastore
+counts score whole months).
+
+References
+----------
+Tashman, L. J. (2000). Out-of-sample tests of forecasting accuracy: an analysis and review.
+International Journal of Forecasting 16, 437-450.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from patrolcast.errors import InputError
+from patrolcast.events import from_days, to_days
+
+__all__ = ["Period", "Fold", "RollingOrigin", "parse_period", "data_end"]
+
+_PERIOD = re.compile(r"^\s*(\d+)\s*([dwM])\s*$")
+
+
+@dataclass(frozen=True)
+class Period:
+    """A length of time: ``n`` days, weeks or calendar months."""
+
+    n: int
+    unit: str  # "d", "w" or "M"
+
+    def __str__(self) -> str:
+        return f"{self.n}{self.unit}"
+
+    def add(self, t: float, times: int = 1) -> float:
+        """``t`` (days since epoch) moved by ``times`` periods (negative moves back)."""
+        if self.unit == "d":
+            return t + self.n * times
+        if self.unit == "w":
+            return t + 7 * self.n * times
+        when = from_days(t)
+        month = when.year * 12 + (when.month - 1) + self.n * times
+        moved = when.replace(year=month // 12, month=month % 12 + 1, day=1)
+        if when.day != 1 or (when.hour, when.minute, when.second) != (0, 0, 0):
+            raise ValueError(f"month periods need month-start instants, got {when.isoformat()}")
+        return to_days(moved)
+
+    @property
+    def approx_days(self) -> float:
+        return {"d": 1.0, "w": 7.0, "M": 30.44}[self.unit] * self.n
+
+
+def parse_period(text: str, *, what: str = "period") -> Period:
+    """``"7d"`` -> 7 days, ``"1w"`` -> 1 week, ``"1M"`` -> 1 calendar month."""
+    m = _PERIOD.match(str(text))
+    if not m or int(m.group(1)) <= 0:
+        raise InputError(f"{what} {text!r} is not like 1d, 7d, 2w or 1M")
+    return Period(int(m.group(1)), m.group(2))
+
+
+def data_end(t_max: float, time_precision: str) -> float:
+    """The end (exclusive) of the last complete day or month that contains ``t_max``."""
+    if time_precision == "month":
+        when = from_days(t_max)
+        month = when.year * 12 + when.month  # the month after
+        return to_days(datetime(month // 12, month % 12 + 1, 1, tzinfo=UTC))
+    return float(math.floor(t_max + 1e-9)) + 1.0
+
+
+@dataclass(frozen=True)
+class Fold:
+    """One origin: fit on ``[train_start, origin)``, score on ``[origin, score_end)``."""
+
+    index: int
+    origin: float
+    train_start: float  # -inf when the lookback is unlimited
+    score_end: float
+
+    @property
+    def train_end(self) -> float:
+        return self.origin
+
+
+@dataclass(frozen=True)
+class RollingOrigin:
+    """Rolling-origin splitter.
+
+    Parameters
+    ----------
+    horizon : length of each scoring window.
+    n_origins : how many origins.
+    step : distance between consecutive origins (default: ``horizon``).
+    lookback : length of each training window (``None``: everything before the origin).
+    last_end : the end of the last scoring window; by default the end of the data.
+    """
+
+    horizon: Period
+    n_origins: int
+    step: Period | None = None
+    lookback: Period | None = None
+    last_end: float | None = None
+
+    def folds(self, t_min: float, end: float) -> list[Fold]:
+        """Folds for data covering ``[t_min, end)``, oldest origin first.
+
+        Raises :class:`InputError` when the data cannot hold ``n_origins`` scoring windows
+        after at least one training period (of ``lookback``, or of one ``step``).
+        """
+        if self.n_origins < 1:
+            raise InputError("need at least one origin")
+        step = self.step or self.horizon
+        stop = self.last_end if self.last_end is not None else end
+        if self.horizon.unit == "M":
+            stop = _month_floor(stop)
+        last_origin = self.horizon.add(stop, -1)
+        origins = [step.add(last_origin, -k) for k in range(self.n_origins)][::-1]
+        first = origins[0]
+        need = self.lookback.add(first, -1) if self.lookback else step.add(first, -1)
+        if need < t_min - 1e-9:
+            raise InputError(
+                f"not enough history for {self.n_origins} origins every {step} with a "
+                f"{self.horizon} horizon"
+                + (f" and a {self.lookback} lookback" if self.lookback else "")
+                + f": data start {from_days(t_min).date()}, first training window would start "
+                f"{from_days(need).date()}"
+            )
+        return [
+            Fold(
+                index=i,
+                origin=o,
+                train_start=self.lookback.add(o, -1) if self.lookback else -math.inf,
+                score_end=self.horizon.add(o),
+            )
+            for i, o in enumerate(origins)
+        ]
+
+
+def _month_floor(t: float) -> float:
+    when = from_days(t)
+    return to_days(datetime(when.year, when.month, 1, tzinfo=UTC))
