@@ -1,0 +1,235 @@
+"""Numeric kernels of the ETAS expectation-maximisation fit (private).
+
+Two implementations of the same E-step give the same answer:
+
+- the *indexed* path: :func:`space_time_pairs` lists, once per fit, every (parent, child) pair
+  within the space and time cut-offs using a bucket grid of ``max_distance`` cells over
+  time-sorted events (a binary search in each of the 9 neighbouring buckets), so the number of
+  pairs, and the E-step's cost, grow about linearly with the number of events at a given
+  density; :func:`estep_pairs` then runs one fused numba loop over the pairs;
+- the *reference* path: :func:`estep_dense`, plain numpy over all ``n * n`` pairs (in blocks of
+  children to bound memory), with the cut-offs applied as masks. It is quadratic and serves as
+  the naive baseline in ``bench/etas_bench.py`` and as the oracle in the tests.
+
+Both return the same sufficient statistics for the M-step: the background probability of each
+event, and, over the triggered probabilities ``p_ij``, the sums per parent mark, the sum of
+``p_ij * dt_ij`` and the sum of ``p_ij * d_ij**2``; plus ``sum(log lambda_j)``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+__all__ = ["space_time_pairs", "space_time_pairs_dense", "estep_pairs", "estep_dense"]
+
+
+@numba.njit(cache=True)
+def _bucket_pass(
+    t: FloatArray,
+    x: FloatArray,
+    y: FloatArray,
+    bx: IntArray,
+    by: IntArray,
+    nbx: int,
+    nby: int,
+    order: IntArray,
+    ptr: IntArray,
+    max_days: float,
+    max_d2: float,
+    parent: IntArray,
+    child: IntArray,
+    fill: bool,
+) -> int:
+    n = t.shape[0]
+    k = 0
+    for j in range(n):
+        tj = t[j]
+        lo_t = tj - max_days
+        for ddy in range(-1, 2):
+            cy = by[j] + ddy
+            if cy < 0 or cy >= nby:
+                continue
+            for ddx in range(-1, 2):
+                cx = bx[j] + ddx
+                if cx < 0 or cx >= nbx:
+                    continue
+                b = cy * nbx + cx
+                a = ptr[b]
+                e = ptr[b + 1]
+                # binary search: first event in this bucket with t >= tj - max_days
+                lo = a
+                hi = e
+                while lo < hi:
+                    mid = (lo + hi) // 2
+                    if t[order[mid]] < lo_t:
+                        lo = mid + 1
+                    else:
+                        hi = mid
+                for q in range(lo, e):
+                    i = order[q]
+                    ti = t[i]
+                    if ti >= tj:
+                        break
+                    dxx = x[j] - x[i]
+                    dyy = y[j] - y[i]
+                    if dxx * dxx + dyy * dyy <= max_d2:
+                        if fill:
+                            parent[k] = i
+                            child[k] = j
+                        k += 1
+    return k
+
+
+def space_time_pairs(
+    t: FloatArray, x: FloatArray, y: FloatArray, *, max_days: float, max_distance: float
+) -> tuple[IntArray, IntArray]:
+    """All pairs ``(i, j)`` with ``0 < t_j - t_i <= max_days`` and distance ``<= max_distance``.
+
+    ``t`` must be sorted ascending. Returns ``(parent, child)`` index arrays, grouped by child
+    (child non-decreasing) and, within a child, in no particular order.
+    """
+    n = t.shape[0]
+    if n == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    if np.any(np.diff(t) < 0):
+        raise ValueError("space_time_pairs needs times sorted ascending")
+    cell = float(max_distance)
+    bx = np.floor((x - x.min()) / cell).astype(np.int64)
+    by = np.floor((y - y.min()) / cell).astype(np.int64)
+    nbx = int(bx.max()) + 1
+    nby = int(by.max()) + 1
+    key = by * nbx + bx
+    order = np.argsort(key, kind="stable").astype(np.int64)  # stable: time order kept per bucket
+    ptr = np.zeros(nbx * nby + 1, dtype=np.int64)
+    np.cumsum(np.bincount(key, minlength=nbx * nby), out=ptr[1:])
+    args = (t, x, y, bx, by, nbx, nby, order, ptr, float(max_days), cell * cell)
+    empty = np.zeros(0, np.int64)
+    total = _bucket_pass(*args, empty, empty, False)
+    parent = np.empty(total, np.int64)
+    child = np.empty(total, np.int64)
+    _bucket_pass(*args, parent, child, True)
+    return parent, child
+
+
+def space_time_pairs_dense(
+    t: FloatArray, x: FloatArray, y: FloatArray, *, max_days: float, max_distance: float
+) -> tuple[IntArray, IntArray]:
+    """Plain numpy reference of :func:`space_time_pairs` (quadratic memory: small inputs)."""
+    dt = t[None, :] - t[:, None]  # [i, j] = t_j - t_i
+    d2 = (x[None, :] - x[:, None]) ** 2 + (y[None, :] - y[:, None]) ** 2
+    ok = (dt > 0) & (dt <= max_days) & (d2 <= max_distance**2)
+    parent, child = np.nonzero(ok)
+    order = np.lexsort((parent, child))
+    return parent[order].astype(np.int64), child[order].astype(np.int64)
+
+
+@numba.njit(cache=True)
+def _estep_pairs(
+    parent: IntArray,
+    child: IntArray,
+    dt: FloatArray,
+    d2: FloatArray,
+    parent_mark: IntArray,
+    theta: FloatArray,
+    omega: float,
+    sigma: float,
+    mu: FloatArray,
+) -> tuple[FloatArray, FloatArray, float, float, float]:
+    n = mu.shape[0]
+    m = parent.shape[0]
+    lam = mu.copy()
+    trig = np.empty(m)
+    norm = omega / (2.0 * math.pi * sigma * sigma)
+    inv2s2 = 1.0 / (2.0 * sigma * sigma)
+    for k in range(m):
+        v = theta[parent_mark[k]] * norm * math.exp(-omega * dt[k] - d2[k] * inv2s2)
+        trig[k] = v
+        lam[child[k]] += v
+    s_mark = np.zeros(theta.shape[0])
+    s_dt = 0.0
+    s_d2 = 0.0
+    for k in range(m):
+        p = trig[k] / lam[child[k]]
+        s_mark[parent_mark[k]] += p
+        s_dt += p * dt[k]
+        s_d2 += p * d2[k]
+    p_bg = np.empty(n)
+    loglik = 0.0
+    for j in range(n):
+        p_bg[j] = mu[j] / lam[j]
+        loglik += math.log(lam[j])
+    return p_bg, s_mark, s_dt, s_d2, loglik
+
+
+def estep_pairs(
+    parent: IntArray,
+    child: IntArray,
+    t: FloatArray,
+    x: FloatArray,
+    y: FloatArray,
+    mark_index: IntArray,
+    theta: FloatArray,
+    omega: float,
+    sigma: float,
+    mu: FloatArray,
+) -> tuple[FloatArray, FloatArray, float, float, float]:
+    """E-step over a precomputed pair list (see module docstring for the returned values)."""
+    dt = t[child] - t[parent]
+    d2 = (x[child] - x[parent]) ** 2 + (y[child] - y[parent]) ** 2
+    result: tuple[FloatArray, FloatArray, float, float, float] = _estep_pairs(
+        parent, child, dt, d2, mark_index[parent], theta, float(omega), float(sigma), mu
+    )
+    return result
+
+
+def estep_dense(
+    t: FloatArray,
+    x: FloatArray,
+    y: FloatArray,
+    mark_index: IntArray,
+    theta: FloatArray,
+    omega: float,
+    sigma: float,
+    mu: FloatArray,
+    *,
+    max_days: float,
+    max_distance: float,
+    block: int = 1024,
+) -> tuple[FloatArray, FloatArray, float, float, float]:
+    """Reference E-step over all ``n * n`` pairs, plain numpy, cut-offs applied as masks.
+
+    Quadratic in time (memory bounded by ``block * n``): the naive EM of Mohler et al. (2011).
+    """
+    n = t.shape[0]
+    s_mark = np.zeros(theta.shape[0])
+    s_dt = 0.0
+    s_d2 = 0.0
+    p_bg = np.empty(n)
+    loglik = 0.0
+    theta_i = theta[mark_index]
+    norm = omega / (2.0 * np.pi * sigma * sigma)
+    for a in range(0, n, block):
+        b = min(n, a + block)
+        dt = t[a:b, None] - t[None, :]  # [j, i] = t_j - t_i
+        d2 = (x[a:b, None] - x[None, :]) ** 2 + (y[a:b, None] - y[None, :]) ** 2
+        ok = (dt > 0) & (dt <= max_days) & (d2 <= max_distance**2)
+        trig = np.where(
+            ok,
+            theta_i[None, :] * norm * np.exp(-omega * np.where(ok, dt, 0.0) - d2 / (2 * sigma**2)),
+            0.0,
+        )
+        lam = mu[a:b] + trig.sum(axis=1)
+        p = trig / lam[:, None]
+        s_mark += np.bincount(mark_index, weights=p.sum(axis=0), minlength=theta.shape[0])
+        s_dt += float((p * np.where(ok, dt, 0.0)).sum())
+        s_d2 += float((p * d2).sum())
+        p_bg[a:b] = mu[a:b] / lam
+        loglik += float(np.log(lam).sum())
+    return p_bg, s_mark, s_dt, s_d2, loglik
