@@ -179,6 +179,7 @@ def write_forecast_map(
     fig, ax = plt.subplots(figsize=(7.5, 6.5), dpi=110)
     harm = np.asarray(forecast.expected_harm, dtype=np.float64)
     vmax = float(np.quantile(harm, 0.995)) if harm.size and harm.max() > 0 else 1.0
+    im: Any
     if isinstance(support, Grid):
         raster = np.ma.masked_where(~support.active, support.to_raster(harm))
         extent = (
