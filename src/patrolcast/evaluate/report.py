@@ -217,3 +217,13 @@ def write_report(
     md.write_text(header + markdown_table(summary) + "\n", encoding="utf-8")
     paths["md"] = md
     return paths
+
+
+def summary_json(
+    result: BacktestResult, *, n_boot: int = 2000, seed: int = 20080101, baseline: str = "naive"
+) -> dict[str, Any]:
+    """The JSON summary without the per-origin rows (what ``--json`` prints)."""
+    payload = result_to_json(result, n_boot=n_boot, seed=seed, baseline=baseline)
+    payload.pop("rows", None)
+    payload.pop("reliability", None)
+    return payload
