@@ -102,6 +102,50 @@ class Grid:
             ny += 1
         return cls(float(x0), float(y0), float(cell_size), nx, ny, crs, np.ones((ny, nx), bool))
 
+    @classmethod
+    def clipped_to(
+        cls, study_area: object, *, cell_size: float = 250.0, crs: str | None = None
+    ) -> Grid:
+        """A grid of ``cell_size`` metres over a study area; a cell is active if it overlaps it.
+
+        ``study_area`` is a :class:`patrolcast.geo.study_area.StudyArea` (which carries its CRS)
+        or a shapely (multi)polygon with ``crs`` given. A cell is active when its square shares
+        some area with the study area (cells that only touch its edge are not). Vectorised:
+        one shapely 2 predicate call over all cells of the bounding box.
+        """
+        import shapely
+
+        geometry = getattr(study_area, "geometry", study_area)
+        crs = crs if crs is not None else getattr(study_area, "crs", None)
+        if crs is None:
+            raise ValueError("give the study area's crs (or pass a StudyArea)")
+        if not isinstance(geometry, shapely.Geometry) or geometry.is_empty:
+            raise ValueError("the study area must be a non-empty shapely geometry")
+        xmin, ymin, xmax, ymax = shapely.bounds(geometry).tolist()
+        grid = cls.covering(xmin, ymin, xmax, ymax, cell_size=cell_size, crs=crs)
+        cols = np.arange(grid.nx, dtype=np.float64)
+        rows = np.arange(grid.ny, dtype=np.float64)
+        cx, ry = np.meshgrid(cols, rows)
+        x_lo = grid.x0 + cx.ravel() * grid.cell_size
+        y_lo = grid.y0 + ry.ravel() * grid.cell_size
+        cells = shapely.box(x_lo, y_lo, x_lo + grid.cell_size, y_lo + grid.cell_size)
+        shapely.prepare(geometry)
+        active = shapely.intersects(geometry, cells) & ~shapely.touches(geometry, cells)
+        return cls(
+            grid.x0, grid.y0, grid.cell_size, grid.nx, grid.ny, crs, active.reshape(grid.shape)
+        )
+
+    def cell_polygons(self) -> npt.NDArray[np.object_]:
+        """The squares of the active cells (shapely polygons), in unit order."""
+        import shapely
+
+        r, c = np.divmod(self.raster_index, self.nx)
+        x_lo = self.x0 + c * self.cell_size
+        y_lo = self.y0 + r * self.cell_size
+        return np.asarray(
+            shapely.box(x_lo, y_lo, x_lo + self.cell_size, y_lo + self.cell_size), dtype=object
+        )
+
     @property
     def shape(self) -> tuple[int, int]:
         return (self.ny, self.nx)
@@ -113,7 +157,7 @@ class Grid:
     @property
     def raster_index(self) -> IntArray:
         """Raster (row-major) index of each unit."""
-        return self._raster_index  # type: ignore[attr-defined,no-any-return]
+        return self._raster_index  # type: ignore[attr-defined]
 
     @property
     def unit_ids(self) -> list[str]:
@@ -176,6 +220,8 @@ class AreaSupport:
 
     ``geometries`` are shapely polygons in ``crs``; ``ids`` their codes (e.g. LSOA 2021 codes);
     ``names`` human-readable names. Points are assigned by point-in-polygon with an STRtree.
+    ``borough_ids`` / ``borough_names`` optionally give the borough (local authority district)
+    of each area, for roll-ups and summaries; empty when unknown.
     """
 
     ids: tuple[str, ...]
@@ -183,12 +229,17 @@ class AreaSupport:
     geometries: tuple[object, ...] = field(repr=False)
     crs: str
     level: str = "area"
+    borough_ids: tuple[str, ...] = field(default=(), repr=False)
+    borough_names: tuple[str, ...] = field(default=(), repr=False)
 
     def __post_init__(self) -> None:
         import shapely
 
         if not (len(self.ids) == len(self.names) == len(self.geometries)):
             raise ValueError("ids, names and geometries must have the same length")
+        for name in ("borough_ids", "borough_names"):
+            if len(getattr(self, name)) not in (0, len(self.ids)):
+                raise ValueError(f"{name} must be empty or give one value per area")
         if len(set(self.ids)) != len(self.ids):
             raise ValueError("area ids must be unique")
         geoms = np.asarray(self.geometries, dtype=object)
@@ -212,11 +263,16 @@ class AreaSupport:
     @property
     def centroids(self) -> FloatArray:
         """Representative points (always inside their polygon), not geometric centroids."""
-        return self._centroids  # type: ignore[attr-defined,no-any-return]
+        return self._centroids  # type: ignore[attr-defined]
 
     @property
     def unit_area(self) -> FloatArray:
-        return self._areas  # type: ignore[attr-defined,no-any-return]
+        return self._areas  # type: ignore[attr-defined]
+
+    @property
+    def geometry_array(self) -> npt.NDArray[np.object_]:
+        """The polygons as a numpy object array (for vectorised shapely calls)."""
+        return self._geoms  # type: ignore[attr-defined]
 
     def index_of(self, codes: npt.ArrayLike) -> IntArray:
         """Unit index of each area code, -1 for unknown codes."""
