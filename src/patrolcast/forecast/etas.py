@@ -9,11 +9,14 @@ The conditional intensity (events per day per square metre) is
           \\, g_\\sigma(x - x_i, y - y_i)
 
 with ``mu`` the background rate (events per day), ``f`` a spatial background density (a
-fixed-bandwidth Gaussian kernel density of the events, each weighted by its probability of being
-a background event), ``theta`` the branching ratio (expected number of direct offspring of an
-event, optionally one per mark, e.g. fatal and non-fatal shootings), ``omega`` the time decay
-(1/days) and ``g_sigma`` an isotropic Gaussian of ``sigma`` metres (Mohler et al. 2011; the
-parametric form of Mohler 2014).
+Gaussian kernel density of the events, each weighted by its probability of being a background
+event; by default with a variable bandwidth, each event's being the distance to its
+``neighbours``-th nearest neighbour rounded to a ladder of 50-800 m, as Mohler et al. (2011)
+do, so that tight hot spots are background rather than spurious triggering; evaluated
+leave-one-out at the events during the fit), ``theta`` the branching ratio (expected number of
+direct offspring of an event, optionally one per mark, e.g. fatal and non-fatal shootings),
+``omega`` the time decay (1/days) and ``g_sigma`` an isotropic Gaussian of ``sigma`` metres
+(Mohler et al. 2011; the parametric form of Mohler 2014).
 
 Fitting is the EM algorithm over branching probabilities (Veen & Schoenberg 2008; Mohler et al.
 2011): the E-step gives each event ``j`` the probability ``p_jj`` of being background and
@@ -25,11 +28,15 @@ with a bucket index (``_etas_kernels.space_time_pairs``) so each iteration is li
 number of events at a given density; ``engine="reference"`` runs the plain quadratic numpy E-step
 instead (same answer, for tests and the benchmark).
 
-Prediction integrates the intensity over the window given the history up to the cut-off:
-background ``mu * (end - start) * F(unit)`` plus, for each past event, ``theta`` times the share
-of its time kernel falling in the window times the share of its Gaussian falling in the unit. It
-does not add offspring of events that will occur inside the window itself (a second-order term,
-small for day and week windows when ``theta`` is well below 1).
+Prediction gives the expected number of events in each unit over the window, given the history
+up to the cut-off: background ``mu * L * F(unit)`` (``L = end - start``); plus, for each past
+event, ``theta`` times the share of its time kernel falling in the window times the share of its
+Gaussian falling in the unit; plus the *cascade*, the offspring (of all generations) of events
+that will themselves occur inside the window. For the exponential kernel the cascade has a closed
+form in time: with branching ratio ``n`` and ``k = omega (1 - n)``, background events bring
+``n mu / (1 - n) * (L - (1 - e^{-kL}) / k)`` more, and a history intensity ``R`` at the window's
+start brings ``R (1 - e^{-kL}) / k`` in all instead of ``R (1 - e^{-omega L}) / omega``; in space
+the cascade is spread like its sources, widened by ``sigma``.
 
 References
 ----------
@@ -154,8 +161,11 @@ def support_frame(support: Support, res: float, pad: float) -> tuple[Raster, Int
         if cell is not None:  # align pixels to the grid's cell edges
             s: Any = support
             raster = Raster(
-                s.x0 - pad, s.y0 - pad, res,
-                round((xmax - xmin + 2 * pad) / res), round((ymax - ymin + 2 * pad) / res),
+                s.x0 - pad,
+                s.y0 - pad,
+                res,
+                round((xmax - xmin + 2 * pad) / res),
+                round((ymax - ymin + 2 * pad) / res),
             )
         else:
             raster = Raster.around(xmin - pad, ymin - pad, xmax + pad, ymax + pad, res)
@@ -172,6 +182,68 @@ def _impulse_centre(sigma_px: float) -> float:
     return float(gaussian_filter(impulse, sigma_px, mode="constant", truncate=4.0)[half, half])
 
 
+BANDWIDTH_LADDER = np.array([50.0, 100.0, 200.0, 400.0, 800.0])
+
+
+def adaptive_bandwidths(x: FloatArray, y: FloatArray, neighbours: int) -> FloatArray:
+    """Each event's bandwidth: distance to its ``neighbours``-th nearest neighbour, on a ladder.
+
+    The distance is clipped to 50-800 m and rounded (in log scale) to 50, 100, 200, 400 or 800 m
+    so that each rung can be smoothed with one Gaussian filter.
+    """
+    from scipy.spatial import cKDTree
+
+    n = len(x)
+    if n <= 1:
+        return np.full(n, BANDWIDTH_LADDER[-1])
+    k = min(neighbours, n - 1)
+    dist, _ = cKDTree(np.column_stack([x, y])).query(np.column_stack([x, y]), k=k + 1)
+    d = np.clip(dist[:, -1], BANDWIDTH_LADDER[0], BANDWIDTH_LADDER[-1])
+    rung = np.abs(np.log(d[:, None]) - np.log(BANDWIDTH_LADDER[None, :])).argmin(axis=1)
+    return np.asarray(BANDWIDTH_LADDER[rung], dtype=np.float64)
+
+
+class BackgroundDensity:
+    """Weighted Gaussian KDE with one bandwidth per event (a few rungs), on fine rasters.
+
+    ``at_events(w)`` is the leave-one-out density (per square metre) at every event, the
+    weights ``w`` normalised to sum to one over the other events.
+    """
+
+    def __init__(self, x: FloatArray, y: FloatArray, h: FloatArray) -> None:
+        self.x, self.y, self.h = x, y, h
+        self.levels = [float(v) for v in np.unique(h)]
+        self.members = [h == lv for lv in self.levels]
+        self.rasters: list[Raster] = []
+        self.pixels: list[IntArray] = []
+        self.self_weight: list[float] = []
+        for lv in self.levels:
+            pad = 4.0 * lv
+            r = Raster.around(
+                x.min() - pad, y.min() - pad, x.max() + pad, y.max() + pad, max(lv / 3.0, 25.0)
+            )
+            self.rasters.append(r)
+            self.pixels.append(r.pixel_of(x, y))
+            self.self_weight.append(_impulse_centre(lv / r.res))
+
+    def at_events(self, w: FloatArray) -> FloatArray:
+        out = np.zeros(len(self.x))
+        for lv, m, r, pix, sw in zip(
+            self.levels, self.members, self.rasters, self.pixels, self.self_weight, strict=True
+        ):
+            area = r.res * r.res
+            out += r.smooth(self.x[m], self.y[m], w[m], lv)[pix] / area
+            out[m] -= w[m] * sw / area  # leave one out: an event's own kernel, exactly
+        return np.maximum(out, 0.0) / np.maximum(w.sum() - w, 1e-12)
+
+    def mass_on(self, raster: Raster, w: FloatArray, widen: float = 0.0) -> FloatArray:
+        """Mass per pixel of ``raster`` (weights normalised to sum to one), optionally widened."""
+        total = np.zeros(raster.nx * raster.ny)
+        for lv, m in zip(self.levels, self.members, strict=True):
+            total += raster.smooth(self.x[m], self.y[m], w[m], math.hypot(lv, widen))
+        return total / w.sum()
+
+
 def _quantised_resolution(scale: float) -> float:
     """Pixel size for smoothing: about half the smallest kernel scale, from a fixed ladder."""
     for res in (50.0, 25.0, 20.0, 10.0):
@@ -185,7 +257,9 @@ class ETASForecaster(Forecaster):
 
     Parameters
     ----------
-    bandwidth : metres, fixed bandwidth of the Gaussian background density.
+    bandwidth : metres, fixed bandwidth of the Gaussian background density; ``None`` (default)
+        for the variable bandwidth (``neighbours``-th nearest neighbour, 50-800 m).
+    neighbours : the ``k`` of the variable bandwidth.
     max_days : time cut-off of triggering (days).
     max_distance : space cut-off of triggering (metres).
     history_days : fit on this many days before the cut-off (``None``: all history). The
@@ -204,7 +278,8 @@ class ETASForecaster(Forecaster):
     def __init__(
         self,
         *,
-        bandwidth: float = 300.0,
+        bandwidth: float | None = None,
+        neighbours: int = 15,
         max_days: float = 60.0,
         max_distance: float = 1000.0,
         history_days: float | None = 730.0,
@@ -216,6 +291,7 @@ class ETASForecaster(Forecaster):
         seed: int = 0,
     ) -> None:
         self.bandwidth = bandwidth
+        self.neighbours = neighbours
         self.max_days = max_days
         self.max_distance = max_distance
         self.history_days = history_days
@@ -228,12 +304,15 @@ class ETASForecaster(Forecaster):
 
     # -- validation ----------------------------------------------------------------------------
     def _validate_params(self) -> None:
-        for name in ("bandwidth", "max_days", "max_distance"):
+        names = ["max_days", "max_distance"] + ([] if self.bandwidth is None else ["bandwidth"])
+        for name in names:
             v = getattr(self, name)
             if not (isinstance(v, int | float) and math.isfinite(v) and v > 0):
                 raise ValueError(f"{name} must be a positive number, got {v!r}")
         if self.history_days is not None and not self.history_days > 0:
             raise ValueError(f"history_days must be positive or None, got {self.history_days!r}")
+        if not (isinstance(self.neighbours, int) and self.neighbours >= 1):
+            raise ValueError(f"neighbours must be a positive integer, got {self.neighbours!r}")
         if not (isinstance(self.max_iter, int) and self.max_iter >= 1):
             raise ValueError(f"max_iter must be a positive integer, got {self.max_iter!r}")
         if not self.tol > 0:
@@ -282,12 +361,11 @@ class ETASForecaster(Forecaster):
             self._store(mu_rate, theta * 0.0, omega, sigma, p_bg)
             return
 
-        pad = 4.0 * self.bandwidth
-        self.bg_raster_ = Raster.around(
-            x.min() - pad, y.min() - pad, x.max() + pad, y.max() + pad, self.bandwidth / 3.0
-        )
-        pix = self.bg_raster_.pixel_of(x, y)
-        pixel_area = self.bg_raster_.res**2
+        if self.bandwidth is None:
+            h = adaptive_bandwidths(x, y, self.neighbours)
+        else:
+            h = np.full(n, float(self.bandwidth))
+        self.background_ = BackgroundDensity(x, y, h)
         tau = np.minimum(cutoff - t, self.max_days)  # how much of each kernel lies before cutoff
         counts_per_mark = np.bincount(mark_index, minlength=n_marks)
 
@@ -297,24 +375,28 @@ class ETASForecaster(Forecaster):
             )
             self.n_pairs_ = int(parent.size)
 
-        # Leave-one-out background density at each event: an event's own kernel is removed
-        # (exactly: it was deposited at its own pixel), else a narrow bandwidth would let every
-        # event explain itself as background.
-        self_weight = _impulse_centre(self.bandwidth / self.bg_raster_.res)
-        floor = 1e-9 / (self.bg_raster_.nx * self.bg_raster_.ny * pixel_area)
+        # Leave-one-out background density at each event: an event's own kernel is removed,
+        # else a narrow bandwidth would let every event explain itself as background.
+        extent = (np.ptp(x) + 8 * h.max()) * (np.ptp(y) + 8 * h.max())
+        floor = 1e-6 / extent  # a tiny uniform floor keeps isolated events' density positive
         for it in range(1, self.max_iter + 1):
-            smoothed = self.bg_raster_.smooth(x, y, p_bg, self.bandwidth)[pix]
-            others = np.maximum(p_bg.sum() - p_bg, 1e-12)
-            dens = np.maximum(smoothed - p_bg * self_weight, 0.0) / (others * pixel_area)
-            mu = mu_rate * np.maximum(dens, floor)
+            mu = mu_rate * np.maximum(self.background_.at_events(p_bg), floor)
             if self.engine == "numba":
                 p_bg, s_mark, s_dt, s_d2, ll = estep_pairs(
                     parent, child, t, x, y, mark_index, theta, omega, sigma, mu
                 )
             else:
                 p_bg, s_mark, s_dt, s_d2, ll = estep_dense(
-                    t, x, y, mark_index, theta, omega, sigma, mu,
-                    max_days=self.max_days, max_distance=self.max_distance,
+                    t,
+                    x,
+                    y,
+                    mark_index,
+                    theta,
+                    omega,
+                    sigma,
+                    mu,
+                    max_days=self.max_days,
+                    max_distance=self.max_distance,
                 )
             s_all = float(s_mark.sum())
             old = np.concatenate([[mu_rate, omega, sigma], theta])
@@ -401,22 +483,43 @@ class ETASForecaster(Forecaster):
         if len(self.t_) == 0:
             zero = np.zeros(n_units)
             return zero, zero.copy(), {"background": zero.copy(), "triggered": zero.copy()}
-        res = _quantised_resolution(min(self.sigma_, self.bandwidth))
-        raster, unit_of_pixel = support_frame(support, res, 4.0 * max(self.sigma_, self.bandwidth))
+        bg = self.background_
+        res = _quantised_resolution(min(self.sigma_, min(bg.levels)))
+        raster, unit_of_pixel = support_frame(support, res, 4.0 * max(self.sigma_, max(bg.levels)))
         inside = unit_of_pixel >= 0
         w_bg = self.p_background_
-        bg_mass = raster.smooth(self.x_, self.y_, w_bg, self.bandwidth) / w_bg.sum()
+        bg_mass = bg.mass_on(raster, w_bg)
         units = unit_of_pixel[inside]
         background: FloatArray = np.bincount(
             units, weights=bg_mass[inside], minlength=n_units
         ).astype(np.float64) * (self.mu_ * (end - start))
+        length = end - start
+        n_bar, omega = min(self.branching_ratio_, 0.99), self.omega_
+        k = omega * (1.0 - n_bar)
+        # cascade of background events occurring inside the window
+        bg_cascade = n_bar * self.mu_ / (1.0 - n_bar) * (length - (1.0 - math.exp(-k * length)) / k)
+        cascade_mass = bg.mass_on(raster, w_bg, widen=self.sigma_) * bg_cascade
+        # offspring of the history in the window, first generation and their descendants
         w_trig = self.time_weights(start, end)
         live = w_trig > 0
-        triggered: FloatArray = np.zeros(n_units)
         if live.any():
             trig_mass = raster.smooth(self.x_[live], self.y_[live], w_trig[live], self.sigma_)
-            triggered = np.bincount(units, weights=trig_mass[inside], minlength=n_units).astype(
-                np.float64
+            lag = start - self.t_[live]  # intensity R_i of each live event at the window start
+            rate_now = self.theta_[self.mark_index_[live]] * omega * np.exp(-omega * lag)
+            r_total = float(rate_now.sum())
+            extra = r_total * (
+                (1.0 - math.exp(-k * length)) / k - (1.0 - math.exp(-omega * length)) / omega
             )
+            if extra > 0 and r_total > 0:
+                cascade_mass += raster.smooth(
+                    self.x_[live],
+                    self.y_[live],
+                    rate_now * (extra / r_total),
+                    self.sigma_ * math.sqrt(2.0),
+                )
+            cascade_mass += trig_mass
+        triggered: FloatArray = np.bincount(
+            units, weights=cascade_mass[inside], minlength=n_units
+        ).astype(np.float64)
         count: FloatArray = background + triggered
         return count, count * self.mean_harm_, {"background": background, "triggered": triggered}

@@ -47,10 +47,18 @@ def _prospective(*, horizon_days: float = 7.0) -> Forecaster:
     return ProspectiveForecaster(lookback_days=max(56.0, 2.0 * float(horizon_days)))
 
 
+def _etas(*, horizon_days: float = 7.0) -> Forecaster:
+    """ETAS / SEPP (Mohler et al. 2011) fitted by EM on the last two years (owner: imminent)."""
+    from patrolcast.forecast.etas import ETASForecaster
+
+    return ETASForecaster(history_days=730.0)
+
+
 FORECASTERS: dict[str, ForecasterFactory] = {
     "naive": _naive,
     "kde": _kde,
     "prospective": _prospective,
+    "etas": _etas,
 }
 
 
