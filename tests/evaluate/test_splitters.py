@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from patrolcast.errors import InputError
-from patrolcast.evaluate.splitters import RollingOrigin, data_end, parse_period
+from patrolcast.evaluate.splitters import RollingOrigin, data_end, parse_period, short_folds
 from patrolcast.events import from_days, to_days
 
 
@@ -53,9 +53,15 @@ def test_calendar_months() -> None:
 
 
 def test_too_little_history_is_one_clear_error() -> None:
-    split = RollingOrigin(horizon=parse_period("1M"), n_origins=12, lookback=parse_period("12M"))
+    split = RollingOrigin(horizon=parse_period("1M"), n_origins=19, lookback=parse_period("6M"))
+    # 19 months of data cannot hold 19 monthly origins plus a month of history.
     with pytest.raises(InputError, match="not enough history"):
         split.folds(d(2024, 2, 1), d(2025, 9, 1))
+    # 18 origins fit; the early folds' 6-month lookback is cut at the data start.
+    folds = RollingOrigin(horizon=parse_period("1M"), n_origins=18,
+                          lookback=parse_period("6M")).folds(d(2024, 2, 1), d(2025, 9, 1))
+    assert from_days(folds[0].origin).date().isoformat() == "2024-03-01"
+    assert short_folds(folds, d(2024, 2, 1)) == 5
 
 
 def test_data_end() -> None:

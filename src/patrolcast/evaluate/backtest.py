@@ -34,7 +34,7 @@ from patrolcast.evaluate.metrics import (
     recapture_rate_index,
     reliability_table,
 )
-from patrolcast.evaluate.splitters import Fold, RollingOrigin, data_end
+from patrolcast.evaluate.splitters import Fold, RollingOrigin, data_end, short_folds
 from patrolcast.events import EventSet, from_days
 from patrolcast.forecast.base import Forecaster
 from patrolcast.geo.support import Support
@@ -179,6 +179,15 @@ def _tasks(
     return tasks
 
 
+def _outside(events: EventSet, support: Support, folds: Sequence[Fold]) -> float:
+    """Events in the scoring windows that fall in no unit (not scored)."""
+    total = 0.0
+    for fold in folds:
+        window = events.between(fold.origin, fold.score_end)
+        total += float(window.count[support.assign(window.x, window.y) < 0].sum())
+    return total
+
+
 def run_backtest(
     events: EventSet,
     support: Support,
@@ -246,11 +255,11 @@ def run_backtest(
         "lookback": str(splitter.lookback) if splitter.lookback else "all",
         "n_origins": len(folds),
         "origins": [from_days(f.origin).date().isoformat() for f in folds],
+        "short_training_folds": short_folds(folds, float(events.t.min())),
         "n_units": support.n_units,
         "crs": support.crs,
-        "n_events_scored": float(
-            sum(r["n_events"] for res in results for r in res.rows[: 1])
-        ),
+        "n_events_scored": float(rows.drop_duplicates("origin_days")["n_events"].sum()),
+        "n_events_outside_support": _outside(events, support, folds),
         "deviance_floor": 1e-6,
     }
     info.update(meta or {})

@@ -111,7 +111,8 @@ class RollingOrigin:
         """Folds for data covering ``[t_min, end)``, oldest origin first.
 
         Raises :class:`InputError` when the data cannot hold ``n_origins`` scoring windows
-        after at least one training period (of ``lookback``, or of one ``step``).
+        after at least one horizon of history. A lookback longer than the history before an
+        origin is cut at ``t_min`` (see :meth:`short_folds`).
         """
         if self.n_origins < 1:
             raise InputError("need at least one origin")
@@ -122,14 +123,14 @@ class RollingOrigin:
         last_origin = self.horizon.add(stop, -1)
         origins = [step.add(last_origin, -k) for k in range(self.n_origins)][::-1]
         first = origins[0]
-        need = self.lookback.add(first, -1) if self.lookback else step.add(first, -1)
+        # At least one horizon of history before the first origin. A lookback reaching
+        # before the data start is cut there (early folds then train on less).
+        need = self.horizon.add(first, -1)
         if need < t_min - 1e-9:
             raise InputError(
                 f"not enough history for {self.n_origins} origins every {step} with a "
-                f"{self.horizon} horizon"
-                + (f" and a {self.lookback} lookback" if self.lookback else "")
-                + f": data start {from_days(t_min).date()}, first training window would start "
-                f"{from_days(need).date()}"
+                f"{self.horizon} horizon: data start {from_days(t_min).date()}, the first "
+                f"origin would be {from_days(first).date()} with less than one horizon before it"
             )
         return [
             Fold(
@@ -140,6 +141,11 @@ class RollingOrigin:
             )
             for i, o in enumerate(origins)
         ]
+
+
+def short_folds(folds: list[Fold], t_min: float) -> int:
+    """How many folds have a training window cut short by the start of the data."""
+    return sum(1 for f in folds if f.train_start < t_min - 1e-9 and math.isfinite(f.train_start))
 
 
 def _month_floor(t: float) -> float:
