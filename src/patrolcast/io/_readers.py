@@ -1,0 +1,466 @@
+"""One reader per source layout: each turns a block of text rows into store records.
+
+Readers keep only place, time, offence and harm fields (plus an incident key and, for
+stop-and-search, the search fields and the two ethnicity fields). Everything else in a source,
+notably the age, sex and race of victims, suspects and searched people, is dropped here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import pyarrow as pa
+
+from patrolcast.io import _accounting as acc
+from patrolcast.io._mapping import IncidentMapping
+from patrolcast.io._rows import Checks, Processed, Rejected, blank, check_points, personal_columns
+from patrolcast.io._schema import EVENT_SCHEMA, STOP_SEARCH_EXTRA
+from patrolcast.io._values import (
+    hash_strings,
+    local_to_utc,
+    mix,
+    numeric_hash,
+    parse_numbers,
+    tag_hash,
+)
+from patrolcast.taxonomy import Taxonomy
+
+GREAT_BRITAIN = (-8.8, 49.8, 2.0, 61.0)  # lon/lat box of EPSG:27700's area of use
+_MONTH_COLUMN = re.compile(r"^\d{6}$")
+
+POLICE_UK_STREET = "police-uk-street"
+STOP_SEARCH = "stop-search"
+LONDON_DATASTORE = "london-datastore"
+INCIDENTS = "incidents"
+KINDS = (POLICE_UK_STREET, STOP_SEARCH, LONDON_DATASTORE, INCIDENTS)
+
+STREET_COLUMNS = (
+    "Crime ID",
+    "Month",
+    "Longitude",
+    "Latitude",
+    "LSOA code",
+    "LSOA name",
+    "Crime type",
+)
+STOP_SEARCH_COLUMNS = (
+    "Type", "Date", "Latitude", "Longitude", "Self-defined ethnicity", "Officer-defined ethnicity",
+    "Legislation", "Object of search", "Outcome",
+)  # fmt: skip
+_STOP_SEARCH_OPTIONAL = {
+    "policing_operation": "Part of a policing operation",
+    "outcome_linked": "Outcome linked to object of search",
+    "outer_clothing_removed": "Removal of more than just outer clothing",
+}
+_LDS_LAYOUTS = {
+    # level: (code column, name column, borough column, major, minor)
+    "lsoa": ("lsoa_code", "lsoa_name", "borough", "major_category", "minor_category"),
+    "ward": ("wardcode", "wardname", "lookup_boroughname", "majortext", "minortext"),
+    "borough": ("boroughname", "boroughname", "boroughname", "majortext", "minortext"),
+}
+
+
+def lds_level(header: tuple[str, ...]) -> str | None:
+    """Which London Datastore wide layout a header has (lsoa, ward, borough), if any."""
+    have = set(header)
+    if not any(_MONTH_COLUMN.match(h) for h in header):
+        return None
+    for level, cols in _LDS_LAYOUTS.items():
+        if set(cols) <= have:
+            return level
+    return None
+
+
+def _ids_from_content(tag: str, *parts: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
+    return mix(tag_hash(tag), *parts)
+
+
+def _coordinate_hash(
+    px: npt.NDArray[np.float64], py: npt.NDArray[np.float64]
+) -> npt.NDArray[np.uint64]:
+    with np.errstate(invalid="ignore"):
+        cx = np.where(np.isfinite(px), np.round(px * 100), -1).astype(np.int64)
+        cy = np.where(np.isfinite(py), np.round(py * 100), -1).astype(np.int64)
+    return mix(numeric_hash(cx), numeric_hash(cy))
+
+
+def _epoch_us(times: pd.Series) -> npt.NDArray[np.int64]:
+    """Microseconds since the epoch (NaT -> the minimum int64)."""
+    return times.dt.as_unit("us").astype("int64").to_numpy()
+
+
+def _empty_records(n: int) -> dict[str, object]:
+    return {
+        "count": np.ones(n),
+        "mark": np.full(n, -1, dtype=np.int8),
+        "rows": np.ones(n, dtype=np.int32),
+        "key": pd.array([None] * n, dtype="string"),
+        "area_code": pd.array([None] * n, dtype="string"),
+        "area_name": pd.array([None] * n, dtype="string"),
+        "borough": pd.array([None] * n, dtype="string"),
+    }
+
+
+@dataclass
+class Reader:
+    """Base: what every reader shares."""
+
+    taxonomy: Taxonomy
+    target_crs: str
+    bbox: tuple[float, float, float, float] | None
+    kind: str = ""
+    precision: str = "minute"
+    collapse: bool = False
+    extra_fields: list[pa.Field] = field(default_factory=list)
+    mapping_name: str | None = None
+
+    @property
+    def schema(self) -> pa.Schema:
+        return pa.schema(list(EVENT_SCHEMA) + self.extra_fields)
+
+    def required(self) -> tuple[str, ...]:
+        raise NotImplementedError
+
+    def personal(self, header: tuple[str, ...]) -> set[str]:
+        return personal_columns(header)
+
+    @property
+    def source_crs(self) -> str:
+        return "EPSG:4326"
+
+    def process(self, table: pa.Table, lines: npt.NDArray[np.int64]) -> Processed:
+        raise NotImplementedError
+
+    @staticmethod
+    def _frame(table: pa.Table, columns: tuple[str, ...]) -> pd.DataFrame:
+        return table.select(list(dict.fromkeys(columns))).to_pandas()
+
+    @staticmethod
+    def _finish(
+        checks: Checks,
+        records: dict[str, object],
+        lines: npt.NDArray[np.int64],
+        notes: Counter[str],
+    ) -> Processed:
+        ok = checks.ok
+        frame = pd.DataFrame(
+            {k: (v[ok] if hasattr(v, "__getitem__") else v) for k, v in records.items()}
+        )  # type: ignore[index]
+        frame["line"] = lines[ok]
+        frame["_pos"] = np.flatnonzero(ok)
+        bad = np.flatnonzero(~ok)
+        return Processed(frame, Rejected(bad.astype(np.int64), checks.reason[bad]), notes)
+
+
+@dataclass
+class PoliceUkStreetReader(Reader):
+    """data.police.uk street-level crime (``YYYY-MM-<force>-street.csv``): month precision."""
+
+    kind: str = POLICE_UK_STREET
+    precision: str = "month"
+
+    def required(self) -> tuple[str, ...]:
+        return STREET_COLUMNS
+
+    def process(self, table: pa.Table, lines: npt.NDArray[np.int64]) -> Processed:
+        df = self._frame(table, STREET_COLUMNS)
+        n = len(df)
+        checks = Checks(n)
+        month = pd.to_datetime(df["Month"].str.strip(), format="%Y-%m", errors="coerce")
+        checks.fail(month.isna().to_numpy(), acc.BAD_DATE)
+        xs, ys = parse_numbers(df["Longitude"]), parse_numbers(df["Latitude"])
+        missing = blank(df["Longitude"]) | blank(df["Latitude"])
+        px, py = check_points(
+            checks, xs, ys, source_crs="EPSG:4326", target_crs=self.target_crs,
+            bbox_lonlat=self.bbox or GREAT_BRITAIN, raw_missing=missing,
+        )  # fmt: skip
+        labels = df["Crime type"].fillna("").to_numpy(dtype=object)
+        groups, harms = self.taxonomy.classify("police.uk", labels)
+        checks.fail(np.equal(groups, None), acc.UNKNOWN_OFFENCE)
+        crime_id = df["Crime ID"].str.strip().fillna("")
+        keyed = (crime_id != "").to_numpy()
+        utc = month.dt.tz_localize("UTC").astype("datetime64[us, UTC]")
+        content = _ids_from_content(
+            "police.uk/street",
+            numeric_hash(_epoch_us(month)),
+            _coordinate_hash(px, py),
+            hash_strings(df["LSOA code"].fillna("").to_numpy(dtype=object)),
+            hash_strings(labels),
+        )
+        key_hash = _ids_from_content(
+            "police.uk/street-id", hash_strings(crime_id.to_numpy(dtype=object))
+        )
+        rec = _empty_records(n)
+        rec.update(
+            time=utc.array, x=px, y=py, harm=harms, offence=labels, offence_group=groups,
+            key=crime_id.where(crime_id != "", None).astype("string").to_numpy(),
+            area_code=df["LSOA code"].str.strip().replace("", None).to_numpy(),
+            area_name=df["LSOA name"].str.strip().replace("", None).to_numpy(),
+            _hash=np.where(keyed, key_hash, content), _keyed=keyed,
+        )  # fmt: skip
+        return self._finish(checks, rec, lines, Counter())
+
+
+@dataclass
+class StopSearchReader(Reader):
+    """data.police.uk stop and search: ISO time with offset; ethnicity kept, gender/age dropped.
+
+    Searches without coordinates are stored (with no x/y) rather than quarantined: they count
+    in aggregate disproportionality checks, and in some Met months 95% have none.
+    """
+
+    kind: str = STOP_SEARCH
+    precision: str = "minute"
+    extra_fields: list[pa.Field] = field(default_factory=lambda: list(STOP_SEARCH_EXTRA))
+
+    def required(self) -> tuple[str, ...]:
+        return STOP_SEARCH_COLUMNS
+
+    def personal(self, header: tuple[str, ...]) -> set[str]:
+        return personal_columns(
+            header, keep=("Self-defined ethnicity", "Officer-defined ethnicity")
+        )
+
+    def process(self, table: pa.Table, lines: npt.NDArray[np.int64]) -> Processed:
+        present = tuple(c for c in _STOP_SEARCH_OPTIONAL.values() if c in table.column_names)
+        df = self._frame(
+            table,
+            STOP_SEARCH_COLUMNS
+            + present
+            + (("Policing operation",) if "Policing operation" in table.column_names else ()),
+        )
+        n = len(df)
+        checks = Checks(n)
+        when = pd.to_datetime(df["Date"].str.strip(), format="ISO8601", utc=True, errors="coerce")
+        checks.fail(when.isna().to_numpy(), acc.BAD_DATE)
+        missing = blank(df["Longitude"]) | blank(df["Latitude"])
+        xs, ys = parse_numbers(df["Longitude"]), parse_numbers(df["Latitude"])
+        located = Checks(n)  # coordinate problems of rows that have coordinates at all
+        px, py = check_points(
+            located, xs, ys, source_crs="EPSG:4326", target_crs=self.target_crs,
+            bbox_lonlat=self.bbox or GREAT_BRITAIN, raw_missing=np.zeros(n, dtype=bool),
+        )  # fmt: skip
+        reason = located.reason.copy()
+        reason[missing] = None
+        for r in (acc.BAD_COORDINATES, acc.ZERO_COORDINATES, acc.OUTSIDE):
+            checks.fail(np.equal(reason, r), r)
+        px[missing], py[missing] = np.nan, np.nan
+        notes: Counter[str] = Counter()
+        kept_unlocated = int((missing & checks.ok).sum())
+        if kept_unlocated:
+            notes["stored without coordinates (aggregate use only)"] = kept_unlocated
+        obj = df["Object of search"].fillna("").str.strip()
+        text_cols = {
+            "search_type": "Type",
+            "legislation": "Legislation",
+            "object_of_search": "Object of search",
+            "outcome": "Outcome",
+            "self_defined_ethnicity": "Self-defined ethnicity",
+            "officer_defined_ethnicity": "Officer-defined ethnicity",
+            **{k: v for k, v in _STOP_SEARCH_OPTIONAL.items() if v in df.columns},
+        }
+        rec = _empty_records(n)
+        content_parts = [
+            numeric_hash(_epoch_us(when)),
+            _coordinate_hash(px, py),
+        ]
+        for name, col in text_cols.items():
+            values = df[col].fillna("").str.strip()
+            content_parts.append(hash_strings(values.to_numpy(dtype=object)))
+            rec[name] = values.replace("", None).to_numpy(dtype=object)
+        for name in ("policing_operation", "outcome_linked", "outer_clothing_removed"):
+            rec.setdefault(name, np.full(n, None, dtype=object))
+        rec.update(
+            time=when.astype("datetime64[us, UTC]").array, x=px, y=py, harm=np.zeros(n),
+            offence=obj.replace("", None).to_numpy(dtype=object),
+            offence_group=np.full(n, "stop_search", dtype=object),
+            _hash=_ids_from_content("police.uk/stop-search", *content_parts),
+            _keyed=np.zeros(n, dtype=bool),
+        )  # fmt: skip
+        return self._finish(checks, rec, lines, notes)
+
+
+@dataclass
+class LondonDatastoreReader(Reader):
+    """MPS recorded crime, London Datastore wide tables (one count column per ``YYYYMM``).
+
+    Each input row (one area x Home Office minor category) becomes one record per month, zero
+    counts included, at the month's start (UTC). ``area_points`` maps an area code to its
+    representative point (NaN where unknown).
+    """
+
+    kind: str = LONDON_DATASTORE
+    precision: str = "month"
+    level: str = "lsoa"
+    months: tuple[str, ...] = ()
+    area_points: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+    def required(self) -> tuple[str, ...]:
+        return _LDS_LAYOUTS[self.level] + self.months
+
+    def process(self, table: pa.Table, lines: npt.NDArray[np.int64]) -> Processed:
+        code_c, name_c, borough_c, major_c, minor_c = _LDS_LAYOUTS[self.level]
+        df = self._frame(table, (code_c, name_c, borough_c, major_c, minor_c))
+        n = len(df)
+        checks = Checks(n)
+        codes = df[code_c].fillna("").str.strip()
+        checks.fail((codes == "").to_numpy(), acc.NO_AREA)
+        labels = (
+            df[major_c].fillna("").str.strip() + " / " + df[minor_c].fillna("").str.strip()
+        ).to_numpy(dtype=object)
+        groups, harms = self.taxonomy.classify("home-office", labels)
+        checks.fail(np.equal(groups, None), acc.UNKNOWN_OFFENCE)
+        counts = (
+            np.column_stack([parse_numbers(table.column(m).to_pandas()) for m in self.months])
+            if self.months
+            else np.zeros((n, 0))
+        )
+        bad_count = (
+            (~np.isfinite(counts) | (counts < 0) | (np.floor(counts) != counts)).any(axis=1)
+            if self.months
+            else np.zeros(n, bool)
+        )
+        checks.fail(bad_count, acc.BAD_COUNT)
+        ok = checks.ok
+        rows = np.flatnonzero(ok)
+        m = len(self.months)
+        month_times = (
+            pd.to_datetime(list(self.months), format="%Y%m")
+            .tz_localize("UTC")
+            .astype("datetime64[us, UTC]")
+        )
+        rep = np.repeat(rows, m)
+        month_idx = np.tile(np.arange(m), len(rows))
+        code_vals = codes.to_numpy(dtype=object)
+        pts = np.array(
+            [self.area_points.get(c, (np.nan, np.nan)) for c in code_vals], dtype=np.float64
+        ).reshape(n, 2)
+        row_hash = _ids_from_content(
+            f"london-datastore/{self.level}", hash_strings(code_vals), hash_strings(labels)
+        )
+        month_hash = numeric_hash(_epoch_us(pd.Series(month_times)))
+        cnt = counts[rep, month_idx] if len(rows) else np.zeros(0)
+        frame = pd.DataFrame(
+            {
+                "time": month_times[month_idx],
+                "x": pts[rep, 0],
+                "y": pts[rep, 1],
+                "count": cnt,
+                "harm": cnt * harms[rep].astype(np.float64),
+                "offence": labels[rep],
+                "offence_group": groups[rep],
+                "mark": np.full(len(rep), -1, dtype=np.int8),
+                "rows": (month_idx == 0).astype(np.int32),
+                "key": pd.array([None] * len(rep), dtype="string"),
+                "area_code": code_vals[rep],
+                "area_name": df[name_c].fillna("").str.strip().to_numpy(dtype=object)[rep],
+                "borough": df[borough_c].fillna("").str.strip().to_numpy(dtype=object)[rep],
+                "line": lines[rep],
+                "_pos": rep,
+                "_hash": mix(row_hash[rep], month_hash[month_idx])
+                if len(rep)
+                else np.zeros(0, np.uint64),
+                "_keyed": np.ones(len(rep), dtype=bool),
+                "_row_hash": row_hash[rep],
+            }
+        )
+        bad = np.flatnonzero(~ok)
+        return Processed(frame, Rejected(bad.astype(np.int64), checks.reason[bad]), Counter())
+
+
+@dataclass
+class IncidentReader(Reader):
+    """Timestamped incident files through an :class:`IncidentMapping`."""
+
+    kind: str = INCIDENTS
+    mapping: IncidentMapping | None = None
+
+    def __post_init__(self) -> None:
+        assert self.mapping is not None
+        self.precision = self.mapping.precision
+        self.collapse = self.mapping.collapse_by_key
+        self.mapping_name = self.mapping.name
+
+    @property
+    def _m(self) -> IncidentMapping:
+        assert self.mapping is not None
+        return self.mapping
+
+    @property
+    def source_crs(self) -> str:
+        return self._m.crs
+
+    def required(self) -> tuple[str, ...]:
+        return self._m.columns
+
+    def process(self, table: pa.Table, lines: npt.NDArray[np.int64]) -> Processed:
+        m = self._m
+        df = self._frame(table, m.columns)
+        n = len(df)
+        checks = Checks(n)
+        first = df[m.time_columns[0]].fillna("").str.strip()
+        if m.date_chars:
+            first = first.str.slice(0, m.date_chars)
+        text = first
+        if len(m.time_columns) == 2:
+            second = df[m.time_columns[1]].fillna("").str.strip()
+            checks.fail(((second == "") & (first != "")).to_numpy(), acc.MISSING_TIME)
+            text = first + " " + second
+        local = local_to_utc(text, m.time_format, m.timezone)
+        checks.fail(local.utc.isna().to_numpy(), acc.BAD_DATE)
+        notes: Counter[str] = Counter()
+        if local.ambiguous:
+            notes["ambiguous local time (read as first occurrence)"] = local.ambiguous
+        if local.nonexistent:
+            notes["nonexistent local time (shifted forward)"] = local.nonexistent
+        missing = blank(df[m.x]) | blank(df[m.y])
+        xs, ys = parse_numbers(df[m.x]), parse_numbers(df[m.y])
+        px, py = check_points(
+            checks, xs, ys, source_crs=m.crs, target_crs=m.target_crs,
+            bbox_lonlat=self.bbox or m.bbox, raw_missing=missing,
+        )  # fmt: skip
+        if m.offence_column:
+            labels = df[m.offence_column].fillna("").str.strip().to_numpy(dtype=object)
+        else:
+            labels = np.full(n, m.offence_constant, dtype=object)
+        mark = np.full(n, -1, dtype=np.int8)
+        if m.mark_column:
+            marked = (
+                df[m.mark_column].fillna("").str.strip().str.casefold().isin(m.mark_true).to_numpy()
+            )
+            mark = marked.astype(np.int8)
+            if m.offence_if_marked:
+                labels = np.where(marked, m.offence_if_marked, labels)
+        groups, harms = self.taxonomy.classify(m.source, labels)
+        checks.fail(np.equal(groups, None), acc.UNKNOWN_OFFENCE)
+        utc = local.utc.astype("datetime64[us, UTC]")
+        rec = _empty_records(n)
+        keyed = np.zeros(n, dtype=bool)
+        key_hash = np.zeros(n, dtype=np.uint64)
+        if m.key_column:
+            keys = df[m.key_column].fillna("").str.strip()
+            keyed = (keys != "").to_numpy()
+            rec["key"] = keys.where(keys != "", None).astype("string").to_numpy()
+            key_hash = _ids_from_content(
+                f"incidents/{m.source}", hash_strings(keys.to_numpy(dtype=object))
+            )
+        content = _ids_from_content(
+            f"incidents/{m.source}/content",
+            numeric_hash(_epoch_us(utc)),
+            _coordinate_hash(px, py),
+            hash_strings(labels),
+        )
+        if m.area_column:
+            rec["area_code"] = (
+                df[m.area_column].fillna("").str.strip().replace("", None).to_numpy(dtype=object)
+            )
+        rec.update(
+            time=utc.array, x=px, y=py, harm=harms, offence=labels, offence_group=groups,
+            mark=mark, _hash=np.where(keyed, key_hash, content), _keyed=keyed,
+        )  # fmt: skip
+        return self._finish(checks, rec, lines, notes)

@@ -1,0 +1,121 @@
+"""Row-level checks and the pieces every reader shares."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from patrolcast.io import _accounting as acc
+from patrolcast.io._values import bbox_in, project
+
+# Columns describing a person (victim, suspect or searched person). They are never stored; in
+# quarantined raw text their values are blanked. Stop-and-search ethnicity is the one exception
+# (kept for aggregate disproportionality checks), handled by the stop-and-search reader.
+_PERSONAL = re.compile(r"(^|[^a-z])(age|sex|race|gender|latino|ethnicity|ethnic)([^a-z]|$)", re.I)
+
+
+def personal_columns(header: tuple[str, ...], *, keep: tuple[str, ...] = ()) -> set[str]:
+    """Header columns that describe a person, except those in ``keep``."""
+    return {c for c in header if _PERSONAL.search(c) and c not in keep}
+
+
+def redacted_line(
+    values: list[str], header: tuple[str, ...], personal: set[str], delimiter: str
+) -> str:
+    """A row as delimited text with the values of personal columns blanked."""
+    out = []
+    for i, value in enumerate(values):
+        if i < len(header) and header[i] in personal:
+            value = ""
+        out.append(value)
+    buf = io.StringIO()
+    csv.writer(buf, delimiter=delimiter, lineterminator="").writerow(out)
+    return buf.getvalue()
+
+
+def redact_text(text: str, header: tuple[str, ...], personal: set[str], delimiter: str) -> str:
+    """Blank personal columns of a raw (possibly malformed) line, by field position."""
+    if not personal:
+        return text
+    try:
+        values = next(csv.reader([text], delimiter=delimiter), [])
+    except csv.Error:
+        return "[raw text withheld: could not separate personal fields]"
+    return redacted_line(values, header, personal, delimiter)
+
+
+@dataclass
+class Checks:
+    """The first failing check of each row (None while a row passes)."""
+
+    n: int
+    reason: npt.NDArray[np.object_] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.reason = np.full(self.n, None, dtype=object)
+
+    def fail(self, mask: npt.NDArray[np.bool_], reason: str) -> None:
+        self.reason[mask & self.ok] = reason
+
+    @property
+    def ok(self) -> npt.NDArray[np.bool_]:
+        return np.equal(self.reason, None)
+
+
+@dataclass
+class Rejected:
+    """Rows of a block that go to quarantine: positions in the block and reasons."""
+
+    positions: npt.NDArray[np.int64]
+    reasons: npt.NDArray[np.object_]
+
+
+@dataclass
+class Processed:
+    """What a reader makes of one block."""
+
+    records: (
+        pd.DataFrame
+    )  # EVENT_SCHEMA columns except event_id/file_id, plus "_hash", "_keyed", "_pos"
+    rejected: Rejected
+    notes: Counter[str] = field(default_factory=Counter)
+
+
+def check_points(
+    checks: Checks,
+    xs: npt.NDArray[np.float64],
+    ys: npt.NDArray[np.float64],
+    *,
+    source_crs: str,
+    target_crs: str,
+    bbox_lonlat: tuple[float, float, float, float] | None,
+    raw_missing: npt.NDArray[np.bool_],
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Validate coordinates, project the good ones once, and apply the study-area box."""
+    checks.fail(raw_missing, acc.NO_COORDINATES)
+    checks.fail(np.isnan(xs) | np.isnan(ys), acc.BAD_COORDINATES)
+    checks.fail((xs == 0) | (ys == 0), acc.ZERO_COORDINATES)
+    px = np.full(len(xs), np.nan)
+    py = np.full(len(xs), np.nan)
+    good = checks.ok
+    if good.any():
+        px[good], py[good] = project(xs[good], ys[good], source_crs, target_crs)
+        bad = ~np.isfinite(px) | ~np.isfinite(py)
+        if bbox_lonlat is not None:
+            x0, y0, x1, y1 = bbox_in(bbox_lonlat, target_crs)
+            with np.errstate(invalid="ignore"):
+                bad |= (px < x0) | (px > x1) | (py < y0) | (py > y1)
+        checks.fail(good & bad, acc.OUTSIDE)
+    return px, py
+
+
+def blank(series: pd.Series) -> npt.NDArray[np.bool_]:
+    """True where a text value is empty or only spaces."""
+    return series.astype("string").str.strip().fillna("").eq("").to_numpy(dtype=bool)

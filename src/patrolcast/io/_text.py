@@ -1,0 +1,277 @@
+"""Delimited text at the edge: compression, encoding, delimiter, header, bounded-memory blocks.
+
+Every physical line of a file is accounted for. The header is line 1; each later line is either
+a parsed row (with its line number) or a *bad line* with a reason (blank line, unmatched quote,
+wrong number of fields). Blocks of a few megabytes are parsed with pyarrow's CSV reader, so a
+file of any size streams in bounded memory. Quoted values may not span lines (none of the
+publishers' files do); a line with an odd number of quote characters is quarantined on its own
+instead of swallowing the rest of the file.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import gzip
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from patrolcast.errors import InputError
+
+BLOCK_BYTES = 8 << 20
+_SAMPLE_BYTES = 1 << 16
+_DELIMITERS = (",", "\t", ";", "|")
+
+BLANK_LINE = "blank line"
+UNMATCHED_QUOTE = "malformed line: unmatched quote"
+
+
+def open_binary(path: Path) -> BinaryIO:
+    """Open a file for reading bytes, decompressing gzip (by magic number, not by name)."""
+    fh = path.open("rb")
+    magic = fh.read(2)
+    fh.seek(0)
+    if magic == b"\x1f\x8b":
+        return gzip.GzipFile(fileobj=fh, mode="rb")  # type: ignore[return-value]
+    return fh
+
+
+def file_digest(path: Path) -> str:
+    """SHA-256 of the stored bytes of ``path`` (compressed bytes for a .gz file)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class TextFormat:
+    """What was detected about a delimited text file."""
+
+    encoding: str  # "utf-8" or "cp1252"
+    bom: bool
+    delimiter: str
+    header: tuple[str, ...]
+    raw_header: tuple[str, ...]
+
+    @property
+    def delimiter_name(self) -> str:
+        return {",": "comma", "\t": "tab", ";": "semicolon", "|": "pipe"}[self.delimiter]
+
+
+def _unique_names(names: list[str]) -> tuple[str, ...]:
+    seen: dict[str, int] = {}
+    out = []
+    for i, raw in enumerate(names):
+        name = raw.strip() or f"Unnamed: {i}"
+        if name in seen:
+            seen[name] += 1
+            name = f"{name}.{seen[name]}"
+        else:
+            seen[name] = 0
+        out.append(name)
+    return tuple(out)
+
+
+def sniff(path: Path) -> TextFormat | None:
+    """Detect encoding, BOM, delimiter and header of ``path``; None for an empty file."""
+    with open_binary(path) as fh:
+        try:
+            sample = fh.read(_SAMPLE_BYTES)
+        except (OSError, EOFError) as exc:
+            raise InputError(f"{path}: cannot read ({exc})") from None
+    bom = sample.startswith(codecs.BOM_UTF8)
+    if bom:
+        sample = sample[len(codecs.BOM_UTF8) :]
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise InputError(f"{path}: UTF-16 text is not supported; save it as UTF-8")
+    if not sample.strip():
+        return None
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
+        encoding = "utf-8"
+    except UnicodeDecodeError:
+        encoding = "utf-8" if bom else "cp1252"
+    first = sample.split(b"\n", 1)[0].rstrip(b"\r").decode(encoding, errors="replace")
+    if b"\x00" in sample[:4096]:
+        raise InputError(f"{path}: binary data, not delimited text")
+    counts = {d: first.count(d) for d in _DELIMITERS}
+    delimiter = max(_DELIMITERS, key=lambda d: counts[d])
+    if counts[delimiter] == 0:
+        delimiter = ","
+    raw_header = next(csv.reader([first], delimiter=delimiter), [])
+    return TextFormat(
+        encoding=encoding,
+        bom=bom,
+        delimiter=delimiter,
+        header=_unique_names(raw_header),
+        raw_header=tuple(raw_header),
+    )
+
+
+@dataclass
+class BadLine:
+    """A line that could not be parsed as a row."""
+
+    line: int
+    reason: str
+    text: str
+
+
+@dataclass
+class Block:
+    """Parsed rows (all columns as strings) with their line numbers, and the bad lines."""
+
+    table: pa.Table
+    lines: npt.NDArray[np.int64]
+    bad: list[BadLine] = field(default_factory=list)
+    nbytes: int = 0
+    encoding: str = ""
+
+    @property
+    def n_lines(self) -> int:
+        return self.table.num_rows + len(self.bad)
+
+
+def _segments(buf: bytes) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Start and end (exclusive, newline excluded) byte offsets of each line of ``buf``."""
+    arr = np.frombuffer(buf, dtype=np.uint8)
+    ends = np.flatnonzero(arr == 10).astype(np.int64)
+    starts = np.empty_like(ends)
+    if len(ends):
+        starts[0] = 0
+        starts[1:] = ends[:-1] + 1
+    return starts, ends
+
+
+def _parse_block(buf: bytes, first_line: int, fmt: TextFormat, encoding: str) -> Block:
+    if encoding != "utf-8":
+        buf = buf.decode(encoding, errors="replace").encode("utf-8")
+    starts, ends = _segments(buf)
+    n = len(ends)
+    line_numbers = np.arange(first_line, first_line + n, dtype=np.int64)
+    arr = np.frombuffer(buf, dtype=np.uint8)
+    length = ends - starts
+    has_cr = np.zeros(n, dtype=bool)
+    nonempty = length > 0
+    has_cr[nonempty] = arr[ends[nonempty] - 1] == 13
+    blank = (length - has_cr) <= 0
+    drop = blank.copy()
+    odd = np.zeros(n, dtype=bool)
+    if b'"' in buf:
+        quotes = np.flatnonzero(arr == 34)
+        per_line = np.searchsorted(quotes, ends) - np.searchsorted(quotes, starts)
+        odd = (per_line % 2 == 1) & ~blank
+        drop |= odd
+    bad: list[BadLine] = []
+    if drop.any():
+        for i in np.flatnonzero(drop):
+            text = buf[starts[i] : ends[i]].decode("utf-8", errors="replace").rstrip("\r")
+            bad.append(
+                BadLine(int(line_numbers[i]), BLANK_LINE if blank[i] else UNMATCHED_QUOTE, text)
+            )
+        keep = np.flatnonzero(~drop)
+        buf = b"\n".join(buf[starts[i] : ends[i]] for i in keep) + (b"\n" if len(keep) else b"")
+        kept_lines = line_numbers[keep]
+    else:
+        kept_lines = line_numbers
+    invalid: list[tuple[int, str, int]] = []
+
+    def on_invalid(row: pacsv.InvalidRow) -> str:
+        invalid.append((row.number if row.number is not None else -1, row.text, row.actual_columns))
+        return "skip"
+
+    names = list(fmt.header)
+    if len(kept_lines) == 0:
+        table = pa.table({name: pa.array([], pa.string()) for name in names})
+    else:
+        table = pacsv.read_csv(
+            pa.py_buffer(buf),
+            read_options=pacsv.ReadOptions(
+                use_threads=False, column_names=names, block_size=max(len(buf) + 1, 1 << 16)
+            ),
+            parse_options=pacsv.ParseOptions(
+                delimiter=fmt.delimiter,
+                invalid_row_handler=on_invalid,
+                ignore_empty_lines=True,
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types={name: pa.string() for name in names},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    if invalid:
+        positions = np.array([num - 1 for num, _, _ in invalid], dtype=np.int64)
+        if (positions < 0).any() or (positions >= len(kept_lines)).any():
+            raise InputError("CSV parser lost track of line numbers")
+        for (_, text, actual), pos in zip(invalid, positions, strict=True):
+            bad.append(
+                BadLine(
+                    int(kept_lines[pos]),
+                    f"malformed line: {actual} fields, header has {len(names)}",
+                    text,
+                )
+            )
+        mask = np.ones(len(kept_lines), dtype=bool)
+        mask[positions] = False
+        kept_lines = kept_lines[mask]
+    if table.num_rows != len(kept_lines):
+        raise InputError(
+            f"CSV parser returned {table.num_rows} rows for {len(kept_lines)} lines "
+            "(a quoted value spanning lines?)"
+        )
+    bad.sort(key=lambda b: b.line)
+    return Block(table=table, lines=kept_lines, bad=bad, nbytes=len(buf), encoding=encoding)
+
+
+def iter_blocks(path: Path, fmt: TextFormat, *, block_bytes: int = BLOCK_BYTES) -> Iterator[Block]:
+    """Parsed blocks of ``path`` after its header line, in file order."""
+    with open_binary(path) as fh:
+        head = fh.read(block_bytes)
+        if fmt.bom and head.startswith(codecs.BOM_UTF8):
+            head = head[len(codecs.BOM_UTF8) :]
+        nl = head.find(b"\n")
+        carry = b"" if nl < 0 else head[nl + 1 :]
+        line = 2
+        eof = nl < 0
+        while True:
+            if not eof:
+                try:
+                    more = fh.read(block_bytes)
+                except (OSError, EOFError) as exc:
+                    raise InputError(f"{path}: truncated or corrupt ({exc})") from None
+                if not more:
+                    eof = True
+                carry += more
+            if eof:
+                if carry and not carry.endswith(b"\n"):
+                    carry += b"\n"
+                chunk, carry = carry, b""
+            else:
+                cut = carry.rfind(b"\n")
+                if cut < 0:
+                    continue
+                chunk, carry = carry[: cut + 1], carry[cut + 1 :]
+            if chunk:
+                try:
+                    block = _parse_block(chunk, line, fmt, fmt.encoding)
+                except pa.ArrowInvalid as exc:
+                    if fmt.encoding != "utf-8" or "utf8" not in str(exc).lower():
+                        raise InputError(f"{path}: cannot parse ({exc})") from None
+                    block = _parse_block(chunk, line, fmt, "cp1252")
+                    block.encoding = "cp1252"
+                line += chunk.count(b"\n")
+                block.nbytes = len(chunk)
+                yield block
+            if eof:
+                return

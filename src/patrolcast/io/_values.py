@@ -1,0 +1,204 @@
+"""Vectorised value parsing shared by the readers: numbers, local times, projection, ids."""
+
+from __future__ import annotations
+
+import hashlib
+import warnings
+from dataclasses import dataclass
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from pyproj import CRS, Transformer
+from pyproj.transformer import TransformerGroup
+
+_NUMBER = r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$"
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+def parse_numbers(values: pd.Series) -> npt.NDArray[np.float64]:
+    """Floats from text, accepting thousands separators ("1,001,951"); NaN where not a number."""
+    text = values.astype("string")
+    if text.str.contains(",", regex=False).any():
+        text = text.str.replace(",", "", regex=False)
+    ok = text.str.fullmatch(_NUMBER).fillna(False).to_numpy(dtype=bool)
+    out = np.full(len(text), np.nan)
+    if ok.any():
+        out[ok] = text[ok].astype("float64").to_numpy()
+    return out
+
+
+@dataclass
+class LocalTimes:
+    """UTC instants of local wall-clock times, with the DST edge cases counted."""
+
+    utc: pd.Series  # datetime64[us, UTC], NaT where unparseable
+    ambiguous: int  # repeated hour at the end of summer time: first occurrence taken
+    nonexistent: int  # skipped hour at the start of summer time: shifted forward
+
+
+def local_to_utc(text: pd.Series, fmt: str, timezone: str) -> LocalTimes:
+    """Parse local wall-clock times with ``fmt`` in ``timezone`` (zoneinfo) and convert to UTC.
+
+    An ambiguous local time (the repeated hour when clocks go back) is read as its first
+    occurrence, in summer time; a nonexistent one (the skipped hour when clocks go forward) is
+    shifted forward to the first valid instant. Both are counted, never dropped silently.
+    """
+    naive = pd.to_datetime(text, format=fmt, errors="coerce").astype("datetime64[us]")
+    if timezone.upper() == "UTC":
+        return LocalTimes(naive.dt.tz_localize("UTC"), 0, 0)
+    zone = ZoneInfo(timezone)
+    local = naive.dt.tz_localize(zone, ambiguous="NaT", nonexistent="NaT")
+    trouble = local.isna() & naive.notna()
+    ambiguous = nonexistent = 0
+    if trouble.any():
+        sub = naive[trouble]
+        first = sub.dt.tz_localize(zone, ambiguous=np.ones(len(sub), dtype=bool), nonexistent="NaT")
+        ambiguous = int(first.notna().sum())
+        shifted = sub.dt.tz_localize(
+            zone, ambiguous=np.ones(len(sub), dtype=bool), nonexistent="shift_forward"
+        )
+        nonexistent = int(len(sub) - ambiguous)
+        local = local.copy()
+        local[trouble] = shifted
+    return LocalTimes(local.dt.tz_convert("UTC"), ambiguous, nonexistent)
+
+
+@lru_cache(maxsize=32)
+def _transformer(source: str, target: str) -> Transformer:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "best transformation not available"
+        transformer = Transformer.from_crs(source, target, always_xy=True)
+    return transformer
+
+
+@lru_cache(maxsize=32)
+def describe_transformation(source: str, target: str) -> str:
+    """Which coordinate operation pyproj uses for ``source`` -> ``target``, in words.
+
+    pyproj's wheels ship no transformation grids: WGS84 -> British National Grid then uses a
+    Helmert transformation good to a few metres instead of the OSTN15 grid (sub-metre).
+    """
+    if CRS.from_user_input(source) == CRS.from_user_input(target):
+        return f"{source} -> {target}: none (same CRS)"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        group = TransformerGroup(source, target, always_xy=True)
+    used = group.transformers[0] if group.transformers else _transformer(source, target)
+    grids = any(getattr(op, "grids", None) for op in used.operations or [])
+    accuracy = used.accuracy
+    acc = f", accuracy {accuracy:g} m" if accuracy and accuracy > 0 else ""
+    if not group.best_available:
+        missing = sorted(
+            {
+                g.short_name
+                for op in group.unavailable_operations
+                for g in op.grids
+                if not g.available
+            }
+        )
+        return (
+            f"{source} -> {target}: {used.description}{acc}; Helmert fallback, few metres "
+            f"(grid-based transformation unavailable, missing grid {', '.join(missing) or '?'})"
+        )
+    kind = "grid-based" if grids else "exact or parametric"
+    return f"{source} -> {target}: {used.description}{acc} ({kind}, best available)"
+
+
+def project(
+    x: npt.NDArray[np.float64], y: npt.NDArray[np.float64], source: str, target: str
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Project coordinates (lon/lat order for geographic CRSs) from ``source`` to ``target``."""
+    if len(x) == 0:
+        return x.copy(), y.copy()
+    tx, ty = _transformer(source, target).transform(x, y)
+    return np.asarray(tx, dtype=np.float64), np.asarray(ty, dtype=np.float64)
+
+
+def bbox_in(
+    bbox: tuple[float, float, float, float], target: str
+) -> tuple[float, float, float, float]:
+    """A lon/lat box as a box in ``target`` coordinates (densified edges)."""
+    return _transformer("EPSG:4326", target).transform_bounds(*bbox, densify_pts=51)
+
+
+def tag_hash(tag: str) -> np.uint64:
+    """A stable 64-bit number for a text tag (dataset source, vocabulary)."""
+    return np.uint64(
+        int.from_bytes(hashlib.blake2b(tag.encode(), digest_size=8).digest(), "little")
+    )
+
+
+def hash_strings(values: pd.Series | npt.NDArray[np.object_]) -> npt.NDArray[np.uint64]:
+    """Stable 64-bit hashes of strings (pandas' SipHash with its fixed default key)."""
+    arr = np.asarray(values, dtype=object)
+    return pd.util.hash_array(arr, categorize=True).astype(np.uint64)
+
+
+def mix(*parts: npt.NDArray[np.uint64] | np.uint64) -> npt.NDArray[np.uint64]:
+    """Combine 64-bit hashes into one (order-sensitive), then avalanche with SipHash."""
+    acc: npt.NDArray[np.uint64] | None = None
+    with np.errstate(over="ignore"):
+        for part in parts:
+            value = np.asarray(part, dtype=np.uint64)
+            acc = value.copy() if acc is None else (acc * _GOLDEN) ^ value
+    assert acc is not None
+    return pd.util.hash_array(np.atleast_1d(acc)).astype(np.uint64)
+
+
+def numeric_hash(values: npt.NDArray[np.float64] | npt.NDArray[np.int64]) -> npt.NDArray[np.uint64]:
+    """Stable hashes of numbers (NaN hashes to one value)."""
+    return pd.util.hash_array(np.asarray(values)).astype(np.uint64)
+
+
+def to_event_ids(hashes: npt.NDArray[np.uint64]) -> npt.NDArray[np.int64]:
+    """Store ids as signed 64-bit integers (Parquet and DuckDB friendly)."""
+    return hashes.view(np.int64)
+
+
+class Occurrences:
+    """Running count of identical content hashes within one file.
+
+    Many genuine records share every field (two crimes in one month at one anonymised map point),
+    so a content id alone would merge them. The n-th copy of a content gets occurrence n, which
+    makes ids stable for the same file and distinct for repeated rows.
+    """
+
+    def __init__(self) -> None:
+        self._keys = np.zeros(0, dtype=np.uint64)
+        self._counts = np.zeros(0, dtype=np.int64)
+
+    def next(self, hashes: npt.NDArray[np.uint64]) -> npt.NDArray[np.int64]:
+        if len(hashes) == 0:
+            return np.zeros(0, dtype=np.int64)
+        order = np.argsort(hashes, kind="stable")
+        sorted_h = hashes[order]
+        new_group = np.empty(len(sorted_h), dtype=bool)
+        new_group[0] = True
+        new_group[1:] = sorted_h[1:] != sorted_h[:-1]
+        starts = np.flatnonzero(new_group)
+        group_id = np.cumsum(new_group) - 1
+        within = np.arange(len(sorted_h)) - starts[group_id]
+        uniq = sorted_h[starts]
+        counts = np.diff(np.append(starts, len(sorted_h)))
+        pos = np.searchsorted(self._keys, uniq)
+        found = (
+            (pos < len(self._keys)) & (self._keys[np.minimum(pos, len(self._keys) - 1)] == uniq)
+            if len(self._keys)
+            else np.zeros(len(uniq), dtype=bool)
+        )
+        prev = np.zeros(len(uniq), dtype=np.int64)
+        prev[found] = self._counts[pos[found]]
+        occ_sorted = within + prev[group_id]
+        out = np.empty(len(hashes), dtype=np.int64)
+        out[order] = occ_sorted
+        # update the running table
+        self._counts[pos[found]] += counts[found]
+        if (~found).any():
+            keys = np.concatenate([self._keys, uniq[~found]])
+            cnts = np.concatenate([self._counts, counts[~found]])
+            o = np.argsort(keys, kind="stable")
+            self._keys, self._counts = keys[o], cnts[o]
+        return out
