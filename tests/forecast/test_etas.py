@@ -1,0 +1,172 @@
+"""ETAS: indexed numba E-step against the quadratic numpy reference; parameter recovery."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import shapely
+
+from patrolcast.events import EventSet
+from patrolcast.forecast._etas_kernels import (
+    estep_dense,
+    estep_pairs,
+    space_time_pairs,
+    space_time_pairs_dense,
+)
+from patrolcast.forecast.etas import ETASForecaster
+from patrolcast.forecast.simulate import ETASModel, simulate_etas
+from patrolcast.geo.support import Grid
+
+CRS = "EPSG:27700"
+# a 12 km x 10 km L-shaped study area in British National Grid
+AREA = shapely.Polygon(
+    [
+        (520000, 170000),
+        (532000, 170000),
+        (532000, 175000),
+        (526000, 175000),
+        (526000, 180000),
+        (520000, 180000),
+    ]
+)
+
+
+def _small(seed: int = 0, n: int = 600) -> tuple[np.ndarray, ...]:
+    rng = np.random.default_rng(seed)
+    t = np.sort(rng.uniform(0, 100, n))
+    x = rng.uniform(0, 3000, n)
+    y = rng.uniform(0, 3000, n)
+    return t, x, y
+
+
+def test_pair_index_equals_all_pairs() -> None:
+    t, x, y = _small()
+    p1, c1 = space_time_pairs(t, x, y, max_days=10.0, max_distance=400.0)
+    p2, c2 = space_time_pairs_dense(t, x, y, max_days=10.0, max_distance=400.0)
+    assert p1.size == p2.size > 0
+    assert set(zip(p1.tolist(), c1.tolist(), strict=True)) == set(
+        zip(p2.tolist(), c2.tolist(), strict=True)
+    )
+
+
+def test_estep_numba_equals_dense_reference() -> None:
+    t, x, y = _small(1)
+    marks = np.random.default_rng(2).integers(0, 2, t.size)
+    theta = np.array([0.3, 0.6])
+    mu = np.random.default_rng(3).uniform(1e-8, 1e-7, t.size)
+    parent, child = space_time_pairs(t, x, y, max_days=10.0, max_distance=400.0)
+    fast = estep_pairs(parent, child, t, x, y, marks, theta, 0.2, 90.0, mu)
+    slow = estep_dense(
+        t, x, y, marks, theta, 0.2, 90.0, mu, max_days=10.0, max_distance=400.0, block=97
+    )
+    np.testing.assert_allclose(fast[0], slow[0], rtol=1e-10)
+    np.testing.assert_allclose(fast[1], slow[1], rtol=1e-10)
+    for a, b in zip(fast[2:], slow[2:], strict=True):
+        assert a == pytest.approx(b, rel=1e-10)
+
+
+def test_fit_engines_agree_on_simulated_data() -> None:
+    model = ETASModel(
+        mu=3.0,
+        theta=(0.4, 0.7),
+        mark_probs=(0.7, 0.3),
+        omega=0.25,
+        sigma=80.0,
+        hotspots=6,
+        hotspot_sd=1000.0,
+    )
+    sim = simulate_etas(model, AREA, days=200, seed=4, crs=CRS)
+    kw = dict(history_days=None, marked=True, max_distance=600.0, max_days=40.0)
+    fast = ETASForecaster(**kw).fit(sim.events, cutoff=200.0)  # type: ignore[arg-type]
+    slow = ETASForecaster(engine="reference", **kw).fit(sim.events, cutoff=200.0)  # type: ignore[arg-type]
+    np.testing.assert_allclose(fast.theta_, slow.theta_, rtol=1e-8)
+    assert fast.omega_ == pytest.approx(slow.omega_, rel=1e-8)
+    assert fast.sigma_ == pytest.approx(slow.sigma_, rel=1e-8)
+    assert fast.n_iter_ == slow.n_iter_
+
+
+def _recovery(days: float, mu: float, seed: int) -> tuple[ETASForecaster, ETASModel, int]:
+    model = ETASModel(mu=mu, theta=(0.5,), omega=0.2, sigma=70.0, hotspots=15, hotspot_sd=1500.0)
+    sim = simulate_etas(model, AREA, days=days, seed=seed, crs=CRS)
+    fit = ETASForecaster(history_days=None, max_days=40.0, max_distance=500.0)
+    return fit.fit(sim.events, cutoff=days), model, len(sim.events)
+
+
+def test_parameter_recovery_fast() -> None:
+    """Small version (about 4,000 events) of the recovery test, with a looser 15% tolerance."""
+    fit, model, n = _recovery(days=365, mu=5.5, seed=11)
+    assert n > 3000
+    assert fit.branching_ratio_ == pytest.approx(model.branching_ratio, rel=0.15)
+    assert fit.omega_ == pytest.approx(model.omega, rel=0.15)
+    assert fit.sigma_ == pytest.approx(model.sigma, rel=0.15)
+
+
+def test_parameter_recovery_20k_events_within_10_percent() -> None:
+    fit, model, n = _recovery(days=1095, mu=9.5, seed=12)
+    assert n >= 20_000
+    assert fit.branching_ratio_ == pytest.approx(model.branching_ratio, rel=0.10)
+    assert fit.omega_ == pytest.approx(model.omega, rel=0.10)
+    assert fit.sigma_ == pytest.approx(model.sigma, rel=0.10)
+
+
+def test_marked_branching_ratios_are_ordered() -> None:
+    model = ETASModel(
+        mu=6.0,
+        theta=(0.3, 0.9),
+        mark_probs=(0.8, 0.2),
+        omega=0.2,
+        sigma=70.0,
+        hotspots=15,
+        hotspot_sd=1500.0,
+    )
+    sim = simulate_etas(model, AREA, days=365, seed=21, crs=CRS)
+    fit = ETASForecaster(history_days=None, marked=True, max_days=40.0, max_distance=500.0)
+    fit.fit(sim.events, cutoff=365.0)
+    assert fit.theta_for(1) > 2 * fit.theta_for(0)
+    assert fit.theta_for(0) == pytest.approx(0.3, abs=0.1)
+
+
+def test_prediction_terms_and_decay() -> None:
+    """After a burst of events, the triggered term is high near it and decays with time."""
+    model = ETASModel(mu=4.0, theta=(0.5,), omega=0.3, sigma=70.0, hotspots=10)
+    sim = simulate_etas(model, AREA, days=300, seed=7, crs=CRS)
+    ev = sim.events
+    burst_t = 300.0 - np.array([0.5, 0.4, 0.3])
+    bx, by = 523000.0, 172000.0
+    events = EventSet.from_arrays(
+        np.concatenate([ev.t, burst_t]),
+        np.concatenate([ev.x, [bx] * 3]),
+        np.concatenate([ev.y, [by] * 3]),
+        crs=CRS,
+    )
+    fit = ETASForecaster(history_days=None, max_days=40.0, max_distance=500.0).fit(
+        events, cutoff=300.0
+    )
+    grid = Grid.covering(*shapely.bounds(AREA), cell_size=250.0, crs=CRS)
+    cell = int(grid.assign([bx], [by])[0])
+    now = fit.predict(grid, 300.0, 301.0)
+    later = fit.predict(grid, 310.0, 311.0)
+    np.testing.assert_allclose(now.terms["background"] + now.terms["triggered"], now.expected_count)
+    assert now.terms["triggered"][cell] > 3 * now.terms["background"][cell]
+    assert later.terms["triggered"][cell] < 0.2 * now.terms["triggered"][cell]
+    np.testing.assert_allclose(now.terms["background"], later.terms["background"])
+    # expected total over a long window approaches the stationary rate mu / (1 - n)
+    long = fit.predict(grid, 300.0, 400.0).expected_count.sum()
+    rate = fit.mu_ / (1 - fit.branching_ratio_)
+    assert long == pytest.approx(100 * rate, rel=0.1)
+
+
+def test_bad_hyperparameters_raise() -> None:
+    t, x, y = _small()
+    ev = EventSet.from_arrays(t, x, y, crs=CRS)
+    with pytest.raises(ValueError, match="engine"):
+        ETASForecaster(engine="gpu").fit(ev, cutoff=100.0)
+    with pytest.raises(ValueError, match="max_days"):
+        ETASForecaster(max_days=-1.0).fit(ev, cutoff=100.0)
+
+
+def test_day_precision_jitter_keeps_cutoff() -> None:
+    t, x, y = _small(4)
+    ev = EventSet.from_arrays(np.floor(t), x, y, crs=CRS, time_precision="day")
+    fit = ETASForecaster(history_days=None).fit(ev, cutoff=100.0)
+    assert fit.t_.max() < 100.0 and np.all(np.diff(fit.t_) >= 0)
