@@ -1,0 +1,228 @@
+"""The governance database: engines, sessions, portable column types, migrations, retries.
+
+SQLite (the embedded default) is opened in WAL mode with ``synchronous=FULL`` and foreign keys
+on, and every write transaction starts with ``BEGIN IMMEDIATE`` so that a read-then-write (check
+a proposal's state, then change it) cannot interleave with another writer. Read-only work may ask
+for a deferred transaction with ``session.connection(execution_options={"sqlite_deferred":
+True})``. PostgreSQL uses row locks (``SELECT ... FOR UPDATE``) plus the proposal's version
+counter, and :func:`run_transaction` retries serialisation failures and deadlocks.
+
+Public API
+----------
+``open_database(url) -> Database`` (``.engine``, ``.session()``), ``migrate(engine)`` (Alembic
+``upgrade heads`` from the migrations shipped inside the package, plus any extra version
+locations registered with :func:`add_version_location`), ``run_transaction(session, work)``,
+column types ``UTCDateTime`` and ``JSONText``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import DateTime, Engine, Text, create_engine, event
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
+from sqlalchemy.types import TypeDecorator
+
+from patrolcast.errors import InputError
+
+__all__ = [
+    "Database",
+    "JSONText",
+    "UTCDateTime",
+    "add_version_location",
+    "canonical_json",
+    "migrate",
+    "open_database",
+    "run_transaction",
+]
+
+T = TypeVar("T")
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+_EXTRA_VERSION_LOCATIONS: list[Path] = []
+
+
+def canonical_json(value: Any) -> str:
+    """Canonical JSON: sorted keys, no spaces, UTF-8 characters kept (used for hashing)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware datetime stored as UTC (naive UTC text on SQLite, timestamptz on PostgreSQL)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value!r} cannot be stored: times are UTC")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class JSONText(TypeDecorator[Any]):
+    """JSON kept as canonical text (identical bytes on every backend)."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else canonical_json(value)
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> Any:
+        return None if value is None else json.loads(value)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=60000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        if conn.get_execution_options().get("sqlite_deferred"):
+            conn.exec_driver_sql("BEGIN")
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+@dataclass(frozen=True)
+class Database:
+    """An engine and its session factory."""
+
+    engine: Engine
+    sessions: sessionmaker[Session]
+
+    def session(self) -> Session:
+        """A new session (``expire_on_commit`` off: results stay readable after commit)."""
+        return self.sessions()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def open_database(url: str, *, create: bool = True, echo: bool = False) -> Database:
+    """Open (and by default migrate) the governance database at ``url``.
+
+    ``sqlite:///path`` creates the parent folder; ``postgresql+psycopg://...`` needs psycopg.
+    """
+    if not url:
+        raise InputError("empty database URL")
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[1] if "///" in url else ""
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, echo=echo, poolclass=NullPool, connect_args={"timeout": 60})
+        _configure_sqlite(engine)
+    elif url.startswith("postgresql"):
+        try:
+            engine = create_engine(url, echo=echo, pool_pre_ping=True)
+        except ModuleNotFoundError as exc:
+            raise InputError(
+                f"PostgreSQL needs the driver {exc.name}: pip install 'patrolcast[postgres]'"
+            ) from None
+    else:
+        raise InputError(
+            f"unsupported database URL {url.split(':', 1)[0]}: use sqlite or postgresql"
+        )
+    if create:
+        migrate(engine)
+    return Database(engine=engine, sessions=sessionmaker(engine, expire_on_commit=False))
+
+
+def add_version_location(path: Path) -> None:
+    """Register another Alembic versions folder (e.g. oversight's) for :func:`migrate`."""
+    if path not in _EXTRA_VERSION_LOCATIONS:
+        _EXTRA_VERSION_LOCATIONS.append(path)
+
+
+def _version_locations() -> list[Path]:
+    locations = [MIGRATIONS_DIR / "versions"]
+    oversight = MIGRATIONS_DIR.parents[1] / "oversight" / "migrations" / "versions"
+    if oversight.is_dir():
+        locations.append(oversight)
+    locations.extend(p for p in _EXTRA_VERSION_LOCATIONS if p not in locations)
+    return locations
+
+
+def migrate(engine: Engine, *, revision: str = "heads") -> None:
+    """Bring the schema up to ``revision`` with Alembic (migrations ship inside the package)."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("version_locations", " ".join(str(p) for p in _version_locations()))
+    config.set_main_option("path_separator", "space")
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+
+_RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization_failure, deadlock_detected
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """True for PostgreSQL serialisation failures/deadlocks and SQLite busy errors."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    orig = exc.orig
+    sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if sqlstate in _RETRYABLE_SQLSTATES:
+        return True
+    return isinstance(exc, OperationalError) and "database is locked" in str(orig)
+
+
+def run_transaction(
+    session: Session,
+    work: Callable[[], T],
+    *,
+    attempts: int = 8,
+    commit_on: tuple[type[BaseException], ...] = (),
+) -> T:
+    """Run ``work`` in a transaction and commit; retry serialisation failures.
+
+    Exceptions listed in ``commit_on`` still commit what ``work`` wrote (used to keep the audit
+    entry of a denied attempt) before propagating. Anything else rolls back.
+    """
+    for attempt in range(attempts):
+        try:
+            result = work()
+            session.commit()
+            return result
+        except commit_on:
+            session.commit()
+            raise
+        except DBAPIError as exc:
+            session.rollback()
+            if is_retryable(exc) and attempt + 1 < attempts:
+                time.sleep(0.01 * (2**attempt))
+                continue
+            raise
+        except BaseException:
+            session.rollback()
+            raise
+    raise AssertionError("unreachable")  # pragma: no cover

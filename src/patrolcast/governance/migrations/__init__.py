@@ -1,0 +1,1 @@
+"""Alembic migrations of the governance database, shipped inside the package."""

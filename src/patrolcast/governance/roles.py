@@ -1,0 +1,317 @@
+"""People, roles and ranks: who may act in the governance workflow.
+
+Roles are functions, not ranks: an authorising officer also carries the person's *rank*, which a
+policy profile compares against the rank it demands. Ranks are ordered (constable lowest, chief
+constable highest); the Metropolitan Police's *commander* ranks with assistant chief constable.
+Borough commanders are scoped: each grant names one borough code.
+
+Public API
+----------
+``Role``, ``Rank`` (ordered, ``Rank.parse(text)``), ``Actor`` (a frozen value: username, rank,
+roles, boroughs), ``RoleSpec``, ``add_person(session, *, actor, username, roles, rank,
+display_name, clock)``, ``load_actor(session, username)``, ``list_people(session)``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import total_ordering
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from patrolcast.errors import InputError, PermissionDenied
+from patrolcast.governance import audit
+from patrolcast.governance.clock import Clock
+from patrolcast.governance.db import run_transaction
+from patrolcast.governance.models import Person, RoleGrant
+
+__all__ = [
+    "Actor",
+    "Rank",
+    "Role",
+    "RoleSpec",
+    "add_person",
+    "list_people",
+    "load_actor",
+]
+
+
+class Role(StrEnum):
+    ANALYST = "analyst"
+    INTELLIGENCE_OFFICER = "intelligence_officer"
+    COMMUNITY_LEAD = "community_lead"
+    BOROUGH_COMMANDER = "borough_commander"
+    AUTHORISING_OFFICER = "authorising_officer"
+    STRATEGIC_FIREARMS_COMMANDER = "strategic_firearms_commander"
+    TACTICAL_FIREARMS_COMMANDER = "tactical_firearms_commander"
+    OVERSIGHT_AUDITOR = "oversight_auditor"
+    ADMINISTRATOR = "administrator"
+
+    @classmethod
+    def parse(cls, text: str) -> Role:
+        key = re.sub(r"[\s-]+", "_", text.strip().lower())
+        try:
+            return cls(key)
+        except ValueError:
+            names = ", ".join(r.value for r in cls)
+            raise InputError(f"unknown role {text!r}: one of {names}") from None
+
+
+_RANK_ORDER = (
+    "constable",
+    "sergeant",
+    "inspector",
+    "chief_inspector",
+    "superintendent",
+    "chief_superintendent",
+    "assistant_chief_constable",
+    "deputy_chief_constable",
+    "chief_constable",
+)
+_RANK_ALIASES = {
+    "pc": "constable",
+    "ps": "sergeant",
+    "insp": "inspector",
+    "ci": "chief_inspector",
+    "supt": "superintendent",
+    "ch_supt": "chief_superintendent",
+    "acc": "assistant_chief_constable",
+    "commander": "assistant_chief_constable",
+    "dcc": "deputy_chief_constable",
+    "cc": "chief_constable",
+}
+
+
+@total_ordering
+class Rank(StrEnum):
+    CONSTABLE = "constable"
+    SERGEANT = "sergeant"
+    INSPECTOR = "inspector"
+    CHIEF_INSPECTOR = "chief_inspector"
+    SUPERINTENDENT = "superintendent"
+    CHIEF_SUPERINTENDENT = "chief_superintendent"
+    ASSISTANT_CHIEF_CONSTABLE = "assistant_chief_constable"
+    DEPUTY_CHIEF_CONSTABLE = "deputy_chief_constable"
+    CHIEF_CONSTABLE = "chief_constable"
+
+    @property
+    def level(self) -> int:
+        return _RANK_ORDER.index(self.value)
+
+    def __lt__(self, other: object) -> bool:
+        if not isinstance(other, Rank):
+            return NotImplemented
+        return self.level < other.level
+
+    def __le__(self, other: object) -> bool:
+        if not isinstance(other, Rank):
+            return NotImplemented
+        return self.level <= other.level
+
+    def __gt__(self, other: object) -> bool:
+        if not isinstance(other, Rank):
+            return NotImplemented
+        return self.level > other.level
+
+    def __ge__(self, other: object) -> bool:
+        if not isinstance(other, Rank):
+            return NotImplemented
+        return self.level >= other.level
+
+    __hash__ = StrEnum.__hash__
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ")
+
+    @classmethod
+    def parse(cls, text: str) -> Rank:
+        key = re.sub(r"[\s/-]+", "_", text.strip().lower())
+        key = _RANK_ALIASES.get(key, key)
+        try:
+            return cls(key)
+        except ValueError:
+            raise InputError(
+                f"unknown rank {text!r}: one of {', '.join(_RANK_ORDER)} (or commander)"
+            ) from None
+
+
+@dataclass(frozen=True)
+class RoleSpec:
+    """A role to grant; ``borough`` is required for (and only for) borough commanders."""
+
+    role: Role
+    borough: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.role is Role.BOROUGH_COMMANDER and not self.borough:
+            raise InputError("a borough commander role needs a borough code")
+        if self.role is not Role.BOROUGH_COMMANDER and self.borough:
+            raise InputError(f"role {self.role} is not scoped to a borough")
+
+    @classmethod
+    def parse(cls, text: str) -> RoleSpec:
+        """``"analyst"`` or ``"borough_commander:E09000033"``."""
+        name, _, borough = text.partition(":")
+        return cls(Role.parse(name), borough.strip().upper() or None)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The acting person as a value: what the guards need to decide."""
+
+    person_id: int
+    username: str
+    rank: Rank | None
+    roles: frozenset[Role]
+    boroughs: frozenset[str]
+
+    def has(self, role: Role) -> bool:
+        return role in self.roles
+
+    @property
+    def read_only(self) -> bool:
+        """An oversight auditor (with no other role) may read but never write."""
+        return self.roles <= {Role.OVERSIGHT_AUDITOR}
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "id": self.person_id,
+            "username": self.username,
+            "rank": self.rank.value if self.rank else None,
+            "roles": sorted(r.value for r in self.roles),
+            "boroughs": sorted(self.boroughs),
+        }
+
+
+def _actor_of(person: Person) -> Actor:
+    roles = frozenset(Role(g.role) for g in person.grants)
+    boroughs = frozenset(
+        g.borough for g in person.grants if g.role == Role.BOROUGH_COMMANDER and g.borough
+    )
+    return Actor(
+        person_id=person.id,
+        username=person.username,
+        rank=Rank(person.rank) if person.rank else None,
+        roles=roles,
+        boroughs=boroughs,
+    )
+
+
+_USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+def find_actor(session: Session, username: str) -> Actor | None:
+    person = session.execute(select(Person).where(Person.username == username)).scalar_one_or_none()
+    return None if person is None else _actor_of(person)
+
+
+def load_actor(session: Session, username: str) -> Actor:
+    """The actor for ``username``; an unknown user is refused (PermissionDenied)."""
+    actor = find_actor(session, username)
+    if actor is None:
+        raise PermissionDenied(f"unknown user {username!r}: ask an administrator to add you")
+    return actor
+
+
+def add_person(
+    session: Session,
+    *,
+    actor: str | None,
+    username: str,
+    roles: Sequence[RoleSpec],
+    clock: Clock,
+    rank: Rank | None = None,
+    display_name: str = "",
+) -> Actor:
+    """Add a person (or grant more roles to an existing one) and commit.
+
+    The very first person may be added without an acting user, and must be an administrator;
+    afterwards only an administrator may add people. Authorising officers and firearms
+    commanders need a rank. The change and any denied attempt are audited.
+    """
+    if not _USERNAME.match(username):
+        raise InputError(f"username {username!r}: letters, digits, '.', '_' or '-' (max 64)")
+    if not roles:
+        raise InputError("give at least one role")
+    needs_rank = {
+        Role.AUTHORISING_OFFICER,
+        Role.STRATEGIC_FIREARMS_COMMANDER,
+        Role.TACTICAL_FIREARMS_COMMANDER,
+    }
+
+    def work() -> Actor:
+        now = clock.now()
+        count = session.execute(select(func.count(Person.id))).scalar_one()
+        by = actor or "(bootstrap)"
+        if count == 0:
+            if Role.ADMINISTRATOR not in {s.role for s in roles}:
+                raise InputError("the first user must be an administrator")
+        else:
+            acting = find_actor(session, actor) if actor else None
+            if acting is None or not acting.has(Role.ADMINISTRATOR):
+                audit.append(
+                    session,
+                    actor=actor or "(anonymous)",
+                    action="user_add",
+                    target_type="person",
+                    target_id=username,
+                    outcome="denied",
+                    detail={
+                        "rule": "administrator-only",
+                        "reason": "only an administrator adds users",
+                    },
+                    now=now,
+                )
+                raise PermissionDenied(
+                    f"{actor or 'nobody'} may not add users: only an administrator may"
+                )
+        person = session.execute(
+            select(Person).where(Person.username == username)
+        ).scalar_one_or_none()
+        if person is None:
+            person = Person(username=username, display_name=display_name, rank=None, created_at=now)
+            session.add(person)
+        if rank is not None:
+            person.rank = rank.value
+        have = {(g.role, g.borough) for g in person.grants}
+        for spec in roles:
+            if (spec.role.value, spec.borough) not in have:
+                person.grants.append(
+                    RoleGrant(
+                        role=spec.role.value, borough=spec.borough, granted_at=now, granted_by=by
+                    )
+                )
+        if person.rank is None and any(s.role in needs_rank for s in roles):
+            raise InputError(
+                f"{username}: an authorising officer or firearms commander needs --rank"
+            )
+        session.flush()
+        audit.append(
+            session,
+            actor=by,
+            action="user_add",
+            target_type="person",
+            target_id=username,
+            outcome="done",
+            detail={
+                "roles": [
+                    f"{s.role.value}:{s.borough}" if s.borough else s.role.value for s in roles
+                ],
+                "rank": person.rank,
+            },
+            now=now,
+        )
+        return _actor_of(person)
+
+    return run_transaction(session, work, commit_on=(PermissionDenied,))
+
+
+def list_people(session: Session) -> list[Actor]:
+    """Every local user with roles (not audited: this is the product's own staff list)."""
+    people = session.execute(select(Person).order_by(Person.username)).scalars()
+    return [_actor_of(p) for p in people]

@@ -1,0 +1,501 @@
+"""Service functions over the lifecycle: one call per action, all keyword-only, session first.
+
+Each action function is a thin, typed wrapper around
+:func:`patrolcast.governance.lifecycle.transition` (which checks, applies, audits and commits).
+Reads of proposals are *sensitive reads*: :func:`read_proposal` and :func:`list_proposals`
+append a ``read`` audit entry (a denied read is audited too).
+
+Public API
+----------
+``propose``, ``submit``, ``assess``, ``consult``, ``authorise``, ``refuse``, ``extend``,
+``cancel``, ``debrief``, ``review`` (all return ``TransitionResult``), ``record_assessment``
+(the minimal community impact assessment hook), ``read_proposal -> ProposalView``,
+``list_proposals -> list[ProposalView]``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from patrolcast.errors import InputError, PermissionDenied
+from patrolcast.governance import audit
+from patrolcast.governance.clock import Clock, as_utc
+from patrolcast.governance.db import run_transaction
+from patrolcast.governance.expiry import effective_state
+from patrolcast.governance.lifecycle import TransitionResult, transition
+from patrolcast.governance.models import (
+    CommunityImpactAssessment,
+    Consultation,
+    Decision,
+    Person,
+    Proposal,
+)
+from patrolcast.governance.roles import Role, find_actor
+from patrolcast.governance.states import Action, Refused, State
+from patrolcast.governance.values import (
+    AuthorisationDetails,
+    CancellationDetails,
+    ConsultationDetails,
+    DebriefDetails,
+    ExtensionDetails,
+    ProposalDetails,
+    RefusalDetails,
+    ReviewDetails,
+)
+
+__all__ = [
+    "ProposalView",
+    "assess",
+    "authorise",
+    "cancel",
+    "consult",
+    "debrief",
+    "extend",
+    "list_proposals",
+    "propose",
+    "read_proposal",
+    "record_assessment",
+    "refuse",
+    "review",
+    "submit",
+]
+
+
+def propose(
+    session: Session,
+    *,
+    actor: str,
+    clock: Clock,
+    details: ProposalDetails,
+    submit_now: bool = False,
+) -> TransitionResult:
+    """Create a draft (and optionally submit it straight away, as a second transition)."""
+    result = transition(session, action=Action.PROPOSE, actor=actor, clock=clock, details=details)
+    if submit_now:
+        result = submit(session, actor=actor, clock=clock, proposal_id=result.proposal_id)
+    return result
+
+
+def submit(
+    session: Session,
+    *,
+    actor: str,
+    clock: Clock,
+    proposal_id: int,
+    expected_version: int | None = None,
+) -> TransitionResult:
+    return transition(
+        session,
+        action=Action.SUBMIT,
+        actor=actor,
+        clock=clock,
+        proposal_id=proposal_id,
+        expected_version=expected_version,
+    )
+
+
+def assess(
+    session: Session,
+    *,
+    actor: str,
+    clock: Clock,
+    proposal_id: int,
+    expected_version: int | None = None,
+) -> TransitionResult:
+    return transition(
+        session,
+        action=Action.ASSESS,
+        actor=actor,
+        clock=clock,
+        proposal_id=proposal_id,
+        expected_version=expected_version,
+    )
+
+
+def consult(
+    session: Session,
+    *,
+    actor: str,
+    clock: Clock,
+    proposal_id: int,
+    details: ConsultationDetails,
+    expected_version: int | None = None,
+) -> TransitionResult:
+    return transition(
+        session,
+        action=Action.CONSULT,
+        actor=actor,
+        clock=clock,
+        proposal_id=proposal_id,
+        details=details,
+        expected_version=expected_version,
+    )
+
+
+def authorise(
+    session: Session,
+    *,
+    actor: str,
+    clock: Clock,
+    proposal_id: int,
+    details: AuthorisationDetails,
+    expected_version: int | None = None,
+) -> TransitionResult:
+    return transition(
+        session,
+        action=Action.AUTHORISE,
+        actor=actor,
+        clock=clock,
+        proposal_id=proposal_id,
+        details=details,
+        expected_version=expected_version,
+    )
+
+
+def refuse(
+    session: Session,
+    *,
+    actor: str,
+    clock: Clock,
+    proposal_id: int,
+    details: RefusalDetails,
+    expected_version: int | None = None,
+) -> TransitionResult:
+    return transition(
+        session,
+        action=Action.REFUSE,
+        actor=actor,
+        clock=clock,
+        proposal_id=proposal_id,
+        details=details,
+        expected_version=expected_version,
+    )
+
+
+def extend(
+    session: Session,
+    *,
+    actor: str,
+    clock: Clock,
+    proposal_id: int,
+    details: ExtensionDetails,
+    expected_version: int | None = None,
+) -> TransitionResult:
+    return transition(
+        session,
+        action=Action.EXTEND,
+        actor=actor,
+        clock=clock,
+        proposal_id=proposal_id,
+        details=details,
+        expected_version=expected_version,
+    )
+
+
+def cancel(
+    session: Session,
+    *,
+    actor: str,
+    clock: Clock,
+    proposal_id: int,
+    details: CancellationDetails,
+    expected_version: int | None = None,
+) -> TransitionResult:
+    return transition(
+        session,
+        action=Action.CANCEL,
+        actor=actor,
+        clock=clock,
+        proposal_id=proposal_id,
+        details=details,
+        expected_version=expected_version,
+    )
+
+
+def debrief(
+    session: Session,
+    *,
+    actor: str,
+    clock: Clock,
+    proposal_id: int,
+    details: DebriefDetails,
+    expected_version: int | None = None,
+) -> TransitionResult:
+    return transition(
+        session,
+        action=Action.DEBRIEF,
+        actor=actor,
+        clock=clock,
+        proposal_id=proposal_id,
+        details=details,
+        expected_version=expected_version,
+    )
+
+
+def review(
+    session: Session,
+    *,
+    actor: str,
+    clock: Clock,
+    proposal_id: int,
+    details: ReviewDetails,
+    expected_version: int | None = None,
+) -> TransitionResult:
+    return transition(
+        session,
+        action=Action.REVIEW,
+        actor=actor,
+        clock=clock,
+        proposal_id=proposal_id,
+        details=details,
+        expected_version=expected_version,
+    )
+
+
+def record_assessment(
+    session: Session,
+    *,
+    actor: str,
+    clock: Clock,
+    proposal_id: int,
+    payload: dict[str, Any],
+    complete: bool = True,
+) -> int:
+    """Attach a community impact assessment (minimal hook; oversight owns its content).
+
+    Only a community lead who is not the proposer may record one; audited either way.
+    Returns the assessment id.
+    """
+    now = as_utc(clock.now())
+
+    def work() -> int:
+        who = find_actor(session, actor)
+        proposal = session.get(Proposal, proposal_id)
+        reason = None
+        if who is None:
+            reason = ("unknown-user", f"{actor!r} is not a user of this system")
+        elif not who.has(Role.COMMUNITY_LEAD):
+            reason = ("role", "a community impact assessment needs the role community_lead")
+        elif proposal is None:
+            reason = ("not-found", f"no proposal #{proposal_id}")
+        elif proposal.proposer_id == who.person_id:
+            reason = ("separation-of-duties", "nobody may assess their own proposal")
+        if reason is not None:
+            audit.append(
+                session,
+                actor=actor,
+                action="assessment_record",
+                target_type="proposal",
+                target_id=proposal_id,
+                outcome="denied",
+                detail={"rule": reason[0], "reason": reason[1]},
+                now=now,
+            )
+            raise Refused(*reason)
+        row = CommunityImpactAssessment(
+            proposal_id=proposal_id,
+            payload=dict(payload),
+            created_at=now,
+            completed_at=now if complete else None,
+            completed_by=actor if complete else None,
+        )
+        session.add(row)
+        session.flush()
+        audit.append(
+            session,
+            actor=actor,
+            action="assessment_record",
+            target_type="proposal",
+            target_id=proposal_id,
+            outcome="done",
+            detail={"assessment_id": row.id, "complete": complete},
+            now=now,
+        )
+        return row.id
+
+    return run_transaction(session, work, commit_on=(Refused,))
+
+
+@dataclass(frozen=True)
+class ProposalView:
+    """A proposal as shown to a reader, with its effective state at the time of reading."""
+
+    id: int
+    version: int
+    profile: str
+    stored_state: str
+    state: State
+    proposer: str
+    trigger: dict[str, Any]
+    area_wkt: str
+    area_km2: float
+    boroughs: tuple[str, ...]
+    requested_start: datetime
+    requested_end: datetime
+    authorised_start: datetime | None
+    authorised_end: datetime | None
+    extensions_used: int
+    cancelled_at: datetime | None
+    snapshot_id: int | None
+    ndm_rationale: dict[str, str]
+    consultations: tuple[dict[str, Any], ...]
+    decisions: tuple[dict[str, Any], ...]
+
+    @property
+    def active(self) -> bool:
+        return self.state is State.ACTIVE
+
+    def to_dict(self) -> dict[str, Any]:
+        def iso(t: datetime | None) -> str | None:
+            return None if t is None else t.isoformat()
+
+        return {
+            "id": self.id,
+            "version": self.version,
+            "profile": self.profile,
+            "state": self.state.value,
+            "proposer": self.proposer,
+            "trigger": self.trigger,
+            "area_km2": round(self.area_km2, 6),
+            "boroughs": list(self.boroughs),
+            "requested_start": iso(self.requested_start),
+            "requested_end": iso(self.requested_end),
+            "authorised_start": iso(self.authorised_start),
+            "authorised_end": iso(self.authorised_end),
+            "extensions_used": self.extensions_used,
+            "cancelled_at": iso(self.cancelled_at),
+            "snapshot_id": self.snapshot_id,
+            "ndm_rationale": self.ndm_rationale,
+            "consultations": list(self.consultations),
+            "decisions": list(self.decisions),
+        }
+
+
+def _view(session: Session, p: Proposal, now: datetime) -> ProposalView:
+    names = {row[0]: row[1] for row in session.execute(select(Person.id, Person.username))}
+    consultations = tuple(
+        {
+            "borough": c.borough,
+            "position": c.position,
+            "reasons": c.reasons,
+            "commander": names.get(c.commander_id),
+            "at": c.recorded_at.isoformat(),
+        }
+        for c in session.execute(
+            select(Consultation).where(Consultation.proposal_id == p.id).order_by(Consultation.id)
+        ).scalars()
+    )
+    decisions = tuple(
+        {
+            "kind": d.kind,
+            "by": names.get(d.decided_by_id),
+            "rank": d.rank,
+            "reasons": d.reasons,
+            "start": d.window_start.isoformat() if d.window_start else None,
+            "end": d.window_end.isoformat() if d.window_end else None,
+            "at": d.decided_at.isoformat(),
+        }
+        for d in session.execute(
+            select(Decision).where(Decision.proposal_id == p.id).order_by(Decision.id)
+        ).scalars()
+    )
+    trigger: dict[str, Any] = {"type": p.trigger_type}
+    if p.trigger_type == "incident":
+        trigger.update(
+            offence=p.incident_offence,
+            place=p.incident_place,
+            occurred_at=p.incident_at.isoformat() if p.incident_at else None,
+        )
+    else:
+        trigger.update(intelligence_item_id=p.intelligence_item_id, grade=p.intelligence_grade)
+    return ProposalView(
+        id=p.id,
+        version=p.version,
+        profile=p.profile,
+        stored_state=p.state,
+        state=effective_state(p.state, p.authorised_start, p.authorised_end, now),
+        proposer=names.get(p.proposer_id, "?"),
+        trigger=trigger,
+        area_wkt=p.area_wkt,
+        area_km2=p.area_km2,
+        boroughs=tuple(p.boroughs),
+        requested_start=p.requested_start,
+        requested_end=p.requested_end,
+        authorised_start=p.authorised_start,
+        authorised_end=p.authorised_end,
+        extensions_used=p.extensions_used,
+        cancelled_at=p.cancelled_at,
+        snapshot_id=p.snapshot_id,
+        ndm_rationale=dict(p.ndm_rationale),
+        consultations=consultations,
+        decisions=decisions,
+    )
+
+
+def _audited_read(session: Session, *, actor: str, now: datetime, target: str, fetch: Any) -> Any:
+    def work() -> Any:
+        who = find_actor(session, actor)
+        if who is None:
+            audit.append(
+                session,
+                actor=actor,
+                action="read",
+                target_type="proposal",
+                target_id=target,
+                outcome="denied",
+                detail={"rule": "unknown-user", "reason": "not a user"},
+                now=now,
+            )
+            raise Refused("unknown-user", f"{actor!r} is not a user of this system")
+        result = fetch()
+        audit.append(
+            session,
+            actor=actor,
+            action="read",
+            target_type="proposal",
+            target_id=target,
+            outcome="read",
+            detail={},
+            now=now,
+        )
+        return result
+
+    return run_transaction(session, work, commit_on=(Refused,))
+
+
+def read_proposal(session: Session, *, actor: str, clock: Clock, proposal_id: int) -> ProposalView:
+    """One proposal with its effective state at ``clock.now()`` (an audited read)."""
+    now = as_utc(clock.now())
+
+    def fetch() -> ProposalView:
+        p = session.get(Proposal, proposal_id, populate_existing=True)
+        if p is None:
+            raise InputError(f"no proposal #{proposal_id}")
+        return _view(session, p, now)
+
+    return _audited_read(session, actor=actor, now=now, target=str(proposal_id), fetch=fetch)
+
+
+def list_proposals(
+    session: Session, *, actor: str, clock: Clock, state: State | None = None
+) -> list[ProposalView]:
+    """Every proposal (optionally in one effective state), as an audited read."""
+    now = as_utc(clock.now())
+
+    def fetch() -> list[ProposalView]:
+        rows = session.execute(
+            select(Proposal).order_by(Proposal.id).execution_options(populate_existing=True)
+        ).scalars()
+        views = [_view(session, p, now) for p in rows]
+        return [v for v in views if state is None or v.state is state]
+
+    return _audited_read(session, actor=actor, now=now, target="*", fetch=fetch)
+
+
+# Re-exported for callers that catch permission errors from this module.
+__all__ += ["PermissionDenied"]

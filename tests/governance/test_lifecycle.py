@@ -1,0 +1,138 @@
+"""The lifecycle end to end, its table, and the refusals that name their rule."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from patrolcast.errors import ConflictError
+from patrolcast.governance import audit, service
+from patrolcast.governance.lifecycle import TRANSITIONS
+from patrolcast.governance.states import Action, Refused, State
+from patrolcast.governance.values import (
+    CancellationDetails,
+    DebriefDetails,
+    ExtensionDetails,
+    ReviewDetails,
+)
+from tests.governance.helpers import World, authorisation, walk_to
+
+
+def test_full_lifecycle_with_expiry_debrief_review(world: World) -> None:
+    pid = walk_to(world, State.ACTIVE, hours=6)
+    c = world.clock
+    with world.session() as s:
+        view = service.read_proposal(s, actor="aud", clock=c, proposal_id=pid)
+        assert view.state is State.ACTIVE
+        end = view.authorised_end
+        assert end is not None
+        service.extend(
+            s,
+            actor="acc2",
+            clock=c,
+            proposal_id=pid,
+            details=ExtensionDetails(end + timedelta(hours=2), "Further stabbing."),
+        )
+        c.current = end + timedelta(hours=2)  # exactly the new end: expired, no job needed
+        view = service.read_proposal(s, actor="aud", clock=c, proposal_id=pid)
+        assert view.state is State.EXPIRED and not view.active
+        service.debrief(
+            s,
+            actor="tfc",
+            clock=c,
+            proposal_id=pid,
+            details=DebriefDetails("Two stops, no weapons found.", "Signed tfc"),
+        )
+        r = service.review(
+            s, actor="sfc", clock=c, proposal_id=pid, details=ReviewDetails("Proportionate.")
+        )
+        assert r.to_state is State.REVIEWED
+        report = audit.verify(s)
+        assert report.ok, report.problems
+
+
+def test_transition_table_reaches_every_state() -> None:
+    reachable = {State.NEW}
+    changed = True
+    while changed:
+        changed = False
+        for (src, _a), dst in TRANSITIONS.items():
+            if src in reachable and dst not in reachable:
+                reachable.add(dst)
+                changed = True
+    # active and expired are reached by time from authorised (expiry.effective_state)
+    assert reachable | {State.ACTIVE, State.EXPIRED} == set(State)
+
+
+def test_refusals_name_rule(world: World) -> None:
+    pid = walk_to(world, State.CONSULTED)
+    with world.session() as s:
+        with pytest.raises(Refused) as err:
+            service.authorise(
+                s, actor="insp", clock=world.clock, proposal_id=pid, details=authorisation(world)
+            )
+        assert err.value.rule == "rank"
+        with pytest.raises(Refused) as err:
+            service.authorise(
+                s,
+                actor="acc1",
+                clock=world.clock,
+                proposal_id=pid,
+                details=authorisation(world, hours=9),
+            )
+        assert err.value.rule == "max-duration"
+        last = audit.read_entries(s)[-1]
+        assert last.outcome == "denied" and last.detail_dict["rule"] == "max-duration"
+
+
+def test_cooldown_and_cap(world: World) -> None:
+    c = world.clock
+    first = walk_to(world, State.ACTIVE, hours=6)
+    c.advance(timedelta(hours=2))
+    with world.session() as s:
+        service.cancel(
+            s,
+            actor="acc1",
+            clock=c,
+            proposal_id=first,
+            details=CancellationDetails("Grounds lapsed."),
+        )
+    c.advance(timedelta(hours=1))
+    second = walk_to(world, State.CONSULTED, offset=100.0)  # overlaps the first area
+    with world.session() as s, pytest.raises(Refused) as err:
+        service.authorise(
+            s, actor="acc1", clock=c, proposal_id=second, details=authorisation(world)
+        )
+    assert err.value.rule == "cooldown"
+
+
+def test_race_loser_gets_conflict(world: World) -> None:
+    pid = walk_to(world, State.CONSULTED)
+    with world.session() as s:
+        version = service.read_proposal(s, actor="acc1", clock=world.clock, proposal_id=pid).version
+        service.authorise(
+            s,
+            actor="acc1",
+            clock=world.clock,
+            proposal_id=pid,
+            details=authorisation(world),
+            expected_version=version,
+        )
+        with pytest.raises(ConflictError):
+            service.authorise(
+                s,
+                actor="acc2",
+                clock=world.clock,
+                proposal_id=pid,
+                details=authorisation(world),
+                expected_version=version,
+            )
+        with pytest.raises(ConflictError):
+            service.authorise(
+                s, actor="acc2", clock=world.clock, proposal_id=pid, details=authorisation(world)
+            )
+
+
+def test_actions_enum_covered_by_table() -> None:
+    assert {a for (_s, a) in TRANSITIONS} == set(Action)
