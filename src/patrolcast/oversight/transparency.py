@@ -1,0 +1,370 @@
+"""The monthly public transparency report (``patrolcast report transparency``).
+
+For one calendar month (UTC) of proposals: deployments by borough and outcome, by trigger type
+and outcome, authorised durations, extensions, authorising rank, plus the algorithm described
+under the UK Algorithmic Transparency Recording Standard (:mod:`patrolcast.oversight.atrs`).
+Written as HTML (self-contained: no scripts, no external assets), CSV (long format, every text
+cell escaped against formula injection) and GeoJSON (borough polygons in WGS84, RFC 7946, with
+the suppressed counts as properties).
+
+Every count table is suppressed with :func:`patrolcast.oversight.suppression.suppress`: counts
+of 1 and 2 show as ``"<3"``, with secondary suppression (``"[c]"``) so totals do not give them
+away. A deployment that touches two boroughs counts once in each borough's row; the totals of
+the borough table are therefore borough-deployments, not deployments (the report says so).
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import json
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from patrolcast.errors import InputError
+from patrolcast.io.writers import escape_csv_cell
+from patrolcast.oversight.atrs import algorithm_record
+from patrolcast.oversight.suppression import SuppressedTable, suppress
+
+__all__ = [
+    "DURATION_BANDS",
+    "OUTCOMES",
+    "DeploymentRecord",
+    "TransparencyReport",
+    "build_report",
+    "write_csv",
+    "write_geojson",
+    "write_html",
+]
+
+OUTCOMES = ("pending", "withdrawn", "refused", "active", "cancelled", "expired")
+OUTCOME_LABELS = {
+    "pending": "awaiting decision",
+    "withdrawn": "withdrawn before decision",
+    "refused": "refused",
+    "active": "authorised, active",
+    "cancelled": "authorised, cancelled early",
+    "expired": "authorised, ran to expiry",
+}
+AUTHORISED = ("active", "cancelled", "expired")
+TRIGGERS = ("incident", "intelligence")
+DURATION_BANDS = ((0.0, 6.0, "up to 6 h"), (6.0, 12.0, "6-12 h"), (12.0, 24.0, "12-24 h"),
+                  (24.0, float("inf"), "over 24 h"))
+MIN_FOR_MEDIAN = 3
+
+
+@dataclass(frozen=True)
+class DeploymentRecord:
+    """What the public report needs of one proposal (no people: a rank, never a name)."""
+
+    proposal_id: int
+    submitted_at: datetime
+    boroughs: tuple[str, ...]
+    trigger_type: str
+    outcome: str
+    authorised_hours: float | None = None
+    extensions: int = 0
+    authorising_rank: str | None = None
+    area_km2: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.submitted_at.tzinfo is None:
+            raise InputError("submitted_at must be timezone-aware (UTC)")
+        if self.outcome not in OUTCOMES:
+            raise InputError(f"unknown outcome {self.outcome!r}: one of {', '.join(OUTCOMES)}")
+        if self.trigger_type not in TRIGGERS:
+            raise InputError(f"unknown trigger type {self.trigger_type!r}")
+        if not self.boroughs:
+            raise InputError("a deployment record needs at least one borough")
+
+    @property
+    def month(self) -> str:
+        return self.submitted_at.astimezone(UTC).strftime("%Y-%m")
+
+    @property
+    def authorised(self) -> bool:
+        return self.outcome in AUTHORISED
+
+
+@dataclass(frozen=True)
+class TransparencyReport:
+    """One month's tables (suppressed), headline figures and the ATRS record."""
+
+    month: str
+    generated_at: datetime
+    tables: dict[str, SuppressedTable]
+    titles: dict[str, str]
+    headline: dict[str, Any]
+    atrs: dict[str, dict[str, str]]
+    borough_names: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "month": self.month,
+            "generated_at": self.generated_at.isoformat(),
+            "headline": self.headline,
+            "tables": {
+                name: {
+                    "title": self.titles[name],
+                    "rows": _display_records(t),
+                }
+                for name, t in self.tables.items()
+            },
+            "notes": self.notes,
+            "algorithm_transparency_record": self.atrs,
+        }
+
+
+def _display_records(table: SuppressedTable) -> list[dict[str, Any]]:
+    shown = table.display
+    out = []
+    for row in shown.index:
+        rec: dict[str, Any] = {"row": str(row)}
+        for col in shown.columns:
+            value = shown.loc[row, col]
+            rec[str(col)] = value if isinstance(value, str) else int(value)
+        out.append(rec)
+    return out
+
+
+def _month_bounds(month: str) -> tuple[datetime, datetime]:
+    try:
+        start = datetime.strptime(month, "%Y-%m").replace(tzinfo=UTC)
+    except ValueError:
+        raise InputError(f"month {month!r} is not YYYY-MM") from None
+    end = start.replace(year=start.year + 1, month=1) if start.month == 12 else start.replace(
+        month=start.month + 1
+    )
+    return start, end
+
+
+def _band(hours: float) -> str:
+    for lo, hi, label in DURATION_BANDS:
+        if lo < hours <= hi or (lo == 0.0 and hours == 0.0):
+            return label
+    return DURATION_BANDS[-1][2]
+
+
+def build_report(
+    records: Sequence[DeploymentRecord],
+    month: str,
+    *,
+    generated_at: datetime,
+    borough_names: dict[str, str] | None = None,
+    atrs: dict[str, dict[str, str]] | None = None,
+    threshold: int = 3,
+) -> TransparencyReport:
+    """Build the report for ``month`` (``YYYY-MM``, UTC) from the proposals submitted in it."""
+    start, end = _month_bounds(month)
+    mine = [r for r in records if start <= r.submitted_at.astimezone(UTC) < end]
+    names = borough_names or {}
+    label = {o: OUTCOME_LABELS[o] for o in OUTCOMES}
+
+    boroughs = sorted({names.get(b, b) for r in mine for b in r.boroughs})
+    outcome_cols = [label[o] for o in OUTCOMES]
+    by_borough = _table(
+        Counter((names.get(b, b), label[r.outcome]) for r in mine for b in r.boroughs),
+        boroughs,
+        outcome_cols,
+    )
+    by_trigger = _table(
+        Counter((r.trigger_type, label[r.outcome]) for r in mine), list(TRIGGERS), outcome_cols
+    )
+    authorised = [r for r in mine if r.authorised]
+    row = "authorised deployments"
+    durations = _table(
+        Counter((row, _band(r.authorised_hours or 0.0)) for r in authorised),
+        [row],
+        [b[2] for b in DURATION_BANDS],
+    )
+    ext_cols = ["no extension", "one extension", "two or more"]
+    ext = _table(Counter((row, ext_cols[min(r.extensions, 2)]) for r in authorised), [row],
+                 ext_cols)
+    decided = [r for r in mine if r.outcome == "refused" or r.authorised]
+    rank_counts = Counter(
+        (
+            r.authorising_rank or "not recorded",
+            "refused" if r.outcome == "refused" else "authorised",
+        )
+        for r in decided
+    )
+    ranks = sorted({k[0] for k in rank_counts}) or ["none"]
+    by_rank = _table(rank_counts, ranks, ["authorised", "refused"])
+
+    tables = {
+        "by_borough": suppress(by_borough, threshold=threshold),
+        "by_trigger": suppress(by_trigger, threshold=threshold),
+        "durations": suppress(durations, threshold=threshold),
+        "extensions": suppress(ext, threshold=threshold),
+        "by_rank": suppress(by_rank, threshold=threshold),
+    }
+    titles = {
+        "by_borough": "Proposals by borough and outcome (a deployment touching two boroughs "
+        "counts in each)",
+        "by_trigger": "Proposals by trigger and outcome",
+        "durations": "Authorised duration, including extensions",
+        "extensions": "Extensions granted",
+        "by_rank": "Decisions by the rank of the deciding officer",
+    }
+    hours = np.array([r.authorised_hours or 0.0 for r in authorised])
+    headline: dict[str, Any] = {
+        "proposals": _small(len(mine), threshold),
+        "authorised": _small(len(authorised), threshold),
+        "refused": _small(sum(r.outcome == "refused" for r in mine), threshold),
+        "authorised_hours_total": round(float(hours.sum()), 1)
+        if len(authorised) >= MIN_FOR_MEDIAN else "[c]",
+        "authorised_hours_median": round(float(np.median(hours)), 1)
+        if len(authorised) >= MIN_FOR_MEDIAN else "[c]",
+        "area_km2_median": round(float(np.median([r.area_km2 for r in authorised])), 2)
+        if len(authorised) >= MIN_FOR_MEDIAN else "[c]",
+    }
+    notes = [
+        "Counts of 1 or 2 are shown as '<3'; '[c]' marks a further count withheld so that a "
+        "small one cannot be worked out from the totals.",
+        "Month of a proposal: the UTC month it was submitted. Outcomes as at "
+        f"{generated_at.astimezone(UTC).isoformat(timespec='minutes')}.",
+        "No names, no individuals: ranks only; areas are published at borough level.",
+    ]
+    return TransparencyReport(
+        month=month,
+        generated_at=generated_at,
+        tables=tables,
+        titles=titles,
+        headline=headline,
+        atrs=atrs or algorithm_record(),
+        borough_names=names,
+        notes=notes,
+    )
+
+
+def _table(counts: Counter[tuple[str, str]], rows: list[str], cols: list[str]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [[counts.get((r, c), 0) for c in cols] for r in rows], index=rows, columns=cols
+    )
+
+
+def _small(n: int, threshold: int) -> int | str:
+    return "<3" if 0 < n < threshold else int(n)
+
+
+# --------------------------------------------------------------------------------- writers
+def write_csv(report: TransparencyReport, path: Path) -> Path:
+    """Long-format CSV: ``month, table, row, column, value``; text cells formula-escaped."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["month", "table", "row", "column", "value"])
+        for name, value in report.headline.items():
+            writer.writerow(_escaped([report.month, "headline", name, "", value]))
+        for name, table in report.tables.items():
+            shown = table.display
+            for row in shown.index:
+                for col in shown.columns:
+                    writer.writerow(
+                        _escaped([report.month, name, row, col, shown.loc[row, col]])
+                    )
+    return path
+
+
+def _escaped(cells: list[Any]) -> list[Any]:
+    return [escape_csv_cell(c) if isinstance(c, str) else c for c in cells]
+
+
+_CSS = (
+    "body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}"
+    "table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #999;padding:.25rem .5rem;"
+    "text-align:right}th:first-child,td:first-child{text-align:left}caption{text-align:left;"
+    "font-weight:bold}dt{font-weight:bold;margin-top:.5rem}"
+)
+
+
+def _html_table(title: str, table: SuppressedTable) -> str:
+    shown = table.display
+    e = html.escape
+    head = "".join(f"<th scope='col'>{e(str(c))}</th>" for c in shown.columns)
+    rows = []
+    for row in shown.index:
+        cells = "".join(f"<td>{e(str(shown.loc[row, c]))}</td>" for c in shown.columns)
+        rows.append(f"<tr><th scope='row'>{e(str(row))}</th>{cells}</tr>")
+    return (
+        f"<table><caption>{e(title)}</caption><thead><tr><th></th>{head}</tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def write_html(report: TransparencyReport, path: Path) -> Path:
+    """A self-contained HTML page (no scripts, no external assets); all text escaped."""
+    e = html.escape
+    parts = [
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
+        f"<title>Targeted patrols: transparency report {e(report.month)}</title>",
+        f"<style>{_CSS}</style></head><body>",
+        f"<h1>Targeted patrols: transparency report, {e(report.month)}</h1>",
+        "<h2>Headline</h2><dl>",
+    ]
+    for k, v in report.headline.items():
+        parts.append(f"<dt>{e(k.replace('_', ' '))}</dt><dd>{e(str(v))}</dd>")
+    parts.append("</dl><h2>Tables</h2>")
+    for name, table in report.tables.items():
+        parts.append(_html_table(report.titles[name], table))
+    parts.append("<h2>Notes</h2><ul>")
+    parts.extend(f"<li>{e(n)}</li>" for n in report.notes)
+    parts.append("</ul><h2>Algorithmic Transparency Recording Standard record</h2>")
+    for section, fields in report.atrs.items():
+        parts.append(f"<h3>{e(section)}</h3><dl>")
+        parts.extend(f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in fields.items())
+        parts.append("</dl>")
+    parts.append("</body></html>")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(parts), encoding="utf-8")
+    return path
+
+
+def write_geojson(
+    report: TransparencyReport, path: Path, boroughs: Any | None = None, *, tolerance_m: float = 25
+) -> Path:
+    """Borough features with the month's suppressed counts (RFC 7946: WGS84 lon/lat).
+
+    ``boroughs`` is an :class:`~patrolcast.geo.support.AreaSupport` in a metric CRS (ids are
+    codes); without it the features carry no geometry.
+    """
+    shown = report.tables["by_borough"].display
+    features = []
+    if boroughs is not None:
+        import shapely
+        from pyproj import Transformer
+
+        to_wgs84 = Transformer.from_crs(boroughs.crs, "EPSG:4326", always_xy=True)
+        units = list(zip(boroughs.ids, boroughs.names, boroughs.geometries, strict=True))
+    else:
+        units = [(code, name, None) for code, name in report.borough_names.items()]
+    for code, name, geom in units:
+        label = report.borough_names.get(code, name)
+        row = label if label in shown.index else code if code in shown.index else None
+        props: dict[str, Any] = {"code": code, "name": name, "month": report.month}
+        for col in shown.columns:
+            value = shown.loc[row, col] if row is not None else 0
+            props[str(col)] = value if isinstance(value, str) else int(value)
+        geometry = None
+        if geom is not None:
+            simple = shapely.simplify(geom, tolerance_m, preserve_topology=True)
+            projected = shapely.transform(
+                simple, lambda xy: np.column_stack(to_wgs84.transform(xy[:, 0], xy[:, 1]))
+            )
+            geometry = json.loads(shapely.to_geojson(shapely.set_precision(projected, 1e-6)))
+        features.append({"type": "Feature", "properties": props, "geometry": geometry})
+    doc = {"type": "FeatureCollection", "features": features}
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    return path

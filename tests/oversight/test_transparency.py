@@ -1,0 +1,154 @@
+"""The transparency report on the seeded month: numbers, suppression, escaping, formats."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import Counter
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from patrolcast.errors import InputError
+from patrolcast.oversight.scenario import SCENARIO_BOROUGHS, seeded_month
+from patrolcast.oversight.suppression import PRIMARY, disclosed_cells
+from patrolcast.oversight.transparency import (
+    OUTCOME_LABELS,
+    DeploymentRecord,
+    build_report,
+    write_csv,
+    write_geojson,
+    write_html,
+)
+
+MONTH = "2025-06"
+
+
+@pytest.fixture(scope="module")
+def scenario() -> tuple[list[DeploymentRecord], datetime]:
+    return seeded_month(MONTH)
+
+
+def _report(records: list[DeploymentRecord], when: datetime):  # type: ignore[no-untyped-def]
+    return build_report(records, MONTH, generated_at=when, borough_names=SCENARIO_BOROUGHS)
+
+
+def _decided(records: list[DeploymentRecord]) -> list[int]:
+    return [i for i, r in enumerate(records) if r.outcome not in ("pending", "withdrawn")]
+
+
+def test_scenario_is_a_full_month(scenario: tuple[list[DeploymentRecord], datetime]) -> None:
+    records, when = scenario
+    outcomes = Counter(r.outcome for r in records)
+    assert outcomes["refused"] >= 3 and outcomes["expired"] >= 3
+    assert outcomes["cancelled"] >= 1 and outcomes["pending"] >= 1
+    assert {r.month for r in records} == {MONTH}
+    assert seeded_month(MONTH)[0] == records  # seeded: the same month every time
+    assert when == datetime(2025, 7, 1, 9, tzinfo=UTC)
+
+
+def test_true_counts_match_the_records(
+    scenario: tuple[list[DeploymentRecord], datetime],
+) -> None:
+    records, when = scenario
+    report = _report(records, when)
+    by_borough = report.tables["by_borough"].counts
+    expected = Counter(
+        (SCENARIO_BOROUGHS[b], OUTCOME_LABELS[r.outcome]) for r in records for b in r.boroughs
+    )
+    for (borough, outcome), n in expected.items():
+        assert by_borough.loc[borough, outcome] == n
+    assert by_borough.loc["Total", "Total"] == sum(len(r.boroughs) for r in records)
+
+    by_trigger = report.tables["by_trigger"].counts
+    assert by_trigger.loc["Total", "Total"] == len(records)
+    assert by_trigger.loc["intelligence", "Total"] == sum(
+        r.trigger_type == "intelligence" for r in records
+    )
+    authorised = [r for r in records if r.outcome in ("active", "cancelled", "expired")]
+    assert report.tables["durations"].counts.loc["Total", "Total"] == len(authorised)
+    ext = report.tables["extensions"].counts
+    assert ext.loc["Total", "one extension"] == sum(r.extensions == 1 for r in authorised)
+    assert report.headline["proposals"] == len(records)
+    hours = sorted(r.authorised_hours or 0 for r in authorised)
+    assert report.headline["authorised_hours_total"] == pytest.approx(sum(hours), abs=0.05)
+    ranks = report.tables["by_rank"].counts
+    assert ranks.loc["Total", "refused"] == sum(r.outcome == "refused" for r in records)
+
+
+def test_suppression_in_every_table(scenario: tuple[list[DeploymentRecord], datetime]) -> None:
+    records, when = scenario
+    report = _report(records, when)
+    seen_small = 0
+    for table in report.tables.values():
+        values = table.counts.to_numpy()
+        shown = table.display.to_numpy()
+        for (i, j), v in np.ndenumerate(values):
+            if 0 < v < 3:
+                seen_small += 1
+                assert shown[i, j] == PRIMARY
+            elif not table.suppressed[i, j]:
+                assert shown[i, j] == v
+        assert disclosed_cells(table) == []
+    assert seen_small > 0  # the scenario does exercise suppression
+
+
+def test_csv_escapes_formulas(
+    scenario: tuple[list[DeploymentRecord], datetime], tmp_path: Path
+) -> None:
+    records, when = scenario
+    ranks = ['=HYPERLINK("http://x","y")', "@SUM(1+1)", "+1", "-2+3", "\tTAB"]
+    decided = _decided(records)[: len(ranks)]
+    hostile = list(records)
+    for i, rank in zip(decided, ranks, strict=True):
+        hostile[i] = replace(records[i], authorising_rank=rank)
+    report = _report(hostile, when)
+    path = write_csv(report, tmp_path / "t.csv")
+    with path.open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    assert rows[0] == ["month", "table", "row", "column", "value"]
+    cells = [c for row in rows for c in row]
+    assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\0")]
+    assert "'=HYPERLINK(\"http://x\",\"y\")" in cells
+    assert "'@SUM(1+1)" in cells and "'\tTAB" in cells
+
+
+def test_html_and_geojson(
+    scenario: tuple[list[DeploymentRecord], datetime], tmp_path: Path
+) -> None:
+    records, when = scenario
+    hostile = list(records)
+    first = _decided(records)[0]
+    hostile[first] = replace(records[first], authorising_rank="<script>x</script>")
+    report = _report(hostile, when)
+    page = write_html(report, tmp_path / "t.html").read_text(encoding="utf-8")
+    assert "<script>" not in page and "&lt;script&gt;" in page
+    assert "Tier 2.6: Risks, mitigations and impact assessments" in page
+    assert "http" not in page.lower().replace("http-equiv", "")  # no external assets
+    doc = json.loads(write_geojson(report, tmp_path / "t.geojson").read_text())
+    assert doc["type"] == "FeatureCollection"
+    names = {f["properties"]["name"] for f in doc["features"]}
+    assert names == set(SCENARIO_BOROUGHS.values())
+    shown = report.tables["by_borough"].display
+    for f in doc["features"]:
+        name = f["properties"]["name"]
+        if name in shown.index:
+            assert f["properties"]["Total"] == shown.loc[name, "Total"]
+
+
+def test_bad_input() -> None:
+    with pytest.raises(InputError, match="YYYY-MM"):
+        build_report([], "June", generated_at=datetime.now(UTC))
+    with pytest.raises(InputError, match="outcome"):
+        DeploymentRecord(1, datetime(2025, 6, 1, tzinfo=UTC), ("E09000012",), "incident", "won")
+    with pytest.raises(InputError, match="timezone"):
+        DeploymentRecord(1, datetime(2025, 6, 1), ("E09000012",), "incident", "refused")
+
+
+def test_empty_month_is_a_valid_report(tmp_path: Path) -> None:
+    report = build_report([], "2025-02", generated_at=datetime(2025, 3, 1, tzinfo=UTC))
+    assert report.headline["proposals"] == 0
+    assert write_html(report, tmp_path / "e.html").exists()
