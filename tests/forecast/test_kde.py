@@ -1,0 +1,106 @@
+"""The retrospective KDE forecaster: what it computes, on grids and areas."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import shapely
+
+from patrolcast.events import EventSet
+from patrolcast.forecast.kde import KDEForecaster
+from patrolcast.forecast.kernels import SpatialKernel, point_kernel_sum_reference
+from patrolcast.geo.support import AreaSupport, Grid
+
+CRS = "EPSG:27700"
+
+
+@pytest.fixture()
+def grid() -> Grid:
+    return Grid.covering(0, 0, 9_999, 7_999, cell_size=250.0, crs=CRS)
+
+
+def _events(n: int = 60, seed: int = 0) -> EventSet:
+    rng = np.random.default_rng(seed)
+    return EventSet.from_arrays(
+        rng.uniform(0, 80, n),
+        rng.normal(5_000, 800, n),
+        rng.normal(4_000, 600, n),
+        crs=CRS,
+        harm=rng.choice([1.0, 20.0], n),
+    )
+
+
+def test_grid_forecast_is_density_times_area_times_rate(grid: Grid) -> None:
+    ev = _events()
+    model = KDEForecaster(bandwidth=300.0, lookback_days=28.0, normalise=False, binning="nearest")
+    fc = model.fit(ev, cutoff=80.0).predict(grid, 80.0, 87.0)
+    recent = ev.between(52.0, 80.0)
+    # events binned to their cell centres, then the direct sum
+    cells = grid.assign(recent.x, recent.y)
+    snapped = grid.centroids[cells]
+    kernel = SpatialKernel("gaussian", 300.0)
+    dens = point_kernel_sum_reference(
+        grid.centroids, snapped[:, 0], snapped[:, 1], np.vstack([recent.count, recent.harm]), kernel
+    )
+    expected = dens * 250.0**2 * 7.0 / 28.0
+    np.testing.assert_allclose(fc.expected_count, expected[0], rtol=1e-9, atol=1e-15)
+    np.testing.assert_allclose(fc.expected_harm, expected[1], rtol=1e-9, atol=1e-15)
+    # events far from the edge: the surface integrates to the recent rate times the window
+    assert fc.expected_count.sum() == pytest.approx(len(recent) * 7 / 28, rel=1e-3)
+
+
+def test_normalised_total_is_rate_times_window(grid: Grid) -> None:
+    ev = _events()
+    fc = KDEForecaster(lookback_days=40.0).fit(ev, cutoff=80.0).predict(grid, 80.0, 90.0)
+    recent = ev.between(40.0, 80.0)
+    assert fc.expected_count.sum() == pytest.approx(recent.total_count * 10 / 40)
+    assert fc.expected_harm.sum() == pytest.approx(recent.harm.sum() * 10 / 40)
+    # the peak sits where the events are
+    peak = grid.centroids[np.argmax(fc.expected_count)]
+    assert abs(peak[0] - 5_000) < 1_000 and abs(peak[1] - 4_000) < 1_000
+
+
+def test_quartic_kernel_is_zero_beyond_bandwidth(grid: Grid) -> None:
+    ev = EventSet.from_arrays([1.0], [5_125.0], [4_125.0], crs=CRS)
+    fc = (
+        KDEForecaster(kernel="quartic", bandwidth=600.0).fit(ev, cutoff=2.0).predict(grid, 2.0, 9.0)
+    )
+    d = np.hypot(grid.centroids[:, 0] - 5_125, grid.centroids[:, 1] - 4_125)
+    assert np.all(fc.expected_count[d >= 600] == 0)
+    assert np.all(fc.expected_count[d < 600] > 0)
+
+
+def test_area_forecast_uses_representative_points() -> None:
+    boxes = [
+        shapely.box(i * 1000, j * 1000, (i + 1) * 1000, (j + 1) * 1000)
+        for i in range(5)
+        for j in range(4)
+    ]
+    ids = tuple(f"A{k:02d}" for k in range(len(boxes)))
+    areas = AreaSupport(ids, ids, tuple(boxes), CRS)
+    ev = _events(seed=3)
+    model = KDEForecaster(bandwidth=500.0, lookback_days=80.0, normalise=False, truncate=4.0)
+    fc = model.fit(ev, cutoff=80.0).predict(areas, 80.0, 94.0)
+    kernel = SpatialKernel("gaussian", 500.0, radius=2_000.0)
+    dens = point_kernel_sum_reference(areas.centroids, ev.x, ev.y, ev.count, kernel)[0]
+    np.testing.assert_allclose(fc.expected_count, dens * 1e6 * 14 / 80, rtol=1e-12)
+
+
+def test_older_events_ignored(grid: Grid) -> None:
+    near = EventSet.from_arrays([70.0], [2_000.0], [2_000.0], crs=CRS)
+    far_old = EventSet.from_arrays([10.0], [8_000.0], [6_000.0], crs=CRS)
+    both = EventSet.from_arrays(
+        np.r_[near.t, far_old.t], np.r_[near.x, far_old.x], np.r_[near.y, far_old.y], crs=CRS
+    )
+    a = KDEForecaster(lookback_days=28).fit(near, cutoff=80.0).predict(grid, 80.0, 87.0)
+    b = KDEForecaster(lookback_days=28).fit(both, cutoff=80.0).predict(grid, 80.0, 87.0)
+    np.testing.assert_array_equal(a.expected_count, b.expected_count)
+
+
+@pytest.mark.parametrize(
+    "params", [{"kernel": "cosine"}, {"bandwidth": -5.0}, {"lookback_days": 0}, {"binning": "cic"}]
+)
+def test_bad_hyperparameters_refused_at_fit(params: dict) -> None:
+    model = KDEForecaster(**params)  # storing is fine; fit validates
+    with pytest.raises(ValueError):
+        model.fit(_events(), cutoff=80.0)
