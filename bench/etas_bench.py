@@ -1,0 +1,86 @@
+"""ETAS fit time at 10k, 50k and 100k simulated events, against a naive quadratic EM at 10k.
+
+Events are drawn from a known ETAS model (branching ratio 0.5, mean delay 5 days, sigma 70 m)
+over the London boroughs for three years (``patrolcast.forecast.simulate``); the background rate
+is scaled to give about 10k, 50k and 100k events. The indexed EM (numba, space-time cut-offs,
+``engine="numba"``) fits each; the naive EM (``engine="reference"``: plain numpy over all
+``n * n`` pairs, cut-offs as masks, the same iterations to the same answer) fits the 10k set in
+the same process, so the ratio compares like with like. Numba's compilation is excluded by a
+warm-up fit.
+
+Run: ``.venv/bin/python bench/etas_bench.py`` (``--quick`` skips the naive EM).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+
+from patrolcast.config import default_shared_data
+from patrolcast.forecast.etas import ETASForecaster
+from patrolcast.forecast.simulate import ETASModel, london_area, simulate_etas
+
+DAYS = 1095.0
+SIZES = (10_000, 50_000, 100_000)
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="skip the naive quadratic EM")
+    args = parser.parse_args()
+    area = london_area(default_shared_data() / "boundaries" / "london_boroughs.gpkg")
+    print(f"machine: {os.cpu_count()} cores, {cpu_model()}; python {platform.python_version()}")
+    warm = simulate_etas(ETASModel(mu=2.0), area, days=30, seed=0).events
+    ETASForecaster(history_days=None).fit(warm, cutoff=30.0)  # compile numba kernels
+    results = {}
+    for size in SIZES:
+        model = ETASModel(mu=size * 0.5 / DAYS, theta=(0.5,), omega=0.2, sigma=70.0)
+        events = simulate_etas(model, area, days=DAYS, seed=size).events
+        fit = ETASForecaster(history_days=None)
+        t0 = time.perf_counter()
+        fit.fit(events, cutoff=DAYS)
+        elapsed = time.perf_counter() - t0
+        results[size] = (elapsed, events)
+        print(
+            f"indexed EM  n={len(events):>7,}  {elapsed:6.2f} s  iterations={fit.n_iter_:3d}  "
+            f"pairs={fit.n_pairs_:>9,}  per-iteration {elapsed / fit.n_iter_ * 1e3:7.1f} ms  "
+            f"branching={fit.branching_ratio_:.3f} omega={fit.omega_:.3f} sigma={fit.sigma_:.1f}"
+        )
+    base = results[SIZES[0]][0]
+    for size in SIZES[1:]:
+        e = results[size][0]
+        print(f"growth {SIZES[0]:,} -> {size:,} events: x{size / SIZES[0]:.0f} events, "
+              f"x{e / base:.1f} time (quadratic would be x{(size / SIZES[0]) ** 2:.0f})")
+    if not args.quick:
+        events = results[SIZES[0]][1]
+        naive = ETASForecaster(history_days=None, engine="reference")
+        t0 = time.perf_counter()
+        naive.fit(events, cutoff=DAYS)
+        slow = time.perf_counter() - t0
+        fast = ETASForecaster(history_days=None).fit(events, cutoff=DAYS)
+        same = np.allclose(naive.theta_, fast.theta_, rtol=1e-8) and np.isclose(
+            naive.omega_, fast.omega_, rtol=1e-8
+        )
+        print(
+            f"naive quadratic EM n={len(events):,}: {slow:.2f} s ({naive.n_iter_} iterations); "
+            f"indexed is {slow / base:.0f}x faster; same parameters: {same}"
+        )
+
+
+if __name__ == "__main__":
+    main()
