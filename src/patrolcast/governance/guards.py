@@ -35,7 +35,17 @@ from patrolcast.governance.values import (
     ProposalDetails,
 )
 
-__all__ = ["OWN_RULE", "WHO", "GuardContext", "permission_guards", "policy_guards"]
+__all__ = [
+    "OWN_RULE",
+    "RETROSPECTIVE_GRACE",
+    "WHO",
+    "GuardContext",
+    "permission_guards",
+    "policy_guards",
+]
+
+# A window may start this long before the decision (the time it takes to record it), no more.
+RETROSPECTIVE_GRACE = timedelta(minutes=5)
 
 # Which roles may take each action.
 WHO: dict[Action, frozenset[Role]] = {
@@ -306,8 +316,12 @@ def authorisation_rules(ctx: GuardContext) -> None:
     assert p is not None
     d: AuthorisationDetails = ctx.details
     profile = ctx.profile
-    if d.start < ctx.now:
-        raise Refused("no-retrospective", "the authorised window cannot start in the past")
+    if d.start < ctx.now - RETROSPECTIVE_GRACE:
+        raise Refused(
+            "no-retrospective",
+            f"the authorised window starts {d.start:%Y-%m-%d %H:%M}Z, in the past "
+            f"(more than {RETROSPECTIVE_GRACE.total_seconds() / 60:g} min before the decision)",
+        )
     _duration_ok(profile, d.start, d.end)
     _area_ok(profile, p.area_km2)
     _trigger_ok(profile, p, ctx.now)
