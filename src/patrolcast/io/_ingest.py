@@ -255,8 +255,8 @@ class _Ids:
         return self.ids[pos] == values
 
     def add(self, values: npt.NDArray[np.int64]) -> None:
-        if len(values):
-            self.ids = np.union1d(self.ids, values)
+        if len(values):  # new ids are never already present (they were checked on the way in)
+            self.ids = np.sort(np.concatenate([self.ids, values]))
 
 
 def _ingest_file(
@@ -329,7 +329,8 @@ def _ingest_file(
                     .to_numpy(np.uint64)
                     .view(np.int64)
                 )
-                first = ~pd.Series(pos).duplicated().to_numpy()
+                first = np.ones(len(pos), dtype=bool)  # records of one row are consecutive
+                first[1:] = pos[1:] != pos[:-1]
                 kpos, kkey, kflag = pos[first], row_key[first], keyed[first]
                 if not reader.collapse:
                     dup = kflag & (
@@ -352,7 +353,8 @@ def _ingest_file(
                     quarantine_row(int(block.lines[p_]), reasons[p_],
                                    redacted_line(values, fmt.header, personal, fmt.delimiter))  # fmt: skip
             if len(rec):
-                summary.stored += int(rec["_pos"].nunique())
+                kept_pos = rec["_pos"].to_numpy(dtype=np.int64)
+                summary.stored += int(1 + np.count_nonzero(kept_pos[1:] != kept_pos[:-1]))
                 if reader.collapse:
                     collapsed.append(rec)
                 else:
@@ -498,7 +500,7 @@ def ingest(
         if isinstance(reader, LondonDatastoreReader):
             reader.months = tuple(c for c in fmt.header if _MONTH.match(c))
         new = _ingest_file(p, fmt, digest, reader, st, name, existing, fs, block_bytes, progress)
-        existing.add(np.sort(new))
+        existing.add(new)
         digests.add(digest)
     summary.seconds = time.perf_counter() - started
     summary.check()

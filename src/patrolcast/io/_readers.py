@@ -316,7 +316,7 @@ class LondonDatastoreReader(Reader):
         groups, harms = self.taxonomy.classify("home-office", labels)
         checks.fail(np.equal(groups, None), acc.UNKNOWN_OFFENCE)
         counts = (
-            np.column_stack([parse_numbers(table.column(m).to_pandas()) for m in self.months])
+            np.column_stack([parse_numbers(table.column(m)) for m in self.months])
             if self.months
             else np.zeros((n, 0))
         )
@@ -341,10 +341,20 @@ class LondonDatastoreReader(Reader):
             [self.area_points.get(c, (np.nan, np.nan)) for c in code_vals], dtype=np.float64
         ).reshape(n, 2)
         row_hash = _ids_from_content(
-            f"london-datastore/{self.level}", hash_strings(code_vals), hash_strings(labels)
+            f"london-datastore/{self.level}",
+            hash_strings(code_vals),
+            hash_strings(df[borough_c].fillna("").str.strip().to_numpy(dtype=object)),
+            hash_strings(labels),
         )
         month_hash = numeric_hash(_epoch_us(pd.Series(month_times)))
         cnt = counts[rep, month_idx] if len(rows) else np.zeros(0)
+
+        def per_row(values: npt.NDArray[np.object_]) -> pd.Categorical:
+            codes, uniques = pd.factorize(values[rows])
+            return pd.Categorical.from_codes(np.repeat(codes, m), categories=uniques)
+
+        names = df[name_c].fillna("").str.strip().to_numpy(dtype=object)
+        boroughs = df[borough_c].fillna("").str.strip().to_numpy(dtype=object)
         frame = pd.DataFrame(
             {
                 "time": month_times[month_idx],
@@ -352,14 +362,14 @@ class LondonDatastoreReader(Reader):
                 "y": pts[rep, 1],
                 "count": cnt,
                 "harm": cnt * harms[rep].astype(np.float64),
-                "offence": labels[rep],
-                "offence_group": groups[rep],
+                "offence": per_row(labels),
+                "offence_group": per_row(groups),
                 "mark": np.full(len(rep), -1, dtype=np.int8),
                 "rows": (month_idx == 0).astype(np.int32),
-                "key": pd.array([None] * len(rep), dtype="string"),
-                "area_code": code_vals[rep],
-                "area_name": df[name_c].fillna("").str.strip().to_numpy(dtype=object)[rep],
-                "borough": df[borough_c].fillna("").str.strip().to_numpy(dtype=object)[rep],
+                "key": pd.Categorical.from_codes(np.full(len(rep), -1), categories=["-"]),
+                "area_code": per_row(code_vals),
+                "area_name": per_row(names),
+                "borough": per_row(boroughs),
                 "line": lines[rep],
                 "_pos": rep,
                 "_hash": mix(row_hash[rep], month_hash[month_idx])

@@ -11,23 +11,30 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from pyproj import CRS, Transformer
 from pyproj.transformer import TransformerGroup
 
-_NUMBER = r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$"
+_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
 
-def parse_numbers(values: pd.Series) -> npt.NDArray[np.float64]:
+def parse_numbers(values: pd.Series | pa.Array | pa.ChunkedArray) -> npt.NDArray[np.float64]:
     """Floats from text, accepting thousands separators ("1,001,951"); NaN where not a number."""
-    text = values.astype("string")
-    if text.str.contains(",", regex=False).any():
-        text = text.str.replace(",", "", regex=False)
-    ok = text.str.fullmatch(_NUMBER).fillna(False).to_numpy(dtype=bool)
-    out = np.full(len(text), np.nan)
-    if ok.any():
-        out[ok] = text[ok].astype("float64").to_numpy()
-    return out
+    if isinstance(values, pa.Array | pa.ChunkedArray):
+        arr = values
+    else:
+        arr = pa.array(values.astype(object).to_numpy(), type=pa.string(), from_pandas=True)
+    if arr.type != pa.string():
+        arr = pc.cast(arr, pa.string())
+    arr = pc.utf8_trim_whitespace(arr)
+    if pc.any(pc.match_substring(arr, ",")).as_py():
+        arr = pc.replace_substring(arr, ",", "")
+    ok = pc.match_substring_regex(arr, _NUMBER)
+    arr = pc.if_else(ok, arr, pa.scalar(None, pa.string()))
+    out = pc.cast(arr, pa.float64())
+    return np.asarray(out.to_numpy(zero_copy_only=False), dtype=np.float64)
 
 
 @dataclass

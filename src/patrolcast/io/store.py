@@ -107,6 +107,7 @@ class Store:
         """Run SQL on a fresh in-memory DuckDB connection; returns a DataFrame."""
         con = duckdb.connect()
         try:
+            con.execute("SET enable_progress_bar = false")
             return con.execute(sql, params or []).df()
         finally:
             con.close()
@@ -299,8 +300,7 @@ class Store:
         ids = self.query(f"SELECT event_id FROM {self._source(dataset, 'events')}")[
             "event_id"
         ].to_numpy(np.int64)
-        ids.sort()
-        return ids
+        return np.sort(ids)
 
     def digests(self, dataset: str) -> set[str]:
         if not (self.dataset_dir(dataset) / "dataset.json").is_file() or not self.has_table(

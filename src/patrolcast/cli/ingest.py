@@ -1,0 +1,116 @@
+"""``patrolcast ingest``: files into the analytical store, with a per-reason account."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import typer
+
+from patrolcast.errors import InputError
+
+
+def _parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
+    if not text:
+        return None
+    try:
+        parts = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise InputError(f"--bbox {text!r}: give min_lon,min_lat,max_lon,max_lat") from None
+    if len(parts) != 4:
+        raise InputError(f"--bbox {text!r}: give four numbers min_lon,min_lat,max_lon,max_lat")
+    return (parts[0], parts[1], parts[2], parts[3])
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def ingest(
+        path: Path = typer.Argument(..., help="A file, or a folder of .csv/.tsv (optionally .gz)."),
+        kind: str = typer.Option(
+            "auto",
+            help="auto (from the header), police-uk-street, stop-search, london-datastore, "
+            "incidents.",
+        ),
+        mapping: str | None = typer.Option(
+            None,
+            help="Incident column mapping: chicago, chicago-crimes, nypd, nyc, "
+            "philadelphia, sfpd, or a .toml path.",
+        ),  # fmt: skip
+        dataset: str | None = typer.Option(None, help="Dataset name (default: file/folder name)."),
+        home: Path | None = typer.Option(None, help="Data home; the store is <home>/store."),
+        bbox: str | None = typer.Option(
+            None, help="Study area min_lon,min_lat,max_lon,max_lat; rows outside are quarantined."
+        ),
+        taxonomy: Path | None = typer.Option(None, help="Offence taxonomy CSV (default: shipped)."),
+        as_json: bool = typer.Option(False, "--json", help="Print the accounting as JSON."),
+    ) -> None:
+        """Ingest crime files: every row stored or quarantined with a reason."""
+        from patrolcast.config import load_settings
+        from patrolcast.io import Store
+        from patrolcast.io import ingest as run_ingest
+
+        settings = load_settings(home=home)
+        store = Store(settings.store_dir)
+        show_progress = not as_json and sys.stderr.isatty()
+        if show_progress:
+            from rich.progress import (
+                BarColumn,
+                DownloadColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+            )
+
+            with Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                DownloadColumn(),
+                TextColumn("{task.fields[rows]:,} rows"),
+                TimeElapsedColumn(),
+                transient=True,
+            ) as bar:
+                task = bar.add_task("ingest", total=None, rows=0)
+
+                def report(name: str, nbytes: int, rows: int) -> None:
+                    bar.update(task, advance=nbytes, description=name, rows=rows)
+
+                summary = run_ingest(
+                    path, store=store, kind=kind, mapping=mapping, dataset=dataset,
+                    crs=settings.crs, bbox=_parse_bbox(bbox), taxonomy=taxonomy,
+                    shared_data=settings.shared_data, progress=report,
+                )  # fmt: skip
+        else:
+            summary = run_ingest(
+                path, store=store, kind=kind, mapping=mapping, dataset=dataset,
+                crs=settings.crs, bbox=_parse_bbox(bbox), taxonomy=taxonomy,
+                shared_data=settings.shared_data,
+            )  # fmt: skip
+        if as_json:
+            typer.echo(json.dumps(summary.to_dict(), indent=1))
+            return
+        from rich.console import Console
+        from rich.table import Table
+
+        console = Console()
+        console.print(
+            f"[bold]{summary.dataset}[/] ({summary.kind}, {summary.crs}): "
+            f"{summary.rows_in:,} rows in = {summary.stored:,} stored + "
+            f"{summary.quarantined:,} quarantined; {summary.events:,} records; "
+            f"{summary.seconds:.1f} s"
+        )
+        console.print(f"projection: {summary.transformation}")
+        if summary.reasons:
+            table = Table(title="Quarantined rows by reason")
+            table.add_column("reason")
+            table.add_column("rows", justify="right")
+            for reason, n in sorted(summary.reasons.items(), key=lambda kv: -kv[1]):
+                table.add_row(reason, f"{n:,}")
+            console.print(table)
+        for note, n in sorted(summary.notes.items()):
+            console.print(f"note: {note}: {n:,}")
+        skipped = [f for f in summary.files if f.status != "ingested"]
+        if skipped:
+            console.print(f"{len(skipped)} file(s) skipped:")
+            for f in skipped[:10]:
+                console.print(f"  {f.path}: {f.status}")
