@@ -26,7 +26,8 @@ _IMD_COLUMNS = {
     "Local Authority District name (2019)": "lad_name",
     "Index of Multiple Deprivation (IMD) Score": "imd_score",
     "Index of Multiple Deprivation (IMD) Rank (where 1 is most deprived)": "imd_rank",
-    "Index of Multiple Deprivation (IMD) Decile (where 1 is most deprived 10% of LSOAs)": "imd_decile",
+    "Index of Multiple Deprivation (IMD) Decile (where 1 is most deprived 10% of LSOAs)":
+        "imd_decile",
     "Income Score (rate)": "income_score",
     "Employment Score (rate)": "employment_score",
     "Crime Score": "crime_score",

@@ -191,7 +191,8 @@ def write_forecast_map(
         im = ax.imshow(raster, origin="lower", extent=extent, cmap="magma_r", vmin=0, vmax=vmax)
     else:
         frame = forecast_frame(forecast, support)
-        frame.plot(column="expected_harm", ax=ax, cmap="magma_r", vmin=0, vmax=vmax, linewidth=0)
+        frame.plot(column="expected_harm", ax=ax, cmap="magma_r", vmin=0, vmax=vmax,
+                   linewidth=0)
         im = ax.collections[0]
     fig.colorbar(im, ax=ax, shrink=0.7, label="expected harm in the window")
     if len(boundaries):
@@ -202,9 +203,8 @@ def write_forecast_map(
         w = flag_area(harm, support.unit_area, top_fraction)
         top = [g for g, wi in zip(unit_polygons(support), w, strict=True) if wi > 0]
         if top:
-            gpd.GeoSeries(top, crs=support.crs).boundary.plot(
-                ax=ax, color="tab:cyan", linewidth=0.6
-            )
+            gpd.GeoSeries(top, crs=support.crs).boundary.plot(ax=ax, color="tab:cyan",
+                                                              linewidth=0.6)
     ax.set_title(title or f"{forecast.method}: expected harm", fontsize=10)
     ax.set_xlabel(f"easting (m, {support.crs})")
     ax.set_ylabel("northing (m)")
