@@ -21,7 +21,7 @@ class FakeStore:
         )
 
     def datasets(self) -> list[dict[str, Any]]:
-        return [{"name": "synth", "kind": "points"}]
+        return [{"name": "synth", "kind": "incidents"}]
 
     def events(self, dataset: str, *, groups: Any = None, start: Any = None,
                end: Any = None) -> EventSet:

@@ -67,3 +67,5 @@ def test_too_little_history_is_one_clear_error() -> None:
 def test_data_end() -> None:
     assert data_end(d(2017, 12, 31) + 0.99, "minute") == d(2018, 1, 1)
     assert data_end(d(2017, 12, 31), "day") == d(2018, 1, 1)
+    # Chicago data ends at local midnight, 06:00 UTC: that partial UTC day is left out.
+    assert data_end(d(2018, 1, 1) + 5.99 / 24, "minute") == d(2018, 1, 1)

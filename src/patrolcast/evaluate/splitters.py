@@ -66,12 +66,20 @@ def parse_period(text: str, *, what: str = "period") -> Period:
 
 
 def data_end(t_max: float, time_precision: str) -> float:
-    """The end (exclusive) of the last complete day or month that contains ``t_max``."""
+    """The end (exclusive) of the data, on a UTC day (or month) boundary.
+
+    Month data: the end of the month of ``t_max``. Day data: the end of its day. Timestamped
+    data: the end of the last UTC day the data covers to within an hour (a US city's data
+    ending at local midnight stops a few hours into a UTC day; that partial day is left out,
+    so that the last scoring window is complete).
+    """
     if time_precision == "month":
         when = from_days(t_max)
         month = when.year * 12 + when.month  # the month after
         return to_days(datetime(month // 12, month % 12 + 1, 1, tzinfo=UTC))
-    return float(math.floor(t_max + 1e-9)) + 1.0
+    if time_precision == "day":
+        return float(math.floor(t_max + 1e-9)) + 1.0
+    return float(math.floor(t_max + 1.0 / 24.0))
 
 
 @dataclass(frozen=True)

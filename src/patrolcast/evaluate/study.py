@@ -28,6 +28,7 @@ VIOLENCE_GROUPS: tuple[str, ...] = ("serious_violence", "violence")
 LSOA_BOUNDARIES = "boundaries/london_lsoa2021_by_borough_shp.zip"
 BOROUGH_BOUNDARIES = "boundaries/london_boroughs.gpkg"
 LEVELS = ("grid", "lsoa", "ward", "borough")
+AREA_COUNT_KINDS = ("london-datastore",)  # store dataset kinds holding counts per area
 
 
 @dataclass(frozen=True, eq=False)
@@ -68,7 +69,7 @@ def load_study(
         raise InputError(f"unknown level {level!r}: choose one of {', '.join(LEVELS)}")
     shared = shared_data or default_shared_data()
     info = _dataset_info(store, dataset)
-    is_area_counts = str(info.get("kind", "")).startswith("area")
+    is_area_counts = str(info.get("kind", "")) in AREA_COUNT_KINDS
     notes: list[str] = []
     if level == "grid":
         if is_area_counts:

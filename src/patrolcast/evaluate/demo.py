@@ -1,0 +1,222 @@
+"""The main job on the embedded default: real data in, forecasts and honest backtests out.
+
+:func:`run_demo` ingests a default set of real public datasets from the shared data folder
+(skipping any already in the store), makes forecasts with their GIS, CSV and PNG outputs,
+runs the rolling-origin backtests of every method on the same origins, and writes the reports
+and a summary. Sizes are chosen to finish in a few minutes on two cores; ``origins`` and the
+choice of datasets scale it up.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from patrolcast.errors import InputError
+from patrolcast.evaluate.jobs import (
+    BacktestOutcome,
+    BacktestSpec,
+    ForecastOutcome,
+    ForecastSpec,
+    backtest_job,
+    forecast_job,
+)
+from patrolcast.evaluate.study import load_study
+
+__all__ = ["DemoDataset", "DEMO_DATASETS", "run_demo", "DemoOutcome"]
+
+
+@dataclass(frozen=True)
+class DemoDataset:
+    """One dataset of the demo: where it is, how it is ingested, how it is backtested."""
+
+    name: str
+    path: str  # relative to the shared data folder
+    mapping: str | None
+    level: str
+    horizon: str
+    forecast_method: str
+    title: str
+    cell_size: float = 250.0
+
+
+DEMO_DATASETS: tuple[DemoDataset, ...] = (
+    DemoDataset(
+        name="london-lsoa",
+        path="london_datastore_mps/recorded-crime-lsoa.csv.gz",
+        mapping=None,
+        level="lsoa",
+        horizon="1M",
+        forecast_method="naive",
+        title="London, MPS violence against the person by LSOA, monthly",
+    ),
+    DemoDataset(
+        name="chicago-assaults",
+        path="incidents_timestamped/chicago_aggravated_assaults.csv.gz",
+        mapping="chicago",
+        level="grid",
+        horizon="7d",
+        forecast_method="kde",
+        title="Chicago aggravated assaults, 250 m grid, weekly",
+    ),
+    DemoDataset(
+        name="nypd-shootings",
+        path="incidents_timestamped/nypd_shootings",
+        mapping="nypd",
+        level="grid",
+        horizon="1M",
+        forecast_method="kde",
+        title="New York, NYPD shooting incidents, 250 m grid, monthly",
+    ),
+)
+
+
+@dataclass
+class DemoOutcome:
+    out_dir: Path
+    ingested: list[dict[str, Any]]
+    forecasts: list[ForecastOutcome]
+    backtests: list[BacktestOutcome]
+    summary_path: Path
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "out_dir": str(self.out_dir),
+            "ingested": self.ingested,
+            "forecasts": [f.to_json() for f in self.forecasts],
+            "backtests": {
+                b.spec.dataset: {
+                    **{k: v for k, v in b.summary_json().items() if k in ("methods", "files")},
+                    "origins": b.result.meta["origins"],
+                    "horizon": b.result.meta["horizon"],
+                    "level": b.result.meta["level"],
+                }
+                for b in self.backtests
+            },
+            "summary": str(self.summary_path),
+        }
+
+
+Notify = Callable[[str], None]
+
+
+def _ingest_missing(
+    store: Any, shared: Path, datasets: tuple[DemoDataset, ...], progress: Any, notify: Notify
+) -> list[dict[str, Any]]:
+    from patrolcast.io import ingest
+
+    have = {d.name for d in store.datasets()}
+    done = []
+    for ds in datasets:
+        if ds.name in have:
+            notify(f"{ds.name}: already in the store, ingest skipped")
+            done.append({"dataset": ds.name, "skipped": True})
+            continue
+        path = shared / ds.path
+        if not path.exists():
+            raise InputError(f"demo input {path} is missing (set PATROLCAST_SHARED_DATA)")
+        summary = ingest(path, store=store, mapping=ds.mapping, dataset=ds.name,
+                         shared_data=shared, progress=progress)
+        notify(
+            f"{ds.name}: {summary.rows_in:,} rows in, {summary.stored:,} stored, "
+            f"{summary.quarantined:,} quarantined"
+        )
+        done.append({"dataset": ds.name, "skipped": False, "rows_in": summary.rows_in,
+                     "stored": summary.stored, "quarantined": summary.quarantined})
+    return done
+
+
+def run_demo(
+    *,
+    out_dir: Path,
+    store: Any,
+    shared_data: Path,
+    origins: int = 12,
+    executor: str = "local",
+    workers: int | None = None,
+    n_boot: int = 2000,
+    methods: str = "naive,kde,prospective",
+    datasets: tuple[DemoDataset, ...] = DEMO_DATASETS,
+    ingest_progress: Any = None,
+    on_backtest: Callable[[DemoDataset, int], Callable[[int], None]] | None = None,
+    notify: Notify = lambda message: None,
+) -> DemoOutcome:
+    """Ingest (if needed), forecast, backtest and report; returns what was written."""
+    if not shared_data.is_dir():
+        raise InputError(
+            f"shared data folder {shared_data} not found (set PATROLCAST_SHARED_DATA)"
+        )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ingested = _ingest_missing(store, shared_data, datasets, ingest_progress, notify)
+    forecasts: list[ForecastOutcome] = []
+    backtests: list[BacktestOutcome] = []
+    for ds in datasets:
+        study = load_study(store, ds.name, level=ds.level, cell_size=ds.cell_size,
+                           shared_data=shared_data)
+        fspec = ForecastSpec.from_options(dataset=ds.name, method=ds.forecast_method,
+                                          start=None, horizon=ds.horizon, level=ds.level,
+                                          cell_size=ds.cell_size)
+        forecasts.append(forecast_job(fspec, out_dir=out_dir / "forecasts", study=study))
+        notify(f"{ds.name}: forecast written to {out_dir / 'forecasts'}")
+        bspec = BacktestSpec.from_options(
+            dataset=ds.name, level=ds.level, horizon=ds.horizon, origins=origins,
+            methods=methods, cell_size=ds.cell_size, executor=executor, workers=workers,
+            n_boot=n_boot, title=ds.title,
+        )
+        advance = on_backtest(ds, origins) if on_backtest else None
+        backtests.append(
+            backtest_job(bspec, out_dir=out_dir / "backtests", study=study,
+                         on_origin_done=advance)
+        )
+    summary_path = _write_summary(out_dir, backtests, forecasts)
+    outcome = DemoOutcome(out_dir, ingested, forecasts, backtests, summary_path)
+    (out_dir / "demo.json").write_text(
+        json.dumps(outcome.to_json(), indent=1, default=str) + "\n", encoding="utf-8"
+    )
+    return outcome
+
+
+def headline(b: BacktestOutcome, fraction: float = 0.05) -> str:
+    """One line: each method's hit rate at ``fraction`` of the area, best first."""
+    sel = b.summary[b.summary["fraction"].round(6) == round(fraction, 6)]
+    sel = sel.sort_values("hit_rate", ascending=False)
+    parts = [
+        f"{r['method']} {100 * r['hit_rate']:.1f}% "
+        f"({100 * r['hit_rate_lo']:.1f}-{100 * r['hit_rate_hi']:.1f}), PAI {r['pai']:.1f}"
+        for _, r in sel.iterrows()
+    ]
+    return f"{b.title}: at {100 * fraction:g}% of area: " + "; ".join(parts)
+
+
+def _write_summary(
+    out_dir: Path, backtests: list[BacktestOutcome], forecasts: list[ForecastOutcome]
+) -> Path:
+    from patrolcast.evaluate.report import markdown_table
+
+    lines = ["# patrolcast demo: forecasts and backtests on real data", ""]
+    for b in backtests:
+        meta = b.result.meta
+        lines += [
+            f"## {b.title}",
+            "",
+            f"{meta['n_origins']} origins {meta['origins'][0]} to {meta['origins'][-1]}, "
+            f"horizon {meta['horizon']}, training window {meta['lookback']}, "
+            f"{meta['n_units']:,} units, {meta['n_events_scored']:,.0f} events scored. "
+            f"Plot: `{b.paths['png'].name}`.",
+            "",
+            markdown_table(b.summary),
+            "",
+        ]
+    lines += ["## Forecasts", ""]
+    for f in forecasts:
+        info = f.to_json()
+        lines.append(
+            f"- {info['dataset']} ({info['method']}), {info['start'][:10]} to {info['end'][:10]}: "
+            + ", ".join(f"`{Path(p).name}`" for p in info["files"].values())
+        )
+    path = out_dir / "summary.md"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
