@@ -351,8 +351,8 @@ def forecast_job(
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = f"forecast_{_slug(spec.dataset)}_{spec.method}_{from_days(start).date()}"
     title = (
-        f"{spec.dataset} {spec.method}: expected harm {from_days(start).date()} to "
-        f"{from_days(end).date()} (top 5% of area outlined)"
+        f"{spec.dataset}, {spec.method}: expected harm {from_days(start).date()} to "
+        f"{from_days(end).date()}\n(cyan: the top 5% of the area)"
     )
     paths = {
         "gpkg": write_forecast_gpkg(forecast, study.support, out_dir / f"{stem}.gpkg"),

@@ -176,12 +176,19 @@ def write_forecast_map(
     from patrolcast.evaluate.metrics import flag_area
 
     _check(forecast, support)
+    import shapely
+
     fig, ax = plt.subplots(figsize=(7.5, 6.5), dpi=110)
     harm = np.asarray(forecast.expected_harm, dtype=np.float64)
-    vmax = float(np.quantile(harm, 0.995)) if harm.size and harm.max() > 0 else 1.0
+    # Areas differ in size: colour them by harm per km2 so a large LSOA is not dark just for
+    # being large. Grid cells are equal: colour them by harm per cell.
+    per_km2 = not isinstance(support, Grid)
+    shown = harm / (np.asarray(support.unit_area) / 1e6) if per_km2 else harm
+    vmax = float(np.quantile(shown, 0.995)) if shown.size and shown.max() > 0 else 1.0
+    label = "expected harm per km² in the window" if per_km2 else "expected harm per cell"
     im: Any
     if isinstance(support, Grid):
-        raster = np.ma.masked_where(~support.active, support.to_raster(harm))
+        raster = np.ma.masked_where(~support.active, support.to_raster(shown))
         extent = (
             support.x0,
             support.x0 + support.nx * support.cell_size,
@@ -191,10 +198,10 @@ def write_forecast_map(
         im = ax.imshow(raster, origin="lower", extent=extent, cmap="magma_r", vmin=0, vmax=vmax)
     else:
         frame = forecast_frame(forecast, support)
-        frame.plot(column="expected_harm", ax=ax, cmap="magma_r", vmin=0, vmax=vmax,
-                   linewidth=0)
+        frame["shown"] = shown
+        frame.plot(column="shown", ax=ax, cmap="magma_r", vmin=0, vmax=vmax, linewidth=0)
         im = ax.collections[0]
-    fig.colorbar(im, ax=ax, shrink=0.7, label="expected harm in the window")
+    fig.colorbar(im, ax=ax, shrink=0.7, label=label)
     if len(boundaries):
         gpd.GeoSeries(list(boundaries), crs=support.crs).boundary.plot(
             ax=ax, color="0.25", linewidth=0.4
@@ -203,9 +210,12 @@ def write_forecast_map(
         w = flag_area(harm, support.unit_area, top_fraction)
         top = [g for g, wi in zip(unit_polygons(support), w, strict=True) if wi > 0]
         if top:
-            gpd.GeoSeries(top, crs=support.crs).boundary.plot(ax=ax, color="tab:cyan",
-                                                              linewidth=0.6)
-    ax.set_title(title or f"{forecast.method}: expected harm", fontsize=10)
+            merged = shapely.union_all(top)
+            gpd.GeoSeries([merged], crs=support.crs).boundary.plot(
+                ax=ax, color="tab:cyan", linewidth=0.7
+            )
+    ax.ticklabel_format(style="plain", useOffset=False)
+    ax.set_title(title or f"{forecast.method}: expected harm", fontsize=9, wrap=True)
     ax.set_xlabel(f"easting (m, {support.crs})")
     ax.set_ylabel("northing (m)")
     ax.set_aspect("equal")
