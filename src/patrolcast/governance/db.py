@@ -29,7 +29,6 @@ from sqlalchemy import DateTime, Engine, Text, create_engine, event
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
 from patrolcast.errors import InputError
@@ -90,13 +89,13 @@ class JSONText(TypeDecorator[Any]):
         return None if value is None else json.loads(value)
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, synchronous: str) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA synchronous=FULL")
+        cur.execute(f"PRAGMA synchronous={synchronous}")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=60000")
         cur.close()
@@ -124,19 +123,25 @@ class Database:
         self.engine.dispose()
 
 
-def open_database(url: str, *, create: bool = True, echo: bool = False) -> Database:
+def open_database(
+    url: str, *, create: bool = True, echo: bool = False, sqlite_synchronous: str = "FULL"
+) -> Database:
     """Open (and by default migrate) the governance database at ``url``.
 
     ``sqlite:///path`` creates the parent folder; ``postgresql+psycopg://...`` needs psycopg.
+    ``sqlite_synchronous`` stays ``FULL`` in production (nothing acknowledged is lost); tests
+    of pure permission logic may pass ``OFF`` for speed.
     """
+    if sqlite_synchronous not in ("FULL", "NORMAL", "OFF", "EXTRA"):
+        raise InputError("sqlite_synchronous must be FULL, EXTRA, NORMAL or OFF")
     if not url:
         raise InputError("empty database URL")
     if url.startswith("sqlite"):
         path = url.split("///", 1)[1] if "///" in url else ""
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, echo=echo, poolclass=NullPool, connect_args={"timeout": 60})
-        _configure_sqlite(engine)
+        engine = create_engine(url, echo=echo, connect_args={"timeout": 60})
+        _configure_sqlite(engine, sqlite_synchronous)
     elif url.startswith("postgresql"):
         try:
             engine = create_engine(url, echo=echo, pool_pre_ping=True)

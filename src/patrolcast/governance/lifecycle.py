@@ -210,6 +210,7 @@ def transition(
         raise InputError(f"{action} needs {expected.__name__} details")
 
     def work() -> TransitionResult:
+        session.expire_all()  # never decide on rows cached from an earlier transaction
         return _apply(
             session,
             action=action,
@@ -270,7 +271,10 @@ def _apply(
         if proposal_id is None:
             raise InputError(f"{action} needs a proposal id")
         proposal = session.execute(
-            select(Proposal).where(Proposal.id == proposal_id).with_for_update()
+            select(Proposal)
+            .where(Proposal.id == proposal_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
         ).scalar_one_or_none()
         if proposal is None:
             err = InputError(f"no proposal #{proposal_id}")

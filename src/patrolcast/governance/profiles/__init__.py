@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -105,7 +106,7 @@ def _num(section: dict[str, Any], key: str, where: str, *, minimum: float = 0.0)
 
 
 def load_profile(name_or_path: str | Path) -> PolicyProfile:
-    """Read a policy profile by shipped name or from a TOML file path."""
+    """Read a policy profile by shipped name or from a TOML file path (cached until edited)."""
     path = Path(name_or_path)
     if path.suffix != ".toml":
         path = PROFILE_DIR / f"{name_or_path}.toml"
@@ -114,6 +115,13 @@ def load_profile(name_or_path: str | Path) -> PolicyProfile:
             f"unknown policy profile {name_or_path!r}: one of {', '.join(available_profiles())} "
             "or a .toml file"
         )
+    stat = path.stat()
+    return _load_cached(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=64)
+def _load_cached(path_text: str, _mtime_ns: int, _size: int) -> PolicyProfile:
+    path = Path(path_text)
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
