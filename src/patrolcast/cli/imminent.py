@@ -1,0 +1,205 @@
+"""``patrolcast near-repeat`` and ``patrolcast alert``: the imminent-violence commands."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any, cast
+
+import typer
+
+from patrolcast.errors import InputError
+
+
+def parse_when(text: str) -> float:
+    """ISO date-time with a zone (``Z`` or ``+01:00``) to days since the epoch (UTC)."""
+    from patrolcast.events import to_days
+
+    try:
+        when = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise InputError(f"bad time {text!r}: use ISO 8601, e.g. 2019-06-01T22:30-04:00") from None
+    if when.tzinfo is None:
+        raise InputError(f"time {text!r} has no zone: add Z (UTC) or an offset such as -04:00")
+    return to_days(when)
+
+
+def parse_bands(text: str, what: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise InputError(
+            f"{what} bands must be numbers separated by commas, got {text!r}"
+        ) from None
+
+
+def _groups(text: str) -> list[str] | None:
+    return [g.strip() for g in text.split(",") if g.strip()] or None
+
+
+def _load_events(dataset: str, groups: str, home: Path | None, start: str, end: str) -> Any:
+    from patrolcast.evaluate.jobs import open_store
+
+    store = open_store(home)
+    events = store.events(
+        dataset,
+        groups=_groups(groups),
+        start=parse_when(start) if start else None,
+        end=parse_when(end) if end else None,
+    )
+    if len(events) == 0:
+        raise InputError(f"dataset {dataset!r} has no events for these groups and dates")
+    return events
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("near-repeat")
+    def near_repeat(
+        dataset: str = typer.Option(..., "--dataset", "-d", help="Ingested dataset name."),
+        groups: str = typer.Option("", help="Offence groups (comma-separated); default all."),
+        start: str = typer.Option("", help="First time included (ISO with zone)."),
+        end: str = typer.Option("", help="End of the period, excluded (ISO with zone)."),
+        space_bands: str = typer.Option("0,100,200,400", help="Distance band edges, metres."),
+        time_bands: str = typer.Option("0,7,14,28", help="Time band edges, days."),
+        permutations: int = typer.Option(999, help="Monte Carlo shuffles of the times."),
+        seed: int = typer.Option(0, help="Seed of the shuffles."),
+        png: Path | None = typer.Option(None, help="Write the heatmap of ratios to this PNG."),
+        home: Path | None = typer.Option(None, help="Data home (default: settings)."),
+        as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    ) -> None:
+        """Knox test of near repeats: observed/expected pairs per distance and time band."""
+        from patrolcast.forecast.near_repeat import knox_test, plot_knox
+
+        events = _load_events(dataset, groups, home, start, end)
+        result = knox_test(
+            events.t, events.x, events.y,
+            space_bands=parse_bands(space_bands, "space"),
+            time_bands=parse_bands(time_bands, "time"),
+            permutations=permutations, seed=seed, time_precision=events.time_precision,
+        )  # fmt: skip
+        if png is not None:
+            plot_knox(result, png, title=f"Near repeats: {dataset}")
+        if as_json:
+            doc = result.to_dict()
+            doc["dataset"] = dataset
+            typer.echo(json.dumps(doc, indent=1))
+            return
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(
+            title=f"Knox ratios, {dataset}: {result.n_events:,} events, "
+            f"{result.permutations} permutations (* p<0.05, ** p<0.01)"
+        )
+        table.add_column("distance")
+        for label in result.time_labels:
+            table.add_column(label, justify="right")
+        for row in result.to_markdown().splitlines()[2:]:
+            table.add_row(*[c.strip() for c in row.strip("|").split("|")])
+        Console().print(table)
+        if png is not None:
+            typer.echo(f"wrote {png}")
+
+    @app.command()
+    def alert(
+        dataset: str = typer.Option(..., "--dataset", "-d", help="Ingested dataset name."),
+        time: str = typer.Option(..., "--time", help="When it happened (ISO with zone)."),
+        offence: str = typer.Option(..., help="Offence, e.g. 'shooting', 'fatal shooting'."),
+        x: float | None = typer.Option(None, "--x", help="Easting in the dataset's CRS, m."),
+        y: float | None = typer.Option(None, "--y", help="Northing in the dataset's CRS, m."),
+        lon: float | None = typer.Option(None, "--lon", help="Longitude (WGS84)."),
+        lat: float | None = typer.Option(None, "--lat", help="Latitude (WGS84)."),
+        days: int = typer.Option(14, help="Days ahead."),
+        groups: str = typer.Option("", help="Offence groups to learn from; default all."),
+        history_days: float = typer.Option(730.0, help="Days of history to fit on."),
+        cell_size: float = typer.Option(250.0, "--cell-size", help="Grid cell size, metres."),
+        min_ratio: float = typer.Option(0.1, help="Keep cells raised by this share of background."),
+        permutations: int = typer.Option(99, help="Shuffles for the near-repeat table."),
+        geojson: Path | None = typer.Option(None, help="Write the raised cells as GeoJSON."),
+        home: Path | None = typer.Option(None, help="Data home (default: settings)."),
+        as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    ) -> None:
+        """Cells whose risk a new serious incident raises, by how much, and for how long."""
+        import numpy as np
+
+        from patrolcast.forecast.alert import mark_of_offence, serious_assault_alert
+        from patrolcast.forecast.etas import ETASForecaster
+        from patrolcast.forecast.near_repeat import knox_test
+        from patrolcast.geo.study_area import study_area_from_points
+        from patrolcast.geo.support import Grid, Support
+
+        t = parse_when(time)
+        if (x is None) != (y is None) or (lon is None) != (lat is None):
+            raise InputError("give both --x and --y, or both --lon and --lat")
+        if (x is None) == (lon is None):
+            raise InputError("give the place as --x/--y (metres) or as --lon/--lat, not both")
+        mark = mark_of_offence(offence)
+        from patrolcast.evaluate.jobs import open_store
+
+        store = open_store(home)
+        everything = store.events(dataset, groups=_groups(groups))
+        if len(everything) == 0:
+            raise InputError(f"dataset {dataset!r} has no events")
+        if lon is not None and lat is not None:
+            from pyproj import Transformer
+
+            tr = Transformer.from_crs("EPSG:4326", everything.crs, always_xy=True)
+            x, y = (float(v) for v in tr.transform(lon, lat))
+        assert x is not None and y is not None
+        history = everything.select(everything.t >= t - history_days).before(t)
+        if len(history) < 20:
+            raise InputError(
+                f"only {len(history)} events in the {history_days:g} days before {time}: "
+                "too few to fit a model (is the time inside the data's period?)"
+            )
+        marked = bool(len(history.mark)) and len(np.unique(history.mark)) > 1
+        model = ETASForecaster(history_days=history_days, marked=marked).fit(history, cutoff=t)
+        area = study_area_from_points(everything.x, everything.y, crs=everything.crs)
+        grid = cast(Support, Grid.clipped_to(area, cell_size=cell_size))
+        knox = knox_test(
+            history.t, history.x, history.y, permutations=permutations,
+            time_precision=history.time_precision,
+        )  # fmt: skip
+        result = serious_assault_alert(
+            model, grid, x=x, y=y, t=t, mark=mark if marked else None, days=days, knox=knox,
+            min_ratio=min_ratio,
+        )  # fmt: skip
+        if geojson is not None:
+            result.write_geojson(geojson)
+        if as_json:
+            doc = result.to_dict()
+            doc["dataset"] = dataset
+            doc["incident"]["offence"] = offence
+            typer.echo(json.dumps(doc, indent=1))
+            return
+        _print_alert(result, dataset, offence, geojson)
+
+
+def _print_alert(result: Any, dataset: str, offence: str, geojson: Path | None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    p = result.model
+    inc = result.incident
+    console.print(
+        f"[bold]{dataset}[/]: {offence} at ({inc['x']:.0f}, {inc['y']:.0f}) {inc['time']} UTC. "
+        f"Model: branching ratio {inc['branching_ratio_used']:.2f} for this offence, mean delay "
+        f"{p['mean_trigger_delay_days']:.1f} days, spatial scale {p['sigma_m']:.0f} m."
+    )
+    table = Table(title=f"{len(result.cells)} cells raised over the next {result.days} days")
+    for col in ("cell", "dist m", "added events", "x background", "day 1 RR", "day 7 RR",
+                "top earlier event"):  # fmt: skip
+        table.add_column(col, justify="left" if col in ("cell", "top earlier event") else "right")
+    for c in result.cells[:20]:
+        rr = c.relative_risk_by_day
+        top = c.top_past_events[0] if c.top_past_events else None
+        table.add_row(
+            c.unit_id, f"{c.distance_m:.0f}", f"{c.added_total:.3f}", f"{c.ratio_total:.1f}",
+            f"{rr[0]:.1f}", f"{rr[min(6, len(rr) - 1)]:.1f}",
+            f"{top['days_before']:.1f} d before, {top['distance_m']} m" if top else "-",
+        )  # fmt: skip
+    console.print(table)
+    if geojson is not None:
+        console.print(f"wrote {geojson}")
