@@ -37,7 +37,7 @@ def _report(records: list[DeploymentRecord], when: datetime):  # type: ignore[no
 
 
 def _decided(records: list[DeploymentRecord]) -> list[int]:
-    return [i for i, r in enumerate(records) if r.outcome not in ("pending", "withdrawn")]
+    return [i for i, r in enumerate(records) if r.outcome != "pending"]
 
 
 def test_scenario_is_a_full_month(scenario: tuple[list[DeploymentRecord], datetime]) -> None:

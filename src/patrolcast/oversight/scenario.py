@@ -3,21 +3,24 @@
 The scenario is synthetic by construction (no real deployments exist to publish) and fully
 determined by its seed. Proposals arrive over one month across a handful of London boroughs;
 each is triggered by an incident (about 70%) or by graded intelligence; each is refused, left
-undecided, withdrawn, or authorised and then cancelled early, still active at the report time,
-or run to expiry, sometimes after an extension.
+undecided, or authorised and then cancelled early, still active at the report time, or run to
+expiry, sometimes after an extension. :func:`plan_month` gives the plan; :func:`seeded_month`
+its expected public records; :func:`patrolcast.oversight.scenario_db.run_month` plays the same
+plan through the governance lifecycle, so the report can also be built from the database.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
 from patrolcast.oversight.transparency import DeploymentRecord
 
-__all__ = ["SCENARIO_BOROUGHS", "seeded_month"]
+__all__ = ["SCENARIO_BOROUGHS", "PlannedProposal", "plan_month", "seeded_month"]
 
-# London borough GSS codes and names (the codes of boundaries/london_boroughs.gpkg).
+# London borough GSS codes, names and a point inside each (British National Grid, metres).
 SCENARIO_BOROUGHS: dict[str, str] = {
     "E09000012": "Hackney",
     "E09000022": "Lambeth",
@@ -28,72 +31,107 @@ SCENARIO_BOROUGHS: dict[str, str] = {
     "E09000007": "Camden",
     "E09000033": "Westminster",
 }
+BOROUGH_POINTS: dict[str, tuple[float, float]] = {
+    "E09000012": (534900.0, 185300.0),
+    "E09000022": (530800.0, 175500.0),
+    "E09000028": (533500.0, 177000.0),
+    "E09000030": (536200.0, 181600.0),
+    "E09000025": (541000.0, 183000.0),
+    "E09000014": (532500.0, 189500.0),
+    "E09000007": (528300.0, 184700.0),
+    "E09000033": (528900.0, 181000.0),
+}
 
-_RANKS = ("superintendent", "chief superintendent", "assistant chief constable")
+RANKS = ("superintendent", "chief superintendent", "assistant chief constable")
+
+
+@dataclass(frozen=True)
+class PlannedProposal:
+    """What happens to one proposal in the seeded month."""
+
+    proposal_id: int
+    start: datetime
+    boroughs: tuple[str, ...]
+    trigger: str
+    decision: str | None  # "authorise", "refuse" or None (still pending)
+    rank: str | None
+    base_hours: float = 0.0
+    extension_hours: float = 0.0
+    cancel_after_hours: float | None = None
+    side_m: float = 400.0
+
+    @property
+    def end(self) -> datetime:
+        return self.start + timedelta(hours=self.base_hours + self.extension_hours)
+
+    def record(self, report_time: datetime) -> DeploymentRecord:
+        """The public record this plan should produce at ``report_time``."""
+        hours: float | None = None
+        if self.decision is None:
+            outcome = "pending"
+        elif self.decision == "refuse":
+            outcome = "refused"
+        elif self.cancel_after_hours is not None:
+            outcome, hours = "cancelled", self.cancel_after_hours
+        else:
+            hours = self.base_hours + self.extension_hours
+            outcome = "active" if self.end > report_time else "expired"
+        return DeploymentRecord(
+            proposal_id=self.proposal_id,
+            requested_start=self.start,
+            boroughs=self.boroughs,
+            trigger_type=self.trigger,
+            outcome=outcome,
+            authorised_hours=hours,
+            extensions=1 if self.extension_hours > 0 else 0,
+            authorising_rank=self.rank,
+            area_km2=round((self.side_m / 1000.0) ** 2, 6),
+        )
+
+
+def plan_month(
+    month: str = "2025-06", *, seed: int = 20250601, n_proposals: int = 30
+) -> tuple[list[PlannedProposal], datetime]:
+    """The seeded plan and the report time (the next month's first day, 09:00 UTC)."""
+    rng = np.random.default_rng(seed)
+    first = datetime.strptime(month, "%Y-%m").replace(tzinfo=UTC)
+    next_month = (first + timedelta(days=32)).replace(day=1)
+    report_time = next_month + timedelta(hours=9)
+    span_h = (next_month - first).total_seconds() / 3600
+    codes = list(SCENARIO_BOROUGHS)
+    weights = np.array([6, 5, 4, 4, 3, 2, 1, 1], dtype=float)
+    plans = []
+    for pid in range(1, n_proposals + 1):
+        start = first + timedelta(hours=round(float(rng.uniform(4, span_h - 1)), 2))
+        code = codes[int(rng.choice(len(codes), p=weights / weights.sum()))]
+        boroughs: tuple[str, ...] = (code,)
+        if rng.random() < 0.12:  # the area straddles a borough boundary
+            boroughs = tuple(sorted({code, codes[(codes.index(code) + 1) % len(codes)]}))
+        trigger = "incident" if rng.random() < 0.7 else "intelligence"
+        rank = str(rng.choice(RANKS, p=[0.6, 0.3, 0.1]))
+        base = float(rng.choice([4.0, 6.0, 8.0, 12.0]))
+        side = float(rng.choice([300.0, 400.0, 600.0]))
+        u = rng.random()
+        extension = float(rng.choice([4.0, 6.0])) if rng.random() < 0.2 else 0.0
+        cancel = round(base * float(rng.uniform(0.3, 0.8)), 1) if rng.random() < 0.15 else None
+        late = start > next_month - timedelta(hours=48)
+        if late and rng.random() < 0.5:
+            plan = PlannedProposal(pid, start, boroughs, trigger, None, None, side_m=side)
+        elif u < 0.25:
+            plan = PlannedProposal(pid, start, boroughs, trigger, "refuse", rank, side_m=side)
+        else:
+            plan = PlannedProposal(
+                pid, start, boroughs, trigger, "authorise", rank, base_hours=base,
+                extension_hours=0.0 if cancel is not None else extension,
+                cancel_after_hours=cancel, side_m=side,
+            )
+        plans.append(plan)
+    return plans, report_time
 
 
 def seeded_month(
     month: str = "2025-06", *, seed: int = 20250601, n_proposals: int = 30
 ) -> tuple[list[DeploymentRecord], datetime]:
-    """Records for one month and the report time (the first day of the next month, 09:00 UTC).
-
-    Parameters
-    ----------
-    month : ``YYYY-MM``.
-    seed : random seed; the same seed always gives the same month.
-    n_proposals : proposals submitted in the month.
-    """
-    rng = np.random.default_rng(seed)
-    start = datetime.strptime(month, "%Y-%m").replace(tzinfo=UTC)
-    next_month = (start + timedelta(days=32)).replace(day=1)
-    report_time = next_month + timedelta(hours=9)
-    span_h = (next_month - start).total_seconds() / 3600
-    codes = list(SCENARIO_BOROUGHS)
-    weights = np.array([6, 5, 4, 4, 3, 2, 1, 1], dtype=float)
-    records = []
-    for pid in range(1, n_proposals + 1):
-        submitted = start + timedelta(hours=float(rng.uniform(0, span_h - 1)))
-        first = codes[int(rng.choice(len(codes), p=weights / weights.sum()))]
-        boroughs: tuple[str, ...] = (first,)
-        if rng.random() < 0.12:  # the area straddles a borough boundary
-            other = codes[(codes.index(first) + 1) % len(codes)]
-            boroughs = tuple(sorted({first, other}))
-        trigger = "incident" if rng.random() < 0.7 else "intelligence"
-        u = rng.random()
-        hours: float | None = None
-        extensions = 0
-        rank: str | None = str(rng.choice(_RANKS, p=[0.6, 0.3, 0.1]))
-        base = float(rng.choice([4.0, 6.0, 8.0, 12.0]))
-        if u < 0.25:
-            outcome = "refused"
-        elif u < 0.31:
-            outcome, rank = "withdrawn", None
-        else:
-            outcome = "expired"
-            hours = base
-            if rng.random() < 0.2:
-                extensions = 1
-                hours += float(rng.choice([4.0, 6.0]))
-            if rng.random() < 0.15:
-                outcome = "cancelled"
-                hours = float(np.round(hours * rng.uniform(0.3, 0.8), 1))
-            decided = submitted + timedelta(hours=float(rng.uniform(0.5, 3.0)))
-            if outcome == "expired" and decided + timedelta(hours=hours) > report_time:
-                outcome = "active"
-        late = submitted > next_month - timedelta(hours=48)
-        if late and outcome != "withdrawn" and rng.random() < 0.5:
-            outcome, hours, extensions, rank = "pending", None, 0, None
-        records.append(
-            DeploymentRecord(
-                proposal_id=pid,
-                submitted_at=submitted,
-                boroughs=boroughs,
-                trigger_type=trigger,
-                outcome=outcome,
-                authorised_hours=hours,
-                extensions=extensions,
-                authorising_rank=rank,
-                area_km2=float(np.round(rng.uniform(0.05, 0.6), 3)),
-            )
-        )
-    return records, report_time
+    """The public records the seeded plan should produce, and the report time."""
+    plans, report_time = plan_month(month, seed=seed, n_proposals=n_proposals)
+    return [p.record(report_time) for p in plans], report_time

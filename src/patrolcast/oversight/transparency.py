@@ -44,12 +44,11 @@ __all__ = [
     "write_html",
 ]
 
-OUTCOMES = ("pending", "withdrawn", "refused", "active", "cancelled", "expired")
+OUTCOMES = ("pending", "refused", "active", "cancelled", "expired")
 OUTCOME_LABELS = {
-    "pending": "awaiting decision",
-    "withdrawn": "withdrawn before decision",
+    "pending": "not decided",
     "refused": "refused",
-    "active": "authorised, active",
+    "active": "authorised, active or upcoming",
     "cancelled": "authorised, cancelled early",
     "expired": "authorised, ran to expiry",
 }
@@ -65,7 +64,7 @@ class DeploymentRecord:
     """What the public report needs of one proposal (no people: a rank, never a name)."""
 
     proposal_id: int
-    submitted_at: datetime
+    requested_start: datetime
     boroughs: tuple[str, ...]
     trigger_type: str
     outcome: str
@@ -75,8 +74,8 @@ class DeploymentRecord:
     area_km2: float = 0.0
 
     def __post_init__(self) -> None:
-        if self.submitted_at.tzinfo is None:
-            raise InputError("submitted_at must be timezone-aware (UTC)")
+        if self.requested_start.tzinfo is None:
+            raise InputError("requested_start must be timezone-aware (UTC)")
         if self.outcome not in OUTCOMES:
             raise InputError(f"unknown outcome {self.outcome!r}: one of {', '.join(OUTCOMES)}")
         if self.trigger_type not in TRIGGERS:
@@ -86,7 +85,7 @@ class DeploymentRecord:
 
     @property
     def month(self) -> str:
-        return self.submitted_at.astimezone(UTC).strftime("%Y-%m")
+        return self.requested_start.astimezone(UTC).strftime("%Y-%m")
 
     @property
     def authorised(self) -> bool:
@@ -162,9 +161,10 @@ def build_report(
     atrs: dict[str, dict[str, str]] | None = None,
     threshold: int = 3,
 ) -> TransparencyReport:
-    """Build the report for ``month`` (``YYYY-MM``, UTC) from the proposals submitted in it."""
+    """Build the report for ``month`` (``YYYY-MM``, UTC) from the proposals whose requested
+    start falls in it."""
     start, end = _month_bounds(month)
-    mine = [r for r in records if start <= r.submitted_at.astimezone(UTC) < end]
+    mine = [r for r in records if start <= r.requested_start.astimezone(UTC) < end]
     names = borough_names or {}
     label = {o: OUTCOME_LABELS[o] for o in OUTCOMES}
 
@@ -229,7 +229,7 @@ def build_report(
     notes = [
         "Counts of 1 or 2 are shown as '<3'; '[c]' marks a further count withheld so that a "
         "small one cannot be worked out from the totals.",
-        "Month of a proposal: the UTC month it was submitted. Outcomes as at "
+        "Month of a proposal: the UTC month of its requested start. Outcomes as at "
         f"{generated_at.astimezone(UTC).isoformat(timespec='minutes')}.",
         "No names, no individuals: ranks only; areas are published at borough level.",
     ]
