@@ -122,13 +122,13 @@ def _plan(paths: list[Path], kind: str, mapping: IncidentMapping | None) -> _Pla
         if mapping is not None:
             det = (
                 Detected(INCIDENTS, mapping=mapping)
-                if set(mapping.columns) <= set(fmt.header)
+                if set(mapping.required_columns) <= set(fmt.header)
                 else None
             )
         entries.append((p, fmt, det))
     if single and entries[0][1] is None:
         raise InputError(f"{paths[0]} is empty: nothing to ingest")
-    wanted = kind
+    wanted = INCIDENTS if mapping is not None else kind
     if wanted == "auto":
         found = {
             (d.kind, d.mapping.name if d.mapping else None, d.level) for _, _, d in entries if d
@@ -161,7 +161,8 @@ def _plan(paths: list[Path], kind: str, mapping: IncidentMapping | None) -> _Pla
     levels = {d.level for _, _, d in entries if d and d.kind == wanted and d.level}
     if len(levels) > 1:
         raise InputError(
-            f"London Datastore tables of several levels ({', '.join(sorted(levels))}): ingest them separately"
+            f"London Datastore tables of several levels ({', '.join(sorted(levels))}): "
+            "ingest them separately"
         )
     planned: list[tuple[Path, TextFormat | None, str | None]] = []
     for p, fmt, det in entries:
@@ -185,7 +186,7 @@ def _wrong_columns(path: Path, fmt: TextFormat, kind: str, mapping: IncidentMapp
     elif kind == STOP_SEARCH:
         need = STOP_SEARCH_COLUMNS
     elif kind == INCIDENTS and mapping is not None:
-        need = mapping.columns
+        need = mapping.required_columns
     else:
         return (
             f"{path}: wrong columns for {kind} (no YYYYMM month columns or area/category columns)"
@@ -350,8 +351,8 @@ def _ingest_file(
                 rows = block.table.take(pa.array(positions)).to_pylist()
                 for p_, row in zip(positions.tolist(), rows, strict=True):
                     values = [row[c] if row[c] is not None else "" for c in fmt.header]
-                    quarantine_row(int(block.lines[p_]), reasons[p_],
-                                   redacted_line(values, fmt.header, personal, fmt.delimiter))  # fmt: skip
+                    raw = redacted_line(values, fmt.header, personal, fmt.delimiter)
+                    quarantine_row(int(block.lines[p_]), reasons[p_], raw)
             if len(rec):
                 kept_pos = rec["_pos"].to_numpy(dtype=np.int64)
                 summary.stored += int(1 + np.count_nonzero(kept_pos[1:] != kept_pos[:-1]))

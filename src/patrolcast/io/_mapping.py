@@ -53,6 +53,11 @@ class IncidentMapping:
     path: str
 
     @property
+    def required_columns(self) -> tuple[str, ...]:
+        """Columns a file must have (the area column is optional)."""
+        return tuple(c for c in self.columns if c != self.area_column)
+
+    @property
     def columns(self) -> tuple[str, ...]:
         """Columns the mapping reads (every other column is dropped on ingest)."""
         cols = [*self.time_columns, self.x, self.y]

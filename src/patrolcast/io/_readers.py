@@ -150,7 +150,7 @@ class Reader:
         ok = checks.ok
         frame = pd.DataFrame(
             {k: (v[ok] if hasattr(v, "__getitem__") else v) for k, v in records.items()}
-        )  # type: ignore[index]
+        )
         frame["line"] = lines[ok]
         frame["_pos"] = np.flatnonzero(ok)
         bad = np.flatnonzero(~ok)
@@ -181,7 +181,7 @@ class PoliceUkStreetReader(Reader):
         )  # fmt: skip
         labels = df["Crime type"].fillna("").to_numpy(dtype=object)
         groups, harms = self.taxonomy.classify("police.uk", labels)
-        checks.fail(np.equal(groups, None), acc.UNKNOWN_OFFENCE)
+        checks.fail(np.asarray(pd.isna(groups), dtype=bool), acc.UNKNOWN_OFFENCE)
         crime_id = df["Crime ID"].str.strip().fillna("")
         keyed = (crime_id != "").to_numpy()
         utc = month.dt.tz_localize("UTC").astype("datetime64[us, UTC]")
@@ -248,7 +248,7 @@ class StopSearchReader(Reader):
         reason = located.reason.copy()
         reason[missing] = None
         for r in (acc.BAD_COORDINATES, acc.ZERO_COORDINATES, acc.OUTSIDE):
-            checks.fail(np.equal(reason, r), r)
+            checks.fail(np.asarray(reason == r, dtype=bool), r)
         px[missing], py[missing] = np.nan, np.nan
         notes: Counter[str] = Counter()
         kept_unlocated = int((missing & checks.ok).sum())
@@ -314,7 +314,7 @@ class LondonDatastoreReader(Reader):
             df[major_c].fillna("").str.strip() + " / " + df[minor_c].fillna("").str.strip()
         ).to_numpy(dtype=object)
         groups, harms = self.taxonomy.classify("home-office", labels)
-        checks.fail(np.equal(groups, None), acc.UNKNOWN_OFFENCE)
+        checks.fail(np.asarray(pd.isna(groups), dtype=bool), acc.UNKNOWN_OFFENCE)
         counts = (
             np.column_stack([parse_numbers(table.column(m)) for m in self.months])
             if self.months
@@ -351,7 +351,7 @@ class LondonDatastoreReader(Reader):
 
         def per_row(values: npt.NDArray[np.object_]) -> pd.Categorical:
             codes, uniques = pd.factorize(values[rows])
-            return pd.Categorical.from_codes(np.repeat(codes, m), categories=uniques)
+            return pd.Categorical.from_codes(np.repeat(codes, m), categories=uniques)  # type: ignore[call-overload]
 
         names = df[name_c].fillna("").str.strip().to_numpy(dtype=object)
         boroughs = df[borough_c].fillna("").str.strip().to_numpy(dtype=object)
@@ -366,7 +366,7 @@ class LondonDatastoreReader(Reader):
                 "offence_group": per_row(groups),
                 "mark": np.full(len(rep), -1, dtype=np.int8),
                 "rows": (month_idx == 0).astype(np.int32),
-                "key": pd.Categorical.from_codes(np.full(len(rep), -1), categories=["-"]),
+                "key": pd.Categorical.from_codes(np.full(len(rep), -1), categories=["-"]),  # type: ignore[call-overload]
                 "area_code": per_row(code_vals),
                 "area_name": per_row(names),
                 "borough": per_row(boroughs),
@@ -406,11 +406,11 @@ class IncidentReader(Reader):
         return self._m.crs
 
     def required(self) -> tuple[str, ...]:
-        return self._m.columns
+        return self._m.required_columns
 
     def process(self, table: pa.Table, lines: npt.NDArray[np.int64]) -> Processed:
         m = self._m
-        df = self._frame(table, m.columns)
+        df = self._frame(table, tuple(c for c in m.columns if c in table.column_names))
         n = len(df)
         checks = Checks(n)
         first = df[m.time_columns[0]].fillna("").str.strip()
@@ -447,7 +447,7 @@ class IncidentReader(Reader):
             if m.offence_if_marked:
                 labels = np.where(marked, m.offence_if_marked, labels)
         groups, harms = self.taxonomy.classify(m.source, labels)
-        checks.fail(np.equal(groups, None), acc.UNKNOWN_OFFENCE)
+        checks.fail(np.asarray(pd.isna(groups), dtype=bool), acc.UNKNOWN_OFFENCE)
         utc = local.utc.astype("datetime64[us, UTC]")
         rec = _empty_records(n)
         keyed = np.zeros(n, dtype=bool)
@@ -465,7 +465,7 @@ class IncidentReader(Reader):
             _coordinate_hash(px, py),
             hash_strings(labels),
         )
-        if m.area_column:
+        if m.area_column and m.area_column in df.columns:
             rec["area_code"] = (
                 df[m.area_column].fillna("").str.strip().replace("", None).to_numpy(dtype=object)
             )

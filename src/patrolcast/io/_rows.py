@@ -66,7 +66,7 @@ class Checks:
 
     @property
     def ok(self) -> npt.NDArray[np.bool_]:
-        return np.equal(self.reason, None)
+        return np.asarray(pd.isna(self.reason), dtype=bool)
 
 
 @dataclass

@@ -193,7 +193,10 @@ class Store:
         sql = (
             f'SELECT {cols} FROM {self._source(dataset, "events")}{where} ORDER BY "time", event_id'
         )
-        return self.query(sql, params)
+        frame = self.query(sql, params)
+        if "time" in frame.columns:
+            frame["time"] = pd.to_datetime(frame["time"], utc=True).dt.tz_convert("UTC")
+        return frame
 
     def events(
         self,
@@ -217,14 +220,12 @@ class Store:
             frame = frame[
                 np.isfinite(frame["x"].to_numpy(float)) & np.isfinite(frame["y"].to_numpy(float))
             ]
-        times = (
-            pd.to_datetime(frame["time"], utc=True)
+        stamps: Any = pd.to_datetime(frame["time"], utc=True)
+        t = (
+            stamps.dt.as_unit("us").astype("int64").to_numpy() / 86_400e6
             if len(frame)
-            else pd.Series([], dtype="datetime64[us, UTC]")
+            else np.zeros(0)
         )
-        t = (times.astype("int64").to_numpy() / 1e6 / 86_400.0) if len(frame) else np.zeros(0)
-        if len(frame) and times.dt.unit != "us":
-            t = times.dt.as_unit("us").astype("int64").to_numpy() / 1e6 / 86_400.0
         mark = frame["mark"].to_numpy(dtype=np.int64) if len(frame) else np.zeros(0, np.int64)
         has_mark = bool(len(mark)) and bool((mark >= 0).any())
         return EventSet.from_arrays(
