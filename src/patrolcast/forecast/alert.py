@@ -198,7 +198,7 @@ def serious_assault_alert(
     cells: list[CellAlert] = []
     for c in keep:
         u = int(near[c])
-        close = np.hypot(px - cx[u], py - cy[u]) <= reach
+        close = np.hypot(px - cx[u], py - cy[u]) <= model.max_distance + half[u]
         m = gaussian_cell_mass(
             np.array(cx[u]), np.array(cy[u]), np.array(half[u]), px[close], py[close], sigma
         )
