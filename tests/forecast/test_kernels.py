@@ -57,6 +57,33 @@ def test_fft_grid_sum_equals_direct_sum(kernel: SpatialKernel, binning: str) -> 
     np.testing.assert_allclose(fast, slow, rtol=1e-9, atol=1e-12 * scale)
 
 
+@pytest.mark.parametrize("engine", ["fft", "separable"])
+def test_both_engines_equal_direct_sum_for_untruncated_gaussian(engine: str) -> None:
+    grid = _grid()
+    x, y, w = _points(grid, 200, seed=21)
+    kernel = SpatialKernel("gaussian", 130.0)
+    fast = grid_kernel_sum(grid, x, y, w, kernel, engine=engine)
+    slow = grid_kernel_sum_reference(grid, x, y, w, kernel)
+    np.testing.assert_allclose(fast, slow, rtol=1e-9, atol=1e-12 * slow.max())
+
+
+def test_separable_gaussian_keeps_relative_precision_in_far_tails() -> None:
+    # one event in a corner of a wide grid: far cells hold values ~1e-100 of the peak
+    grid = Grid.covering(0, 0, 3_999, 1_999, cell_size=100.0, crs=CRS)
+    kernel = SpatialKernel("gaussian", 150.0)
+    x, y, w = np.array([50.0, 250.0]), np.array([50.0, 50.0]), np.array([1.0, 2.0])
+    exact = grid_kernel_sum_reference(grid, x, y, w, kernel)[0]
+    sep = grid_kernel_sum(grid, x, y, w, kernel, engine="separable")[0]
+    assert exact.min() < 1e-100 * exact.max() and exact.min() > 0
+    np.testing.assert_allclose(sep, exact, rtol=1e-12)  # no absolute slack at all
+    # auto picks the exact engine for an untruncated Gaussian
+    np.testing.assert_array_equal(grid_kernel_sum(grid, x, y, w, kernel)[0], sep)
+    with pytest.raises(ValueError, match="untruncated Gaussian"):
+        grid_kernel_sum(grid, x, y, w, SpatialKernel("quartic", 100.0), engine="separable")
+    with pytest.raises(ValueError, match="engine"):
+        grid_kernel_sum(grid, x, y, w, kernel, engine="gpu")
+
+
 def test_fft_equals_exact_sum_for_points_at_cell_centres() -> None:
     grid = _grid()
     rng = np.random.default_rng(3)
@@ -64,7 +91,9 @@ def test_fft_equals_exact_sum_for_points_at_cell_centres() -> None:
     w = rng.uniform(1, 10, 150)
     kernel = SpatialKernel("gaussian", 180.0)
     for binning in ("nearest", "linear"):
-        fast = grid_kernel_sum(grid, centres[:, 0], centres[:, 1], w, kernel, binning=binning)[0]
+        fast = grid_kernel_sum(
+            grid, centres[:, 0], centres[:, 1], w, kernel, binning=binning, engine="fft"
+        )[0]
         cx, cy = centres[:, 0], centres[:, 1]
         exact = point_kernel_sum_reference(grid.centroids, cx, cy, w, kernel)[0]
         # relative to each value: cells far from every event still agree to 1e-9
