@@ -69,3 +69,13 @@ def test_data_end() -> None:
     assert data_end(d(2017, 12, 31), "day") == d(2018, 1, 1)
     # Chicago data ends at local midnight, 06:00 UTC: that partial UTC day is left out.
     assert data_end(d(2018, 1, 1) + 5.99 / 24, "minute") == d(2018, 1, 1)
+
+
+def test_last_end_moves_the_origins_back() -> None:
+    split = RollingOrigin(horizon=parse_period("1M"), n_origins=3, last_end=d(2020, 10, 1))
+    folds = split.folds(d(2006, 1, 1), d(2021, 7, 1))
+    assert [from_days(f.origin).month for f in folds] == [7, 8, 9]
+    assert folds[-1].score_end == d(2020, 10, 1)
+    late = RollingOrigin(horizon=parse_period("1M"), n_origins=3, last_end=d(2022, 1, 1))
+    with pytest.raises(InputError, match="after the end of the data"):
+        late.folds(d(2006, 1, 1), d(2021, 7, 1))

@@ -57,6 +57,9 @@ def register(app: typer.Typer) -> None:
             "", help="Offence groups (comma-separated); default: the dataset's violence groups."
         ),
         target: str = typer.Option("count", help="Rank and score by event count or harm."),
+        end: str = typer.Option(
+            "", help="End of the last scoring window (ISO date); default: the end of the data."
+        ),
         executor: str = typer.Option("local", help="local (processes) or serial."),
         workers: int = typer.Option(0, min=0, help="Worker processes (0: all CPUs)."),
         n_boot: int = typer.Option(2000, "--n-boot", min=100, help="Bootstrap replicates."),
@@ -84,6 +87,7 @@ def register(app: typer.Typer) -> None:
             workers=workers or None,
             n_boot=n_boot,
             seed=seed,
+            end=end or None,
         )
         console = stderr_console()
         with origin_progress(console, f"backtest {dataset}", spec.origins) as advance:

@@ -259,6 +259,8 @@ def run_backtest(
         "n_units": support.n_units,
         "crs": support.crs,
         "n_events_scored": float(rows.drop_duplicates("origin_days")["n_events"].sum()),
+        # Origins whose scoring window holds no event (a gap in the data?): not scored.
+        "empty_windows": int((rows.drop_duplicates("origin_days")["n_events"] <= 0).sum()),
         "n_events_outside_support": _outside(events, support, folds),
         "deviance_floor": 1e-6,
     }

@@ -95,6 +95,7 @@ class BacktestSpec:
     fractions: tuple[float, ...] = DEFAULT_FRACTIONS
     boundary: Path | None = None
     title: str = ""
+    end: float | None = None  # the last scoring window ends here (default: the data's end)
 
     @classmethod
     def from_options(
@@ -115,8 +116,12 @@ class BacktestSpec:
         seed: int = 20080101,
         boundary: Path | None = None,
         title: str = "",
+        end: str | None = None,
     ) -> BacktestSpec:
         h = parse_period(horizon, what="horizon")
+        end_days = _parse_start(end, option="--end") if end else None
+        if end_days is not None and h.unit == "M" and from_days(end_days).day != 1:
+            raise InputError("with a month horizon, --end must be the first day of a month")
         if origins < 1:
             raise InputError("--origins must be at least 1")
         if not (cell_size > 0 and math.isfinite(cell_size)):
@@ -140,6 +145,7 @@ class BacktestSpec:
             seed=seed,
             boundary=boundary,
             title=title,
+            end=end_days,
         )
 
     @property
@@ -187,7 +193,9 @@ def backtest_job(
             boundary=spec.boundary,
         )
     methods = {m: make_forecaster(m, horizon_days=spec.horizon.approx_days) for m in spec.methods}
-    splitter = RollingOrigin(horizon=spec.horizon, n_origins=spec.origins, lookback=spec.lookback)
+    splitter = RollingOrigin(
+        horizon=spec.horizon, n_origins=spec.origins, lookback=spec.lookback, last_end=spec.end
+    )
     title = spec.title or (
         f"{spec.dataset}: {', '.join(spec.groups or ('all',))}, {spec.level}"
         + (f" {spec.cell_size:g} m" if spec.level == "grid" else "")
@@ -263,12 +271,12 @@ class ForecastSpec:
         )
 
 
-def _parse_start(text: str) -> float:
+def _parse_start(text: str, *, option: str = "--start") -> float:
     try:
         when = datetime.fromisoformat(text)
     except ValueError:
         raise InputError(
-            f"--start {text!r} is not a date like 2017-12-04 or 2017-12-04T18:00"
+            f"{option} {text!r} is not a date like 2017-12-04 or 2017-12-04T18:00"
         ) from None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)

@@ -125,6 +125,11 @@ class RollingOrigin:
         if self.n_origins < 1:
             raise InputError("need at least one origin")
         step = self.step or self.horizon
+        if self.last_end is not None and self.last_end > end + 1e-9:
+            raise InputError(
+                f"the backtest end {from_days(self.last_end).date()} is after the end of the "
+                f"data ({from_days(end).date()})"
+            )
         stop = self.last_end if self.last_end is not None else end
         if self.horizon.unit == "M":
             stop = _month_floor(stop)
