@@ -75,3 +75,26 @@ def test_bad_area_counts_refused(areas: AreaSupport) -> None:
         events_from_area_counts(
             pd.DataFrame({"area_code": ["E01U"], "month": ["Jan"], "count": [1]}), areas
         )
+
+
+@pytest.mark.realdata
+def test_london_lsoa_violence_counts_all_match(shared_data) -> None:  # type: ignore[no-untyped-def]
+    from pathlib import Path
+
+    from patrolcast.geo.boundaries import read_areas
+    from tests.conftest import require
+
+    root = Path(shared_data)
+    lsoas = read_areas(require(root / "boundaries" / "london_lsoa2021_by_borough_shp.zip"))
+    wide = pd.read_csv(require(root / "london_datastore_mps" / "recorded-crime-lsoa.csv.gz"))
+    violence = wide[wide["major_category"] == "VIOLENCE AGAINST THE PERSON"]
+    months = [c for c in wide.columns if c.isdigit()]
+    long = violence.melt(
+        id_vars=["lsoa_code"], value_vars=months, var_name="month", value_name="count"
+    ).rename(columns={"lsoa_code": "area_code"})
+    out = events_from_area_counts(long, lsoas)
+    # PROVENANCE: all 4,988 LSOA 2021 codes of the file are in the boundary release
+    assert out.unmatched_codes == ()
+    assert out.events.total_count == long["count"].sum()
+    assert len(np.unique(out.events.t)) == len(months)
+    assert np.all(lsoas.assign(out.events.x, out.events.y) >= 0)

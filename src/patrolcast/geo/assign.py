@@ -38,8 +38,13 @@ def cell_area_shares(grid: Grid, areas: AreaSupport) -> sparse.csr_matrix:
     polys = areas.geometry_array
     tree = shapely.STRtree(polys)
     cell_idx, area_idx = tree.query(cells, predicate="intersects")
-    overlap = shapely.area(shapely.intersection(cells[cell_idx], polys[area_idx]))
-    share = overlap / (grid.cell_size**2)
+    # cells wholly inside an area (most of them) need no polygon intersection
+    shapely.prepare(polys)
+    inside = shapely.contains_properly(polys[area_idx], cells[cell_idx])
+    share = np.ones(cell_idx.size, dtype=np.float64)
+    edge = ~inside
+    overlap = shapely.area(shapely.intersection(cells[cell_idx[edge]], polys[area_idx[edge]]))
+    share[edge] = overlap / (grid.cell_size**2)
     keep = share > 0
     return sparse.csr_matrix(
         (share[keep], (cell_idx[keep], area_idx[keep])), shape=(grid.n_units, areas.n_units)
