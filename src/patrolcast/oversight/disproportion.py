@@ -40,6 +40,7 @@ __all__ = [
     "broad_group",
     "disproportion",
     "disproportion_by_area",
+    "locate",
 ]
 
 BROAD_GROUPS = ("White", "Mixed", "Asian", "Black", "Other")
@@ -229,3 +230,17 @@ def disproportion_by_area(
     if frame.empty:
         return frame
     return frame.replace({None: np.nan})
+
+
+def locate(searches: pd.DataFrame, support: Any) -> pd.Series:
+    """Area code of each search from its ``x, y`` (metres), ``None`` where it has no location
+    or lies outside every area of ``support`` (an AreaSupport in the same CRS)."""
+    if not {"x", "y"} <= set(searches.columns):
+        raise InputError("stop-and-search data has no x, y coordinates")
+    x = searches["x"].astype(float).fillna(-1e12).to_numpy()
+    y = searches["y"].astype(float).fillna(-1e12).to_numpy()
+    idx = support.assign(x, y)
+    codes = list(support.ids)
+    return pd.Series(
+        [codes[i] if i >= 0 else None for i in idx], index=searches.index, name="area"
+    )

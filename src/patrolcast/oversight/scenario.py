@@ -12,11 +12,11 @@ plan through the governance lifecycle, so the report can also be built from the 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import numpy as np
 
-from patrolcast.oversight.transparency import DeploymentRecord
+from patrolcast.oversight.transparency import DeploymentRecord, month_bounds
 
 __all__ = ["SCENARIO_BOROUGHS", "PlannedProposal", "plan_month", "seeded_month"]
 
@@ -94,8 +94,7 @@ def plan_month(
 ) -> tuple[list[PlannedProposal], datetime]:
     """The seeded plan and the report time (the next month's first day, 09:00 UTC)."""
     rng = np.random.default_rng(seed)
-    first = datetime.strptime(month, "%Y-%m").replace(tzinfo=UTC)
-    next_month = (first + timedelta(days=32)).replace(day=1)
+    first, next_month = month_bounds(month)
     report_time = next_month + timedelta(hours=9)
     span_h = (next_month - first).total_seconds() / 3600
     codes = list(SCENARIO_BOROUGHS)

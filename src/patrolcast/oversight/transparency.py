@@ -39,6 +39,7 @@ __all__ = [
     "DeploymentRecord",
     "TransparencyReport",
     "build_report",
+    "month_bounds",
     "write_csv",
     "write_geojson",
     "write_html",
@@ -134,7 +135,8 @@ def _display_records(table: SuppressedTable) -> list[dict[str, Any]]:
     return out
 
 
-def _month_bounds(month: str) -> tuple[datetime, datetime]:
+def month_bounds(month: str) -> tuple[datetime, datetime]:
+    """The UTC instants ``[first day 00:00, next month's first day 00:00)`` of ``YYYY-MM``."""
     try:
         start = datetime.strptime(month, "%Y-%m").replace(tzinfo=UTC)
     except ValueError:
@@ -163,7 +165,7 @@ def build_report(
 ) -> TransparencyReport:
     """Build the report for ``month`` (``YYYY-MM``, UTC) from the proposals whose requested
     start falls in it."""
-    start, end = _month_bounds(month)
+    start, end = month_bounds(month)
     mine = [r for r in records if start <= r.requested_start.astimezone(UTC) < end]
     names = borough_names or {}
     label = {o: OUTCOME_LABELS[o] for o in OUTCOMES}

@@ -1,0 +1,463 @@
+"""Oversight commands: ``intel ...``, ``cia ...``, ``fairness ...`` and ``report transparency``.
+
+Thin adapters: parse options, call one service in :mod:`patrolcast.oversight`, print (text or
+``--json``). The acting user comes from ``--as USER`` or ``PATROLCAST_USER``.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from patrolcast.cli.groups import report_app
+from patrolcast.config import load_settings
+from patrolcast.errors import InputError
+
+intel_app = typer.Typer(help="Graded intelligence items (places and times only).",
+                        no_args_is_help=True)
+cia_app = typer.Typer(help="Community impact assessments and their computed evidence.",
+                      no_args_is_help=True)
+fairness_app = typer.Typer(help="Disproportionality, exposure against harm, feedback loops.",
+                           no_args_is_help=True)
+
+AS = typer.Option(None, "--as", envvar="PATROLCAST_USER", help="Acting user (local identity).")
+JSON = typer.Option(False, "--json", help="Print JSON.")
+DB = typer.Option(None, "--db", help="Database URL (default: settings / var/patrolcast.db).")
+
+
+def _db(url: str | None) -> Any:
+    from patrolcast.governance.db import open_database
+
+    return open_database(url or load_settings().effective_database_url)
+
+
+def _who(actor: str | None) -> str:
+    if not actor:
+        raise InputError("say who is acting: --as USER or PATROLCAST_USER")
+    return actor
+
+
+def _time(text: str) -> datetime:
+    from patrolcast.governance.clock import parse_time
+
+    return parse_time(text)
+
+
+def _emit(payload: Any, as_json: bool, text: str) -> None:
+    typer.echo(json.dumps(payload, indent=2, default=str) if as_json else text)
+
+
+def _shared(name: str) -> Path:
+    path = load_settings().shared_data / name
+    if not path.exists():
+        raise InputError(f"shared data file {path} is absent (set PATROLCAST_SHARED_DATA)")
+    return path
+
+
+# ------------------------------------------------------------------------------ intel
+@intel_app.command("check")
+def intel_check(text: str = typer.Argument(..., help="Free text to check."),
+                as_json: bool = JSON) -> None:
+    """Check free text for obvious personal data (names after titles, DOB, phones, plates...)."""
+    from patrolcast.oversight.pii import check_text
+
+    findings = check_text(text)
+    payload = {"ok": not findings,
+               "findings": [{"kind": f.kind, "masked": f.masked} for f in findings]}
+    lines = [f"refused: {f.kind} ({f.masked})" for f in findings] or ["ok: no personal data found"]
+    _emit(payload, as_json, "\n".join(lines))
+    if findings:
+        raise typer.Exit(3)
+
+
+@intel_app.command("add")
+def intel_add(
+    grading: str = typer.Option(..., help="3x5x2 grading, e.g. '2B P'."),
+    start: str = typer.Option(..., help="Window start (ISO; no offset = Europe/London)."),
+    end: str = typer.Option(..., help="Window end."),
+    retain_until: str = typer.Option(..., help="Retention date: purged automatically after."),
+    owner: str = typer.Option(..., help="Owning desk or role (never a person's name)."),
+    x: float | None = typer.Option(None, help="Easting (metres) of the centre."),
+    y: float | None = typer.Option(None, help="Northing (metres) of the centre."),
+    radius: float | None = typer.Option(None, help="Radius in metres."),
+    cells: str | None = typer.Option(None, help="Comma-separated grid cell ids instead."),
+    polygon: str | None = typer.Option(None, help="WKT polygon (metres) instead."),
+    summary: str = typer.Option("", help="Short place-and-time summary (checked)."),
+    actor: str | None = AS,
+    db: str | None = DB,
+    as_json: bool = JSON,
+) -> None:
+    """Record a graded intelligence item (audited; personal data refused)."""
+    from patrolcast.governance.clock import SystemClock
+    from patrolcast.oversight.intel_store import record_item
+    from patrolcast.oversight.intelligence import Place
+
+    place = Place(x=x, y=y, radius_m=radius,
+                  cells=tuple(c.strip() for c in cells.split(",") if c.strip()) if cells else (),
+                  polygon_wkt=polygon)
+    database = _db(db)
+    with database.session() as s:
+        item_id = record_item(
+            s, actor=_who(actor), clock=SystemClock(), place=place, start=_time(start),
+            end=_time(end), grading=grading, owner=owner, retain_until=_time(retain_until),
+            summary=summary,
+        )
+    _emit({"id": item_id}, as_json, f"recorded intelligence item #{item_id}")
+
+
+@intel_app.command("list")
+def intel_list(
+    active_at: str | None = typer.Option(None, help="Only items whose window contains this."),
+    actor: str | None = AS,
+    db: str | None = DB,
+    as_json: bool = JSON,
+) -> None:
+    """List retained items (an audited read; expired items are purged first)."""
+    from patrolcast.governance.clock import SystemClock
+    from patrolcast.oversight.intel_store import item_summary, list_items
+
+    database = _db(db)
+    with database.session() as s:
+        items = list_items(s, actor=_who(actor), clock=SystemClock(),
+                           active_at=_time(active_at) if active_at else None)
+    rows = [item_summary(i) for i in items]
+    text = "\n".join(
+        f"#{r['id']} {r['grading']} w={r['weight']:.3f} {r['start']}..{r['end']} "
+        f"retain until {r['retain_until']}: {r['summary']}" for r in rows
+    ) or "no retained intelligence items"
+    _emit(rows, as_json, text)
+
+
+@intel_app.command("purge")
+def intel_purge(db: str | None = DB, as_json: bool = JSON) -> None:
+    """Purge items past their retention date now (each purge audited)."""
+    from patrolcast.governance.clock import SystemClock
+    from patrolcast.governance.db import run_transaction
+    from patrolcast.oversight.intel_store import purge_expired
+
+    database = _db(db)
+    with database.session() as s:
+        ids = run_transaction(s, lambda: purge_expired(s, now=SystemClock().now()))
+    _emit({"purged": ids}, as_json, f"purged {len(ids)} expired item(s)")
+
+
+# -------------------------------------------------------------------------------- cia
+def _lsoas() -> Any:
+    from patrolcast.geo.boundaries import read_lsoa_boundaries
+
+    return read_lsoa_boundaries(_shared("boundaries/london_lsoa2021_by_borough_shp.zip"))
+
+
+@cia_app.command("evidence")
+def cia_evidence(
+    proposal: int = typer.Option(..., help="Proposal id."),
+    counts_dataset: str | None = typer.Option(None, help="Store dataset of LSOA area counts."),
+    groups: str = typer.Option("serious_violence", help="Offence groups for harm (comma list)."),
+    searches_dataset: list[str] = typer.Option([], help="Store stop-search dataset(s)."),
+    home: Path | None = typer.Option(None, help="Data home (the store is <home>/store)."),
+    actor: str | None = AS,
+    db: str | None = DB,
+    as_json: bool = JSON,
+) -> None:
+    """Compute the evidence for a proposal's area (residents, IMD, harm, burden, searches)."""
+    import pandas as pd
+    import shapely
+
+    from patrolcast.governance import service
+    from patrolcast.governance.clock import SystemClock
+    from patrolcast.io.census import read_census_population
+    from patrolcast.io.deprivation import read_imd
+    from patrolcast.io.store import Store
+    from patrolcast.oversight.cia import compute_evidence
+    from patrolcast.oversight.records import past_deployments
+
+    clock = SystemClock()
+    database = _db(db)
+    with database.session() as s:
+        views = service.list_proposals(s, actor=_who(actor), clock=clock)
+    view = next((v for v in views if v.id == proposal), None)
+    if view is None:
+        raise InputError(f"no proposal #{proposal}")
+    store = Store((home or load_settings().home) / "store")
+    counts = None
+    if counts_dataset:
+        counts = store.area_counts(counts_dataset, groups=[g for g in groups.split(",") if g])
+    searches = None
+    if searches_dataset:
+        searches = pd.concat([store.stop_searches(d) for d in searches_dataset])
+    evidence = compute_evidence(
+        shapely.from_wkt(view.area_wkt),
+        now=clock.now(),
+        lsoas=_lsoas(),
+        census=read_census_population(
+            _shared("census_and_lookups/census_2011_population_hh.csv.gz"), region="LONDON"),
+        imd=read_imd(_shared("census_and_lookups/london_lsoa_deprivation.xlsx")),
+        area_counts=counts,
+        deployments=past_deployments(views, exclude=proposal),
+        searches=searches,
+    )
+    payload = [e.as_dict() for e in evidence]
+    text = "\n".join(
+        f"{e.name}: " + (f"MISSING - {e.missing}" if e.missing else json.dumps(e.value))
+        + (f"  [{e.source}; {e.period}]" if e.source else "") for e in evidence
+    )
+    _emit(payload, as_json, text)
+
+
+@cia_app.command("record")
+def cia_record(
+    proposal: int = typer.Option(..., help="Proposal id."),
+    content: Path = typer.Option(..., help="JSON file with the assessment fields."),
+    draft: bool = typer.Option(False, help="Save as a draft (fields may be empty)."),
+    actor: str | None = AS,
+    db: str | None = DB,
+    as_json: bool = JSON,
+) -> None:
+    """Attach a community impact assessment (refused as complete while fields are empty)."""
+    from patrolcast.governance.clock import SystemClock
+    from patrolcast.oversight.cia import AssessmentContent
+    from patrolcast.oversight.cia_service import record_cia
+
+    if not content.exists():
+        raise InputError(f"file {content} does not exist")
+    try:
+        data = json.loads(content.read_text(encoding="utf-8"))
+    except ValueError:
+        raise InputError(f"{content} is not valid JSON") from None
+    value = AssessmentContent.from_dict(data)
+    database = _db(db)
+    with database.session() as s:
+        cia_id = record_cia(s, actor=_who(actor), clock=SystemClock(), proposal_id=proposal,
+                            content=value, complete=not draft)
+    _emit({"id": cia_id, "complete": not draft, "missing": value.missing()}, as_json,
+          f"recorded assessment #{cia_id} ({'draft' if draft else 'complete'})")
+
+
+# --------------------------------------------------------------------------- fairness
+@fairness_app.command("disproportion")
+def fairness_disproportion(
+    dataset: list[str] = typer.Option(..., help="Store stop-search dataset(s)."),
+    by: str = typer.Option("borough", help="'force' (all together) or 'borough'."),
+    ethnicity: str = typer.Option("self", help="'self' or 'officer' defined ethnicity."),
+    home: Path | None = typer.Option(None, help="Data home (the store is <home>/store)."),
+    as_json: bool = JSON,
+) -> None:
+    """Stop-and-search rates and ethnic relative rate ratios against 2011 residents."""
+    import pandas as pd
+
+    from patrolcast.geo.boundaries import read_borough_boundaries
+    from patrolcast.io.census import read_census_population
+    from patrolcast.io.store import Store
+    from patrolcast.oversight.disproportion import disproportion, disproportion_by_area, locate
+
+    store = Store((home or load_settings().home) / "store")
+    frames = [store.stop_searches(d).assign(dataset=d) for d in dataset]
+    searches = pd.concat(frames, ignore_index=True)
+    census = read_census_population(
+        _shared("census_and_lookups/census_2011_population_hh.csv.gz"), region="LONDON")
+    if by == "force":
+        rows = []
+        for d, part in searches.groupby("dataset"):
+            rows.append(disproportion(part, area=str(d), ethnicity=ethnicity).as_dict())
+        rows.append(disproportion(searches, area="all", residents=int(census["residents"].sum()),
+                                  ethnicity=ethnicity).as_dict())
+        _emit(rows, as_json, "\n".join(json.dumps(r) for r in rows))
+        return
+    if by != "borough":
+        raise InputError("--by must be 'force' or 'borough'")
+    boroughs = read_borough_boundaries(_shared("boundaries/london_boroughs.gpkg"))
+    searches["borough"] = locate(searches, boroughs)
+    located = searches.dropna(subset=["borough"])
+    residents = census.groupby("la_code")["residents"].sum()
+    table = disproportion_by_area(located, area_column="borough", residents=residents,
+                                  ethnicity=ethnicity)
+    names = dict(zip(boroughs.ids, boroughs.names, strict=True))
+    table.insert(1, "name", table["area"].map(names))
+    table = table.sort_values("rate_per_1000", ascending=False)
+    payload = {
+        "searches": len(searches),
+        "located_in_a_borough": len(located),
+        "denominator": "FALLBACK: London-wide 2011 composition (ONS KS201EW) for ratios",
+        "rows": json.loads(table.to_json(orient="records")),
+    }
+    _emit(payload, as_json, table.to_string(index=False))
+
+
+@fairness_app.command("exposure")
+def fairness_exposure(
+    harm_dataset: str = typer.Option(..., help="Store dataset of area counts (LSOA codes)."),
+    level: str = typer.Option("lsoa", help="lsoa, ward or borough."),
+    factor: float = typer.Option(2.0, help="Flag when exposure share > factor x harm share."),
+    groups: str = typer.Option("serious_violence", help="Offence groups for harm."),
+    home: Path | None = typer.Option(None, help="Data home (the store is <home>/store)."),
+    actor: str | None = AS,
+    db: str | None = DB,
+    as_json: bool = JSON,
+) -> None:
+    """Deployment exposure (km2 x hours) against harm per area, with flags."""
+    from patrolcast.geo import boundaries
+    from patrolcast.governance import service
+    from patrolcast.governance.clock import SystemClock
+    from patrolcast.io.store import Store
+    from patrolcast.oversight.fairness import exposure_by_area, exposure_vs_harm
+    from patrolcast.oversight.records import exposures
+
+    readers = {
+        "lsoa": (boundaries.read_lsoa_boundaries, "boundaries/london_lsoa2021_by_borough_shp.zip"),
+        "ward": (boundaries.read_ward_boundaries, "boundaries/london_wards.zip"),
+        "borough": (boundaries.read_borough_boundaries, "boundaries/london_boroughs.gpkg"),
+    }
+    if level not in readers:
+        raise InputError("--level must be lsoa, ward or borough")
+    read, rel = readers[level]
+    areas = read(_shared(rel))
+    clock = SystemClock()
+    database = _db(db)
+    with database.session() as s:
+        views = service.list_proposals(s, actor=_who(actor), clock=clock)
+    exposure = exposure_by_area(exposures(views, now=clock.now()), areas)
+    counts = Store((home or load_settings().home) / "store").area_counts(
+        harm_dataset, groups=[g for g in groups.split(",") if g])
+    key = {"lsoa": "area_code", "ward": "area_code", "borough": "borough"}[level]
+    harm = counts.groupby(key)["harm"].sum()
+    import pandas as pd
+
+    names = pd.Series(list(areas.names), index=list(areas.ids))
+    table = exposure_vs_harm(exposure, harm, factor=factor, names=names)
+    flagged = table[table["flagged"]]
+    payload = {"factor": factor, "level": level, "flagged": json.loads(
+        flagged.reset_index().to_json(orient="records"))}
+    _emit(payload, as_json, flagged.to_string() if len(flagged) else "no area flagged")
+
+
+@fairness_app.command("feedback")
+def fairness_feedback(
+    rates: str = typer.Option("1.0,0.8", help="True daily crime rates per area (comma list)."),
+    discovered: str = typer.Option("0,0.1,0.25,0.5,1", help="Discovered shares to sweep."),
+    policy: str = typer.Option("top", help="'top' (hotspot list) or 'urn' (Ensign et al.)."),
+    days: int = typer.Option(365, help="Days simulated."),
+    runs: int = typer.Option(200, help="Independent runs."),
+    k: int = typer.Option(1, help="Areas patrolled per day."),
+    seed: int = typer.Option(0, help="Random seed."),
+    plot: Path | None = typer.Option(None, help="Write a PNG of the forecast share over time."),
+    as_json: bool = JSON,
+) -> None:
+    """The Ensign et al. (2018) feedback-loop simulation: does the loop run away?"""
+    from patrolcast.oversight.feedback import sweep_discovery
+
+    try:
+        lam = [float(v) for v in rates.split(",")]
+        shares = [float(v) for v in discovered.split(",")]
+    except ValueError:
+        raise InputError("--rates and --discovered are comma-separated numbers") from None
+    rows = sweep_discovery(lam, shares, policy=policy, days=days, n_reps=runs, k=k, seed=seed)
+    if plot is not None:
+        _feedback_plot(lam, shares, policy=policy, days=days, seed=seed, k=k, path=plot)
+    text = "\n".join(
+        f"discovered={r['discovered']:<5} mean TV distance={r['mean_tv_distance']:.3f} "
+        f"locked in={r['locked_in_runs']:.0%} wrong top area={r['wrong_top_area_runs']:.0%} "
+        f"forecast share={r['mean_forecast_share']}" for r in rows
+    )
+    _emit(rows, as_json, text)
+
+
+def _feedback_plot(rates: list[float], shares: list[float], *, policy: str, days: int,
+                   seed: int, k: int, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from patrolcast.oversight.feedback import simulate_feedback
+
+    fig, axes = plt.subplots(1, len(shares), figsize=(3.2 * len(shares), 3), sharey=True)
+    for ax, d in zip(list(getattr(axes, "flat", [axes])), shares, strict=True):
+        result = simulate_feedback(rates, discovered=d, days=days, n_reps=20, policy=policy,
+                                   seed=seed, k=k, track=True)
+        assert result.history is not None
+        ax.plot(result.history.T, lw=0.7, alpha=0.6)
+        ax.axhline(result.true_share.max(), color="k", ls="--", lw=1)
+        ax.set_title(f"discovered = {d:g}")
+        ax.set_xlabel("day")
+    axes_list = list(getattr(axes, "flat", [axes]))
+    axes_list[0].set_ylabel("forecast share of the higher-rate area")
+    fig.suptitle(f"Feedback loop ({policy} policy, 20 runs; dashed: true share)")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+# ----------------------------------------------------------------------- transparency
+def transparency(
+    month: str = typer.Option(..., help="Month to report, YYYY-MM (UTC)."),
+    out: Path = typer.Option(Path("transparency"), help="Output folder."),
+    scenario: bool = typer.Option(
+        False, help="Seed a fresh database with the synthetic scenario month first (demo)."),
+    actor: str | None = AS,
+    db: str | None = DB,
+    as_json: bool = JSON,
+) -> None:
+    """Monthly public transparency report: HTML, CSV and GeoJSON, small counts suppressed."""
+    from patrolcast.geo.boundaries import read_borough_boundaries
+    from patrolcast.governance import service
+    from patrolcast.governance.clock import FixedClock, SystemClock
+    from patrolcast.governance.db import open_database
+    from patrolcast.oversight.atrs import algorithm_record
+    from patrolcast.oversight.grading import load_weights
+    from patrolcast.oversight.records import deployment_records
+    from patrolcast.oversight.scenario_db import AUDITOR, run_month
+    from patrolcast.oversight.transparency import (
+        build_report,
+        month_bounds,
+        write_csv,
+        write_geojson,
+        write_html,
+    )
+
+    month_bounds(month)  # a bad month is refused before anything is written
+    clock: Any = SystemClock()
+    if scenario:
+        path = out / "scenario.db"
+        if path.exists():
+            raise InputError(f"{path} exists: remove it or choose another --out")
+        out.mkdir(parents=True, exist_ok=True)
+        database = open_database(f"sqlite:///{path}")
+        _, report_time = run_month(database, month)
+        clock, actor = FixedClock(report_time), AUDITOR
+    else:
+        database = _db(db)
+    with database.session() as s:
+        views = service.list_proposals(s, actor=_who(actor), clock=clock)
+    try:
+        boroughs = read_borough_boundaries(_shared("boundaries/london_boroughs.gpkg"))
+        names = dict(zip(boroughs.ids, boroughs.names, strict=True))
+    except InputError:
+        boroughs, names = None, {}
+    report = build_report(
+        deployment_records(views), month, generated_at=clock.now(), borough_names=names,
+        atrs=algorithm_record(grading_weights=load_weights().as_dict()),
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    files = [
+        write_html(report, out / f"transparency-{month}.html"),
+        write_csv(report, out / f"transparency-{month}.csv"),
+        write_geojson(report, out / f"transparency-{month}.geojson", boroughs),
+    ]
+    payload = {"month": month, "files": [str(f) for f in files], "headline": report.headline}
+    _emit(payload, as_json, f"wrote {', '.join(str(f) for f in files)}\n{report.headline}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(intel_app, name="intel")
+    app.add_typer(cia_app, name="cia")
+    app.add_typer(fairness_app, name="fairness")
+    report_app.command("transparency")(transparency)
+
+
+__all__ = ["register"]
+
