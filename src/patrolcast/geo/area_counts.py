@@ -79,12 +79,16 @@ def events_from_area_counts(frame: pd.DataFrame, support: AreaSupport) -> AreaEv
         )
     if not np.all(np.isfinite(harm)) or (harm < 0).any():
         raise InputError("area harm must be non-negative numbers")
-    codes = frame["area_code"].astype(str).str.strip().to_numpy()
-    index = support.index_of(codes)
+    # work on the distinct codes and months (a long table repeats each many times)
+    code_of_row, distinct_codes = pd.factorize(frame["area_code"].astype(str).str.strip())
+    index = support.index_of(np.asarray(distinct_codes))[code_of_row]
     matched = index >= 0
-    unmatched_codes = tuple(sorted(set(codes[~matched].tolist())))
+    unmatched_codes = tuple(sorted(set(np.asarray(distinct_codes)[code_of_row[~matched]].tolist())))
     keep = matched & (count > 0)
-    t = month_start_days(frame["month"].reset_index(drop=True))
+    month_of_row, distinct_months = pd.factorize(frame["month"], sort=False)
+    if (month_of_row < 0).any():
+        raise InputError("area counts have a row with no month")
+    t = month_start_days(pd.Series(distinct_months))[month_of_row]
     points = support.centroids[index[keep]]
     events = EventSet.from_arrays(
         t[keep],
