@@ -24,7 +24,7 @@ def test_metric_crs_refuses_degrees_feet_and_nonsense(crs: str, why: str) -> Non
 
 
 def test_projection_matches_ordnance_survey_worked_example() -> None:
-    # OS "A guide to coordinate systems in Great Britain", annex C: Caister water tower,
+    # OS "A guide to coordinate systems in Great Britain": worked projection example,
     # OSGB36 52°39'27.2531"N 1°43'4.5177"E -> E 651409.903 N 313177.270
     lat = 52 + 39 / 60 + 27.2531 / 3600
     lon = 1 + 43 / 60 + 4.5177 / 3600
