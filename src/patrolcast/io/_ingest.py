@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -313,21 +314,23 @@ def _ingest_file(
                     strict=True,
                 )
             )
-            if len(rec):
-                hashes = rec["_hash"].to_numpy(dtype=np.uint64)
-                keyed = rec["_keyed"].to_numpy(dtype=bool)
+            if rec.num_rows:
+                hashes = _col(rec, "_hash").astype(np.uint64, copy=False)
+                keyed = _col(rec, "_keyed").astype(bool, copy=False)
                 ids = hashes.copy()
                 content = ~keyed
                 if content.any():
                     occ = occurrences.next(hashes[content])
                     ids[content] = mix(hashes[content], numeric_hash(occ))
                 ids64 = ids.view(np.int64)
-                rec = rec.assign(event_id=ids64, file_id=file_id)
-                pos = rec["_pos"].to_numpy(dtype=np.int64)
+                rec = rec.append_column("event_id", pa.array(ids64)).append_column(
+                    "file_id", pa.array(np.full(rec.num_rows, file_id, dtype=np.int64))
+                )
+                pos = _col(rec, "_pos")
                 # duplicates within the file (keyed rows; one key per input row)
                 row_key = (
-                    (rec["_row_hash"] if "_row_hash" in rec else rec["_hash"])
-                    .to_numpy(np.uint64)
+                    _col(rec, "_row_hash" if "_row_hash" in rec.column_names else "_hash")
+                    .astype(np.uint64, copy=False)
                     .view(np.int64)
                 )
                 first = np.ones(len(pos), dtype=bool)  # records of one row are consecutive
@@ -345,7 +348,7 @@ def _ingest_file(
                     reasons.setdefault(p_, acc.ALREADY_STORED)
                 if len(reasons) > processed.rejected.positions.size:
                     drop = np.isin(pos, np.fromiter(reasons.keys(), dtype=np.int64))
-                    rec = rec[~drop]
+                    rec = rec.filter(pa.array(~drop))
             if reasons:
                 positions = np.array(sorted(reasons), dtype=np.int64)
                 rows = block.table.take(pa.array(positions)).to_pylist()
@@ -353,15 +356,15 @@ def _ingest_file(
                     values = [row[c] if row[c] is not None else "" for c in fmt.header]
                     raw = redacted_line(values, fmt.header, personal, fmt.delimiter)
                     quarantine_row(int(block.lines[p_]), reasons[p_], raw)
-            if len(rec):
-                kept_pos = rec["_pos"].to_numpy(dtype=np.int64)
+            if rec.num_rows:
+                kept_pos = _col(rec, "_pos")
                 summary.stored += int(1 + np.count_nonzero(kept_pos[1:] != kept_pos[:-1]))
                 if reader.collapse:
                     collapsed.append(rec)
                 else:
-                    summary.events += len(rec)
-                    events.add_frame(rec)
-                    new_ids.append(rec["event_id"].to_numpy(np.int64))
+                    summary.events += rec.num_rows
+                    events.add_records(rec)
+                    new_ids.append(_col(rec, "event_id"))
             if len(q_rows["line"]) >= 100_000:
                 quarantine.add(pa.table(q_rows, schema=QUARANTINE_SCHEMA))
                 for v in q_rows.values():
@@ -369,7 +372,7 @@ def _ingest_file(
             if progress:
                 progress(path.name, block.nbytes, summary.rows_in)
         if collapsed:
-            merged = _collapse(pd.concat(collapsed, ignore_index=True))
+            merged = _collapse(pa.concat_tables(collapsed).to_pandas())
             summary.events += len(merged)
             events.add_frame(merged)
             new_ids.append(merged["event_id"].to_numpy(np.int64))
@@ -383,6 +386,11 @@ def _ingest_file(
     finally:
         clear_stage(stage)
     return np.concatenate(new_ids) if new_ids else np.zeros(0, dtype=np.int64)
+
+
+def _col(table: pa.Table, name: str) -> npt.NDArray[Any]:
+    """A column of a record table as numpy (zero-copy for numbers)."""
+    return np.asarray(table.column(name).to_numpy())
 
 
 def _collapse(frame: pd.DataFrame) -> pd.DataFrame:

@@ -18,7 +18,15 @@ import pyarrow as pa
 
 from patrolcast.io import _accounting as acc
 from patrolcast.io._mapping import IncidentMapping
-from patrolcast.io._rows import Checks, Processed, Rejected, blank, check_points, personal_columns
+from patrolcast.io._rows import (
+    Checks,
+    Processed,
+    Rejected,
+    blank,
+    check_points,
+    personal_columns,
+    records_table,
+)
 from patrolcast.io._schema import EVENT_SCHEMA, STOP_SEARCH_EXTRA
 from patrolcast.io._values import (
     hash_strings,
@@ -94,15 +102,25 @@ def _epoch_us(times: pd.Series) -> npt.NDArray[np.int64]:
     return times.dt.as_unit("us").astype("int64").to_numpy()
 
 
+def _nulls(n: int) -> pd.Categorical:
+    """A column of n missing strings (cheap: no per-value Python objects)."""
+    return pd.Categorical.from_codes(np.full(n, -1, dtype=np.int8), categories=["-"])  # type: ignore[call-overload]
+
+
+def _labels(values: npt.NDArray[np.object_]) -> pd.Categorical:
+    """Low-cardinality text (offences, groups, area codes) as a categorical column."""
+    return pd.Categorical(values)
+
+
 def _empty_records(n: int) -> dict[str, object]:
     return {
         "count": np.ones(n),
         "mark": np.full(n, -1, dtype=np.int8),
         "rows": np.ones(n, dtype=np.int32),
-        "key": pd.array([None] * n, dtype="string"),
-        "area_code": pd.array([None] * n, dtype="string"),
-        "area_name": pd.array([None] * n, dtype="string"),
-        "borough": pd.array([None] * n, dtype="string"),
+        "key": _nulls(n),
+        "area_code": _nulls(n),
+        "area_name": _nulls(n),
+        "borough": _nulls(n),
     }
 
 
@@ -148,13 +166,10 @@ class Reader:
         notes: Counter[str],
     ) -> Processed:
         ok = checks.ok
-        frame = pd.DataFrame(
-            {k: (v[ok] if hasattr(v, "__getitem__") else v) for k, v in records.items()}
-        )
-        frame["line"] = lines[ok]
-        frame["_pos"] = np.flatnonzero(ok)
+        records = dict(records, line=lines, _pos=np.arange(len(ok), dtype=np.int64))
+        table = records_table(records, ok)
         bad = np.flatnonzero(~ok)
-        return Processed(frame, Rejected(bad.astype(np.int64), checks.reason[bad]), notes)
+        return Processed(table, Rejected(bad.astype(np.int64), checks.reason[bad]), notes)
 
 
 @dataclass
@@ -173,8 +188,8 @@ class PoliceUkStreetReader(Reader):
         checks = Checks(n)
         month = pd.to_datetime(df["Month"].str.strip(), format="%Y-%m", errors="coerce")
         checks.fail(month.isna().to_numpy(), acc.BAD_DATE)
-        xs, ys = parse_numbers(df["Longitude"]), parse_numbers(df["Latitude"])
-        missing = blank(df["Longitude"]) | blank(df["Latitude"])
+        xs, ys = parse_numbers(table.column("Longitude")), parse_numbers(table.column("Latitude"))
+        missing = blank(table.column("Longitude")) | blank(table.column("Latitude"))
         px, py = check_points(
             checks, xs, ys, source_crs="EPSG:4326", target_crs=self.target_crs,
             bbox_lonlat=self.bbox or GREAT_BRITAIN, raw_missing=missing,
@@ -238,8 +253,8 @@ class StopSearchReader(Reader):
         checks = Checks(n)
         when = pd.to_datetime(df["Date"].str.strip(), format="ISO8601", utc=True, errors="coerce")
         checks.fail(when.isna().to_numpy(), acc.BAD_DATE)
-        missing = blank(df["Longitude"]) | blank(df["Latitude"])
-        xs, ys = parse_numbers(df["Longitude"]), parse_numbers(df["Latitude"])
+        missing = blank(table.column("Longitude")) | blank(table.column("Latitude"))
+        xs, ys = parse_numbers(table.column("Longitude")), parse_numbers(table.column("Latitude"))
         located = Checks(n)  # coordinate problems of rows that have coordinates at all
         px, py = check_points(
             located, xs, ys, source_crs="EPSG:4326", target_crs=self.target_crs,
@@ -274,7 +289,7 @@ class StopSearchReader(Reader):
             content_parts.append(hash_strings(values.to_numpy(dtype=object)))
             rec[name] = values.replace("", None).to_numpy(dtype=object)
         for name in ("policing_operation", "outcome_linked", "outer_clothing_removed"):
-            rec.setdefault(name, np.full(n, None, dtype=object))
+            rec.setdefault(name, _nulls(n))
         rec.update(
             time=when.astype("datetime64[us, UTC]").array, x=px, y=py, harm=np.zeros(n),
             offence=obj.replace("", None).to_numpy(dtype=object),
@@ -355,7 +370,7 @@ class LondonDatastoreReader(Reader):
 
         names = df[name_c].fillna("").str.strip().to_numpy(dtype=object)
         boroughs = df[borough_c].fillna("").str.strip().to_numpy(dtype=object)
-        frame = pd.DataFrame(
+        frame = records_table(
             {
                 "time": month_times[month_idx],
                 "x": pts[rep, 0],
@@ -428,8 +443,8 @@ class IncidentReader(Reader):
             notes["ambiguous local time (read as first occurrence)"] = local.ambiguous
         if local.nonexistent:
             notes["nonexistent local time (shifted forward)"] = local.nonexistent
-        missing = blank(df[m.x]) | blank(df[m.y])
-        xs, ys = parse_numbers(df[m.x]), parse_numbers(df[m.y])
+        missing = blank(table.column(m.x)) | blank(table.column(m.y))
+        xs, ys = parse_numbers(table.column(m.x)), parse_numbers(table.column(m.y))
         px, py = check_points(
             checks, xs, ys, source_crs=m.crs, target_crs=m.target_crs,
             bbox_lonlat=self.bbox or m.bbox, raw_missing=missing,

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from patrolcast.io import _accounting as acc
 from patrolcast.io._values import bbox_in, project
@@ -116,6 +118,36 @@ def check_points(
     return px, py
 
 
-def blank(series: pd.Series) -> npt.NDArray[np.bool_]:
-    """True where a text value is empty or only spaces."""
-    return series.astype("string").str.strip().fillna("").eq("").to_numpy(dtype=bool)
+def blank(values: pd.Series | pa.Array | pa.ChunkedArray) -> npt.NDArray[np.bool_]:
+    """True where a text value is missing, empty or only spaces."""
+    if not isinstance(values, pa.Array | pa.ChunkedArray):
+        values = pa.array(values, type=pa.string(), from_pandas=True)
+    trimmed = pc.utf8_trim_whitespace(values)
+    empty = pc.fill_null(pc.equal(pc.utf8_length(trimmed), 0), True)
+    return np.asarray(empty.to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def to_arrow(values: object) -> pa.Array | pa.ChunkedArray:
+    """A record column as Arrow: numbers zero-copy, categoricals as dictionary arrays."""
+    if isinstance(values, pd.Categorical):
+        codes = np.asarray(values.codes)
+        categories = pa.array(np.asarray(values.categories, dtype=object), type=pa.string())
+        return pa.DictionaryArray.from_arrays(
+            pa.array(codes.astype(np.int32), mask=codes < 0), categories
+        )
+    if isinstance(values, np.ndarray) and values.dtype == object:
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        return to_arrow(pd.Categorical.from_codes(codes, categories=uniques))  # type: ignore[call-overload]
+    if isinstance(values, np.ndarray):
+        return pa.array(values)
+    return pa.array(values, from_pandas=True)
+
+
+def records_table(columns: dict[str, object], ok: npt.NDArray[np.bool_] | None = None) -> pa.Table:
+    """Record columns (numpy, pandas or Arrow) filtered by ``ok``, as one Arrow table."""
+    out = {}
+    for name, values in columns.items():
+        if ok is not None:
+            values = values[ok]  # type: ignore[index]
+        out[name] = to_arrow(values)
+    return pa.table(out)

@@ -21,19 +21,28 @@ _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
 
 def parse_numbers(values: pd.Series | pa.Array | pa.ChunkedArray) -> npt.NDArray[np.float64]:
-    """Floats from text, accepting thousands separators ("1,001,951"); NaN where not a number."""
+    """Floats from text, accepting thousands separators ("1,001,951"); NaN where not a number.
+
+    Clean columns take a fast path (one cast); a column with any bad value is re-read value by
+    value with a regular expression, so one bad value costs only itself.
+    """
     if isinstance(values, pa.Array | pa.ChunkedArray):
         arr = values
     else:
         arr = pa.array(values.astype(object).to_numpy(), type=pa.string(), from_pandas=True)
     if arr.type != pa.string():
         arr = pc.cast(arr, pa.string())
-    arr = pc.utf8_trim_whitespace(arr)
-    if pc.any(pc.match_substring(arr, ",")).as_py():
-        arr = pc.replace_substring(arr, ",", "")
-    ok = pc.match_substring_regex(arr, _NUMBER)
-    arr = pc.if_else(ok, arr, pa.scalar(None, pa.string()))
-    out = pc.cast(arr, pa.float64())
+    empty = pc.equal(pc.utf8_length(arr), 0)
+    arr = pc.if_else(empty, pa.scalar(None, pa.string()), arr)
+    try:
+        out = pc.cast(arr, pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        arr = pc.utf8_trim_whitespace(arr)
+        if pc.any(pc.match_substring(arr, ",")).as_py():
+            arr = pc.replace_substring(arr, ",", "")
+        ok = pc.match_substring_regex(arr, _NUMBER)
+        arr = pc.if_else(ok, arr, pa.scalar(None, pa.string()))
+        out = pc.cast(arr, pa.float64())
     return np.asarray(out.to_numpy(zero_copy_only=False), dtype=np.float64)
 
 
@@ -180,32 +189,21 @@ class Occurrences:
     def next(self, hashes: npt.NDArray[np.uint64]) -> npt.NDArray[np.int64]:
         if len(hashes) == 0:
             return np.zeros(0, dtype=np.int64)
-        order = np.argsort(hashes, kind="stable")
-        sorted_h = hashes[order]
-        new_group = np.empty(len(sorted_h), dtype=bool)
-        new_group[0] = True
-        new_group[1:] = sorted_h[1:] != sorted_h[:-1]
-        starts = np.flatnonzero(new_group)
-        group_id = np.cumsum(new_group) - 1
-        within = np.arange(len(sorted_h)) - starts[group_id]
-        uniq = sorted_h[starts]
-        counts = np.diff(np.append(starts, len(sorted_h)))
-        pos = np.searchsorted(self._keys, uniq)
-        found = (
-            (pos < len(self._keys)) & (self._keys[np.minimum(pos, len(self._keys) - 1)] == uniq)
-            if len(self._keys)
-            else np.zeros(len(uniq), dtype=bool)
-        )
+        codes, uniq = pd.factorize(hashes)
+        per_code = np.bincount(codes, minlength=len(uniq)).astype(np.int64)
+        if len(uniq) == len(hashes):
+            within = np.zeros(len(hashes), dtype=np.int64)
+        else:
+            within = pd.Series(codes).groupby(codes).cumcount().to_numpy(dtype=np.int64)
         prev = np.zeros(len(uniq), dtype=np.int64)
-        prev[found] = self._counts[pos[found]]
-        occ_sorted = within + prev[group_id]
-        out = np.empty(len(hashes), dtype=np.int64)
-        out[order] = occ_sorted
-        # update the running table
-        self._counts[pos[found]] += counts[found]
-        if (~found).any():
-            keys = np.concatenate([self._keys, uniq[~found]])
-            cnts = np.concatenate([self._counts, counts[~found]])
-            o = np.argsort(keys, kind="stable")
-            self._keys, self._counts = keys[o], cnts[o]
-        return out
+        if len(self._keys):
+            where = pd.Index(self._keys).get_indexer(uniq)
+            found = where >= 0
+            prev[found] = self._counts[where[found]]
+            self._counts[where[found]] += per_code[found]
+            new = ~found
+        else:
+            new = np.ones(len(uniq), dtype=bool)
+        self._keys = np.concatenate([self._keys, np.asarray(uniq, dtype=np.uint64)[new]])
+        self._counts = np.concatenate([self._counts, per_code[new]])
+        return within + prev[codes]

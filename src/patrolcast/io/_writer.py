@@ -26,6 +26,20 @@ class PartWriter:
         self._rows = 0
         self._parts: list[Path] = []
         self.written = 0
+        # Dictionary-encode repetitive text and small integers only (ids, times and coordinates
+        # are near-unique: encoding them costs time and saves nothing); keep min/max statistics
+        # where queries filter (time window, offence group, area, file).
+        self._dictionary_columns = [
+            f.name
+            for f in schema
+            if (pa.types.is_string(f.type) and f.name not in ("key", "raw"))
+            or f.name in ("mark", "rows", "file_id")
+        ]
+        self._statistics_columns = [
+            n
+            for n in ("time", "offence_group", "area_code", "file_id", "file", "line")
+            if n in schema.names
+        ]
 
     def add_frame(self, frame: pd.DataFrame) -> None:
         if len(frame) == 0:
@@ -33,6 +47,18 @@ class PartWriter:
         names = self.schema.names
         table = pa.Table.from_pandas(frame[names], schema=self.schema, preserve_index=False)
         self.add(table)
+
+    def add_records(self, records: pa.Table) -> None:
+        """Add a record table (dictionary-encoded text allowed), cast to the table's schema."""
+        if records.num_rows == 0:
+            return
+        columns = []
+        for field in self.schema:
+            column = records.column(field.name)
+            if column.type != field.type:
+                column = column.cast(field.type)
+            columns.append(column)
+        self.add(pa.Table.from_arrays(columns, schema=self.schema))
 
     def add(self, table: pa.Table) -> None:
         if table.num_rows == 0:
@@ -47,7 +73,13 @@ class PartWriter:
             return
         self.stage.mkdir(parents=True, exist_ok=True)
         path = self.stage / f"{self.prefix}-{len(self._parts):05d}.parquet"
-        pq.write_table(pa.concat_tables(self._buffer), path, compression="zstd")
+        pq.write_table(
+            pa.concat_tables(self._buffer),
+            path,
+            compression="snappy",
+            use_dictionary=self._dictionary_columns,
+            write_statistics=self._statistics_columns,
+        )
         self._parts.append(path)
         self.written += self._rows
         self._buffer, self._rows = [], 0

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 
 from patrolcast.errors import InputError
 
@@ -96,8 +97,7 @@ class Taxonomy:
 
         Looks up each distinct label once, so it is cheap on millions of rows with few labels.
         """
-        values = np.asarray(labels, dtype=object)
-        uniques, inverse = np.unique(values.astype(str), return_inverse=True)
+        inverse, uniques = pd.factorize(np.asarray(labels, dtype=object), use_na_sentinel=False)
         groups = np.empty(len(uniques), dtype=object)
         harms = np.full(len(uniques), np.nan)
         for i, label in enumerate(uniques):

@@ -1,0 +1,101 @@
+"""Ingest throughput against a bare ``pandas.read_csv`` of the same files, in one process.
+
+The full ingest parses, validates every row (dates, coordinates, offences, duplicates),
+converts local times to UTC, projects once with pyproj, computes stable event ids and writes
+Parquet parts to a fresh store. The baseline only parses the same text with
+``pandas.read_csv`` (C engine, default type inference). Ratio = ingest time / read_csv time;
+the goal is a ratio <= 1 (the full ingest no slower than the bare parse).
+
+Inputs are built in a temporary folder from the shared data: the Chicago aggravated
+assaults repeated ``--repeat`` times (a few million rows) and all Met stop-and-search months
+concatenated ``--repeat-met`` times. Run: ``.venv/bin/python bench/ingest_bench.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import platform
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+
+from patrolcast.config import default_shared_data
+from patrolcast.io import Store, ingest
+
+
+def _concat(sources: list[Path], target: Path, times: int) -> int:
+    """Write the sources' rows ``times`` times under one header; return the data row count."""
+    header: bytes | None = None
+    rows = 0
+    with target.open("wb") as out:
+        for _ in range(times):
+            for src in sources:
+                with gzip.open(src, "rb") if src.suffix == ".gz" else src.open("rb") as fh:
+                    lines = fh.read().splitlines(keepends=True)
+                if header is None:
+                    header = lines[0]
+                    out.write(header)
+                body = lines[1:]
+                if body and not body[-1].endswith(b"\n"):
+                    body[-1] += b"\n"
+                out.writelines(body)
+                rows += len(body)
+    return rows
+
+
+def _best(fn: Callable[[], object], repeats: int) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=20, help="copies of the Chicago file")
+    parser.add_argument("--repeat-met", type=int, default=5, help="copies of the Met files")
+    parser.add_argument("--runs", type=int, default=2, help="timed runs; the best is kept")
+    args = parser.parse_args()
+    shared = default_shared_data()
+    chicago = shared / "incidents_timestamped" / "chicago_aggravated_assaults.csv.gz"
+    met = sorted((shared / "police_uk" / "metropolitan_stop_and_search").glob("*.csv.gz"))
+    cpu = next(
+        (ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
+         if ln.startswith("model name")), platform.processor(),
+    )  # fmt: skip
+    import os
+
+    print(f"machine: {os.cpu_count()} cores, {cpu}; Python {platform.python_version()}, "
+          f"pandas {pd.__version__}")  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        cases = [
+            ("chicago", _concat([chicago], work / "chicago.csv", args.repeat), work / "chicago.csv"),
+            ("met-stop-search", _concat(met, work / "met.csv", args.repeat_met), work / "met.csv"),
+        ]
+        print(f"{'input':<18}{'rows':>12}{'MB':>8}{'read_csv s':>12}{'ingest s':>10}"
+              f"{'ratio':>8}{'ingest rows/s':>15}")  # fmt: skip
+        for name, rows, path in cases:
+            mb = path.stat().st_size / 1e6
+            base = _best(lambda p=path: pd.read_csv(p), args.runs)  # type: ignore[misc]
+
+            def run(p: Path = path) -> None:
+                store_dir = work / "store"
+                shutil.rmtree(store_dir, ignore_errors=True)
+                summary = ingest(p, store=Store(store_dir), dataset="bench")
+                assert summary.rows_in == rows == summary.stored + summary.quarantined
+
+            full = _best(run, args.runs)
+            print(f"{name:<18}{rows:>12,}{mb:>8.0f}{base:>12.2f}{full:>10.2f}"
+                  f"{full / base:>8.2f}{rows / full:>15,.0f}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
