@@ -191,13 +191,12 @@ class Occurrences:
             return np.zeros(0, dtype=np.int64)
         codes, uniq = pd.factorize(hashes)
         per_code = np.bincount(codes, minlength=len(uniq)).astype(np.int64)
-        if len(uniq) == len(hashes):
-            within = np.zeros(len(hashes), dtype=np.int64)
-        else:
-            within = pd.Series(codes).groupby(codes).cumcount().to_numpy(dtype=np.int64)
+        within: npt.NDArray[np.int64] = np.zeros(len(hashes), dtype=np.int64)
+        if len(uniq) != len(hashes):
+            within = pd.Series(codes).groupby(codes).cumcount().to_numpy(dtype=np.int64)  # type: ignore[assignment]
         prev = np.zeros(len(uniq), dtype=np.int64)
         if len(self._keys):
-            where = pd.Index(self._keys).get_indexer(uniq)
+            where = pd.Index(self._keys).get_indexer(pd.Index(uniq))
             found = where >= 0
             prev[found] = self._counts[where[found]]
             self._counts[where[found]] += per_code[found]
