@@ -132,6 +132,48 @@ def intel_list(
     _emit(rows, as_json, text)
 
 
+@intel_app.command("picture")
+def intel_picture(
+    dataset: str = typer.Option(..., "--dataset", "-d", help="Ingested dataset of events."),
+    start: str = typer.Option(..., help="Window start (ISO; no offset = Europe/London)."),
+    hours: float = typer.Option(24.0, help="Window length in hours."),
+    method: str = typer.Option("kde", help="Forecast method (naive, kde, prospective...)."),
+    cell_size: float = typer.Option(250.0, "--cell-size", help="Grid cell size, metres."),
+    boundary: Path | None = typer.Option(None, help="Study-area boundary file (default: the "
+                                         "data's extent)."),
+    out: Path = typer.Option(Path("out/picture"), help="Output folder."),
+    home: Path | None = typer.Option(None, help="Data home (the store is <home>/store)."),
+    actor: str | None = AS,
+    db: str | None = DB,
+    as_json: bool = JSON,
+) -> None:
+    """Forecast and intelligence uplift side by side for a window (CSV and PNG)."""
+    from patrolcast.evaluate.jobs import open_store
+    from patrolcast.evaluate.study import load_study
+    from patrolcast.events import to_days
+    from patrolcast.governance.clock import SystemClock
+    from patrolcast.oversight.intel_store import list_items
+    from patrolcast.oversight.picture import build_picture, write_picture_csv, write_picture_png
+
+    if not hours > 0:
+        raise InputError("--hours must be positive")
+    begin = to_days(_time(start))
+    end = begin + hours / 24.0
+    database = _db(db)
+    with database.session() as s:
+        items = list_items(s, actor=_who(actor), clock=SystemClock())
+    study = load_study(open_store(home), dataset, level="grid", cell_size=cell_size,
+                       boundary=boundary)
+    picture = build_picture(study, method, begin, end, items)
+    paths = [write_picture_csv(picture, out / "picture.csv"),
+             write_picture_png(picture, study.support, out / "picture.png")]
+    raised = int((picture.uplift > 0).sum())
+    payload = {"units": len(picture.unit_ids), "items": len(items), "units_raised": raised,
+               "weights": picture.weights, "files": [str(p) for p in paths]}
+    _emit(payload, as_json, f"{len(items)} item(s) raise {raised} of {len(picture.unit_ids)} "
+          f"cells; wrote {', '.join(str(p) for p in paths)}")
+
+
 @intel_app.command("purge")
 def intel_purge(db: str | None = DB, as_json: bool = JSON) -> None:
     """Purge items past their retention date now (each purge audited)."""

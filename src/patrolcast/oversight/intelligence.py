@@ -231,7 +231,7 @@ class IntelligencePicture:
             frame["forecast_expected_harm"].rank(ascending=False, method="min").astype(int)
         )
         up = frame["intelligence_uplift"].rank(ascending=False, method="min").astype(int)
-        frame["intelligence_rank"] = up.where(frame["intelligence_uplift"] > 0)
+        frame["intelligence_rank"] = up.where(frame["intelligence_uplift"] > 0).astype("Int64")
         return frame[
             [
                 "unit_id",
