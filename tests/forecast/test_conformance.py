@@ -198,3 +198,19 @@ def test_empty_history_gives_zero_or_clear_error(name: str, grid: Grid) -> None:
         assert str(exc)
         return
     assert np.all(np.isfinite(fc.expected_count)) and np.all(fc.expected_count >= 0)
+
+
+def test_registry_builds_with_overrides_and_refuses_unknowns() -> None:
+    from patrolcast.forecast.registry import make_forecaster
+
+    assert {"naive", "kde", "prospective"} <= set(FORECASTERS)
+    kde = make_forecaster("kde", horizon_days=30.0, bandwidth=200.0)
+    assert kde.get_params()["bandwidth"] == 200.0
+    # defaults follow the horizon: a monthly KDE looks back further than a weekly one
+    weekly = make_forecaster("kde", horizon_days=7.0).get_params()["lookback_days"]
+    monthly = make_forecaster("kde", horizon_days=30.0).get_params()["lookback_days"]
+    assert monthly > weekly
+    with pytest.raises(InputError, match="unknown forecasting method"):
+        make_forecaster("crystal-ball")
+    with pytest.raises(InputError, match="no parameter"):
+        make_forecaster("naive", bandwidth=3.0)
