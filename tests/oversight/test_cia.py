@@ -129,3 +129,24 @@ def test_missing_inputs_are_stated() -> None:
                                     "previous deployments", "stop and search"}
     with pytest.raises(InputError):
         compute_evidence(shapely.box(0, 0, 1, 1), now=datetime(2025, 1, 1))
+
+
+def test_harm_uses_only_months_that_ended_and_searches_are_recent() -> None:
+    area = shapely.box(0, 0, 1000, 1000)
+    months = pd.to_datetime(["2025-04-01", "2025-05-01", "2025-06-01", "2025-07-01"], utc=True)
+    counts = pd.DataFrame({"area_code": ["L1"] * 4, "month": months, "count": [1.0] * 4,
+                           "harm": [1.0, 2.0, 4.0, 1000.0]})
+    # on 4 July the July count is not yet complete: it must not be used
+    ev = {e.name: e for e in compute_evidence(
+        area, now=datetime(2025, 7, 4, tzinfo=UTC), lsoas=_lsoas(), area_counts=counts)}
+    assert ev["recent harm and trend"].value["harm_last_3_months"] == pytest.approx(7.0)
+    searches = pd.DataFrame({
+        "x": [500.0, 500.0, 500.0], "y": [500.0, 500.0, 500.0],
+        "time": pd.to_datetime(["2018-01-01", "2019-06-01", "2019-07-01"], utc=True),
+        "self_defined_ethnicity": ["White - Irish"] * 3,
+    })
+    ev = {e.name: e for e in compute_evidence(area, now=NOW, searches=searches)}
+    ss = ev["stop and search"]
+    assert ss.value["searches"] == 2  # the 2018 search is outside the latest 12 months
+    assert "2019-07-01" in ss.period
+    assert any("days before this assessment" in n for n in ss.notes)

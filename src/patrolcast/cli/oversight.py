@@ -200,6 +200,7 @@ def cia_evidence(
     counts_dataset: str | None = typer.Option(None, help="Store dataset of LSOA area counts."),
     groups: str = typer.Option("serious_violence", help="Offence groups for harm (comma list)."),
     searches_dataset: list[str] = typer.Option([], help="Store stop-search dataset(s)."),
+    at: str | None = typer.Option(None, help="Reference time (default: the requested start)."),
     home: Path | None = typer.Option(None, help="Data home (the store is <home>/store)."),
     actor: str | None = AS,
     db: str | None = DB,
@@ -233,7 +234,7 @@ def cia_evidence(
         searches = pd.concat([store.stop_searches(d) for d in searches_dataset])
     evidence = compute_evidence(
         shapely.from_wkt(view.area_wkt),
-        now=clock.now(),
+        now=_time(at) if at else view.requested_start,
         lsoas=_lsoas(),
         census=read_census_population(
             _shared("census_and_lookups/census_2011_population_hh.csv.gz"), region="LONDON"),

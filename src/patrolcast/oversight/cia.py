@@ -259,9 +259,11 @@ def _harm(weights: pd.Series, counts: pd.DataFrame | None, now: datetime,
         return Evidence(name, None, source, "", "no area counts supplied")
     frame = counts[counts["area_code"].isin(weights.index)]
     months = pd.to_datetime(counts["month"], utc=True)
-    latest = months[months < pd.Timestamp(now)].max()
+    complete = months + pd.DateOffset(months=1) <= pd.Timestamp(now)  # only months that ended
+    latest = months[complete].max()
     if frame.empty or pd.isna(latest):
         return Evidence(name, None, source, "", "no recorded harm for the area's LSOAs")
+    frame = frame[pd.to_datetime(frame["month"], utc=True) <= latest]
     frame = frame.assign(
         month=pd.to_datetime(frame["month"], utc=True),
         w=frame["area_code"].map(weights).astype(float),
@@ -313,20 +315,35 @@ def _previous(area: Any, deployments: Sequence[PastDeployment] | None, now: date
 
 
 def _stop_search(area: Any, searches: pd.DataFrame | None, residents: float | None,
-                 source: str) -> Evidence:
+                 source: str, now: datetime) -> Evidence:
+    """Searches in the area over the latest 12 months of data before ``now``."""
     name = "stop and search"
     if searches is None or searches.empty:
         return Evidence(name, None, source, "", "no stop-and-search data supplied")
     import shapely
 
-    located = searches.dropna(subset=["x", "y"])
-    inside = located[shapely.contains_xy(area, located["x"].to_numpy(), located["y"].to_numpy())]
     times = pd.to_datetime(searches["time"], utc=True)
-    period = f"{times.min():%Y-%m-%d} to {times.max():%Y-%m-%d}"
+    before = searches[times < pd.Timestamp(now)]
+    if before.empty:
+        return Evidence(name, None, source, "", "no stop-and-search data before this time")
+    located = before.dropna(subset=["x", "y"])
+    here = located[shapely.contains_xy(area, located["x"].to_numpy(), located["y"].to_numpy())]
+    unlocated = len(before) - len(located)
     notes = [
-        f"{len(searches) - len(located)} of {len(searches)} searches in the data have no "
-        "location and cannot be placed in any area"
+        f"{unlocated} of {len(before)} searches in the data have no location and cannot be "
+        "placed in any area"
     ]
+    if here.empty:
+        span = f"{times.min():%Y-%m-%d} to {times.max():%Y-%m-%d}"
+        return Evidence(name, {"searches": 0}, source, span, None, notes)
+    t_here = pd.to_datetime(here["time"], utc=True)
+    last = t_here.max()
+    first = last - pd.Timedelta(days=365)
+    inside = here[t_here > first]
+    period = f"{first:%Y-%m-%d} to {last:%Y-%m-%d} (the latest 12 months with searches here)"
+    lag = (pd.Timestamp(now) - last).days
+    if lag > 90:
+        notes.append(f"the latest stop-and-search data end {lag} days before this assessment")
     if inside.empty:
         return Evidence(name, {"searches": 0}, source, period, None, notes)
     result = disproportion(
@@ -379,5 +396,5 @@ def compute_evidence(
         _harm(weights, area_counts, now, area_counts_source) if not no_lsoa else Evidence(
             "recent harm and trend", None, area_counts_source, "", no_lsoa),
         _previous(area, deployments, now),
-        _stop_search(area, searches, pop, searches_source),
+        _stop_search(area, searches, pop, searches_source, now),
     ]
