@@ -195,6 +195,38 @@ def plot_hit_rate(summary: pd.DataFrame, path: Path, *, title: str = "") -> Path
     return path
 
 
+def calibration_table(result: BacktestResult) -> pd.DataFrame:
+    """Reliability by decile of predicted count, averaged over origins, per method."""
+    rel = result.reliability
+    if rel.empty:
+        return rel
+    return (
+        rel.groupby(["method", "bin"], sort=False)[["mean_predicted", "mean_observed"]]
+        .mean()
+        .reset_index()
+    )
+
+
+def calibration_markdown(result: BacktestResult) -> str:
+    """Mean Poisson deviance per method and the reliability table (top deciles) as markdown."""
+    rows = result.rows.drop_duplicates(["origin_days", "method"])
+    deviance = rows.groupby("method", sort=False)["poisson_deviance"].mean()
+    table = calibration_table(result)
+    lines = [
+        "Calibration: mean Poisson deviance per unit (lower is better): "
+        + ", ".join(f"{m} {v:.3f}" for m, v in deviance.items()),
+        "",
+        "| method | decile of predicted count | mean predicted | mean observed |",
+        "|---|---|---|---|",
+    ]
+    for _, r in table[table["bin"] >= 8].iterrows() if not table.empty else []:
+        lines.append(
+            f"| {r['method']} | {int(r['bin'])} | {r['mean_predicted']:.3f} | "
+            f"{r['mean_observed']:.3f} |"
+        )
+    return "\n".join(lines)
+
+
 def write_report(
     result: BacktestResult, out_dir: Path, *, name: str = "backtest", title: str = "",
     n_boot: int = 2000, seed: int = 20080101,
@@ -214,7 +246,10 @@ def write_report(
         f"{meta.get('origins', ['?'])[-1]}), horizon {meta.get('horizon')}, lookback "
         f"{meta.get('lookback')}, {meta.get('n_units')} units\n\n"
     )
-    md.write_text(header + markdown_table(summary) + "\n", encoding="utf-8")
+    md.write_text(
+        header + markdown_table(summary) + "\n\n" + calibration_markdown(result) + "\n",
+        encoding="utf-8",
+    )
     paths["md"] = md
     return paths
 

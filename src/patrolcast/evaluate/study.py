@@ -81,6 +81,12 @@ def load_study(
         support, boundaries, note = _grid(events, cell_size, boundary)
         notes.append(note)
         areas = _maybe_lsoas(shared, events.crs)
+        boroughs = _boundary_path(shared, BOROUGH_BOUNDARIES)
+        if boroughs is not None and events.crs == "EPSG:27700":
+            from patrolcast.geo.boundaries import read_polygons
+
+            geoms, _ = read_polygons(boroughs, crs=events.crs)
+            boundaries = tuple(geoms)
         return Study(dataset, level, events, cast(Support, support), boundaries, areas,
                      tuple(notes))
     support_areas = _areas(level, boundary, shared)
