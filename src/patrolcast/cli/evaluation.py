@@ -71,7 +71,7 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
     ) -> None:
         """Rolling-origin backtest of forecasting methods on the same origins."""
-        from patrolcast.evaluate.jobs import BacktestSpec, backtest_job
+        from patrolcast.evaluate.jobs import BacktestSpec, backtest_job, study_for
 
         spec = BacktestSpec.from_options(
             dataset=dataset,
@@ -89,9 +89,10 @@ def register(app: typer.Typer) -> None:
             seed=seed,
             end=end or None,
         )
+        study = study_for(spec, home=home)
         console = stderr_console()
         with origin_progress(console, f"backtest {dataset}", spec.origins) as advance:
-            outcome = backtest_job(spec, out_dir=out, home=home, on_origin_done=advance)
+            outcome = backtest_job(spec, out_dir=out, study=study, on_origin_done=advance)
         if as_json:
             typer.echo(json.dumps(outcome.summary_json(), indent=1))
             return

@@ -34,6 +34,7 @@ __all__ = [
     "ForecastOutcome",
     "forecast_job",
     "open_store",
+    "study_for",
     "default_lookback",
 ]
 
@@ -171,6 +172,20 @@ class BacktestOutcome:
         return payload
 
 
+def study_for(
+    spec: BacktestSpec | ForecastSpec, *, home: Path | None = None, store: Any = None
+) -> Study:
+    """Load the events and support a backtest or forecast spec asks for."""
+    return load_study(
+        store if store is not None else open_store(home),
+        spec.dataset,
+        level=spec.level,
+        cell_size=spec.cell_size,
+        groups=spec.groups,
+        boundary=spec.boundary,
+    )
+
+
 def backtest_job(
     spec: BacktestSpec,
     *,
@@ -184,14 +199,7 @@ def backtest_job(
     from patrolcast.forecast.registry import make_forecaster
 
     if study is None:
-        study = load_study(
-            store if store is not None else open_store(home),
-            spec.dataset,
-            level=spec.level,
-            cell_size=spec.cell_size,
-            groups=spec.groups,
-            boundary=spec.boundary,
-        )
+        study = study_for(spec, home=home, store=store)
     methods = {m: make_forecaster(m, horizon_days=spec.horizon.approx_days) for m in spec.methods}
     splitter = RollingOrigin(
         horizon=spec.horizon, n_origins=spec.origins, lookback=spec.lookback, last_end=spec.end
@@ -334,14 +342,7 @@ def forecast_job(
     )
 
     if study is None:
-        study = load_study(
-            store if store is not None else open_store(home),
-            spec.dataset,
-            level=spec.level,
-            cell_size=spec.cell_size,
-            groups=spec.groups,
-            boundary=spec.boundary,
-        )
+        study = study_for(spec, home=home, store=store)
     events = study.events
     start = spec.start
     if math.isnan(start):
