@@ -134,3 +134,51 @@ def test_flagged_area_and_bounds(units: list[tuple[float, float, int]], fraction
         assert -1e-12 <= p <= 1 + 1e-9
         # The hindsight forecast (observed counts) reaches PEI* = 1.
         assert pei_star(flag_area(observed, area, fraction), observed, area) == pytest.approx(1)
+
+
+def _flag_area_reference(score: list[float], area: list[float], fraction: float) -> list[float]:
+    """Plain-Python twin of flag_area: walk tie blocks of density, densest first."""
+    density = [s / a for s, a in zip(score, area, strict=True)]
+    target = fraction * sum(area)
+    weights = [0.0] * len(score)
+    taken = 0.0
+    for level in sorted(set(density), reverse=True):
+        block = [i for i, d in enumerate(density) if d == level]
+        block_area = sum(area[i] for i in block)
+        share = min(1.0, max(0.0, (target - taken) / block_area))
+        for i in block:
+            weights[i] = share
+        taken += block_area
+    return weights
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 5), st.sampled_from([1.0, 2.0, 4.0])), min_size=1,
+             max_size=25),
+    st.floats(0.01, 1.0),
+)
+def test_flag_area_matches_reference(units: list[tuple[int, float]], fraction: float) -> None:
+    score = [float(u[0]) for u in units]
+    area = [u[1] for u in units]
+    assert flag_area(score, area, fraction).tolist() == pytest.approx(
+        _flag_area_reference(score, area, fraction), abs=1e-12
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(0, 9), min_size=2, max_size=8), st.data())
+def test_pei_denominator_is_the_best_subset(observed: list[int], data: st.DataObject) -> None:
+    # Equal cells and a whole number k of them: the best any selection of k cells can catch
+    # is found by brute force over all subsets, and PEI* of that subset's forecast is 1.
+    from itertools import combinations
+
+    n = len(observed)
+    k = data.draw(st.integers(1, n))
+    if sum(observed) == 0:
+        return
+    best = max(sum(observed[i] for i in c) for c in combinations(range(n), k))
+    forecast = [float(i) for i in range(n)]  # any ranking
+    w = flag_area(forecast, None, k / n)
+    caught = float(np.dot(w, observed))
+    assert pei_star(w, observed, None) == pytest.approx(caught / best)
