@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from patrolcast.io import _accounting as acc
 from patrolcast.io._mapping import IncidentMapping
@@ -100,6 +101,26 @@ def _coordinate_hash(
 def _epoch_us(times: pd.Series) -> npt.NDArray[np.int64]:
     """Microseconds since the epoch (NaT -> the minimum int64)."""
     return times.dt.as_unit("us").astype("int64").to_numpy()
+
+
+def _trimmed(column: pa.ChunkedArray) -> pa.Array:
+    """Text with surrounding space removed and missing values as ""."""
+    return pc.fill_null(pc.utf8_trim_whitespace(column), "").combine_chunks()
+
+
+def _encoded(column: pa.ChunkedArray) -> tuple[npt.NDArray[np.int32], pa.Array]:
+    """Trimmed text as dictionary codes and the (small) dictionary; missing values become ""."""
+    trimmed = pc.fill_null(pc.utf8_trim_whitespace(column), "")
+    encoded = pc.dictionary_encode(trimmed).combine_chunks()
+    return np.asarray(
+        encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int32
+    ), encoded.dictionary
+
+
+def _dictionary_array(codes: npt.NDArray[np.int32], dictionary: pa.Array) -> pa.DictionaryArray:
+    """Codes into a dictionary of text, with the empty text as a missing value."""
+    empty = np.asarray(pc.equal(dictionary, "").to_numpy(zero_copy_only=False), dtype=bool)
+    return pa.DictionaryArray.from_arrays(pa.array(codes, mask=empty[codes]), dictionary)
 
 
 def _nulls(n: int) -> pd.Categorical:
@@ -242,16 +263,14 @@ class StopSearchReader(Reader):
         )
 
     def process(self, table: pa.Table, lines: npt.NDArray[np.int64]) -> Processed:
-        present = tuple(c for c in _STOP_SEARCH_OPTIONAL.values() if c in table.column_names)
-        df = self._frame(
-            table,
-            STOP_SEARCH_COLUMNS
-            + present
-            + (("Policing operation",) if "Policing operation" in table.column_names else ()),
-        )
-        n = len(df)
+        n = table.num_rows
         checks = Checks(n)
-        when = pd.to_datetime(df["Date"].str.strip(), format="ISO8601", utc=True, errors="coerce")
+        when = pd.to_datetime(
+            pd.Series(pc.utf8_trim_whitespace(table.column("Date")).to_pandas()),
+            format="ISO8601",
+            utc=True,
+            errors="coerce",
+        )
         checks.fail(when.isna().to_numpy(), acc.BAD_DATE)
         missing = blank(table.column("Longitude")) | blank(table.column("Latitude"))
         xs, ys = parse_numbers(table.column("Longitude")), parse_numbers(table.column("Latitude"))
@@ -269,7 +288,6 @@ class StopSearchReader(Reader):
         kept_unlocated = int((missing & checks.ok).sum())
         if kept_unlocated:
             notes["stored without coordinates (aggregate use only)"] = kept_unlocated
-        obj = df["Object of search"].fillna("").str.strip()
         text_cols = {
             "search_type": "Type",
             "legislation": "Legislation",
@@ -277,7 +295,7 @@ class StopSearchReader(Reader):
             "outcome": "Outcome",
             "self_defined_ethnicity": "Self-defined ethnicity",
             "officer_defined_ethnicity": "Officer-defined ethnicity",
-            **{k: v for k, v in _STOP_SEARCH_OPTIONAL.items() if v in df.columns},
+            **{k: v for k, v in _STOP_SEARCH_OPTIONAL.items() if v in table.column_names},
         }
         rec = _empty_records(n)
         content_parts = [
@@ -285,15 +303,17 @@ class StopSearchReader(Reader):
             _coordinate_hash(px, py),
         ]
         for name, col in text_cols.items():
-            values = df[col].fillna("").str.strip()
-            content_parts.append(hash_strings(values.to_numpy(dtype=object)))
-            rec[name] = values.replace("", None).to_numpy(dtype=object)
+            codes, dictionary = _encoded(table.column(col))
+            content_parts.append(hash_strings(dictionary.to_numpy(zero_copy_only=False))[codes])
+            rec[name] = _dictionary_array(codes, dictionary)
         for name in ("policing_operation", "outcome_linked", "outer_clothing_removed"):
             rec.setdefault(name, _nulls(n))
         rec.update(
             time=when.astype("datetime64[us, UTC]").array, x=px, y=py, harm=np.zeros(n),
-            offence=obj.replace("", None).to_numpy(dtype=object),
-            offence_group=np.full(n, "stop_search", dtype=object),
+            offence=rec["object_of_search"],
+            offence_group=pa.DictionaryArray.from_arrays(
+                pa.array(np.zeros(n, dtype=np.int32)), pa.array(["stop_search"])
+            ),
             _hash=_ids_from_content("police.uk/stop-search", *content_parts),
             _keyed=np.zeros(n, dtype=bool),
         )  # fmt: skip
@@ -425,17 +445,21 @@ class IncidentReader(Reader):
 
     def process(self, table: pa.Table, lines: npt.NDArray[np.int64]) -> Processed:
         m = self._m
-        df = self._frame(table, tuple(c for c in m.columns if c in table.column_names))
-        n = len(df)
+        n = table.num_rows
         checks = Checks(n)
-        first = df[m.time_columns[0]].fillna("").str.strip()
+        first = _trimmed(table.column(m.time_columns[0]))
         if m.date_chars:
-            first = first.str.slice(0, m.date_chars)
+            first = pc.utf8_slice_codeunits(first, 0, m.date_chars)
         text = first
         if len(m.time_columns) == 2:
-            second = df[m.time_columns[1]].fillna("").str.strip()
-            checks.fail(((second == "") & (first != "")).to_numpy(), acc.MISSING_TIME)
-            text = first + " " + second
+            second = _trimmed(table.column(m.time_columns[1]))
+            no_time = pc.and_(
+                pc.equal(pc.utf8_length(second), 0), pc.greater(pc.utf8_length(first), 0)
+            )
+            checks.fail(
+                np.asarray(no_time.to_numpy(zero_copy_only=False), dtype=bool), acc.MISSING_TIME
+            )
+            text = pc.binary_join_element_wise(first, second, " ")
         local = local_to_utc(text, m.time_format, m.timezone)
         checks.fail(local.utc.isna().to_numpy(), acc.BAD_DATE)
         notes: Counter[str] = Counter()
@@ -450,42 +474,61 @@ class IncidentReader(Reader):
             bbox_lonlat=self.bbox or m.bbox, raw_missing=missing,
         )  # fmt: skip
         if m.offence_column:
-            labels = df[m.offence_column].fillna("").str.strip().to_numpy(dtype=object)
+            codes, dictionary = _encoded(table.column(m.offence_column))
+            label_values = np.asarray(dictionary.to_numpy(zero_copy_only=False), dtype=object)
         else:
-            labels = np.full(n, m.offence_constant, dtype=object)
+            codes = np.zeros(n, dtype=np.int32)
+            label_values = np.array([m.offence_constant], dtype=object)
         mark = np.full(n, -1, dtype=np.int8)
         if m.mark_column:
-            marked = (
-                df[m.mark_column].fillna("").str.strip().str.casefold().isin(m.mark_true).to_numpy()
+            flag = pc.utf8_lower(_trimmed(table.column(m.mark_column)))
+            marked = np.asarray(
+                pc.is_in(flag, value_set=pa.array(list(m.mark_true))).to_numpy(
+                    zero_copy_only=False
+                ),
+                dtype=bool,
             )
             mark = marked.astype(np.int8)
             if m.offence_if_marked:
-                labels = np.where(marked, m.offence_if_marked, labels)
-        groups, harms = self.taxonomy.classify(m.source, labels)
+                label_values = np.append(label_values, m.offence_if_marked)
+                codes = np.where(marked, len(label_values) - 1, codes).astype(np.int32)
+        group_values, harm_values = self.taxonomy.classify(m.source, label_values)
+        groups = group_values[codes]
+        harms = harm_values[codes]
         checks.fail(np.asarray(pd.isna(groups), dtype=bool), acc.UNKNOWN_OFFENCE)
         utc = local.utc.astype("datetime64[us, UTC]")
         rec = _empty_records(n)
         keyed = np.zeros(n, dtype=bool)
         key_hash = np.zeros(n, dtype=np.uint64)
         if m.key_column:
-            keys = df[m.key_column].fillna("").str.strip()
-            keyed = (keys != "").to_numpy()
-            rec["key"] = keys.where(keys != "", None).astype("string").to_numpy()
+            keys = _trimmed(table.column(m.key_column))
+            keyed = np.asarray(
+                pc.greater(pc.utf8_length(keys), 0).to_numpy(zero_copy_only=False), dtype=bool
+            )
+            rec["key"] = pc.if_else(pa.array(keyed), keys, pa.scalar(None, pa.string()))
             key_hash = _ids_from_content(
-                f"incidents/{m.source}", hash_strings(keys.to_numpy(dtype=object))
+                f"incidents/{m.source}",
+                hash_strings(np.asarray(keys.to_numpy(zero_copy_only=False), dtype=object)),
             )
         content = _ids_from_content(
             f"incidents/{m.source}/content",
             numeric_hash(_epoch_us(utc)),
             _coordinate_hash(px, py),
-            hash_strings(labels),
+            hash_strings(label_values)[codes],
         )
-        if m.area_column and m.area_column in df.columns:
-            rec["area_code"] = (
-                df[m.area_column].fillna("").str.strip().replace("", None).to_numpy(dtype=object)
-            )
+        if m.area_column and m.area_column in table.column_names:
+            area_codes, area_dict = _encoded(table.column(m.area_column))
+            rec["area_code"] = _dictionary_array(area_codes, area_dict)
+        labels_arrow = pa.array(label_values, type=pa.string())
+        gcodes, guniq = pd.factorize(group_values)  # unique dictionary (NaN -> -1)
+        row_groups = gcodes[codes].astype(np.int32)
+        groups_arrow = pa.array(np.asarray(guniq, dtype=object), type=pa.string())
         rec.update(
-            time=utc.array, x=px, y=py, harm=harms, offence=labels, offence_group=groups,
+            time=utc.array, x=px, y=py, harm=harms,
+            offence=pa.DictionaryArray.from_arrays(pa.array(codes, type=pa.int32()), labels_arrow),
+            offence_group=pa.DictionaryArray.from_arrays(
+                pa.array(row_groups, mask=row_groups < 0), groups_arrow
+            ),
             mark=mark, _hash=np.where(keyed, key_hash, content), _keyed=keyed,
         )  # fmt: skip
         return self._finish(checks, rec, lines, notes)

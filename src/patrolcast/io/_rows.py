@@ -146,7 +146,11 @@ def to_arrow(values: object) -> pa.Array | pa.ChunkedArray:
 def records_table(columns: dict[str, object], ok: npt.NDArray[np.bool_] | None = None) -> pa.Table:
     """Record columns (numpy, pandas or Arrow) filtered by ``ok``, as one Arrow table."""
     out = {}
+    mask = pa.array(ok) if ok is not None else None
     for name, values in columns.items():
+        if isinstance(values, pa.Array | pa.ChunkedArray):
+            out[name] = values.filter(mask) if mask is not None else values
+            continue
         if ok is not None:
             values = values[ok]  # type: ignore[index]
         out[name] = to_arrow(values)

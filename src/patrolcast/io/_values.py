@@ -55,14 +55,43 @@ class LocalTimes:
     nonexistent: int  # skipped hour at the start of summer time: shifted forward
 
 
-def local_to_utc(text: pd.Series, fmt: str, timezone: str) -> LocalTimes:
+def _parse_naive(text: pd.Series | pa.Array, fmt: str) -> pd.Series:
+    """Wall-clock times parsed strictly with ``fmt`` (NaT where the text does not match).
+
+    Arrow's strptime is fast but lenient in one way: a day past the end of its month rolls
+    over (30 February becomes 2 March). Such a result always falls on day 1, 2 or 3, so those
+    rows are parsed again strictly by pandas, which refuses the impossible dates.
+    """
+    arr = (
+        text
+        if isinstance(text, pa.Array | pa.ChunkedArray)
+        else pa.array(text.astype(object).to_numpy(), type=pa.string(), from_pandas=True)
+    )
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    fast = pc.strptime(arr, format=fmt, unit="us", error_is_null=True)
+    out = pd.Series(np.asarray(fast.to_numpy(zero_copy_only=False), dtype="datetime64[us]"))
+    suspect = np.asarray(
+        pc.fill_null(pc.less_equal(pc.day(fast), 3), False).to_numpy(zero_copy_only=False),
+        dtype=bool,
+    )
+    if suspect.any():
+        sub = pd.Series(
+            np.asarray(arr.filter(pa.array(suspect)).to_numpy(zero_copy_only=False), dtype=object)
+        )
+        strict = pd.to_datetime(sub, format=fmt, errors="coerce").astype("datetime64[us]")
+        out[suspect] = strict.to_numpy()
+    return out
+
+
+def local_to_utc(text: pd.Series | pa.Array, fmt: str, timezone: str) -> LocalTimes:
     """Parse local wall-clock times with ``fmt`` in ``timezone`` (zoneinfo) and convert to UTC.
 
     An ambiguous local time (the repeated hour when clocks go back) is read as its first
     occurrence, in summer time; a nonexistent one (the skipped hour when clocks go forward) is
     shifted forward to the first valid instant. Both are counted, never dropped silently.
     """
-    naive = pd.to_datetime(text, format=fmt, errors="coerce").astype("datetime64[us]")
+    naive = _parse_naive(text, fmt)
     if timezone.upper() == "UTC":
         return LocalTimes(naive.dt.tz_localize("UTC"), 0, 0)
     zone = ZoneInfo(timezone)
