@@ -74,7 +74,17 @@ def test_true_counts_match_the_records(
     assert ext.loc["Total", "one extension"] == sum(r.extensions == 1 for r in authorised)
     assert report.headline["proposals"] == len(records)
     hours = sorted(r.authorised_hours or 0 for r in authorised)
-    assert report.headline["authorised_hours_total"] == pytest.approx(sum(hours), abs=0.05)
+    shown = report.headline["authorised_hours_total"]
+    if report.headline["authorised"] == "[c]":
+        assert shown == "[c]"
+    else:
+        assert shown == pytest.approx(sum(hours), abs=0.05)
+    unsuppressed = build_report(
+        [replace(r, outcome="expired", authorised_hours=r.authorised_hours or 4.0)
+         for r in records], MONTH, generated_at=when, borough_names=SCENARIO_BOROUGHS)
+    assert unsuppressed.headline["authorised"] == len(records)
+    assert unsuppressed.headline["authorised_hours_total"] == pytest.approx(
+        sum(r.authorised_hours or 4.0 for r in records), abs=0.05)
     ranks = report.tables["by_rank"].counts
     assert ranks.loc["Total", "refused"] == sum(r.outcome == "refused" for r in records)
 
@@ -152,3 +162,24 @@ def test_empty_month_is_a_valid_report(tmp_path: Path) -> None:
     report = build_report([], "2025-02", generated_at=datetime(2025, 3, 1, tzinfo=UTC))
     assert report.headline["proposals"] == 0
     assert write_html(report, tmp_path / "e.html").exists()
+
+
+def test_linked_totals_are_hidden_alike(
+    scenario: tuple[list[DeploymentRecord], datetime],
+) -> None:
+    records, when = scenario
+    for seed in range(1, 16):
+        records, when = seeded_month(MONTH, seed=seed)
+        report = _report(records, when)
+        outcome = report.tables["by_outcome"].display
+        trigger = report.tables["by_trigger"].display
+        for col in outcome.columns:  # same totals, same suppression, in both tables
+            assert outcome.loc["Total", col] == trigger.loc["Total", col], (seed, col)
+        refused = report.tables["by_rank"].display.loc["Total", "refused"]
+        assert refused == outcome.loc["Total", "refused"]
+        for key in ("pending", "refused", "cancelled", "expired"):
+            assert report.headline[key] == outcome.loc["Total", OUTCOME_LABELS[key]]
+        if report.headline["authorised"] == "[c]":
+            assert report.tables["durations"].display.loc["Total", "Total"] in ("<3", "[c]")
+        for table in report.tables.values():
+            assert disclosed_cells(table) == []

@@ -13,9 +13,11 @@ While any line discloses a cell, the smallest published non-zero cell of that li
 well (shown ``"[c]"``), or, if there is none, the line's total. This is the cell-suppression
 practice of the ONS (*Statistical Disclosure Control Policy for Tables*, GSS 2014), with the
 interval check made explicit so that tests can prove no hidden count is recoverable from a
-single line. Limits: each line is checked on its own; joint inference that combines several
-lines (solving the whole table as a system) is not ruled out in general, which is why counts
-are also published per month only, never per day or per deployment.
+single line. A line in which every non-zero count is hidden is not counted as disclosing (a
+total of 2 split into two hidden cells is necessarily 1 and 1, but only through the rule, not
+through any published number). Limits: each line is checked on its own; joint inference that
+combines several lines (solving the whole table as a system) is not ruled out in general,
+which is why counts are published per month only, never per day or per deployment.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-__all__ = ["PRIMARY", "SECONDARY", "SuppressedTable", "disclosed_cells", "suppress"]
+__all__ = ["PRIMARY", "SECONDARY", "TOTAL", "SuppressedTable", "disclosed_cells", "suppress"]
 
 PRIMARY = "<3"
 SECONDARY = "[c]"
@@ -70,7 +72,9 @@ def _lines(shape: tuple[int, int]) -> list[tuple[list[tuple[int, int]], tuple[in
     return lines
 
 
-def _bounds(status: int, threshold: int) -> tuple[float, float]:
+def _bounds(value: int, status: int, threshold: int) -> tuple[float, float]:
+    if status == _PUB:
+        return float(value), float(value)
     return (1.0, threshold - 1.0) if status == _PRI else (float(threshold), math.inf)
 
 
@@ -81,20 +85,28 @@ def _line_discloses(
     total: tuple[int, int],
     threshold: int,
 ) -> bool:
-    if status[total] != _PUB:
+    """Whether the line ``sum(cells) - total = 0`` pins any hidden value (cells or total)."""
+    members = [(c, 1.0) for c in cells] + [(total, -1.0)]
+    if all(status[c] == _PUB for c, _ in members):
         return False
-    hidden = [c for c in cells if status[c] != _PUB]
-    if not hidden:
-        return False
-    s = float(values[total]) - sum(float(values[c]) for c in cells if status[c] == _PUB)
-    bounds = [_bounds(int(status[c]), threshold) for c in hidden]
-    for k, (lo, hi) in enumerate(bounds):
-        others = bounds[:k] + bounds[k + 1 :]
-        others_lo = sum(b[0] for b in others)
-        others_hi = sum(b[1] for b in others)  # inf as soon as one other is secondary
-        lower = max(lo, s - others_hi)
-        upper = min(hi, s - others_lo)
-        if lower >= upper:
+    if not any(status[c] == _PUB and values[c] > 0 for c, _ in members):
+        return False  # nothing published to subtract: every non-zero count here is hidden
+    bounds = [_bounds(int(values[c]), int(status[c]), threshold) for c, _ in members]
+    # range of each signed term a * x
+    terms = [(a * lo, a * hi) if a > 0 else (a * hi, a * lo) for (_, a), (lo, hi) in
+             zip(members, bounds, strict=True)]
+    lo_sum = sum(t[0] for t in terms)
+    hi_sum = sum(t[1] for t in terms)
+    for k, ((cell, a), (lo, hi)) in enumerate(zip(members, bounds, strict=True)):
+        if status[cell] == _PUB:
+            continue
+        rest_lo = lo_sum - terms[k][0] if math.isfinite(terms[k][0]) else sum(
+            t[0] for j, t in enumerate(terms) if j != k)
+        rest_hi = hi_sum - terms[k][1] if math.isfinite(terms[k][1]) else sum(
+            t[1] for j, t in enumerate(terms) if j != k)
+        # a * x = -rest  =>  x in [-rest_hi / a, -rest_lo / a] (a = +1) or the reverse (a = -1)
+        lower, upper = (-rest_hi, -rest_lo) if a > 0 else (rest_lo, rest_hi)
+        if max(lo, lower) >= min(hi, upper):
             return True
     return False
 
@@ -109,13 +121,21 @@ def disclosed_cells(table: SuppressedTable) -> list[tuple[int, int]]:
     ]
 
 
-def suppress(table: pd.DataFrame, *, threshold: int = 3) -> SuppressedTable:
+def suppress(
+    table: pd.DataFrame,
+    *,
+    threshold: int = 3,
+    locked_totals: dict[str, bool] | None = None,
+) -> SuppressedTable:
     """Add totals to a table of counts and suppress small counts (primary and secondary).
 
     Parameters
     ----------
     table : non-negative integer counts (rows x columns), without totals.
     threshold : counts from 1 to ``threshold - 1`` are hidden.
+    locked_totals : for columns (or ``"Total"``) whose total is also published elsewhere,
+        whether that total is hidden there (``True``) or shown (``False``); it is kept the same
+        here, so linked tables cannot be played against each other.
     """
     counts = table.astype(np.int64).copy()
     if (counts.to_numpy() < 0).any():
@@ -124,6 +144,16 @@ def suppress(table: pd.DataFrame, *, threshold: int = 3) -> SuppressedTable:
     counts.loc[TOTAL] = counts.sum(axis=0)
     values = counts.to_numpy().astype(np.int64)
     status = np.where((values > 0) & (values < threshold), _PRI, _PUB).astype(np.int64)
+    locked: set[tuple[int, int]] = set()
+    last = values.shape[0] - 1
+    for col, hidden in (locked_totals or {}).items():
+        j = int(counts.columns.get_loc(col))  # type: ignore[arg-type]
+        cell = (last, j)
+        locked.add(cell)
+        if hidden and status[cell] == _PUB:
+            status[cell] = _SEC
+        elif not hidden and status[cell] != _PUB:
+            raise ValueError(f"total of {col!r} is small here but shown elsewhere")
     lines = _lines(values.shape)
     changed = True
     while changed:
@@ -131,8 +161,10 @@ def suppress(table: pd.DataFrame, *, threshold: int = 3) -> SuppressedTable:
         for cells, total in lines:
             if not _line_discloses(values, status, cells, total, threshold):
                 continue
-            candidates = [c for c in cells if status[c] == _PUB and values[c] > 0]
-            pick = min(candidates, key=lambda c: (values[c], c)) if candidates else total
-            status[pick] = _SEC
+            free = [c for c in cells + [total] if c not in locked]
+            candidates = [c for c in free if status[c] == _PUB and values[c] > 0]
+            if not candidates:
+                continue  # nothing left to hide here: reported by disclosed_cells
+            status[min(candidates, key=lambda c: (c == total, values[c], c))] = _SEC
             changed = True
     return SuppressedTable(counts=counts, status=status, threshold=threshold)

@@ -31,7 +31,7 @@ import pandas as pd
 from patrolcast.errors import InputError
 from patrolcast.io.writers import escape_csv_cell
 from patrolcast.oversight.atrs import algorithm_record
-from patrolcast.oversight.suppression import SuppressedTable, suppress
+from patrolcast.oversight.suppression import TOTAL, SuppressedTable, disclosed_cells, suppress
 
 __all__ = [
     "DURATION_BANDS",
@@ -201,33 +201,65 @@ def build_report(
     ranks = sorted({k[0] for k in rank_counts}) or ["none"]
     by_rank = _table(rank_counts, ranks, ["authorised", "refused"])
 
-    tables = {
-        "by_borough": suppress(by_borough, threshold=threshold),
-        "by_trigger": suppress(by_trigger, threshold=threshold),
-        "durations": suppress(durations, threshold=threshold),
-        "extensions": suppress(ext, threshold=threshold),
-        "by_rank": suppress(by_rank, threshold=threshold),
-    }
+    # Linked suppression: the outcome totals appear in several tables (and the headline), so
+    # they are suppressed once, here, and every table keeps the same totals hidden.
+    by_outcome = _table(Counter(("all proposals", label[r.outcome]) for r in mine),
+                        ["all proposals"], outcome_cols)
+    forced: set[str] = set()
+    while True:
+        outcome = suppress(by_outcome, threshold=threshold,
+                           locked_totals=dict.fromkeys(forced, True))
+        last = outcome.status.shape[0] - 1
+        hidden = {c: bool(outcome.status[last, j]) for j, c in enumerate(outcome.counts.columns)}
+        auth_hidden = any(hidden[label[o]] for o in AUTHORISED) or 0 < len(authorised) < threshold
+        refused_hidden = hidden[label["refused"]]
+        tables = {
+            "by_outcome": outcome,
+            "by_trigger": suppress(by_trigger, threshold=threshold, locked_totals=hidden),
+            "by_borough": suppress(by_borough, threshold=threshold),
+            "durations": suppress(durations, threshold=threshold,
+                                  locked_totals={TOTAL: auth_hidden}),
+            "extensions": suppress(ext, threshold=threshold, locked_totals={TOTAL: auth_hidden}),
+            "by_rank": suppress(
+                by_rank, threshold=threshold,
+                locked_totals={"authorised": auth_hidden, "refused": refused_hidden,
+                               TOTAL: auth_hidden or refused_hidden},
+            ),
+        }
+        # A linked total that a table can only protect by hiding it is hidden everywhere.
+        stuck = _stuck_totals(tables["by_trigger"], set(hidden))
+        if _stuck_totals(tables["by_rank"], {"refused", TOTAL}):
+            stuck.add(label["refused"])
+        if _stuck_totals(tables["by_rank"], {"authorised", TOTAL}) or any(
+            _stuck_totals(tables[n], {TOTAL}) for n in ("durations", "extensions")
+        ):
+            stuck |= {label[o] for o in AUTHORISED if int(by_outcome[label[o]].iloc[0]) > 0}
+        stuck -= forced
+        if not stuck:
+            break
+        forced |= stuck
     titles = {
+        "by_outcome": "Proposals by outcome",
+        "by_trigger": "Proposals by trigger and outcome",
         "by_borough": "Proposals by borough and outcome (a deployment touching two boroughs "
         "counts in each)",
-        "by_trigger": "Proposals by trigger and outcome",
         "durations": "Authorised duration, including extensions",
         "extensions": "Extensions granted",
         "by_rank": "Decisions by the rank of the deciding officer",
     }
+    shown = outcome.display.iloc[0]
     hours = np.array([r.authorised_hours or 0.0 for r in authorised])
+    enough = not auth_hidden and len(authorised) >= MIN_FOR_MEDIAN
     headline: dict[str, Any] = {
-        "proposals": _small(len(mine), threshold),
-        "authorised": _small(len(authorised), threshold),
-        "refused": _small(sum(r.outcome == "refused" for r in mine), threshold),
-        "authorised_hours_total": round(float(hours.sum()), 1)
-        if len(authorised) >= MIN_FOR_MEDIAN else "[c]",
-        "authorised_hours_median": round(float(np.median(hours)), 1)
-        if len(authorised) >= MIN_FOR_MEDIAN else "[c]",
+        "proposals": shown[TOTAL],
+        "authorised": "[c]" if auth_hidden else len(authorised),
+        **{o: shown[label[o]] for o in OUTCOMES},
+        "authorised_hours_total": round(float(hours.sum()), 1) if enough else "[c]",
+        "authorised_hours_median": round(float(np.median(hours)), 1) if enough else "[c]",
         "area_km2_median": round(float(np.median([r.area_km2 for r in authorised])), 2)
-        if len(authorised) >= MIN_FOR_MEDIAN else "[c]",
+        if enough else "[c]",
     }
+    headline = {k: (v if isinstance(v, str | float) else int(v)) for k, v in headline.items()}
     notes = [
         "Counts of 1 or 2 are shown as '<3'; '[c]' marks a further count withheld so that a "
         "small one cannot be worked out from the totals.",
@@ -247,14 +279,21 @@ def build_report(
     )
 
 
+def _stuck_totals(table: SuppressedTable, columns: set[str]) -> set[str]:
+    """Columns whose column line still discloses a hidden count (their total is locked)."""
+    last = table.counts.shape[0] - 1
+    out = set()
+    for total in disclosed_cells(table):
+        col = str(table.counts.columns[total[1]])
+        if total[0] == last and col in columns:
+            out.add(col)
+    return out
+
+
 def _table(counts: Counter[tuple[str, str]], rows: list[str], cols: list[str]) -> pd.DataFrame:
     return pd.DataFrame(
         [[counts.get((r, c), 0) for c in cols] for r in rows], index=rows, columns=cols
     )
-
-
-def _small(n: int, threshold: int) -> int | str:
-    return "<3" if 0 < n < threshold else int(n)
 
 
 # --------------------------------------------------------------------------------- writers
