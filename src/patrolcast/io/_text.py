@@ -156,34 +156,36 @@ def _segments(buf: bytes) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]
 def _parse_block(buf: bytes, first_line: int, fmt: TextFormat, encoding: str) -> Block:
     if encoding != "utf-8":
         buf = buf.decode(encoding, errors="replace").encode("utf-8")
-    starts, ends = _segments(buf)
-    n = len(ends)
-    line_numbers = np.arange(first_line, first_line + n, dtype=np.int64)
-    arr = np.frombuffer(buf, dtype=np.uint8)
-    length = ends - starts
-    has_cr = np.zeros(n, dtype=bool)
-    nonempty = length > 0
-    has_cr[nonempty] = arr[ends[nonempty] - 1] == 13
-    blank = (length - has_cr) <= 0
-    drop = blank.copy()
-    odd = np.zeros(n, dtype=bool)
-    if b'"' in buf:
-        quotes = np.flatnonzero(arr == 34)
-        per_line = np.searchsorted(quotes, ends) - np.searchsorted(quotes, starts)
-        odd = (per_line % 2 == 1) & ~blank
-        drop |= odd
     bad: list[BadLine] = []
-    if drop.any():
-        for i in np.flatnonzero(drop):
-            text = buf[starts[i] : ends[i]].decode("utf-8", errors="replace").rstrip("\r")
-            bad.append(
-                BadLine(int(line_numbers[i]), BLANK_LINE if blank[i] else UNMATCHED_QUOTE, text)
-            )
-        keep = np.flatnonzero(~drop)
-        buf = b"\n".join(buf[starts[i] : ends[i]] for i in keep) + (b"\n" if len(keep) else b"")
-        kept_lines = line_numbers[keep]
-    else:
-        kept_lines = line_numbers
+    n = buf.count(b"\n")
+    line_numbers = np.arange(first_line, first_line + n, dtype=np.int64)
+    kept_lines = line_numbers
+    # Fast path: no quote characters and no blank line means every line is a candidate row and
+    # only pyarrow's field count check remains. Otherwise find the lines to set aside.
+    suspicious = (
+        b'"' in buf or buf.startswith((b"\n", b"\r\n")) or b"\n\n" in buf or b"\n\r\n" in buf
+    )
+    if suspicious:
+        starts, ends = _segments(buf)
+        arr = np.frombuffer(buf, dtype=np.uint8)
+        length = ends - starts
+        has_cr = np.zeros(n, dtype=bool)
+        nonempty = length > 0
+        has_cr[nonempty] = arr[ends[nonempty] - 1] == 13
+        blank = (length - has_cr) <= 0
+        drop = blank.copy()
+        if b'"' in buf:
+            quotes = np.flatnonzero(arr == 34)
+            per_line = np.searchsorted(quotes, ends) - np.searchsorted(quotes, starts)
+            drop |= (per_line % 2 == 1) & ~blank
+        if drop.any():
+            for i in np.flatnonzero(drop):
+                text = buf[starts[i] : ends[i]].decode("utf-8", errors="replace").rstrip("\r")
+                reason = BLANK_LINE if blank[i] else UNMATCHED_QUOTE
+                bad.append(BadLine(int(line_numbers[i]), reason, text))
+            keep = np.flatnonzero(~drop)
+            buf = b"\n".join(buf[starts[i] : ends[i]] for i in keep) + (b"\n" if len(keep) else b"")
+            kept_lines = line_numbers[keep]
     invalid: list[tuple[int, str, int]] = []
 
     def on_invalid(row: pacsv.InvalidRow) -> str:
