@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import shapely
+from scipy import stats
 
 from patrolcast.events import EventSet
 from patrolcast.forecast.kde import KDEForecaster
@@ -70,20 +71,41 @@ def test_quartic_kernel_is_zero_beyond_bandwidth(grid: Grid) -> None:
     assert np.all(fc.expected_count[d < 600] > 0)
 
 
-def test_area_forecast_uses_representative_points() -> None:
+def test_area_forecast_integrates_the_surface_over_each_area() -> None:
     boxes = [
         shapely.box(i * 1000, j * 1000, (i + 1) * 1000, (j + 1) * 1000)
-        for i in range(5)
-        for j in range(4)
+        for i in range(10)
+        for j in range(8)
     ]
     ids = tuple(f"A{k:02d}" for k in range(len(boxes)))
     areas = AreaSupport(ids, ids, tuple(boxes), CRS)
     ev = _events(seed=3)
-    model = KDEForecaster(bandwidth=500.0, lookback_days=80.0, normalise=False, truncate=4.0)
+    model = KDEForecaster(
+        bandwidth=500.0, lookback_days=80.0, normalise=False, area_resolution=25.0
+    )
     fc = model.fit(ev, cutoff=80.0).predict(areas, 80.0, 94.0)
-    kernel = SpatialKernel("gaussian", 500.0, radius=2_000.0)
-    dens = point_kernel_sum_reference(areas.centroids, ev.x, ev.y, ev.count, kernel)[0]
-    np.testing.assert_allclose(fc.expected_count, dens * 1e6 * 14 / 80, rtol=1e-12)
+    # closed form: the Gaussian's integral over a box is a product of normal CDF differences
+    expected = np.zeros(areas.n_units)
+    for k, box in enumerate(areas.geometries):
+        x0, y0, x1, y1 = box.bounds
+        px = stats.norm.cdf((x1 - ev.x) / 500) - stats.norm.cdf((x0 - ev.x) / 500)
+        py = stats.norm.cdf((y1 - ev.y) / 500) - stats.norm.cdf((y0 - ev.y) / 500)
+        expected[k] = np.sum(px * py) * 14 / 80
+    np.testing.assert_allclose(fc.expected_count, expected, rtol=0.02, atol=1e-3)
+
+
+def test_area_counts_are_not_inflated_by_large_areas() -> None:
+    # one big area with its own events at its point, one small neighbour with none: the big
+    # area keeps about its own count; it is not its peak density times its large area
+    big = shapely.box(0, 0, 3_000, 3_000)
+    small = shapely.box(3_000, 1_400, 3_200, 1_600)
+    areas = AreaSupport(("BIG", "SMALL"), ("big", "small"), (big, small), CRS)
+    px, py = areas.centroids[0]
+    ev = EventSet.from_arrays([1.0], [px], [py], crs=CRS, count=[30.0])
+    model = KDEForecaster(bandwidth=300.0, lookback_days=28.0, normalise=False)
+    fc = model.fit(ev, cutoff=28.0).predict(areas, 28.0, 56.0)
+    assert 25.0 < fc.expected_count[0] <= 30.0
+    assert fc.expected_count[1] < 0.5
 
 
 def test_older_events_ignored(grid: Grid) -> None:

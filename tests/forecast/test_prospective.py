@@ -58,7 +58,7 @@ def test_grid_forecast_matches_reference(grid: Grid) -> None:
     assert np.all(fc.expected_count[d > 450] == 0)
 
 
-def test_area_forecast_matches_reference(grid: Grid) -> None:
+def test_area_forecast_integrates_the_score(grid: Grid) -> None:
     boxes = [
         shapely.box(i * 500, j * 500, (i + 1) * 500, (j + 1) * 500)
         for i in range(10)
@@ -67,14 +67,20 @@ def test_area_forecast_matches_reference(grid: Grid) -> None:
     ids = tuple(f"L{k:02d}" for k in range(len(boxes)))
     areas = AreaSupport(ids, ids, tuple(boxes), CRS)
     ev = _events(grid, seed=4)
-    fc = ProspectiveForecaster().fit(ev, cutoff=70.0).predict(areas, 70.0, 84.0)
+    fc = ProspectiveForecaster(area_resolution=100.0).fit(ev, cutoff=70.0)
+    got = fc.predict(areas, 70.0, 84.0)
     recent = ev.between(14.0, 70.0)
-    ref = prospective_score_reference(
-        areas.centroids, recent, 70.0, bandwidth=250.0, radius=400.0, time_unit_days=7.0
+    # the plain score at every 100 m cell centre, summed per area
+    score = prospective_score_reference(
+        grid.centroids, recent, 70.0, bandwidth=250.0, radius=400.0, time_unit_days=7.0
     )
-    np.testing.assert_allclose(
-        fc.expected_count, ref / ref.sum() * len(recent) * 14 / 56, rtol=1e-9
+    per_area = np.bincount(
+        areas.assign(grid.centroids[:, 0], grid.centroids[:, 1]),
+        weights=score,
+        minlength=areas.n_units,
     )
+    expected = per_area / per_area.sum() * len(recent) * 14 / 56
+    np.testing.assert_allclose(got.expected_count, expected, rtol=1e-9)
 
 
 def test_recent_events_weigh_more(grid: Grid) -> None:

@@ -8,20 +8,24 @@ What is computed, exactly
 Let the lookback period be ``[cutoff - L, cutoff)`` (moved to a month start for month-precision
 data, see :func:`patrolcast.forecast.naive.lookback_start`), ``W = end - start`` the window
 length, ``w_j`` the count (or harm) of event ``j`` and ``K`` the kernel
-(:class:`~patrolcast.forecast.kernels.SpatialKernel`, a density integrating to 1). The density at
-unit ``i`` is ``D_i = sum_j w_j K(|c_i - p_j|)`` where
+(:class:`~patrolcast.forecast.kernels.SpatialKernel`, a density integrating to 1). The surface is
+``D(u) = sum_j w_j K(|u - p_j|)`` (events per m² over the lookback) and the expected count of a
+unit is its integral over the unit, per day of lookback, times the window:
+``E_i = W / L * integral over unit i of D(u) du``.
 
-- on a :class:`~patrolcast.geo.support.Grid`, ``c_i`` is the cell centre and ``p_j`` the event
-  binned to cell centres (``binning``), summed by FFT convolution;
-- on an :class:`~patrolcast.geo.support.AreaSupport`, ``c_i`` is the area's representative
-  point and ``p_j`` the event's own position, summed directly.
+- On a :class:`~patrolcast.geo.support.Grid` the integral is ``D(c_i) * A_i`` with ``c_i`` the
+  cell centre and ``A_i`` the cell's area, and the events binned to cell centres (``binning``);
+  the sum runs as a convolution (:func:`~patrolcast.forecast.kernels.grid_kernel_sum`).
+- On an :class:`~patrolcast.geo.support.AreaSupport` (LSOAs, wards...) the surface is integrated
+  over each polygon by the midpoint rule on a grid of ``area_resolution`` metres
+  (:func:`~patrolcast.forecast.kernels.area_kernel_integral`). Evaluating the surface at one
+  point and multiplying by the area would be badly wrong for areas larger than the bandwidth:
+  area counts sit at the area's representative point, so the surface peaks there.
 
-The expected count is ``E_i = D_i * A_i * W / L`` with ``A_i`` the unit's area (the density times
-area approximates the integral of the surface over the unit). With ``normalise=True`` (default)
-``E`` is then rescaled so that its sum equals ``W / L`` times the weight of the lookback events
-that fall inside the support: the kernel's mass that spills outside the study area (an edge
-effect) and the error of density-times-area on large units are spread back over the units in
-proportion to the surface. Harm is the same with harm weights.
+With ``normalise=True`` (default) ``E`` is then rescaled so that its sum equals ``W / L`` times
+the weight of the lookback events that fall inside the support: the kernel's mass that spills
+outside the study area (an edge effect) is spread back over the units in proportion to the
+surface. Harm is the same with harm weights.
 
 References
 ----------
@@ -41,11 +45,12 @@ from patrolcast.forecast.base import FloatArray, Forecaster
 from patrolcast.forecast.kernels import (
     BINNINGS,
     SpatialKernel,
+    area_kernel_integral,
     grid_kernel_sum,
     point_kernel_sum,
 )
 from patrolcast.forecast.naive import counts_per_unit, recent
-from patrolcast.geo.support import Grid, Support
+from patrolcast.geo.support import AreaSupport, Grid, Support
 
 
 class KDEForecaster(Forecaster):
@@ -63,6 +68,8 @@ class KDEForecaster(Forecaster):
     binning : how events are placed on a grid before the FFT: ``"nearest"`` cell centre or
         ``"linear"`` (bilinear split between four centres).
     normalise : rescale so the forecast's total equals the recent rate times the window.
+    area_resolution : on areas, the spacing in metres of the grid used to integrate the
+        surface over each area (see :func:`~patrolcast.forecast.kernels.area_kernel_integral`).
     """
 
     name = "kde"
@@ -76,6 +83,7 @@ class KDEForecaster(Forecaster):
         truncate: float | None = None,
         binning: str = "nearest",
         normalise: bool = True,
+        area_resolution: float = 100.0,
     ) -> None:
         self.bandwidth = bandwidth
         self.lookback_days = lookback_days
@@ -83,6 +91,7 @@ class KDEForecaster(Forecaster):
         self.truncate = truncate
         self.binning = binning
         self.normalise = normalise
+        self.area_resolution = area_resolution
 
     def _validate_params(self) -> None:
         if self.kernel not in ("gaussian", "quartic"):
@@ -93,6 +102,8 @@ class KDEForecaster(Forecaster):
             raise ValueError(f"truncate must be positive or None, got {self.truncate}")
         if self.binning not in BINNINGS:
             raise ValueError(f"binning must be one of {', '.join(BINNINGS)}, got {self.binning!r}")
+        if not float(self.area_resolution) > 0:
+            raise ValueError(f"area_resolution must be positive, got {self.area_resolution}")
         self.spatial_kernel()  # checks the bandwidth
 
     def spatial_kernel(self) -> SpatialKernel:
@@ -113,10 +124,22 @@ class KDEForecaster(Forecaster):
             density = grid_kernel_sum(
                 support, ev.x, ev.y, weights, self.kernel_, binning=self.binning
             )
+            mass = density * support.unit_area[None, :]
+        elif isinstance(support, AreaSupport):
+            mass = area_kernel_integral(
+                support,
+                ev.x,
+                ev.y,
+                weights,
+                self.kernel_,
+                resolution=float(self.area_resolution),
+                binning=self.binning,
+            )
         else:
             density = point_kernel_sum(support.centroids, ev.x, ev.y, weights, self.kernel_)
+            mass = density * support.unit_area[None, :]
         scale = (end - start) / self.lookback_length_
-        expected = density * support.unit_area[None, :] * scale
+        expected = mass * scale
         if self.normalise:
             inside_count, inside_harm = counts_per_unit(support, ev)
             targets = np.array([inside_count.sum(), inside_harm.sum()]) * scale

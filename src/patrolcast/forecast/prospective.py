@@ -15,9 +15,10 @@ The score is not a count. It is turned into expected counts by rescaling so that
 the support, to the recent rate times the window: ``E_i = r_i / sum(r) * N * W / L`` with ``N``
 the weight of lookback events inside the support (harm alike, with harm weights). The spatial sum
 runs as an FFT convolution on a grid (events weighted by their time weight and binned to cell
-centres, the inverse-distance kernel evaluated at cell-centre offsets) and as a direct radius
-sum at representative points on areas; the plain twin :func:`prospective_score_reference` loops
-over events and units.
+centres, the inverse-distance kernel evaluated at cell-centre offsets); the plain twin
+:func:`prospective_score_reference` loops over events and units. On areas the score surface is
+integrated over each polygon (:func:`~patrolcast.forecast.kernels.area_kernel_integral`), so
+``r_i`` is the risk summed over the area's ground rather than read at one point.
 
 References
 ----------
@@ -35,11 +36,12 @@ from patrolcast.forecast.base import FloatArray, Forecaster
 from patrolcast.forecast.kernels import (
     BINNINGS,
     SpatialKernel,
+    area_kernel_integral,
     grid_kernel_sum,
     point_kernel_sum,
 )
 from patrolcast.forecast.naive import counts_per_unit, recent
-from patrolcast.geo.support import Grid, Support
+from patrolcast.geo.support import AreaSupport, Grid, Support
 
 
 def time_weights(t: npt.ArrayLike, cutoff: float, time_unit_days: float) -> FloatArray:
@@ -81,6 +83,8 @@ class ProspectiveForecaster(Forecaster):
     time_unit_days : the time unit (7: weeks).
     lookback_days : events older than this at the cut-off do not count.
     binning : how events are placed on a grid (see :mod:`patrolcast.forecast.kernels`).
+    area_resolution : on areas, the risk surface is integrated over each polygon on a grid of
+        this spacing (metres), so that an area's share grows with the risky ground it covers.
     """
 
     name = "prospective"
@@ -93,12 +97,14 @@ class ProspectiveForecaster(Forecaster):
         time_unit_days: float = 7.0,
         lookback_days: float = 56.0,
         binning: str = "nearest",
+        area_resolution: float = 100.0,
     ) -> None:
         self.bandwidth = bandwidth
         self.radius = radius
         self.time_unit_days = time_unit_days
         self.lookback_days = lookback_days
         self.binning = binning
+        self.area_resolution = area_resolution
 
     def _validate_params(self) -> None:
         for name in ("time_unit_days", "lookback_days"):
@@ -106,6 +112,8 @@ class ProspectiveForecaster(Forecaster):
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
         if self.binning not in BINNINGS:
             raise ValueError(f"binning must be one of {', '.join(BINNINGS)}, got {self.binning!r}")
+        if not float(self.area_resolution) > 0:
+            raise ValueError(f"area_resolution must be positive, got {self.area_resolution}")
         SpatialKernel("inverse_distance", float(self.bandwidth), float(self.radius))
 
     def _fit(self, history: EventSet, cutoff: float) -> None:
@@ -121,6 +129,16 @@ class ProspectiveForecaster(Forecaster):
         if isinstance(support, Grid):
             score = grid_kernel_sum(
                 support, ev.x, ev.y, weights, self.kernel_, binning=self.binning
+            )
+        elif isinstance(support, AreaSupport):
+            score = area_kernel_integral(
+                support,
+                ev.x,
+                ev.y,
+                weights,
+                self.kernel_,
+                resolution=float(self.area_resolution),
+                binning=self.binning,
             )
         else:
             score = point_kernel_sum(support.centroids, ev.x, ev.y, weights, self.kernel_)

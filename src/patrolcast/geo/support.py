@@ -287,13 +287,26 @@ class AreaSupport:
         out = np.full(xa.shape, -1, dtype=np.int64)
         if xa.size == 0:
             return out
-        pts = shapely.points(xa, ya)
+        # Points repeat (area counts sit at representative points): look up each place once.
+        finite = np.isfinite(xa) & np.isfinite(ya)
+        places, where = np.unique(
+            np.column_stack([xa[finite], ya[finite]]), axis=0, return_inverse=True
+        )
+        found = np.full(places.shape[0], -1, dtype=np.int64)
+        pts = shapely.points(places[:, 0], places[:, 1])
         tree = self._tree  # type: ignore[attr-defined]
-        point_idx, geom_idx = tree.query(pts, predicate="intersects")
+        geoms = self._geoms  # type: ignore[attr-defined]
+        # Bounding-box candidates from the tree, then the exact test with prepared polygons
+        # (much faster than the tree's own predicate on detailed boundaries).
+        point_idx, geom_idx = tree.query(pts)
+        shapely.prepare(geoms)
+        hit = shapely.intersects(geoms[geom_idx], pts[point_idx])
+        point_idx, geom_idx = point_idx[hit], geom_idx[hit]
         # A point on a shared boundary matches two areas: keep the first (lowest index).
         order = np.lexsort((geom_idx, point_idx))
         point_idx, geom_idx = point_idx[order], geom_idx[order]
         first = np.ones(point_idx.size, dtype=bool)
         first[1:] = point_idx[1:] != point_idx[:-1]
-        out[point_idx[first]] = geom_idx[first]
+        found[point_idx[first]] = geom_idx[first]
+        out[finite] = found[where.ravel()]
         return out
