@@ -246,7 +246,9 @@ def cia_evidence(
     payload = [e.as_dict() for e in evidence]
     text = "\n".join(
         f"{e.name}: " + (f"MISSING - {e.missing}" if e.missing else json.dumps(e.value))
-        + (f"  [{e.source}; {e.period}]" if e.source else "") for e in evidence
+        + (f"  [{e.source}; {e.period}]" if e.source else "")
+        + "".join(f"\n    note: {n}" for n in e.notes)
+        for e in evidence
     )
     _emit(payload, as_json, text)
 
