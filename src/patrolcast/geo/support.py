@@ -162,10 +162,14 @@ class Grid:
     @property
     def unit_ids(self) -> list[str]:
         """Stable cell ids: ``E<easting>N<northing>`` of the cell's lower-left corner (metres)."""
-        r, c = np.divmod(self.raster_index, self.nx)
-        xs = (self.x0 + c * self.cell_size).astype(np.int64)
-        ys = (self.y0 + r * self.cell_size).astype(np.int64)
-        return [f"E{x}N{y}" for x, y in zip(xs, ys, strict=True)]
+        cached: list[str] | None = self.__dict__.get("_unit_ids")
+        if cached is None:
+            r, c = np.divmod(self.raster_index, self.nx)
+            xs = (self.x0 + c * self.cell_size).astype(np.int64)
+            ys = (self.y0 + r * self.cell_size).astype(np.int64)
+            cached = [f"E{x}N{y}" for x, y in zip(xs, ys, strict=True)]
+            object.__setattr__(self, "_unit_ids", cached)
+        return list(cached)
 
     @property
     def centroids(self) -> FloatArray:
