@@ -10,7 +10,12 @@ import shapely
 
 from patrolcast.errors import InputError
 from patrolcast.geo.support import AreaSupport
-from patrolcast.oversight.fairness import Exposure, exposure_by_area, exposure_vs_harm
+from patrolcast.oversight.fairness import (
+    Exposure,
+    exposure_by_area,
+    exposure_vs_harm,
+    harm_to_areas,
+)
 
 
 def _areas() -> AreaSupport:
@@ -56,3 +61,13 @@ def test_bad_input() -> None:
         exposure_vs_harm(pd.Series({"A": -1.0}), pd.Series({"A": 1.0}))
     with pytest.raises(InputError):
         exposure_by_area([Exposure(shapely.box(0, 0, 1, 1), -2.0)], _areas())
+
+
+def test_harm_rolls_up_from_lsoas_to_wards() -> None:
+    lsoas = _areas()  # three 1 km squares
+    wards = AreaSupport(("W1", "W2"), ("west", "east"),
+                        (shapely.box(0, 0, 2000, 1000), shapely.box(2000, 0, 3000, 1000)),
+                        "EPSG:27700", "ward")
+    harm = pd.Series({"A": 5.0, "B": 7.0, "C": 11.0, "Z": 100.0})  # Z: unknown LSOA, dropped
+    out = harm_to_areas(harm, lsoas, wards)
+    assert out["W1"] == 12.0 and out["W2"] == 11.0

@@ -348,7 +348,7 @@ def fairness_exposure(
     from patrolcast.governance import service
     from patrolcast.governance.clock import SystemClock
     from patrolcast.io.store import Store
-    from patrolcast.oversight.fairness import exposure_by_area, exposure_vs_harm
+    from patrolcast.oversight.fairness import exposure_by_area, exposure_vs_harm, harm_to_areas
     from patrolcast.oversight.records import exposures
 
     readers = {
@@ -367,8 +367,10 @@ def fairness_exposure(
     exposure = exposure_by_area(exposures(views, now=clock.now()), areas)
     counts = Store((home or load_settings().home) / "store").area_counts(
         harm_dataset, groups=[g for g in groups.split(",") if g])
-    key = {"lsoa": "area_code", "ward": "area_code", "borough": "borough"}[level]
-    harm = counts.groupby(key)["harm"].sum()
+    harm = counts.groupby("area_code")["harm"].sum()
+    if level != "lsoa":
+        lsoas = boundaries.read_lsoa_boundaries(_shared(readers["lsoa"][1]))
+        harm = harm_to_areas(harm, lsoas, areas)
     import pandas as pd
 
     names = pd.Series(list(areas.names), index=list(areas.ids))

@@ -26,7 +26,13 @@ import pandas as pd
 
 from patrolcast.errors import InputError
 
-__all__ = ["DEFAULT_FACTOR", "Exposure", "exposure_by_area", "exposure_vs_harm"]
+__all__ = [
+    "DEFAULT_FACTOR",
+    "Exposure",
+    "exposure_by_area",
+    "exposure_vs_harm",
+    "harm_to_areas",
+]
 
 DEFAULT_FACTOR = 2.0
 
@@ -108,3 +114,18 @@ def exposure_vs_harm(
         "flagged",
     ]
     return frame[cols].sort_values("ratio", ascending=False)
+
+
+def harm_to_areas(harm: pd.Series, sources: Any, target: Any) -> pd.Series:
+    """Re-aggregate harm per source area (e.g. LSOA) to target areas (e.g. wards): each source
+    area's harm goes to the target area containing its representative point (a point inside
+    the polygon). Source areas missing from ``sources`` or outside every target are dropped.
+    """
+    index = sources.index_of(list(harm.index))
+    known = index >= 0
+    points = np.asarray(sources.centroids)[index[known]]
+    where = target.assign(points[:, 0], points[:, 1]) if len(points) else np.zeros(0, int)
+    values = harm.to_numpy(dtype=float)[known]
+    ok = where >= 0
+    sums = np.bincount(where[ok], weights=values[ok], minlength=target.n_units)
+    return pd.Series(sums, index=pd.Index(list(target.ids), name="area"), name="harm")
