@@ -126,3 +126,39 @@ def test_bad_hyperparameters_refused_at_fit(params: dict) -> None:
     model = KDEForecaster(**params)  # storing is fine; fit validates
     with pytest.raises(ValueError):
         model.fit(_events(), cutoff=80.0)
+
+
+@pytest.mark.realdata
+def test_london_lsoa_violence_forecast_is_sensible(shared_data) -> None:  # type: ignore[no-untyped-def]
+    """Real MPS counts: a monthly LSOA KDE keeps the recent rate and ranks well above chance."""
+    import pandas as pd
+
+    from patrolcast.geo.area_counts import events_from_area_counts, month_start_days
+    from patrolcast.geo.boundaries import read_lsoa_boundaries
+    from tests.conftest import require
+
+    lsoas = read_lsoa_boundaries(
+        require(shared_data / "boundaries" / "london_lsoa2021_by_borough_shp.zip")
+    )
+    wide = pd.read_csv(require(shared_data / "london_datastore_mps" / "recorded-crime-lsoa.csv.gz"))
+    months = [c for c in wide.columns if c.isdigit()]
+    long = (
+        wide[wide["major_category"] == "VIOLENCE AGAINST THE PERSON"]
+        .melt(id_vars=["lsoa_code"], value_vars=months, var_name="month", value_name="count")
+        .rename(columns={"lsoa_code": "area_code"})
+    )
+    events = events_from_area_counts(long, lsoas).events
+    start, end = month_start_days(pd.Series([months[-2], months[-1]]))
+    model = KDEForecaster(bandwidth=300.0, lookback_days=90.0)
+    fc = model.fit(events, cutoff=start).predict(lsoas, start, end)
+    recent = events.between(model.cutoff_ - model.lookback_length_, start)
+    assert fc.expected_count.sum() == pytest.approx(
+        recent.total_count * (end - start) / model.lookback_length_
+    )
+    # the top 5% of London's area by predicted density holds far more than 5% of next month
+    nxt = events.between(start, end)
+    observed = np.bincount(lsoas.assign(nxt.x, nxt.y), weights=nxt.count, minlength=lsoas.n_units)
+    density = fc.expected_count / lsoas.unit_area
+    order = np.argsort(-density, kind="stable")
+    top = order[np.cumsum(lsoas.unit_area[order]) <= 0.05 * lsoas.unit_area.sum()]
+    assert observed[top].sum() / observed.sum() > 2 * 0.05
