@@ -65,6 +65,8 @@ def run_races(world: World, n: int) -> dict[str, int]:
         err = errors[0]
         assert isinstance(err, ConflictError), repr(err)
         rule = getattr(err, "rule", "")
+        assert f"#{pid}" in str(err) or "authorised" in str(err)
+        assert str(err).startswith("conflict (") and "\n" not in str(err)
         tally["stale_version" if rule == "stale-version" else "invalid_transition"] += 1
         tally["races"] += 1
         tally["one_winner"] += 1

@@ -10,7 +10,9 @@ refused attempt appends one ``denied`` audit entry (naming the rule and why) and
 function returns, the transition is durable (acknowledged).
 
 Concurrency: the proposal row is locked (``SELECT ... FOR UPDATE`` on PostgreSQL; the whole write
-transaction is ``BEGIN IMMEDIATE`` on SQLite) and carries a version counter; a caller that
+transaction is ``BEGIN IMMEDIATE`` on SQLite), then the audit head row (so decisions whose guards
+read other proposals, such as the cool-down, cannot pass concurrently), and the row carries a
+version counter; a caller that
 passes ``expected_version`` (the version it displayed) gets :class:`StaleProposal` if someone
 else acted first. Two authorisers racing: one wins, the other gets a ``ConflictError``.
 
@@ -39,6 +41,7 @@ from patrolcast.governance.db import run_transaction
 from patrolcast.governance.expiry import effective_state
 from patrolcast.governance.guards import GuardContext, permission_guards, policy_guards
 from patrolcast.governance.models import (
+    AuditHead,
     CommunityImpactAssessment,
     Consultation,
     Debrief,
@@ -310,13 +313,18 @@ def _apply(
             )
             raise stale
     profile = load_profile(profile_name)
+    # Serialise decisions across proposals too (PostgreSQL): the cool-down and cap guards read
+    # other proposals, so two overlapping authorisations must not pass them concurrently
+    # (write skew). Lock order is always proposal row, then the audit head row.
+    session.execute(select(AuditHead.id).where(AuditHead.id == 1).with_for_update()).first()
 
     next_state = TRANSITIONS.get((state, action))
     if next_state is None:
         allowed = sorted(s.value for (s, a) in TRANSITIONS if a is action)
         invalid = InvalidTransition(
             "invalid-transition",
-            f"cannot {action} a proposal that is {state.value} (only from {', '.join(allowed)})",
+            f"cannot {action} proposal #{proposal_id if proposal_id is not None else '-'}: "
+            f"it is {state.value} (only from {', '.join(allowed)})",
         )
         _deny(
             session,
