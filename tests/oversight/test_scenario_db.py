@@ -46,9 +46,10 @@ def test_database_month_matches_the_plan(
     for got, want in zip(records, expected, strict=True):
         assert got.outcome == want.outcome
         assert got.authorised_hours == pytest.approx(want.authorised_hours)
-        assert (got.extensions, got.authorising_rank, got.boroughs, got.trigger_type) == (
-            want.extensions, want.authorising_rank, want.boroughs, want.trigger_type
-        )
+        assert (got.extensions, got.authorising_rank, got.boroughs, got.trigger_type,
+                got.follow_up) == (want.extensions, want.authorising_rank, want.boroughs,
+                                   want.trigger_type, want.follow_up)
+    assert {r.follow_up for r in records} >= {"awaiting debrief", "debriefed", "reviewed"}
     from_db = build_report(records, "2025-06", generated_at=report_time,
                            borough_names=SCENARIO_BOROUGHS)
     planned = build_report(expected, "2025-06", generated_at=report_time,

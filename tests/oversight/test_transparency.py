@@ -85,6 +85,10 @@ def test_true_counts_match_the_records(
     assert unsuppressed.headline["authorised"] == len(records)
     assert unsuppressed.headline["authorised_hours_total"] == pytest.approx(
         sum(r.authorised_hours or 4.0 for r in records), abs=0.05)
+    follow = report.tables["follow_up"].counts
+    ended = [r for r in records if r.outcome in ("cancelled", "expired")]
+    assert follow.loc["Total", "Total"] == len(ended)
+    assert follow.loc["Total", "reviewed"] == sum(r.follow_up == "reviewed" for r in ended)
     ranks = report.tables["by_rank"].counts
     assert ranks.loc["Total", "refused"] == sum(r.outcome == "refused" for r in records)
 

@@ -87,9 +87,21 @@ def deployment_records(views: Sequence[Any]) -> list[DeploymentRecord]:
                 extensions=int(v.extensions_used),
                 authorising_rank=_deciding_rank(v) if outcome != "pending" else None,
                 area_km2=float(v.area_km2),
+                follow_up=_follow_up(v, outcome),
             )
         )
     return out
+
+
+def _follow_up(view: Any, outcome: str) -> str | None:
+    if outcome not in ("cancelled", "expired"):
+        return None
+    state = State(view.state)
+    if state is State.REVIEWED:
+        return "reviewed"
+    if state is State.DEBRIEFED:
+        return "debriefed"
+    return "awaiting debrief"
 
 
 def past_deployments(views: Sequence[Any], *, exclude: int | None = None) -> list[PastDeployment]:

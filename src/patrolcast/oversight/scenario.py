@@ -59,10 +59,32 @@ class PlannedProposal:
     extension_hours: float = 0.0
     cancel_after_hours: float | None = None
     side_m: float = 400.0
+    debrief_after_hours: float | None = None  # after the end (or the cancellation)
+    review_after_hours: float | None = None  # after the debrief
 
     @property
     def end(self) -> datetime:
         return self.start + timedelta(hours=self.base_hours + self.extension_hours)
+
+    @property
+    def stood_down(self) -> datetime:
+        """When the patrol actually ended: its end, or the cancellation."""
+        if self.cancel_after_hours is not None:
+            return self.start + timedelta(hours=self.cancel_after_hours)
+        return self.end
+
+    def follow_up(self, report_time: datetime) -> str | None:
+        if self.decision != "authorise" or self.stood_down > report_time:
+            return None
+        if self.debrief_after_hours is None:
+            return "awaiting debrief"
+        debriefed = self.stood_down + timedelta(hours=self.debrief_after_hours)
+        if debriefed > report_time:
+            return "awaiting debrief"
+        if self.review_after_hours is None:
+            return "debriefed"
+        reviewed = debriefed + timedelta(hours=self.review_after_hours)
+        return "reviewed" if reviewed <= report_time else "debriefed"
 
     def record(self, report_time: datetime) -> DeploymentRecord:
         """The public record this plan should produce at ``report_time``."""
@@ -86,6 +108,7 @@ class PlannedProposal:
             extensions=1 if self.extension_hours > 0 else 0,
             authorising_rank=self.rank,
             area_km2=round((self.side_m / 1000.0) ** 2, 6),
+            follow_up=self.follow_up(report_time),
         )
 
 
@@ -94,6 +117,7 @@ def plan_month(
 ) -> tuple[list[PlannedProposal], datetime]:
     """The seeded plan and the report time (the next month's first day, 09:00 UTC)."""
     rng = np.random.default_rng(seed)
+    follow = np.random.default_rng(seed + 1)  # debriefs and reviews: a stream of their own
     first, next_month = month_bounds(month)
     report_time = next_month + timedelta(hours=9)
     span_h = (next_month - first).total_seconds() / 3600
@@ -119,10 +143,14 @@ def plan_month(
         elif u < 0.25:
             plan = PlannedProposal(pid, start, boroughs, trigger, "refuse", rank, side_m=side)
         else:
+            debrief = float(follow.uniform(6, 72)) if follow.random() < 0.8 else None
+            review = float(follow.uniform(24, 240)) if follow.random() < 0.6 else None
             plan = PlannedProposal(
                 pid, start, boroughs, trigger, "authorise", rank, base_hours=base,
                 extension_hours=0.0 if cancel is not None else extension,
                 cancel_after_hours=cancel, side_m=side,
+                debrief_after_hours=round(debrief, 2) if debrief else None,
+                review_after_hours=round(review, 2) if debrief and review else None,
             )
         plans.append(plan)
     return plans, report_time

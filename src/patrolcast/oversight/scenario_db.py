@@ -4,8 +4,10 @@ Every proposal goes through the real service functions, in time order on a contr
 an intelligence item is recorded when the trigger is intelligence; the analyst proposes and
 submits; the community lead records a complete impact assessment and moves it on; each borough
 commander is consulted; an authorising officer of the planned rank refuses or authorises;
-extensions and cancellations happen during the deployment. Profile ``s60-statutory`` (inspector
-authorises up to 24 h, one extension by a superintendent) is used so that several ranks decide.
+extensions and cancellations happen during the deployment; debriefs (by the authorising
+officer) and independent reviews (by a strategic firearms commander) follow. Profile
+``s60-statutory`` (inspector authorises up to 24 h, one extension by a superintendent) is used
+so that several ranks decide.
 """
 
 from __future__ import annotations
@@ -28,10 +30,12 @@ from patrolcast.governance.values import (
     AuthorisationDetails,
     CancellationDetails,
     ConsultationDetails,
+    DebriefDetails,
     ExtensionDetails,
     NDMRationale,
     ProposalDetails,
     RefusalDetails,
+    ReviewDetails,
     Trigger,
 )
 from patrolcast.oversight.cia import AssessmentContent
@@ -89,6 +93,8 @@ def _ensure_people(session: Session, clock: FixedClock, boroughs: set[str]) -> N
         ("scenario-intel", (RoleSpec(Role.INTELLIGENCE_OFFICER),), None),
         ("scenario-community", (RoleSpec(Role.COMMUNITY_LEAD),), None),
         (AUDITOR, (RoleSpec(Role.OVERSIGHT_AUDITOR),), None),
+        ("scenario-sfc", (RoleSpec(Role.STRATEGIC_FIREARMS_COMMANDER),),
+         Rank.CHIEF_SUPERINTENDENT),
     ]
     people += [
         (user, (RoleSpec(Role.AUTHORISING_OFFICER),), Rank.parse(rank))
@@ -116,8 +122,8 @@ class _Event:
 def run_month(
     db: Database, month: str = "2025-06", *, seed: int = 20250601, n_proposals: int = 30
 ) -> tuple[list[PlannedProposal], datetime]:
-    """Play the plan into ``db``; returns the plan and the report time. The database should be
-    empty of earlier scenario proposals (proposal ids are assigned in time order)."""
+    """Play the plan into ``db`` up to the report time; returns the plan and the report time.
+    The database should hold no earlier scenario proposals."""
     plans, report_time = plan_month(month, seed=seed, n_proposals=n_proposals)
     first_event = min(p.start for p in plans) - timedelta(hours=4)
     clock = FixedClock(first_event)
@@ -137,6 +143,8 @@ def run_month(
     for plan in sorted(plans, key=lambda p: p.start):
         _schedule(plan, add, session, clock, ids, snapshot)
     for event in sorted(events, key=lambda e: (e.at, e.order)):
+        if event.at > report_time:
+            break  # the database as it stands when the report is written
         if event.at > clock.now():
             clock.advance(event.at - clock.now())
         event.run()
@@ -237,3 +245,22 @@ def _schedule(
                 details=CancellationDetails(reasons="Grounds lapsed: suspects arrested"),
             ),
         )
+    if plan.debrief_after_hours is not None:
+        debriefed = plan.stood_down + timedelta(hours=plan.debrief_after_hours)
+        add(
+            debriefed,
+            lambda: service.debrief(
+                session, actor=authoriser, clock=clock, proposal_id=ids[plan.proposal_id],
+                details=DebriefDetails(summary="Patrol completed without incident",
+                                       sign_off="Signed off by the authorising officer"),
+            ),
+        )
+        if plan.review_after_hours is not None:
+            add(
+                debriefed + timedelta(hours=plan.review_after_hours),
+                lambda: service.review(
+                    session, actor="scenario-sfc", clock=clock,
+                    proposal_id=ids[plan.proposal_id],
+                    details=ReviewDetails(findings="Decision proportionate; notice published"),
+                ),
+            )

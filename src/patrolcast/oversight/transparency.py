@@ -54,6 +54,8 @@ OUTCOME_LABELS = {
     "expired": "authorised, ran to expiry",
 }
 AUTHORISED = ("active", "cancelled", "expired")
+ENDED = ("cancelled", "expired")
+FOLLOW_UPS = ("awaiting debrief", "debriefed", "reviewed")
 TRIGGERS = ("incident", "intelligence")
 DURATION_BANDS = ((0.0, 6.0, "up to 6 h"), (6.0, 12.0, "6-12 h"), (12.0, 24.0, "12-24 h"),
                   (24.0, float("inf"), "over 24 h"))
@@ -73,6 +75,7 @@ class DeploymentRecord:
     extensions: int = 0
     authorising_rank: str | None = None
     area_km2: float = 0.0
+    follow_up: str | None = None  # ended deployments: awaiting debrief, debriefed, reviewed
 
     def __post_init__(self) -> None:
         if self.requested_start.tzinfo is None:
@@ -83,6 +86,8 @@ class DeploymentRecord:
             raise InputError(f"unknown trigger type {self.trigger_type!r}")
         if not self.boroughs:
             raise InputError("a deployment record needs at least one borough")
+        if self.follow_up is not None and self.follow_up not in FOLLOW_UPS:
+            raise InputError(f"unknown follow-up {self.follow_up!r}: one of {FOLLOW_UPS}")
 
     @property
     def month(self) -> str:
@@ -200,6 +205,10 @@ def build_report(
     )
     ranks = sorted({k[0] for k in rank_counts}) or ["none"]
     by_rank = _table(rank_counts, ranks, ["authorised", "refused"])
+    ended = [r for r in mine if r.outcome in ENDED]
+    ended_row = "ended deployments"
+    follow_up = _table(Counter((ended_row, r.follow_up or "awaiting debrief") for r in ended),
+                       [ended_row], list(FOLLOW_UPS))
 
     # Linked suppression: the outcome totals appear in several tables (and the headline), so
     # they are suppressed once, here, and every table keeps the same totals hidden.
@@ -213,6 +222,7 @@ def build_report(
         hidden = {c: bool(outcome.status[last, j]) for j, c in enumerate(outcome.counts.columns)}
         auth_hidden = any(hidden[label[o]] for o in AUTHORISED) or 0 < len(authorised) < threshold
         refused_hidden = hidden[label["refused"]]
+        ended_hidden = any(hidden[label[o]] for o in ENDED) or 0 < len(ended) < threshold
         tables = {
             "by_outcome": outcome,
             "by_trigger": suppress(by_trigger, threshold=threshold, locked_totals=hidden),
@@ -225,6 +235,8 @@ def build_report(
                 locked_totals={"authorised": auth_hidden, "refused": refused_hidden,
                                TOTAL: auth_hidden or refused_hidden},
             ),
+            "follow_up": suppress(follow_up, threshold=threshold,
+                                  locked_totals={TOTAL: ended_hidden}),
         }
         # A linked total that a table can only protect by hiding it is hidden everywhere.
         stuck = _stuck_totals(tables["by_trigger"], set(hidden))
@@ -234,6 +246,8 @@ def build_report(
             _stuck_totals(tables[n], {TOTAL}) for n in ("durations", "extensions")
         ):
             stuck |= {label[o] for o in AUTHORISED if int(by_outcome[label[o]].iloc[0]) > 0}
+        if _stuck_totals(tables["follow_up"], {TOTAL}):
+            stuck |= {label[o] for o in ENDED if int(by_outcome[label[o]].iloc[0]) > 0}
         stuck -= forced
         if not stuck:
             break
@@ -246,6 +260,7 @@ def build_report(
         "durations": "Authorised duration, including extensions",
         "extensions": "Extensions granted",
         "by_rank": "Decisions by the rank of the deciding officer",
+        "follow_up": "Debrief and independent review of ended deployments",
     }
     shown = outcome.display.iloc[0]
     hours = np.array([r.authorised_hours or 0.0 for r in authorised])
