@@ -152,7 +152,7 @@ def _window(
     return begin, finish
 
 
-def register(app: typer.Typer) -> None:  # noqa: C901 - one place listing every command
+def register(app: typer.Typer) -> None:
     app.add_typer(user_app, name="user")
     app.add_typer(audit_app, name="audit")
     app.add_typer(deployments_app, name="deployments")

@@ -411,14 +411,13 @@ def _cooldown_and_cap_ok_extension(ctx: GuardContext, start: datetime, end: date
     """An extension must not run into the cool-down of a later deployment in the area."""
     assert ctx.proposal is not None
     cool = timedelta(hours=ctx.profile.cooldown_hours)
-    for other, (o_start, o_end) in _overlapping_deployments(ctx.session, ctx.proposal):
+    for other, (o_start, _o_end) in _overlapping_deployments(ctx.session, ctx.proposal):
         if o_start >= start and end > o_start - cool:
             raise Refused(
                 "cooldown",
                 f"extending would run within {ctx.profile.cooldown_hours:g} h of deployment "
                 f"#{other.id} starting {o_start:%Y-%m-%d %H:%M}Z",
             )
-        del o_end
 
 
 def propose_rules(ctx: GuardContext) -> None:

@@ -34,7 +34,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from patrolcast.errors import ConflictError, InputError, PermissionDenied
+from patrolcast.errors import ConflictError, InputError
 from patrolcast.governance import audit
 from patrolcast.governance.clock import Clock, as_utc
 from patrolcast.governance.db import run_transaction
@@ -609,6 +609,3 @@ _EFFECTS: Mapping[Action, Effect] = MappingProxyType(
         A.REVIEW: _review,
     }
 )
-
-# Keep PermissionDenied importable from here for callers catching both kinds.
-__all__ += ["PermissionDenied"]

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from patrolcast.errors import InputError, PermissionDenied
+from patrolcast.errors import InputError
 from patrolcast.governance import audit
 from patrolcast.governance.clock import Clock, as_utc
 from patrolcast.governance.db import run_transaction
@@ -495,7 +495,3 @@ def list_proposals(
         return [v for v in views if state is None or v.state is state]
 
     return _audited_read(session, actor=actor, now=now, target="*", fetch=fetch)
-
-
-# Re-exported for callers that catch permission errors from this module.
-__all__ += ["PermissionDenied"]
