@@ -38,8 +38,11 @@ def test_force_lookup_and_wards(shared_data: Path) -> None:
     lookup = read_police_force_lookup(
         require(shared_data / "census_and_lookups" / "PoliceforceLSOA.csv.gz")
     )
-    forces = set(lookup["police_force"])
-    assert {"Metropolitan Police", "City of London"} & forces or "Metropolitan" in str(forces)
+    assert len(lookup) == 32_844 and lookup["lsoa_code"].is_unique
+    met = lookup[lookup["police_force"] == "Metropolitan Police"]
+    assert met["la_code"].nunique() == 32  # the 32 London boroughs; the City is its own force
+    city = lookup[lookup["police_force"] == "City of London"]
+    assert set(city["la_code"]) == {"E09000001"}
     wards = read_ward_population(
         require(shared_data / "census_and_lookups" / "london_ward_pop.csv.gz")
     )

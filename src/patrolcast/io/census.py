@@ -126,7 +126,8 @@ def read_census_population(path: Path, *, region: str | None = None) -> pd.DataF
 
 def read_police_force_lookup(path: Path) -> pd.DataFrame:
     """LSOA 2011 to local authority and police force area: ``lsoa_code, la_code, la_name,
-    police_force``."""
+    police_force``. In the shipped file 3,335 of the 32,844 English LSOAs have no force (empty
+    ``police_force``); London's are complete (32 boroughs Metropolitan Police, the City its own)."""
     frame = pd.read_csv(_exists(path), dtype=str, encoding="utf-8-sig")
     needed = {"LSOA Code", "Local authority code", "Local authority name", "Police_force"}
     if not needed <= set(frame.columns):
