@@ -40,7 +40,7 @@ from patrolcast.io._readers import (
 )
 from patrolcast.io._rows import redact_text, redacted_line
 from patrolcast.io._schema import FILE_SCHEMA, QUARANTINE_SCHEMA
-from patrolcast.io._text import BLOCK_BYTES, TextFormat, file_digest, iter_blocks, sniff
+from patrolcast.io._text import BLOCK_BYTES, TextFormat, file_digest, iter_blocks, prefetch, sniff
 from patrolcast.io._values import Occurrences, describe_transformation, mix, numeric_hash
 from patrolcast.io._writer import PartWriter, clear_stage, remove_parts
 from patrolcast.io.store import Store, check_dataset_name
@@ -297,7 +297,7 @@ def _ingest_file(
         summary.quarantined += 1
 
     try:
-        for block in iter_blocks(path, fmt, block_bytes=block_bytes):
+        for block in prefetch(iter_blocks(path, fmt, block_bytes=block_bytes)):
             encodings.add(block.encoding)
             summary.rows_in += block.n_lines
             for bad in block.bad:

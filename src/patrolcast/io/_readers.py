@@ -31,6 +31,7 @@ from patrolcast.io._rows import (
 from patrolcast.io._schema import EVENT_SCHEMA, STOP_SEARCH_EXTRA
 from patrolcast.io._values import (
     hash_strings,
+    iso_to_utc,
     local_to_utc,
     mix,
     numeric_hash,
@@ -265,12 +266,7 @@ class StopSearchReader(Reader):
     def process(self, table: pa.Table, lines: npt.NDArray[np.int64]) -> Processed:
         n = table.num_rows
         checks = Checks(n)
-        when = pd.to_datetime(
-            pd.Series(pc.utf8_trim_whitespace(table.column("Date")).to_pandas()),
-            format="ISO8601",
-            utc=True,
-            errors="coerce",
-        )
+        when = iso_to_utc(_trimmed(table.column("Date")))
         checks.fail(when.isna().to_numpy(), acc.BAD_DATE)
         missing = blank(table.column("Longitude")) | blank(table.column("Latitude"))
         xs, ys = parse_numbers(table.column("Longitude")), parse_numbers(table.column("Latitude"))

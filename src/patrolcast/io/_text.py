@@ -277,3 +277,49 @@ def iter_blocks(path: Path, fmt: TextFormat, *, block_bytes: int = BLOCK_BYTES) 
                 yield block
             if eof:
                 return
+
+
+def prefetch(blocks: Iterator[Block], depth: int = 2) -> Iterator[Block]:
+    """Parse the next blocks in a background thread while the caller processes this one.
+
+    pyarrow's CSV parser releases the GIL, so reading and parsing overlap with validation and
+    projection. At most ``depth`` parsed blocks wait in memory. Errors are re-raised here.
+    """
+    import queue
+    import threading
+
+    slots: queue.Queue[Block | BaseException | None] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def work() -> None:
+        try:
+            for block in blocks:
+                while not stop.is_set():
+                    try:
+                        slots.put(block, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            slots.put(None)
+        except BaseException as exc:  # handed to the consumer
+            slots.put(exc)
+
+    thread = threading.Thread(target=work, name="patrolcast-csv-prefetch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = slots.get()
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():
+            try:
+                slots.get_nowait()
+            except queue.Empty:
+                thread.join(timeout=0.05)

@@ -84,6 +84,31 @@ def _parse_naive(text: pd.Series | pa.Array, fmt: str) -> pd.Series:
     return out
 
 
+def iso_to_utc(text: pa.Array) -> pd.Series:
+    """ISO-8601 times with a UTC offset (``2018-02-01T09:30:00+00:00``) as UTC instants.
+
+    Arrow parses the common ``%Y-%m-%dT%H:%M:%S%z`` form; rows it cannot parse, and rows whose
+    day may have rolled over (see :func:`_parse_naive`), are parsed by pandas' strict ISO-8601
+    reader, which also accepts other ISO forms. NaT where the text is not a time.
+    """
+    fast = pc.strptime(text, format="%Y-%m-%dT%H:%M:%S%z", unit="us", error_is_null=True)
+    values = np.asarray(pc.cast(fast, pa.int64()).to_numpy(zero_copy_only=False))
+    suspect = np.asarray(
+        pc.fill_null(pc.less_equal(pc.day(fast), 3), True).to_numpy(zero_copy_only=False),
+        dtype=bool,
+    )
+    out = pd.Series(
+        pd.to_datetime(np.where(suspect, 0, np.nan_to_num(values)), unit="us", utc=True)
+    )
+    if suspect.any():
+        sub = pd.Series(
+            np.asarray(text.filter(pa.array(suspect)).to_numpy(zero_copy_only=False), dtype=object)
+        )
+        strict = pd.to_datetime(sub, format="ISO8601", utc=True, errors="coerce")
+        out[suspect] = strict.dt.as_unit("us").to_numpy() if len(sub) else strict
+    return out.astype("datetime64[us, UTC]")
+
+
 def local_to_utc(text: pd.Series | pa.Array, fmt: str, timezone: str) -> LocalTimes:
     """Parse local wall-clock times with ``fmt`` in ``timezone`` (zoneinfo) and convert to UTC.
 
