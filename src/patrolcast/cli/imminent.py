@@ -114,7 +114,9 @@ def register(app: typer.Typer) -> None:
         groups: str = typer.Option("", help="Offence groups to learn from; default all."),
         history_days: float = typer.Option(730.0, help="Days of history to fit on."),
         cell_size: float = typer.Option(250.0, "--cell-size", help="Grid cell size, metres."),
-        min_ratio: float = typer.Option(0.1, help="Keep cells raised by this share of background."),
+        min_ratio: float = typer.Option(
+            0.02, help="Keep cells the incident raises by this share of their background."
+        ),
         permutations: int = typer.Option(99, help="Shuffles for the near-repeat table."),
         geojson: Path | None = typer.Option(None, help="Write the raised cells as GeoJSON."),
         home: Path | None = typer.Option(None, help="Data home (default: settings)."),

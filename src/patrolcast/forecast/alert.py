@@ -157,7 +157,7 @@ def serious_assault_alert(
     mark: int | None = None,
     days: int = 14,
     knox: KnoxResult | None = None,
-    min_ratio: float = 0.1,
+    min_ratio: float = 0.02,
     max_cells: int = 50,
     top_events: int = 3,
 ) -> Alert:
