@@ -237,26 +237,36 @@ class Occurrences:
     """
 
     def __init__(self) -> None:
-        self._keys = np.zeros(0, dtype=np.uint64)
-        self._counts = np.zeros(0, dtype=np.int64)
+        # Sorted runs of (hash, count), merged when there are many: lookups are binary searches
+        # and adding a block costs its own size, not the size of everything seen so far.
+        self._runs: list[tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64]]] = []
+
+    def _merge(self) -> None:
+        keys = np.concatenate([k for k, _ in self._runs])
+        counts = np.concatenate([c for _, c in self._runs])
+        order = np.argsort(keys, kind="stable")
+        self._runs = [(keys[order], counts[order])]
 
     def next(self, hashes: npt.NDArray[np.uint64]) -> npt.NDArray[np.int64]:
         if len(hashes) == 0:
             return np.zeros(0, dtype=np.int64)
-        codes, uniq = pd.factorize(hashes)
+        codes, uniq_index = pd.factorize(hashes)
+        uniq = np.asarray(uniq_index, dtype=np.uint64)
         per_code = np.bincount(codes, minlength=len(uniq)).astype(np.int64)
         within: npt.NDArray[np.int64] = np.zeros(len(hashes), dtype=np.int64)
         if len(uniq) != len(hashes):
             within = pd.Series(codes).groupby(codes).cumcount().to_numpy(dtype=np.int64)  # type: ignore[assignment]
         prev = np.zeros(len(uniq), dtype=np.int64)
-        if len(self._keys):
-            where = pd.Index(self._keys).get_indexer(pd.Index(uniq))
-            found = where >= 0
-            prev[found] = self._counts[where[found]]
-            self._counts[where[found]] += per_code[found]
-            new = ~found
-        else:
-            new = np.ones(len(uniq), dtype=bool)
-        self._keys = np.concatenate([self._keys, np.asarray(uniq, dtype=np.uint64)[new]])
-        self._counts = np.concatenate([self._counts, per_code[new]])
+        new = np.ones(len(uniq), dtype=bool)
+        for keys, counts in self._runs:
+            pos = np.minimum(np.searchsorted(keys, uniq), len(keys) - 1)
+            found = new & (keys[pos] == uniq)
+            prev[found] = counts[pos[found]]
+            counts[pos[found]] += per_code[found]
+            new &= ~found
+        if new.any():
+            order = np.argsort(uniq[new])
+            self._runs.append((uniq[new][order], per_code[new][order]))
+            if len(self._runs) > 8:
+                self._merge()
         return within + prev[codes]

@@ -1,0 +1,57 @@
+# ruff: noqa: E501
+"""Vectorised value parsing against plain references."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from patrolcast.io._values import Occurrences, iso_to_utc, local_to_utc, parse_numbers
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.integers(min_value=0, max_value=30), min_size=0, max_size=400),
+    st.integers(min_value=1, max_value=60),
+)
+def test_occurrences_match_a_plain_cumcount(values: list[int], block: int) -> None:
+    hashes = np.array(values, dtype=np.uint64)
+    occ = Occurrences()
+    got = [occ.next(hashes[i : i + block]) for i in range(0, len(hashes), block)]
+    fast = np.concatenate(got) if got else np.zeros(0, dtype=np.int64)
+    seen: dict[int, int] = {}
+    reference = []
+    for v in values:  # the n-th copy of a value gets n
+        reference.append(seen.get(v, 0))
+        seen[v] = seen.get(v, 0) + 1
+    assert fast.tolist() == reference
+
+
+def test_parse_numbers_fast_and_slow_paths() -> None:
+    assert np.array_equal(parse_numbers(pa.array(["1.5", "-2", "3e2"])), [1.5, -2.0, 300.0])
+    out = parse_numbers(pa.array(["1,001,951", "", " 7 ", "x", None, "1.2.3"]))
+    assert out[0] == 1_001_951 and out[2] == 7
+    assert np.isnan(out[[1, 3, 4, 5]]).all()
+
+
+def test_local_times_are_parsed_strictly() -> None:
+    text = pa.array(["2015-02-30 10:00", "2016-02-29 10:00", "2015-04-31 23:00", "2015-05-01 00:00"])
+    utc = local_to_utc(text, "%Y-%m-%d %H:%M", "Europe/London").utc
+    assert utc.isna().tolist() == [True, False, True, False]
+    assert utc.iloc[3] == pd.Timestamp("2015-04-30 23:00", tz="UTC")  # BST midnight
+
+
+def test_unpadded_times_and_12_hour_clock() -> None:
+    utc = local_to_utc(pa.array(["08/14/2010 3:11:00"]), "%m/%d/%Y %H:%M:%S", "America/New_York").utc
+    assert utc.iloc[0] == pd.Timestamp("2010-08-14 07:11", tz="UTC")
+    pm = local_to_utc(pa.array(["01/02/2004 08:25:00 PM"]), "%m/%d/%Y %I:%M:%S %p", "America/Chicago").utc
+    assert pm.iloc[0] == pd.Timestamp("2004-01-03 02:25", tz="UTC")
+
+
+def test_iso_with_offsets() -> None:
+    got = iso_to_utc(pa.array(["2018-03-01T10:00:00+01:00", "2018-02-30T10:00:00+00:00", "", "2018-06-15T12:00:00Z"]))
+    assert got.iloc[0] == pd.Timestamp("2018-03-01 09:00", tz="UTC")
+    assert got.isna().tolist() == [False, True, True, False]
