@@ -35,6 +35,7 @@ __all__ = [
     "Role",
     "RoleSpec",
     "add_person",
+    "find_actor",
     "list_people",
     "load_actor",
 ]
