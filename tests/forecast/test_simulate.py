@@ -53,3 +53,25 @@ def test_on_a_real_london_borough(shared_data) -> None:  # type: ignore[no-untyp
     assert np.all(shapely.contains_xy(area, sim.events.x, sim.events.y))
     with pytest.raises(InputError):
         london_area(gpkg, ["Atlantis"])
+
+
+def test_cli_simulate_writes_csv(shared_data, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    import pandas as pd
+    from typer.testing import CliRunner
+
+    from patrolcast.cli.main import app
+
+    require(shared_data / "boundaries" / "london_boroughs.gpkg")
+    out = tmp_path / "sim.csv"
+    result = CliRunner().invoke(
+        app, ["simulate", "--out", str(out), "--days", "60", "--mu", "2", "--boroughs", "Lambeth",
+              "--json"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    frame = pd.read_csv(out)
+    assert len(frame) == doc["events"] > 50
+    bad = CliRunner().invoke(app, ["simulate", "--out", str(out), "--theta", "1.5"])
+    assert isinstance(bad.exception, InputError)

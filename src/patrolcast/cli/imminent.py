@@ -54,6 +54,8 @@ def _load_events(dataset: str, groups: str, home: Path | None, start: str, end: 
 
 
 def register(app: typer.Typer) -> None:
+    register_simulate(app)
+
     @app.command("near-repeat")
     def near_repeat(
         dataset: str = typer.Option(..., "--dataset", "-d", help="Ingested dataset name."),
@@ -176,6 +178,53 @@ def register(app: typer.Typer) -> None:
             typer.echo(json.dumps(doc, indent=1))
             return
         _print_alert(result, dataset, offence, geojson)
+
+
+def register_simulate(app: typer.Typer) -> None:
+    @app.command()
+    def simulate(
+        out: Path = typer.Option(..., help="CSV file to write (t_days, x, y, mark, parent)."),
+        days: float = typer.Option(365.0, help="Days to simulate."),
+        mu: float = typer.Option(10.0, help="Background events per day."),
+        theta: float = typer.Option(0.5, help="Branching ratio (expected direct offspring)."),
+        omega: float = typer.Option(0.2, help="Time decay, per day."),
+        sigma: float = typer.Option(70.0, help="Spatial scale of triggering, metres."),
+        boroughs: str = typer.Option(
+            "", help="London boroughs (comma-separated) as the study area; default all 33."
+        ),
+        seed: int = typer.Option(0, help="Random seed."),
+        as_json: bool = typer.Option(False, "--json", help="Print a summary as JSON."),
+    ) -> None:
+        """Draw events from a known ETAS model on London boroughs (for tests and benchmarks)."""
+        import pandas as pd
+
+        from patrolcast.config import load_settings
+        from patrolcast.forecast.simulate import ETASModel, london_area, simulate_etas
+
+        try:
+            model = ETASModel(mu=mu, theta=(theta,), omega=omega, sigma=sigma)
+        except ValueError as exc:
+            raise InputError(str(exc)) from None
+        names = [b.strip() for b in boroughs.split(",") if b.strip()] or None
+        gpkg = load_settings().shared_data / "boundaries" / "london_boroughs.gpkg"
+        sim = simulate_etas(model, london_area(gpkg, names), days=days, seed=seed)
+        ev = sim.events
+        out.parent.mkdir(parents=True, exist_ok=True)
+        pd.DataFrame(
+            {"t_days": ev.t, "x": ev.x, "y": ev.y, "mark": ev.mark, "parent": sim.parent}
+        ).to_csv(out, index=False)
+        summary = {
+            "events": len(ev),
+            "triggered_share": sim.triggered_share,
+            "crs": ev.crs,
+            "model": {"mu": mu, "theta": theta, "omega": omega, "sigma": sigma, "days": days},
+            "seed": seed,
+            "out": str(out),
+        }
+        if as_json:
+            typer.echo(json.dumps(summary, indent=1))
+        else:
+            typer.echo(f"wrote {len(ev):,} events ({sim.triggered_share:.0%} triggered) to {out}")
 
 
 def _print_alert(result: Any, dataset: str, offence: str, geojson: Path | None) -> None:
