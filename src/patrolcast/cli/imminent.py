@@ -240,14 +240,14 @@ def _print_alert(result: Any, dataset: str, offence: str, geojson: Path | None) 
         f"{p['mean_trigger_delay_days']:.1f} days, spatial scale {p['sigma_m']:.0f} m."
     )
     table = Table(title=f"{len(result.cells)} cells raised over the next {result.days} days")
-    for col in ("cell", "dist m", "added events", "x background", "day 1 RR", "day 7 RR",
+    for col in ("cell", "dist m", "added events", "vs background", "day 1 RR", "day 7 RR",
                 "top earlier event"):  # fmt: skip
         table.add_column(col, justify="left" if col in ("cell", "top earlier event") else "right")
     for c in result.cells[:20]:
         rr = c.relative_risk_by_day
         top = c.top_past_events[0] if c.top_past_events else None
         table.add_row(
-            c.unit_id, f"{c.distance_m:.0f}", f"{c.added_total:.3f}", f"{c.ratio_total:.1f}",
+            c.unit_id, f"{c.distance_m:.0f}", f"{c.added_total:.3f}", f"+{c.ratio_total:.0%}",
             f"{rr[0]:.1f}", f"{rr[min(6, len(rr) - 1)]:.1f}",
             f"{top['days_before']:.1f} d before, {top['distance_m']} m" if top else "-",
         )  # fmt: skip
