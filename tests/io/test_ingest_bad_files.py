@@ -204,3 +204,51 @@ def test_small_blocks_give_the_same_result(tmp_path: Path) -> None:
     ea = Store(tmp_path / "s1").events_frame("big")
     eb = Store(tmp_path / "s2").events_frame("big")
     assert sorted(ea["event_id"]) == sorted(eb["event_id"])
+
+
+STREET = "Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,Crime type,Last outcome category,Context"
+SEARCH = "Type,Date,Part of a policing operation,Policing operation,Latitude,Longitude,Gender,Age range,Self-defined ethnicity,Officer-defined ethnicity,Legislation,Object of search,Outcome,Outcome linked to object of search,Removal of more than just outer clothing"
+
+
+def test_archive_layout_with_mixed_files(tmp_path: Path) -> None:
+    root = tmp_path / "archive"
+    for month in ("2019-01", "2019-02"):
+        folder = root / month
+        folder.mkdir(parents=True)
+        _write(folder / f"{month}-merseyside-street.csv",
+               [STREET, f",{month},M,M,-2.98,53.40,On or near X,E01006512,Liverpool 001A,Robbery,,"])  # fmt: skip
+        _write(folder / f"{month}-merseyside-stop-and-search.csv",
+               [SEARCH, f"Person search,{month}-03T10:00:00+00:00,False,,53.40,-2.98,Male,18-24,White,White,Misuse of Drugs Act 1971 (section 23),Controlled drugs,A no further action disposal,,"])  # fmt: skip
+        _write(
+            folder / f"{month}-merseyside-outcomes.csv",
+            ["Crime ID,Month,Outcome type", "abc,2019-01,Unable to prosecute"],
+        )
+    with pytest.raises(InputError, match="several layouts"):
+        ingest(root, store=tmp_path / "store")
+    s = ingest(root, store=tmp_path / "store", kind="police-uk-street", dataset="mersey")
+    assert (s.rows_in, s.stored) == (2, 2)
+    statuses = sorted(f.status for f in s.files)
+    assert statuses.count("ingested") == 2 and len(statuses) == 6
+    searches = ingest(root, store=tmp_path / "store", kind="stop-search", dataset="mersey-ss")
+    assert searches.stored == 2
+    frame = Store(tmp_path / "store").stop_searches("mersey-ss")
+    assert frame["self_defined_ethnicity"].tolist() == ["White", "White"]
+
+
+def test_user_study_area(tmp_path: Path) -> None:
+    lines = [STREET,
+             ",2019-01,X,X,-0.09,51.51,On or near A,E01000001,City 001A,Robbery,,",
+             ",2019-01,X,X,-2.98,53.40,On or near B,E01006512,Liverpool 001A,Robbery,,"]  # fmt: skip
+    s = ingest(
+        _write(tmp_path / "s.csv", lines), store=tmp_path / "store", bbox=(-0.6, 51.2, 0.4, 51.8)
+    )
+    assert s.reasons == {"outside the study area": 1} and s.stored == 1
+
+
+def test_truncated_gzip_is_a_clear_error(tmp_path: Path) -> None:
+    text = "\n".join([HEADER] + GOOD * 20000) + "\n"
+    whole = gzip.compress(text.encode())
+    path = tmp_path / "cut.csv.gz"
+    path.write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(InputError, match="truncated or corrupt"):
+        _ingest(path, tmp_path)

@@ -236,10 +236,17 @@ def _parse_block(buf: bytes, first_line: int, fmt: TextFormat, encoding: str) ->
     return Block(table=table, lines=kept_lines, bad=bad, nbytes=len(buf), encoding=encoding)
 
 
+def _read(fh: BinaryIO, size: int, path: Path) -> bytes:
+    try:
+        return fh.read(size)
+    except (OSError, EOFError) as exc:
+        raise InputError(f"{path}: truncated or corrupt ({exc})") from None
+
+
 def iter_blocks(path: Path, fmt: TextFormat, *, block_bytes: int = BLOCK_BYTES) -> Iterator[Block]:
     """Parsed blocks of ``path`` after its header line, in file order."""
     with open_binary(path) as fh:
-        head = fh.read(block_bytes)
+        head = _read(fh, block_bytes, path)
         if fmt.bom and head.startswith(codecs.BOM_UTF8):
             head = head[len(codecs.BOM_UTF8) :]
         nl = head.find(b"\n")
@@ -248,10 +255,7 @@ def iter_blocks(path: Path, fmt: TextFormat, *, block_bytes: int = BLOCK_BYTES) 
         eof = nl < 0
         while True:
             if not eof:
-                try:
-                    more = fh.read(block_bytes)
-                except (OSError, EOFError) as exc:
-                    raise InputError(f"{path}: truncated or corrupt ({exc})") from None
+                more = _read(fh, block_bytes, path)
                 if not more:
                     eof = True
                 carry += more
