@@ -139,12 +139,14 @@ def walk_to(
     offset: float = 0.0,
     hours: float = 6.0,
     start_in: float = 0.0,
+    profile: str = "armed-foot-patrol",
+    authoriser: str = "acc1",
 ) -> int:
     """Create a proposal and drive it to ``target`` (effective state at the clock's time)."""
     c = world.clock
     with world.session() as s:
         pid = service.propose(
-            s, actor=proposer, clock=c, details=details(world, offset=offset)
+            s, actor=proposer, clock=c, details=details(world, offset=offset, profile=profile)
         ).proposal_id
         if target is State.DRAFT:
             return pid
@@ -181,7 +183,7 @@ def walk_to(
         start_later = start_in if start_in else (1.0 if target is State.AUTHORISED else 0.0)
         service.authorise(
             s,
-            actor="acc1",
+            actor=authoriser,
             clock=c,
             proposal_id=pid,
             details=authorisation(world, hours=hours, start_in=start_later),

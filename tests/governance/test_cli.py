@@ -216,3 +216,16 @@ def test_cli_requires_identity(cli) -> None:  # type: ignore[no-untyped-def]
         ok=False,
     )
     assert "does not exist" in err["error"]
+
+
+@pytest.mark.realdata
+def test_boroughs_computed_from_the_london_geopackage(shared_data: Path) -> None:
+    from tests.conftest import require
+
+    require(shared_data / "boundaries" / "london_boroughs.gpkg")
+    from patrolcast.cli.governance import _area
+
+    # a 400 m square in Brixton (Lambeth), and one straddling the Lambeth/Southwark boundary
+    assert _area("530900,175500,531300,175900", None, []).boroughs == ("E09000022",)
+    straddling = _area("532000,177000,533500,178000", None, []).boroughs
+    assert "E09000022" in straddling and "E09000028" in straddling

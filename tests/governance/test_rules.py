@@ -276,3 +276,72 @@ def test_only_administrators_add_users(world: World) -> None:
             )
         last = audit.read_entries(s)[-1]
     assert (last.actor, last.action, last.outcome) == ("ana", "user_add", "denied")
+
+
+def test_s60_inspector_authorises_superintendent_extends_once(world: World) -> None:
+    from patrolcast.governance.roles import Role, RoleSpec, add_person
+
+    with world.session() as s:
+        add_person(
+            s,
+            actor="admin",
+            username="supt",
+            roles=[RoleSpec(Role.AUTHORISING_OFFICER)],
+            rank=Rank.SUPERINTENDENT,
+            clock=world.clock,
+        )
+    pid = walk_to(world, State.ACTIVE, hours=24, profile="s60-statutory", authoriser="insp")
+    with world.session() as s:
+        end = service.read_proposal(
+            s, actor="aud", clock=world.clock, proposal_id=pid
+        ).authorised_end
+    assert end is not None
+    err = _refusal(world, pid, "insp", "extend", ExtensionDetails(end + timedelta(hours=24), "x"))
+    assert err.rule == "rank" and "superintendent" in err.reason
+    with world.session() as s:
+        service.extend(
+            s,
+            actor="supt",
+            clock=world.clock,
+            proposal_id=pid,
+            details=ExtensionDetails(end + timedelta(hours=24), "Continuing threat."),
+        )
+    assert (
+        _refusal(
+            world, pid, "acc2", "extend", ExtensionDetails(end + timedelta(hours=25), "x")
+        ).rule
+        == "extension-limit"
+    )
+
+
+def test_busss_extensions_nine_then_fifteen_hours(world: World) -> None:
+    pid = walk_to(world, State.ACTIVE, hours=15, profile="busss-strict")
+    with world.session() as s:
+        end = service.read_proposal(
+            s, actor="aud", clock=world.clock, proposal_id=pid
+        ).authorised_end
+    assert end is not None
+    assert (
+        _refusal(
+            world, pid, "acc2", "extend", ExtensionDetails(end + timedelta(hours=10), "x")
+        ).rule
+        == "extension-duration"
+    )
+    with world.session() as s:
+        service.extend(
+            s,
+            actor="acc2",
+            clock=world.clock,
+            proposal_id=pid,
+            details=ExtensionDetails(end + timedelta(hours=9), "First extension."),
+        )
+        service.extend(
+            s,
+            actor="acc2",
+            clock=world.clock,
+            proposal_id=pid,
+            details=ExtensionDetails(end + timedelta(hours=24), "Second extension."),
+        )
+        view = service.read_proposal(s, actor="aud", clock=world.clock, proposal_id=pid)
+    assert view.authorised_end is not None and view.authorised_start is not None
+    assert view.authorised_end - view.authorised_start == timedelta(hours=39)
