@@ -110,25 +110,29 @@ Notify = Callable[[str], None]
 def _ingest_missing(
     store: Any, shared: Path, datasets: tuple[DemoDataset, ...], progress: Any, notify: Notify
 ) -> list[dict[str, Any]]:
+    """Ingest every demo input; files already in the store (same SHA-256) are skipped.
+
+    Ingestion is idempotent, so a second run costs only a digest per file, and a run that
+    was interrupted half-way is completed rather than taken as done.
+    """
     from patrolcast.io import ingest
 
-    have = {d.name for d in store.datasets()}
     done = []
     for ds in datasets:
-        if ds.name in have:
-            notify(f"{ds.name}: already in the store, ingest skipped")
-            done.append({"dataset": ds.name, "skipped": True})
-            continue
         path = shared / ds.path
         if not path.exists():
             raise InputError(f"demo input {path} is missing (set PATROLCAST_SHARED_DATA)")
         summary = ingest(path, store=store, mapping=ds.mapping, dataset=ds.name,
                          shared_data=shared, progress=progress)
-        notify(
-            f"{ds.name}: {summary.rows_in:,} rows in, {summary.stored:,} stored, "
-            f"{summary.quarantined:,} quarantined"
-        )
-        done.append({"dataset": ds.name, "skipped": False, "rows_in": summary.rows_in,
+        skipped = not any(f.status == "ingested" for f in summary.files)
+        if skipped:
+            notify(f"{ds.name}: already in the store, ingest skipped")
+        else:
+            notify(
+                f"{ds.name}: {summary.rows_in:,} rows in, {summary.stored:,} stored, "
+                f"{summary.quarantined:,} quarantined"
+            )
+        done.append({"dataset": ds.name, "skipped": skipped, "rows_in": summary.rows_in,
                      "stored": summary.stored, "quarantined": summary.quarantined})
     return done
 
