@@ -345,3 +345,10 @@ def test_busss_extensions_nine_then_fifteen_hours(world: World) -> None:
         view = service.read_proposal(s, actor="aud", clock=world.clock, proposal_id=pid)
     assert view.authorised_end is not None and view.authorised_start is not None
     assert view.authorised_end - view.authorised_start == timedelta(hours=39)
+
+
+def test_area_must_be_projected_metres() -> None:
+    with pytest.raises(InputError, match="not projected"):
+        Area(wkt="POLYGON((0 0,0.01 0,0.01 0.01,0 0.01,0 0))", boroughs=("E1",), crs="EPSG:4326")
+    assert Area.from_bbox(0, 0, 1000, 500, ("e1",)).boroughs == ("E1",)
+    assert Area.from_bbox(0, 0, 1000, 500, ("E1",)).area_km2 == pytest.approx(0.5)

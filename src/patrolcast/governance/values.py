@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from patrolcast.errors import InputError
@@ -164,6 +165,7 @@ class Area:
             raise InputError("area polygon is invalid (self-intersecting?)")
         if not self.boroughs:
             raise InputError("area: give the code of every borough it touches")
+        _require_projected(self.crs)
         object.__setattr__(
             self, "boroughs", tuple(sorted({b.strip().upper() for b in self.boroughs}))
         )
@@ -182,6 +184,20 @@ class Area:
             raise InputError("bbox must be xmin,ymin,xmax,ymax with max > min")
         wkt = f"POLYGON(({xmin} {ymin},{xmax} {ymin},{xmax} {ymax},{xmin} {ymax},{xmin} {ymin}))"
         return cls(wkt=wkt, boroughs=boroughs)
+
+
+@lru_cache(maxsize=32)
+def _require_projected(crs: str) -> None:
+    """Areas and their km2 are computed in metres: a geographic CRS (degrees) is refused."""
+    from pyproj import CRS
+    from pyproj.exceptions import CRSError
+
+    try:
+        parsed = CRS.from_user_input(crs)
+    except CRSError:
+        raise InputError(f"area CRS {crs!r} is not a CRS pyproj knows") from None
+    if not parsed.is_projected:
+        raise InputError(f"area CRS {crs} is not projected: give the polygon in metres")
 
 
 def _window(start: datetime, end: datetime) -> tuple[datetime, datetime]:
