@@ -64,3 +64,18 @@ class FlatForecaster(Forecaster):
     ) -> tuple[FloatArray, FloatArray, dict[str, FloatArray]]:
         c = np.full(support.n_units, self.rate_ * (end - start) / support.n_units)
         return c, c.copy(), {}
+
+
+class SpyForecaster(CountsForecaster):
+    """Refuses any training record outside ``[cutoff - window, cutoff)``."""
+
+    name = "spy"
+
+    def __init__(self, *, days: float = 28.0, window: float = 56.0) -> None:
+        self.days = days
+        self.window = window
+
+    def _fit(self, history: EventSet, cutoff: float) -> None:
+        if len(history) and (history.t.max() >= cutoff or history.t.min() < cutoff - self.window):
+            raise AssertionError("training data outside the fold's training window")
+        super()._fit(history, cutoff)

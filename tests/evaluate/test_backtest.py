@@ -112,3 +112,13 @@ def test_calibration_recorded_per_origin() -> None:
     rel = result.reliability
     assert set(rel["method"]) == {"counts", "flat"}
     assert rel.groupby(["origin_days", "method"])["n_units"].sum().eq(64).all()
+
+
+def test_each_fold_trains_only_on_its_window() -> None:
+    from tests.evaluate.synthetic import SpyForecaster
+
+    split = RollingOrigin(horizon=parse_period("7d"), n_origins=6, lookback=parse_period("56d"))
+    result = run_backtest(hotspot_events(), grid(), {"spy": SpyForecaster(window=56.0)}, split)
+    assert result.n_origins == 6
+    with pytest.raises(AssertionError, match="outside"):
+        run_backtest(hotspot_events(), grid(), {"spy": SpyForecaster(window=30.0)}, split)
