@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from patrolcast.errors import InputError
 from patrolcast.events import EventSet
@@ -87,7 +87,7 @@ def load_study(
 
             geoms, _ = read_polygons(boroughs, crs=events.crs)
             boundaries = tuple(geoms)
-        return Study(dataset, level, events, cast(Support, support), boundaries, areas,
+        return Study(dataset, level, events, support, boundaries, areas,
                      tuple(notes))
     support_areas = _areas(level, boundary, shared)
     if is_area_counts:
@@ -112,7 +112,7 @@ def load_study(
         geoms, _ = read_polygons(borough, crs=support_areas.crs)
         outlines = tuple(geoms)
     areas = support_areas if level == "lsoa" else None
-    return Study(dataset, level, events, cast(Support, support_areas), outlines, areas,
+    return Study(dataset, level, events, support_areas, outlines, areas,
                  tuple(notes))
 
 

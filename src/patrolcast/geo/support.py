@@ -26,7 +26,10 @@ FloatArray = npt.NDArray[np.float64]
 class Support(Protocol):
     """What every forecast support offers."""
 
-    crs: str
+    @property
+    def crs(self) -> str:
+        """The projected CRS of the support, e.g. ``"EPSG:27700"``."""
+        ...
 
     @property
     def n_units(self) -> int: ...
