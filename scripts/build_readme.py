@@ -8,8 +8,8 @@ ROOT = Path(__file__).resolve().parents[1]
 HEADER = """# patrolcast
 
 ```bash
-bash scripts/quickstart.sh   # set up .venv, then ingest, forecast, backtest and report on ../shared/data
-bash scripts/test.sh         # set up .venv, start a throwaway PostgreSQL, run the test suite
+bash scripts/quickstart.sh  # set up .venv; ingest, forecast, backtest, report on ../shared/data
+bash scripts/test.sh        # set up .venv, start a throwaway PostgreSQL, run the tests
 ```
 
 patrolcast helps a police force decide, accountably, whether to send a short targeted patrol

@@ -75,7 +75,8 @@ def _coerce(name: str, value: Any) -> Any:
 def load_settings(config_file: Path | None = None, **flags: Any) -> Settings:
     """Settings from flags, then ``PATROLCAST_*`` environment variables, then a TOML file."""
     values: dict[str, Any] = {}
-    path = config_file or (Path(os.environ["PATROLCAST_CONFIG"]) if "PATROLCAST_CONFIG" in os.environ else None)
+    env_file = os.environ.get("PATROLCAST_CONFIG")
+    path = config_file or (Path(env_file) if env_file else None)
     if path is not None:
         if not path.exists():
             raise InputError(f"config file {path} does not exist")

@@ -1,4 +1,7 @@
-"""Forecasters of where serious violence is likely: one estimator contract, one module per method."""
+"""Forecasters of where serious violence is likely.
+
+One estimator contract (:mod:`patrolcast.forecast.base`), one module per method.
+"""
 
 from patrolcast.forecast.base import Forecast, Forecaster, NotFittedError
 
