@@ -1,0 +1,47 @@
+from pathlib import Path
+
+import pytest
+
+from patrolcast.config import load_settings
+from patrolcast.errors import InputError
+
+
+def test_precedence_flag_over_env_over_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg = tmp_path / "patrolcast.toml"
+    cfg.write_text(
+        '[patrolcast]\ncell_size = 100\ncrs = "EPSG:32616"\npolicy_profile = "s60-statutory"\n'
+    )
+    monkeypatch.setenv("PATROLCAST_CRS", "EPSG:32618")
+    s = load_settings(cfg, policy_profile="busss-strict")
+    assert s.cell_size == 100.0  # from the file
+    assert s.crs == "EPSG:32618"  # environment beats the file
+    assert s.policy_profile == "busss-strict"  # flag beats both
+
+
+def test_defaults_and_paths(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PATROLCAST_CONFIG", raising=False)
+    s = load_settings(home="/tmp/pc")
+    assert s.store_dir == Path("/tmp/pc/store")
+    assert s.effective_database_url == "sqlite:////tmp/pc/patrolcast.db"
+
+
+@pytest.mark.parametrize("secret", [None, "", "changeme", "Password"])
+def test_placeholder_secrets_refused(secret: str | None) -> None:
+    s = load_settings(api_secret=secret)
+    with pytest.raises(InputError):
+        s.require_secret()
+
+
+def test_real_secret_accepted() -> None:
+    assert load_settings(api_secret="k3y-from-vault").require_secret() == "k3y-from-vault"
+
+
+def test_bad_values_refused(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="cell_size"):
+        load_settings(cell_size="-5")
+    with pytest.raises(InputError, match="unknown setting"):
+        load_settings(colour="blue")
+    with pytest.raises(InputError, match="does not exist"):
+        load_settings(tmp_path / "missing.toml")
