@@ -23,7 +23,6 @@ from patrolcast.io._rows import (
     Checks,
     Processed,
     Rejected,
-    blank,
     check_points,
     personal_columns,
     records_table,
@@ -31,10 +30,11 @@ from patrolcast.io._rows import (
 from patrolcast.io._schema import EVENT_SCHEMA, STOP_SEARCH_EXTRA
 from patrolcast.io._values import (
     hash_strings,
-    iso_to_utc,
+    iso_to_utc_us,
     local_to_utc,
     mix,
     numeric_hash,
+    parse_coordinates,
     parse_numbers,
     tag_hash,
 )
@@ -104,9 +104,10 @@ def _epoch_us(times: pd.Series) -> npt.NDArray[np.int64]:
     return times.dt.as_unit("us").astype("int64").to_numpy()
 
 
-def _trimmed(column: pa.ChunkedArray) -> pa.Array:
+def _trimmed(column: pa.ChunkedArray | pa.Array) -> pa.Array:
     """Text with surrounding space removed and missing values as ""."""
-    return pc.fill_null(pc.utf8_trim_whitespace(column), "").combine_chunks()
+    out = pc.fill_null(pc.utf8_trim_whitespace(column), "")
+    return out.combine_chunks() if isinstance(out, pa.ChunkedArray) else out
 
 
 def _encoded(column: pa.ChunkedArray) -> tuple[npt.NDArray[np.int32], pa.Array]:
@@ -210,8 +211,9 @@ class PoliceUkStreetReader(Reader):
         checks = Checks(n)
         month = pd.to_datetime(df["Month"].str.strip(), format="%Y-%m", errors="coerce")
         checks.fail(month.isna().to_numpy(), acc.BAD_DATE)
-        xs, ys = parse_numbers(table.column("Longitude")), parse_numbers(table.column("Latitude"))
-        missing = blank(table.column("Longitude")) | blank(table.column("Latitude"))
+        xs, x_blank = parse_coordinates(table.column("Longitude"))
+        ys, y_blank = parse_coordinates(table.column("Latitude"))
+        missing = x_blank | y_blank
         px, py = check_points(
             checks, xs, ys, source_crs="EPSG:4326", target_crs=self.target_crs,
             bbox_lonlat=self.bbox or GREAT_BRITAIN, raw_missing=missing,
@@ -266,10 +268,12 @@ class StopSearchReader(Reader):
     def process(self, table: pa.Table, lines: npt.NDArray[np.int64]) -> Processed:
         n = table.num_rows
         checks = Checks(n)
-        when = iso_to_utc(_trimmed(table.column("Date")))
-        checks.fail(when.isna().to_numpy(), acc.BAD_DATE)
-        missing = blank(table.column("Longitude")) | blank(table.column("Latitude"))
-        xs, ys = parse_numbers(table.column("Longitude")), parse_numbers(table.column("Latitude"))
+        when_us = iso_to_utc_us(_trimmed(table.column("Date")))
+        when_ok = when_us != np.iinfo(np.int64).min
+        checks.fail(~when_ok, acc.BAD_DATE)
+        xs, x_blank = parse_coordinates(table.column("Longitude"))
+        ys, y_blank = parse_coordinates(table.column("Latitude"))
+        missing = x_blank | y_blank
         located = Checks(n)  # coordinate problems of rows that have coordinates at all
         px, py = check_points(
             located, xs, ys, source_crs="EPSG:4326", target_crs=self.target_crs,
@@ -295,7 +299,7 @@ class StopSearchReader(Reader):
         }
         rec = _empty_records(n)
         content_parts = [
-            numeric_hash(_epoch_us(when)),
+            numeric_hash(when_us),
             _coordinate_hash(px, py),
         ]
         for name, col in text_cols.items():
@@ -305,7 +309,8 @@ class StopSearchReader(Reader):
         for name in ("policing_operation", "outcome_linked", "outer_clothing_removed"):
             rec.setdefault(name, _nulls(n))
         rec.update(
-            time=when.astype("datetime64[us, UTC]").array, x=px, y=py, harm=np.zeros(n),
+            time=pa.array(when_us, type=pa.timestamp("us", tz="UTC"), mask=~when_ok),
+            x=px, y=py, harm=np.zeros(n),
             offence=rec["object_of_search"],
             offence_group=pa.DictionaryArray.from_arrays(
                 pa.array(np.zeros(n, dtype=np.int32)), pa.array(["stop_search"])
@@ -443,7 +448,9 @@ class IncidentReader(Reader):
         m = self._m
         n = table.num_rows
         checks = Checks(n)
-        first = _trimmed(table.column(m.time_columns[0]))
+        first = table.column(m.time_columns[0]).combine_chunks()
+        if m.date_chars or len(m.time_columns) == 2:
+            first = _trimmed(first)
         if m.date_chars:
             first = pc.utf8_slice_codeunits(first, 0, m.date_chars)
         text = first
@@ -457,14 +464,15 @@ class IncidentReader(Reader):
             )
             text = pc.binary_join_element_wise(first, second, " ")
         local = local_to_utc(text, m.time_format, m.timezone)
-        checks.fail(local.utc.isna().to_numpy(), acc.BAD_DATE)
+        checks.fail(~local.valid, acc.BAD_DATE)
         notes: Counter[str] = Counter()
         if local.ambiguous:
             notes["ambiguous local time (read as first occurrence)"] = local.ambiguous
         if local.nonexistent:
             notes["nonexistent local time (shifted forward)"] = local.nonexistent
-        missing = blank(table.column(m.x)) | blank(table.column(m.y))
-        xs, ys = parse_numbers(table.column(m.x)), parse_numbers(table.column(m.y))
+        xs, x_blank = parse_coordinates(table.column(m.x))
+        ys, y_blank = parse_coordinates(table.column(m.y))
+        missing = x_blank | y_blank
         px, py = check_points(
             checks, xs, ys, source_crs=m.crs, target_crs=m.target_crs,
             bbox_lonlat=self.bbox or m.bbox, raw_missing=missing,
@@ -489,10 +497,8 @@ class IncidentReader(Reader):
                 label_values = np.append(label_values, m.offence_if_marked)
                 codes = np.where(marked, len(label_values) - 1, codes).astype(np.int32)
         group_values, harm_values = self.taxonomy.classify(m.source, label_values)
-        groups = group_values[codes]
         harms = harm_values[codes]
-        checks.fail(np.asarray(pd.isna(groups), dtype=bool), acc.UNKNOWN_OFFENCE)
-        utc = local.utc.astype("datetime64[us, UTC]")
+        checks.fail(np.asarray(pd.isna(group_values), dtype=bool)[codes], acc.UNKNOWN_OFFENCE)
         rec = _empty_records(n)
         keyed = np.zeros(n, dtype=bool)
         key_hash = np.zeros(n, dtype=np.uint64)
@@ -508,7 +514,7 @@ class IncidentReader(Reader):
             )
         content = _ids_from_content(
             f"incidents/{m.source}/content",
-            numeric_hash(_epoch_us(utc)),
+            numeric_hash(local.epoch_us),
             _coordinate_hash(px, py),
             hash_strings(label_values)[codes],
         )
@@ -520,7 +526,7 @@ class IncidentReader(Reader):
         row_groups = gcodes[codes].astype(np.int32)
         groups_arrow = pa.array(np.asarray(guniq, dtype=object), type=pa.string())
         rec.update(
-            time=utc.array, x=px, y=py, harm=harms,
+            time=local.arrow(), x=px, y=py, harm=harms,
             offence=pa.DictionaryArray.from_arrays(pa.array(codes, type=pa.int32()), labels_arrow),
             offence_group=pa.DictionaryArray.from_arrays(
                 pa.array(row_groups, mask=row_groups < 0), groups_arrow

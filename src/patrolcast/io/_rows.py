@@ -53,22 +53,36 @@ def redact_text(text: str, header: tuple[str, ...], personal: set[str], delimite
     return redacted_line(values, header, personal, delimiter)
 
 
-@dataclass
 class Checks:
-    """The first failing check of each row (None while a row passes)."""
+    """The first failing check of each row (no reason while a row passes).
 
-    n: int
-    reason: npt.NDArray[np.object_] = field(init=False)
+    Reasons are kept as small integer codes (one per distinct reason) with a running mask of
+    the rows still passing, so a check costs two boolean operations on the block.
+    """
 
-    def __post_init__(self) -> None:
-        self.reason = np.full(self.n, None, dtype=object)
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self._code = np.zeros(n, dtype=np.int8)
+        self._names: list[str | None] = [None]
+        self._ok = np.ones(n, dtype=bool)
 
     def fail(self, mask: npt.NDArray[np.bool_], reason: str) -> None:
-        self.reason[mask & self.ok] = reason
+        hit = mask & self._ok
+        if not hit.any():
+            return
+        if reason not in self._names:
+            self._names.append(reason)
+        self._code[hit] = self._names.index(reason)
+        self._ok = self._ok & ~hit
 
     @property
     def ok(self) -> npt.NDArray[np.bool_]:
-        return np.asarray(pd.isna(self.reason), dtype=bool)
+        return self._ok
+
+    @property
+    def reason(self) -> npt.NDArray[np.object_]:
+        """The failing reason of each row (None where the row passes)."""
+        return np.array(self._names, dtype=object)[self._code]
 
 
 @dataclass

@@ -26,42 +26,118 @@ def parse_numbers(values: pd.Series | pa.Array | pa.ChunkedArray) -> npt.NDArray
     Clean columns take a fast path (one cast); a column with any bad value is re-read value by
     value with a regular expression, so one bad value costs only itself.
     """
+    return parse_coordinates(values)[0]
+
+
+def parse_coordinates(
+    values: pd.Series | pa.Array | pa.ChunkedArray,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
+    """Floats from text (as :func:`parse_numbers`) and where the text is blank.
+
+    A column that casts to float64 in one go holds no blank value (Arrow refuses to cast an
+    empty or space-only string), so the common case costs one cast; the blank check and the
+    value-by-value re-read run only for columns that need them.
+    """
     if isinstance(values, pa.Array | pa.ChunkedArray):
         arr = values
     else:
         arr = pa.array(values.astype(object).to_numpy(), type=pa.string(), from_pandas=True)
     if arr.type != pa.string():
         arr = pc.cast(arr, pa.string())
-    empty = pc.equal(pc.utf8_length(arr), 0)
-    arr = pc.if_else(empty, pa.scalar(None, pa.string()), arr)
+    if arr.null_count == 0:
+        try:
+            out = pc.cast(arr, pa.float64())
+            return (
+                np.asarray(out.to_numpy(zero_copy_only=False), dtype=np.float64),
+                np.zeros(len(arr), dtype=bool),
+            )
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            pass
+    trimmed = pc.utf8_trim_whitespace(arr)
+    blank = np.asarray(
+        pc.fill_null(pc.equal(pc.utf8_length(trimmed), 0), True).to_numpy(zero_copy_only=False),
+        dtype=bool,
+    )
+    arr = pc.if_else(pc.equal(pc.utf8_length(arr), 0), pa.scalar(None, pa.string()), arr)
     try:
         out = pc.cast(arr, pa.float64())
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        arr = pc.utf8_trim_whitespace(arr)
+        arr = trimmed
         if pc.any(pc.match_substring(arr, ",")).as_py():
             arr = pc.replace_substring(arr, ",", "")
         ok = pc.match_substring_regex(arr, _NUMBER)
         arr = pc.if_else(ok, arr, pa.scalar(None, pa.string()))
         out = pc.cast(arr, pa.float64())
-    return np.asarray(out.to_numpy(zero_copy_only=False), dtype=np.float64)
+    return np.asarray(out.to_numpy(zero_copy_only=False), dtype=np.float64), blank
+
+
+_NAT = np.iinfo(np.int64).min
 
 
 @dataclass
 class LocalTimes:
     """UTC instants of local wall-clock times, with the DST edge cases counted."""
 
-    utc: pd.Series  # datetime64[us, UTC], NaT where unparseable
+    epoch_us: npt.NDArray[np.int64]  # microseconds since the epoch (UTC); NaT as int64 min
     ambiguous: int  # repeated hour at the end of summer time: first occurrence taken
     nonexistent: int  # skipped hour at the start of summer time: shifted forward
 
+    @property
+    def valid(self) -> npt.NDArray[np.bool_]:
+        return np.asarray(self.epoch_us != _NAT)
 
-def _parse_naive(text: pd.Series | pa.Array, fmt: str) -> pd.Series:
-    """Wall-clock times parsed strictly with ``fmt`` (NaT where the text does not match).
+    @property
+    def utc(self) -> pd.Series:
+        """datetime64[us, UTC], NaT where unparseable."""
+        return pd.Series(pd.DatetimeIndex(self.epoch_us.view("datetime64[us]")).tz_localize("UTC"))
 
-    Arrow's strptime is fast but lenient in one way: a day past the end of its month rolls
-    over (30 February becomes 2 March). Such a result always falls on day 1, 2 or 3, so those
-    rows are parsed again strictly by pandas, which refuses the impossible dates.
+    def arrow(self) -> pa.Array:
+        """The instants as an Arrow timestamp array (null where unparseable)."""
+        return pa.array(self.epoch_us, type=pa.timestamp("us", tz="UTC"), mask=~self.valid)
+
+
+def _int64(times: pa.Array) -> npt.NDArray[np.int64]:
+    """Timestamps as a writable int64 numpy array (null -> int64 min)."""
+    return np.array(pc.fill_null(times.cast(pa.int64()), _NAT).to_numpy(zero_copy_only=False))
+
+
+def _civil(days: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Month (1-12) and day of month of days since 1970-01-01 (proleptic Gregorian).
+
+    Integer arithmetic after H. Hinnant, "chrono-Compatible Low-Level Date Algorithms"
+    (``civil_from_days``), vectorised: much cheaper than numpy's datetime64 month casts.
     """
+    z = days + 719_468
+    era = z // 146_097
+    doe = z - era * 146_097
+    yoe = (doe - doe // 1_460 + doe // 36_524 - doe // 146_096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    day = doy - (153 * mp + 2) // 5 + 1
+    month = np.where(mp < 10, mp + 3, mp - 9)
+    return month, day
+
+
+def _maybe_rolled_over(
+    epoch_us: npt.NDArray[np.int64], slack_days: int = 0
+) -> npt.NDArray[np.bool_]:
+    """Where a lenient parse may have rolled an impossible day into the next month.
+
+    Arrow's strptime reads 31 April as 1 May and 30 February as 1 or 2 March: a rolled-over
+    result is 1-3 March, or the 1st of May, July, October or December. ``slack_days`` widens
+    the test by that many days either side (for times converted from another UTC offset).
+    """
+    days = epoch_us // 86_400_000_000
+    out = np.zeros(len(epoch_us), dtype=bool)
+    for shift in range(-slack_days, slack_days + 1):
+        month, day = _civil(days + shift)
+        out |= ((month == 3) & (day <= 3)) | (
+            (day == 1) & ((month == 5) | (month == 7) | (month == 10) | (month == 12))
+        )
+    return out
+
+
+def _as_string_array(text: pd.Series | pa.Array | pa.ChunkedArray) -> pa.Array:
     arr = (
         text
         if isinstance(text, pa.Array | pa.ChunkedArray)
@@ -69,71 +145,126 @@ def _parse_naive(text: pd.Series | pa.Array, fmt: str) -> pd.Series:
     )
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
+    return arr
+
+
+def _parse_naive_us(text: pd.Series | pa.Array, fmt: str) -> npt.NDArray[np.int64]:
+    """Wall-clock times parsed strictly with ``fmt``, as microseconds (NaT as int64 min).
+
+    Arrow's strptime is fast but lenient in one way: a day past the end of its month rolls
+    over (30 February becomes 2 March). Such a result always falls on day 1, 2 or 3, so those
+    rows are parsed again strictly by pandas, which refuses the impossible dates. Text is
+    parsed as it is first; only when some value fails is the column trimmed and parsed again.
+    """
+    arr = _as_string_array(text)
     fast = pc.strptime(arr, format=fmt, unit="us", error_is_null=True)
-    out = pd.Series(np.asarray(fast.to_numpy(zero_copy_only=False), dtype="datetime64[us]"))
-    suspect = np.asarray(
-        pc.fill_null(pc.less_equal(pc.day(fast), 3), False).to_numpy(zero_copy_only=False),
-        dtype=bool,
-    )
+    if fast.null_count > arr.null_count:
+        arr = pc.utf8_trim_whitespace(arr)
+        fast = pc.strptime(arr, format=fmt, unit="us", error_is_null=True)
+    valid = np.asarray(pc.is_valid(fast).to_numpy(zero_copy_only=False), dtype=bool)
+    out = _int64(fast)
+    suspect = valid & _maybe_rolled_over(out)
     if suspect.any():
         sub = pd.Series(
-            np.asarray(arr.filter(pa.array(suspect)).to_numpy(zero_copy_only=False), dtype=object)
+            np.asarray(
+                pc.utf8_trim_whitespace(arr.filter(pa.array(suspect))).to_numpy(
+                    zero_copy_only=False
+                ),
+                dtype=object,
+            )
         )
         strict = pd.to_datetime(sub, format=fmt, errors="coerce").astype("datetime64[us]")
-        out[suspect] = strict.to_numpy()
+        out[suspect] = strict.to_numpy().view(np.int64)
     return out
+
+
+def _parse_naive(text: pd.Series | pa.Array, fmt: str) -> pd.Series:
+    """Wall-clock times parsed strictly with ``fmt`` (NaT where the text does not match)."""
+    return pd.Series(_parse_naive_us(text, fmt).view("datetime64[us]"))
 
 
 def iso_to_utc(text: pa.Array) -> pd.Series:
     """ISO-8601 times with a UTC offset (``2018-02-01T09:30:00+00:00``) as UTC instants.
 
     Arrow parses the common ``%Y-%m-%dT%H:%M:%S%z`` form; rows it cannot parse, and rows whose
-    day may have rolled over (see :func:`_parse_naive`), are parsed by pandas' strict ISO-8601
-    reader, which also accepts other ISO forms. NaT where the text is not a time.
+    day may have rolled over (see :func:`_parse_naive_us`), are parsed by pandas' strict
+    ISO-8601 reader, which also accepts other ISO forms. NaT where the text is not a time.
     """
-    fast = pc.strptime(text, format="%Y-%m-%dT%H:%M:%S%z", unit="us", error_is_null=True)
-    values = np.asarray(pc.cast(fast, pa.int64()).to_numpy(zero_copy_only=False))
-    suspect = np.asarray(
-        pc.fill_null(pc.less_equal(pc.day(fast), 3), True).to_numpy(zero_copy_only=False),
-        dtype=bool,
+    return pd.Series(
+        pd.DatetimeIndex(iso_to_utc_us(text).view("datetime64[us]")).tz_localize("UTC")
     )
-    out = pd.Series(
-        pd.to_datetime(np.where(suspect, 0, np.nan_to_num(values)), unit="us", utc=True)
-    )
+
+
+def iso_to_utc_us(text: pa.Array) -> npt.NDArray[np.int64]:
+    """:func:`iso_to_utc` as microseconds since the epoch (NaT as int64 min)."""
+    arr = _as_string_array(text)
+    fast = pc.strptime(arr, format="%Y-%m-%dT%H:%M:%S%z", unit="us", error_is_null=True)
+    valid = np.asarray(pc.is_valid(fast).to_numpy(zero_copy_only=False), dtype=bool)
+    out = _int64(fast)
+    suspect = ~valid | _maybe_rolled_over(out, slack_days=1)
     if suspect.any():
         sub = pd.Series(
-            np.asarray(text.filter(pa.array(suspect)).to_numpy(zero_copy_only=False), dtype=object)
+            np.asarray(arr.filter(pa.array(suspect)).to_numpy(zero_copy_only=False), dtype=object)
         )
         strict = pd.to_datetime(sub, format="ISO8601", utc=True, errors="coerce")
-        out[suspect] = strict.dt.as_unit("us").to_numpy() if len(sub) else strict
-    return out.astype("datetime64[us, UTC]")
+        naive_utc = strict.dt.tz_localize(None).dt.as_unit("us").to_numpy()
+        out[suspect] = np.asarray(naive_utc, dtype="datetime64[us]").view(np.int64)
+    return out
 
 
-def local_to_utc(text: pd.Series | pa.Array, fmt: str, timezone: str) -> LocalTimes:
-    """Parse local wall-clock times with ``fmt`` in ``timezone`` (zoneinfo) and convert to UTC.
+def local_to_utc(
+    text: pd.Series | pa.Array, fmt: str, timezone: str, *, engine: str = "arrow"
+) -> LocalTimes:
+    """Parse local wall-clock times with ``fmt`` in ``timezone`` and convert to UTC.
 
     An ambiguous local time (the repeated hour when clocks go back) is read as its first
     occurrence, in summer time; a nonexistent one (the skipped hour when clocks go forward) is
     shifted forward to the first valid instant. Both are counted, never dropped silently.
+
+    ``engine="arrow"`` localises with Arrow's ``assume_timezone`` (the IANA database, as
+    zoneinfo; vectorised in C++): once taking the earlier reading of an ambiguous time and the
+    later of a nonexistent one, once the other way round, so the rows where the two disagree
+    are exactly the ambiguous (second later) and nonexistent (second earlier) ones.
+    ``engine="reference"`` is the plain pandas + ``zoneinfo`` implementation it is tested
+    against; it is also used when Arrow has no time-zone database.
     """
-    naive = _parse_naive(text, fmt)
+    naive = _parse_naive_us(text, fmt)
     if timezone.upper() == "UTC":
-        return LocalTimes(naive.dt.tz_localize("UTC"), 0, 0)
+        return LocalTimes(naive, 0, 0)
+    valid = naive != _NAT
+    if engine == "arrow":
+        ts = pa.array(naive, type=pa.timestamp("us"), mask=~valid)
+        try:
+            first = pc.assume_timezone(
+                ts, timezone=timezone, ambiguous="earliest", nonexistent="latest"
+            )
+            other = pc.assume_timezone(
+                ts, timezone=timezone, ambiguous="latest", nonexistent="earliest"
+            )
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # no tz database
+            return local_to_utc(text, fmt, timezone, engine="reference")
+        a, b = _int64(first), _int64(other)
+        return LocalTimes(a, int(np.count_nonzero(b > a)), int(np.count_nonzero(b < a)))
     zone = ZoneInfo(timezone)
-    local = naive.dt.tz_localize(zone, ambiguous="NaT", nonexistent="NaT")
-    trouble = local.isna() & naive.notna()
+    series = pd.Series(naive.view("datetime64[us]"))
+    local = series.dt.tz_localize(zone, ambiguous="NaT", nonexistent="NaT")
+    trouble = local.isna() & series.notna()
     ambiguous = nonexistent = 0
     if trouble.any():
-        sub = naive[trouble]
-        first = sub.dt.tz_localize(zone, ambiguous=np.ones(len(sub), dtype=bool), nonexistent="NaT")
-        ambiguous = int(first.notna().sum())
+        sub = series[trouble]
+        first_ = sub.dt.tz_localize(
+            zone, ambiguous=np.ones(len(sub), dtype=bool), nonexistent="NaT"
+        )
+        ambiguous = int(first_.notna().sum())
         shifted = sub.dt.tz_localize(
             zone, ambiguous=np.ones(len(sub), dtype=bool), nonexistent="shift_forward"
         )
         nonexistent = int(len(sub) - ambiguous)
         local = local.copy()
         local[trouble] = shifted
-    return LocalTimes(local.dt.tz_convert("UTC"), ambiguous, nonexistent)
+    utc = local.dt.tz_convert("UTC").dt.as_unit("us")
+    out = np.asarray(utc.dt.tz_localize(None).to_numpy(), dtype="datetime64[us]").view(np.int64)
+    return LocalTimes(out.copy(), ambiguous, nonexistent)
 
 
 @lru_cache(maxsize=32)
