@@ -14,10 +14,10 @@ import codecs
 import csv
 import gzip
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -243,8 +243,16 @@ def _read(fh: BinaryIO, size: int, path: Path) -> bytes:
         raise InputError(f"{path}: truncated or corrupt ({exc})") from None
 
 
-def iter_blocks(path: Path, fmt: TextFormat, *, block_bytes: int = BLOCK_BYTES) -> Iterator[Block]:
-    """Parsed blocks of ``path`` after its header line, in file order."""
+@dataclass(frozen=True)
+class Chunk:
+    """Raw bytes of whole lines of a file, and the number of its first line."""
+
+    data: bytes
+    first_line: int
+
+
+def iter_chunks(path: Path, fmt: TextFormat, *, block_bytes: int = BLOCK_BYTES) -> Iterator[Chunk]:
+    """Whole-line chunks of ``path`` after its header line, in file order (not yet parsed)."""
     with open_binary(path) as fh:
         head = _read(fh, block_bytes, path)
         if fmt.bom and head.startswith(codecs.BOM_UTF8):
@@ -269,18 +277,64 @@ def iter_blocks(path: Path, fmt: TextFormat, *, block_bytes: int = BLOCK_BYTES) 
                     continue
                 chunk, carry = carry[: cut + 1], carry[cut + 1 :]
             if chunk:
-                try:
-                    block = _parse_block(chunk, line, fmt, fmt.encoding)
-                except pa.ArrowInvalid as exc:
-                    if fmt.encoding != "utf-8" or "utf8" not in str(exc).lower():
-                        raise InputError(f"{path}: cannot parse ({exc})") from None
-                    block = _parse_block(chunk, line, fmt, "cp1252")
-                    block.encoding = "cp1252"
+                yield Chunk(chunk, line)
                 line += chunk.count(b"\n")
-                block.nbytes = len(chunk)
-                yield block
             if eof:
                 return
+
+
+def parse_chunk(chunk: Chunk, fmt: TextFormat, path: Path) -> Block:
+    """Parse one chunk (pyarrow releases the GIL, so chunks can be parsed on threads)."""
+    try:
+        block = _parse_block(chunk.data, chunk.first_line, fmt, fmt.encoding)
+    except pa.ArrowInvalid as exc:
+        if fmt.encoding != "utf-8" or "utf8" not in str(exc).lower():
+            raise InputError(f"{path}: cannot parse ({exc})") from None
+        block = _parse_block(chunk.data, chunk.first_line, fmt, "cp1252")
+        block.encoding = "cp1252"
+    block.nbytes = len(chunk.data)
+    return block
+
+
+def iter_blocks(path: Path, fmt: TextFormat, *, block_bytes: int = BLOCK_BYTES) -> Iterator[Block]:
+    """Parsed blocks of ``path`` after its header line, in file order."""
+    for chunk in iter_chunks(path, fmt, block_bytes=block_bytes):
+        yield parse_chunk(chunk, fmt, path)
+
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def ordered_map(
+    fn: Callable[[T], R], items: Iterator[T], *, workers: int = 2, depth: int = 3
+) -> Iterator[R]:
+    """``map(fn, items)`` on ``workers`` threads, results in input order.
+
+    At most ``depth`` items are in flight (submitted but not yet handed to the caller), so
+    memory stays bounded by a few blocks. Worth it where ``fn`` spends its time in code that
+    releases the GIL (Arrow compute and CSV parsing, numpy, numba kernels). Errors are
+    re-raised in the caller, in order; items not yet consumed are abandoned.
+    """
+    if workers <= 1:
+        yield from map(fn, items)
+        return
+    from collections import deque
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="patrolcast-ingest")
+    pending: deque[Future[R]] = deque()
+    try:
+        for item in items:
+            pending.append(pool.submit(fn, item))
+            if len(pending) >= depth:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        for future in pending:
+            future.cancel()
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def prefetch(blocks: Iterator[Block], depth: int = 2) -> Iterator[Block]:

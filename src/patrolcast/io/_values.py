@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 import warnings
 from dataclasses import dataclass
 from functools import lru_cache
@@ -267,11 +268,21 @@ def local_to_utc(
     return LocalTimes(out.copy(), ambiguous, nonexistent)
 
 
-@lru_cache(maxsize=32)
+_LOCAL = threading.local()
+
+
 def _transformer(source: str, target: str) -> Transformer:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # "best transformation not available"
-        transformer = Transformer.from_crs(source, target, always_xy=True)
+    """One pyproj transformer per thread and CRS pair (blocks are validated on threads)."""
+    cache: dict[tuple[str, str], Transformer] | None = getattr(_LOCAL, "transformers", None)
+    if cache is None:
+        cache = _LOCAL.transformers = {}
+    transformer = cache.get((source, target))
+    if transformer is None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "best transformation not available"
+            transformer = cache[(source, target)] = Transformer.from_crs(
+                source, target, always_xy=True
+            )
     return transformer
 
 
