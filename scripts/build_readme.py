@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -23,13 +24,32 @@ Requirements: Python 3.11+ and a C compiler are enough for the first command (it
 `.venv` and installs everything from PyPI); the test command also starts a throwaway
 PostgreSQL server (Debian's `postgresql` package, installed by the script when run as root).
 Real data is read from `../shared/data` (override with `PATROLCAST_SHARED_DATA`).
+
 """
+
+
+def anchor(heading: str) -> str:
+    """GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens."""
+    text = re.sub(r"[^\w\- ]", "", heading.strip().lower())
+    return text.replace(" ", "-")
+
+
+def contents(texts: list[str]) -> str:
+    links = []
+    for text in texts:
+        for line in text.splitlines():
+            if line.startswith("## "):
+                title = line[3:].strip()
+                short = title.split(":")[0]
+                links.append(f"[{short}](#{anchor(title)})")
+    return "Contents: " + " ·\n".join(links) + "\n"
 
 
 def main() -> None:
     sections = sorted((ROOT / "docs" / "readme").glob("[0-9][0-9]-*.md"))
-    parts = [HEADER.rstrip() + "\n"]
-    parts.extend(p.read_text(encoding="utf-8").rstrip() + "\n" for p in sections)
+    texts = [p.read_text(encoding="utf-8") for p in sections]
+    parts = [HEADER.rstrip() + "\n", contents(texts)]
+    parts.extend(text.rstrip() + "\n" for text in texts)
     (ROOT / "README.md").write_text("\n".join(parts), encoding="utf-8")
     print(f"README.md assembled from {len(sections)} sections")
 
