@@ -156,16 +156,27 @@ def _segments(buf: bytes) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]
 def _parse_block(buf: bytes, first_line: int, fmt: TextFormat, encoding: str) -> Block:
     if encoding != "utf-8":
         buf = buf.decode(encoding, errors="replace").encode("utf-8")
-    bad: list[BadLine] = []
     n = buf.count(b"\n")
+    # Fast path: a block without quote characters is handed to pyarrow as it is; if pyarrow's
+    # rows and refused lines account for every line, there was no blank line and the line
+    # numbers are exact. Otherwise (quotes, or blank lines that pyarrow skipped) the lines to
+    # set aside are found first and the rest parsed again.
+    if b'"' not in buf and not buf.startswith((b"\n", b"\r\n")):
+        block = _parse_lines(buf, first_line, n, fmt, encoding, careful=False)
+        if block is not None:
+            return block
+    block = _parse_lines(buf, first_line, n, fmt, encoding, careful=True)
+    assert block is not None
+    return block
+
+
+def _parse_lines(
+    buf: bytes, first_line: int, n: int, fmt: TextFormat, encoding: str, *, careful: bool
+) -> Block | None:
+    bad: list[BadLine] = []
     line_numbers = np.arange(first_line, first_line + n, dtype=np.int64)
     kept_lines = line_numbers
-    # Fast path: no quote characters and no blank line means every line is a candidate row and
-    # only pyarrow's field count check remains. Otherwise find the lines to set aside.
-    suspicious = (
-        b'"' in buf or buf.startswith((b"\n", b"\r\n")) or b"\n\n" in buf or b"\n\r\n" in buf
-    )
-    if suspicious:
+    if careful:
         starts, ends = _segments(buf)
         arr = np.frombuffer(buf, dtype=np.uint8)
         length = ends - starts
@@ -212,6 +223,8 @@ def _parse_block(buf: bytes, first_line: int, fmt: TextFormat, encoding: str) ->
                 quoted_strings_can_be_null=False,
             ),
         )
+    if not careful and table.num_rows + len(invalid) != n:
+        return None  # blank lines skipped by pyarrow: parse again, carefully
     if invalid:
         positions = np.array([num - 1 for num, _, _ in invalid], dtype=np.int64)
         if (positions < 0).any() or (positions >= len(kept_lines)).any():
