@@ -402,6 +402,8 @@ def _ingest_file(
         quarantine.commit()
         _write_file_record(folder, file_id, prefix, summary)
     finally:
+        events.abandon()
+        quarantine.abandon()
         clear_stage(stage)
     return np.concatenate(new_ids) if new_ids else np.zeros(0, dtype=np.int64)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
@@ -26,6 +27,8 @@ class PartWriter:
         self._rows = 0
         self._parts: list[Path] = []
         self.written = 0
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: Future[None] | None = None
         # Dictionary-encode repetitive text and small integers only (ids, times and coordinates
         # are near-unique: encoding them costs time and saves nothing); keep min/max statistics
         # where queries filter (time window, offence group, area, file).
@@ -49,16 +52,25 @@ class PartWriter:
         self.add(table)
 
     def add_records(self, records: pa.Table) -> None:
-        """Add a record table (dictionary-encoded text allowed), cast to the table's schema."""
+        """Add a record table, cast to the table's schema.
+
+        Text columns that arrive dictionary-encoded stay so: Parquet stores them from the
+        dictionary without hashing every value again, and the files carry no Arrow schema,
+        so every reader (DuckDB, pyarrow, pandas) sees plain text.
+        """
         if records.num_rows == 0:
             return
-        columns = []
+        columns, fields = [], []
         for field in self.schema:
             column = records.column(field.name)
+            if pa.types.is_dictionary(column.type) and pa.types.is_string(field.type):
+                target = pa.dictionary(pa.int32(), pa.string())
+                field = pa.field(field.name, target, nullable=field.nullable)
             if column.type != field.type:
                 column = column.cast(field.type)
             columns.append(column)
-        self.add(pa.Table.from_arrays(columns, schema=self.schema))
+            fields.append(field)
+        self.add(pa.Table.from_arrays(columns, schema=pa.schema(fields)))
 
     def add(self, table: pa.Table) -> None:
         if table.num_rows == 0:
@@ -69,23 +81,58 @@ class PartWriter:
             self.flush()
 
     def flush(self) -> None:
+        """Write the buffered rows as one part, on a background thread (Parquet encoding and
+        compression release the GIL); at most one part is being written at a time."""
         if not self._buffer:
             return
         self.stage.mkdir(parents=True, exist_ok=True)
         path = self.stage / f"{self.prefix}-{len(self._parts):05d}.parquet"
-        pq.write_table(
-            pa.concat_tables(self._buffer),
-            path,
-            compression="snappy",
-            use_dictionary=self._dictionary_columns,
-            write_statistics=self._statistics_columns,
-        )
+        buffer = self._buffer
+        if any(t.schema != buffer[0].schema for t in buffer):
+            buffer = [t.cast(self.schema) for t in buffer]
+        table = pa.concat_tables(buffer)
+        self._wait()
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="patrolcast-parquet")
+        self._pending = self._pool.submit(self._write, table, path)
         self._parts.append(path)
         self.written += self._rows
         self._buffer, self._rows = [], 0
 
+    def _write(self, table: pa.Table, path: Path) -> None:
+        pq.write_table(
+            table,
+            path,
+            compression="snappy",
+            use_dictionary=self._dictionary_columns,
+            write_statistics=self._statistics_columns,
+            store_schema=False,
+        )
+
+    def _wait(self) -> None:
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            pending.result()  # re-raises a write error here
+
+    def close(self) -> None:
+        """Wait for the part being written and stop the writing thread."""
+        try:
+            self._wait()
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
+                self._pool = None
+
+    def abandon(self) -> None:
+        """Stop writing after a failure (a write error is dropped: the first error wins)."""
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - the caller is already handling an error
+            self._pool = None
+
     def commit(self) -> None:
         self.flush()
+        self.close()
         if not self._parts:
             return
         self.final.mkdir(parents=True, exist_ok=True)
