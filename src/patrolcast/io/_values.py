@@ -390,14 +390,24 @@ class Occurrences:
         self._runs = [(keys[order], counts[order])]
 
     def next(self, hashes: npt.NDArray[np.uint64]) -> npt.NDArray[np.int64]:
-        if len(hashes) == 0:
+        """Occurrence number of each hash: how many times it was seen before in the file.
+
+        One stable sort of the block gives the distinct hashes in order (for the binary
+        searches in the earlier runs, and as the new run as it is) and each row's rank among
+        the block's copies of its hash.
+        """
+        n = len(hashes)
+        if n == 0:
             return np.zeros(0, dtype=np.int64)
-        codes, uniq_index = pd.factorize(hashes)
-        uniq = np.asarray(uniq_index, dtype=np.uint64)
-        per_code = np.bincount(codes, minlength=len(uniq)).astype(np.int64)
-        within: npt.NDArray[np.int64] = np.zeros(len(hashes), dtype=np.int64)
-        if len(uniq) != len(hashes):
-            within = pd.Series(codes).groupby(codes).cumcount().to_numpy(dtype=np.int64)  # type: ignore[assignment]
+        order = np.argsort(hashes, kind="stable")
+        ordered = hashes[order]
+        first = np.ones(n, dtype=bool)
+        first[1:] = ordered[1:] != ordered[:-1]
+        starts = np.flatnonzero(first)
+        uniq = ordered[starts]
+        per_code = np.diff(np.append(starts, n)).astype(np.int64)
+        code = np.cumsum(first) - 1  # distinct-hash number of each sorted row
+        within = np.arange(n, dtype=np.int64) - starts[code]
         prev = np.zeros(len(uniq), dtype=np.int64)
         new = np.ones(len(uniq), dtype=bool)
         for keys, counts in self._runs:
@@ -407,8 +417,9 @@ class Occurrences:
             counts[pos[found]] += per_code[found]
             new &= ~found
         if new.any():
-            order = np.argsort(uniq[new])
-            self._runs.append((uniq[new][order], per_code[new][order]))
+            self._runs.append((uniq[new], per_code[new]))
             if len(self._runs) > 8:
                 self._merge()
-        return within + prev[codes]
+        out = np.empty(n, dtype=np.int64)
+        out[order] = within + prev[code]
+        return out
