@@ -91,3 +91,24 @@ def test_arrow_time_zones_match_the_zoneinfo_reference_across_dst() -> None:
         assert np.array_equal(fast.epoch_us, ref.epoch_us)
         assert (fast.ambiguous, fast.nonexistent) == (ref.ambiguous, ref.nonexistent)
         assert fast.ambiguous > 0 and fast.nonexistent > 0
+
+
+def test_projection_of_repeated_points_is_pyproj_bit_for_bit() -> None:
+    """Distinct points are projected once and spread back: identical to projecting each row."""
+    from pyproj import Transformer
+
+    from patrolcast.io._values import project
+
+    rng = np.random.default_rng(3)
+    lon = np.round(rng.uniform(-0.5, 0.3, 300), 4)
+    lat = np.round(rng.uniform(51.3, 51.7, 300), 4)
+    pick = rng.integers(0, 300, 5000)
+    x, y = lon[pick], lat[pick]
+    x[7], y[7] = -0.0, 51.5  # signed zero is its own bit pattern
+    got = project(x, y, "EPSG:4326", "EPSG:27700")
+    ref = Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True).transform(x, y)
+    assert np.array_equal(got[0], ref[0]) and np.array_equal(got[1], ref[1])
+    unique = rng.uniform(-0.5, 0.3, 1000), rng.uniform(51.3, 51.7, 1000)  # no repeats: direct
+    got = project(*unique, "EPSG:4326", "EPSG:27700")
+    ref = Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True).transform(*unique)
+    assert np.array_equal(got[0], ref[0]) and np.array_equal(got[1], ref[1])

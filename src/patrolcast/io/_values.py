@@ -325,6 +325,18 @@ def project(
     """Project coordinates (lon/lat order for geographic CRSs) from ``source`` to ``target``."""
     if len(x) == 0:
         return x.copy(), y.copy()
+    # Published points repeat a lot (data.police.uk snap points, coordinates rounded to 4-6
+    # decimals): project each distinct (x, y) once, found from the exact bit patterns, so the
+    # result is bit-for-bit pyproj's.
+    cx, ux = pd.factorize(np.ascontiguousarray(x, dtype=np.float64).view(np.uint64))
+    if len(ux) < 0.8 * len(x):
+        cy, uy = pd.factorize(np.ascontiguousarray(y, dtype=np.float64).view(np.uint64))
+        codes, pairs = pd.factorize(cx.astype(np.int64) * len(uy) + cy)
+        if len(pairs) < 0.8 * len(x):
+            px = np.asarray(ux, dtype=np.uint64).view(np.float64)[pairs // len(uy)]
+            py = np.asarray(uy, dtype=np.uint64).view(np.float64)[pairs % len(uy)]
+            tx, ty = _transformer(source, target).transform(px, py)
+            return np.asarray(tx, dtype=np.float64)[codes], np.asarray(ty, dtype=np.float64)[codes]
     tx, ty = _transformer(source, target).transform(x, y)
     return np.asarray(tx, dtype=np.float64), np.asarray(ty, dtype=np.float64)
 
