@@ -112,3 +112,17 @@ def test_projection_of_repeated_points_is_pyproj_bit_for_bit() -> None:
     got = project(*unique, "EPSG:4326", "EPSG:27700")
     ref = Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True).transform(*unique)
     assert np.array_equal(got[0], ref[0]) and np.array_equal(got[1], ref[1])
+
+
+def test_coordinates_parsed_once_per_distinct_text_equal_the_direct_parse() -> None:
+    from patrolcast.io._values import parse_coordinates
+
+    rng = np.random.default_rng(5)
+    vocab = ["-0.1276", " 51.5 ", "", "  ", "1,001,951", "x", "0", "-87.62770", "nan"]
+    text = [vocab[i] for i in rng.integers(0, len(vocab), 20_000)]
+    text[3] = None  # type: ignore[call-overload]
+    many = parse_coordinates(pa.array(text))  # dictionary path (few distinct values)
+    for i in rng.integers(0, len(text), 300).tolist():
+        one = parse_coordinates(pa.array([text[i]]))  # direct path, one value
+        assert np.array_equal(many[0][i], one[0][0], equal_nan=True)
+        assert many[1][i] == one[1][0]

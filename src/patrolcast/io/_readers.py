@@ -110,13 +110,23 @@ def _trimmed(column: pa.ChunkedArray | pa.Array) -> pa.Array:
     return out.combine_chunks() if isinstance(out, pa.ChunkedArray) else out
 
 
-def _encoded(column: pa.ChunkedArray) -> tuple[npt.NDArray[np.int32], pa.Array]:
-    """Trimmed text as dictionary codes and the (small) dictionary; missing values become ""."""
-    trimmed = pc.fill_null(pc.utf8_trim_whitespace(column), "")
-    encoded = pc.dictionary_encode(trimmed).combine_chunks()
-    return np.asarray(
-        encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int32
-    ), encoded.dictionary
+def _encoded(column: pa.ChunkedArray | pa.Array) -> tuple[npt.NDArray[np.int32], pa.Array]:
+    """Trimmed text as dictionary codes and the (small) dictionary; missing values become "".
+
+    The column is dictionary-encoded as it is and only its distinct values are trimmed (values
+    that differ only by surrounding space are then merged), so the cost per row is one hash.
+    """
+    arr = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    if arr.null_count:
+        arr = pc.fill_null(arr, "")
+    encoded = pc.dictionary_encode(arr)
+    codes = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int32)
+    trimmed = pc.utf8_trim_whitespace(encoded.dictionary)
+    if pc.any(pc.not_equal(trimmed, encoded.dictionary)).as_py():
+        remap, uniques = pd.factorize(np.asarray(trimmed.to_numpy(zero_copy_only=False)))
+        codes = remap.astype(np.int32)[codes]
+        trimmed = pa.array(np.asarray(uniques, dtype=object), type=pa.string())
+    return codes, trimmed
 
 
 def _dictionary_array(codes: npt.NDArray[np.int32], dictionary: pa.Array) -> pa.DictionaryArray:
@@ -268,7 +278,7 @@ class StopSearchReader(Reader):
     def process(self, table: pa.Table, lines: npt.NDArray[np.int64]) -> Processed:
         n = table.num_rows
         checks = Checks(n)
-        when_us = iso_to_utc_us(_trimmed(table.column("Date")))
+        when_us = iso_to_utc_us(table.column("Date"))
         when_ok = when_us != np.iinfo(np.int64).min
         checks.fail(~when_ok, acc.BAD_DATE)
         xs, x_blank = parse_coordinates(table.column("Longitude"))

@@ -45,6 +45,18 @@ def parse_coordinates(
         arr = pa.array(values.astype(object).to_numpy(), type=pa.string(), from_pandas=True)
     if arr.type != pa.string():
         arr = pc.cast(arr, pa.string())
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if len(arr) > 4096:  # repeated values (snap points, rounded coordinates): parse each once
+        encoded = pc.dictionary_encode(arr)
+        if len(encoded.dictionary) < len(arr) // 2:
+            values, blank = parse_coordinates(encoded.dictionary)
+            codes = np.asarray(
+                pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False), dtype=np.int64
+            )
+            values = np.append(values, np.nan)  # code -1 (missing) -> NaN, blank
+            blank = np.append(blank, True)
+            return values[codes], blank[codes]
     if arr.null_count == 0:
         try:
             out = pc.cast(arr, pa.float64())
@@ -199,14 +211,18 @@ def iso_to_utc(text: pa.Array) -> pd.Series:
 def iso_to_utc_us(text: pa.Array) -> npt.NDArray[np.int64]:
     """:func:`iso_to_utc` as microseconds since the epoch (NaT as int64 min)."""
     arr = _as_string_array(text)
+    if arr.null_count:
+        arr = pc.fill_null(arr, "")
     fast = pc.strptime(arr, format="%Y-%m-%dT%H:%M:%S%z", unit="us", error_is_null=True)
+    if fast.null_count:
+        arr = pc.utf8_trim_whitespace(arr)
+        fast = pc.strptime(arr, format="%Y-%m-%dT%H:%M:%S%z", unit="us", error_is_null=True)
     valid = np.asarray(pc.is_valid(fast).to_numpy(zero_copy_only=False), dtype=bool)
     out = _int64(fast)
     suspect = ~valid | _maybe_rolled_over(out, slack_days=1)
     if suspect.any():
-        sub = pd.Series(
-            np.asarray(arr.filter(pa.array(suspect)).to_numpy(zero_copy_only=False), dtype=object)
-        )
+        picked = pc.utf8_trim_whitespace(arr.filter(pa.array(suspect)))
+        sub = pd.Series(np.asarray(picked.to_numpy(zero_copy_only=False), dtype=object))
         strict = pd.to_datetime(sub, format="ISO8601", utc=True, errors="coerce")
         naive_utc = strict.dt.tz_localize(None).dt.as_unit("us").to_numpy()
         out[suspect] = np.asarray(naive_utc, dtype="datetime64[us]").view(np.int64)
