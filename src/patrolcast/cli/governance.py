@@ -522,9 +522,12 @@ def user_list(as_json: bool = JSON, db: str = DB) -> None:
 
 @snapshot_app.command("record")
 def snapshot_record(
-    method: str = typer.Option(..., help="Forecast method."),
-    digest: str = typer.Option(..., help="Digest of the forecast values (hex)."),
-    created_at: str = typer.Option(..., help="When the forecast was made."),
+    from_file: Path | None = typer.Option(
+        None, "--from-file", help="A *.snapshot.json written by `patrolcast forecast`."
+    ),
+    method: str = typer.Option("", help="Forecast method (unless --from-file)."),
+    digest: str = typer.Option("", help="Digest of the forecast values (hex)."),
+    created_at: str = typer.Option("", help="When the forecast was made."),
     params: str = typer.Option("{}", help="Parameters as JSON."),
     uri: str = typer.Option("", help="Where the forecast is kept."),
     tz: str = TZ,
@@ -533,6 +536,19 @@ def snapshot_record(
     db: str = DB,
 ) -> None:
     """Record a forecast snapshot that proposals can rely on."""
+    if from_file is not None:
+        try:
+            snap = json.loads(from_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise InputError(f"cannot read snapshot file {from_file}: {exc}") from None
+        if not isinstance(snap, dict) or not {"method", "digest", "created_at"} <= set(snap):
+            raise InputError(f"{from_file} is not a forecast snapshot (method, digest, created_at)")
+        method, digest = str(snap["method"]), str(snap["digest"])
+        created_at, uri = str(snap["created_at"]), str(snap.get("uri", uri))
+        extra = {k: snap[k] for k in ("window_start", "window_end") if k in snap}
+        params = json.dumps({**snap.get("params", {}), **extra})
+    if not (method and digest and created_at):
+        raise InputError("give --from-file, or all of --method, --digest and --created-at")
     try:
         parsed = json.loads(params)
     except ValueError:

@@ -7,6 +7,7 @@ only parse options and print. Options are validated here and refused with
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -301,6 +302,7 @@ class ForecastOutcome:
     expected_total: float
     top: list[dict[str, Any]]
     paths: dict[str, Path] = field(default_factory=dict)
+    snapshot: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -315,6 +317,7 @@ class ForecastOutcome:
             "expected_total": self.expected_total,
             "top_units": self.top,
             "files": {k: str(v) for k, v in self.paths.items()},
+            "snapshot": self.snapshot,
         }
 
 
@@ -371,6 +374,20 @@ def forecast_job(
         "png": write_forecast_map(forecast, study.support, out_dir / f"{stem}.png",
                                   boundaries=study.boundaries, title=title),
     }
+    # The snapshot a proposal can rely on (``patrolcast snapshot record --from-file``).
+    snapshot = {
+        "method": forecast.method,
+        "params": {**forecast.params, "dataset": spec.dataset, "level": spec.level,
+                   "cell_size": spec.cell_size, "groups": list(spec.groups or ())},
+        "created_at": datetime.now(UTC).isoformat(),
+        "window_start": from_days(start).isoformat(),
+        "window_end": from_days(end).isoformat(),
+        "digest": forecast.digest(),
+        "uri": str(paths["gpkg"].resolve()),
+    }
+    snapshot_path = out_dir / f"{stem}.snapshot.json"
+    snapshot_path.write_text(json.dumps(snapshot, indent=1, default=str), encoding="utf-8")
+    paths["snapshot"] = snapshot_path
     ranks = unit_ranks(forecast.expected_harm)
     order = sorted(range(len(ranks)), key=lambda i: int(ranks[i]))[:top]
     ids = study.support.unit_ids
@@ -394,4 +411,5 @@ def forecast_job(
             for i in order
         ],
         paths=paths,
+        snapshot=snapshot,
     )

@@ -16,7 +16,9 @@ cut-off leaks into a fit.
 from __future__ import annotations
 
 import copy
+import hashlib
 import inspect
+import json
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, Self
@@ -58,6 +60,30 @@ class Forecast:
             raise ValueError("forecast arrays must have one value per unit")
         if self.end <= self.start:
             raise ValueError("forecast window must have end after start")
+
+    def digest(self) -> str:
+        """SHA-256 of the forecast's identity and values, ``"sha256:<hex>"``.
+
+        Covers the method, its parameters, the window, the unit ids and every expected count and
+        harm (as IEEE-754 doubles, little-endian), so a decision that relied on this forecast can
+        later prove which values it saw. Terms are explanation, not values, and are left out.
+        """
+        header = json.dumps(
+            {
+                "method": self.method,
+                "params": self.params,
+                "start": self.start,
+                "end": self.end,
+                "unit_ids": self.unit_ids,
+            },
+            sort_keys=True,
+            separators=(",", ":"),
+            default=str,
+        ).encode()
+        h = hashlib.sha256(header)
+        h.update(np.ascontiguousarray(self.expected_count, dtype="<f8").tobytes())
+        h.update(np.ascontiguousarray(self.expected_harm, dtype="<f8").tobytes())
+        return "sha256:" + h.hexdigest()
 
     def ranking_score(self, target: str = "harm") -> FloatArray:
         """The score used to rank units: expected harm (default) or expected count."""
