@@ -20,7 +20,7 @@ import typer
 from patrolcast.config import load_settings
 from patrolcast.errors import InputError
 from patrolcast.governance import audit, service
-from patrolcast.governance.clock import LONDON, SystemClock, format_local, parse_time
+from patrolcast.governance.clock import LONDON, Clock, SystemClock, format_local, parse_time
 from patrolcast.governance.db import Database, open_database
 from patrolcast.governance.profiles import available_profiles, load_profile
 from patrolcast.governance.roles import Rank, RoleSpec, add_person, list_people
@@ -86,6 +86,33 @@ def _ndm(path: Path | None) -> NDMRationale:
     if path is None:
         raise InputError("--ndm FILE (JSON or TOML with the six NDM headings) is mandatory")
     return NDMRationale.from_mapping(_read_mapping(path))
+
+
+def _act(
+    db_url: str | None,
+    as_json: bool,
+    action: Callable[..., Any],
+    *,
+    actor: str | None,
+    proposal: int,
+    expected_version: int | None,
+    clock: Clock | None = None,
+    **details: Any,
+) -> None:
+    """Apply one lifecycle action to one proposal as the acting user, then print the result."""
+    clk = clock or SystemClock()
+    _transition(
+        db_url,
+        as_json,
+        lambda s: action(
+            s,
+            actor=_who(actor),
+            clock=clk,
+            proposal_id=proposal,
+            expected_version=expected_version,
+            **details,
+        ),
+    )
 
 
 def _transition(db_url: str | None, as_json: bool, call: Callable[[Any], Any]) -> None:
@@ -220,17 +247,8 @@ def register(app: typer.Typer) -> None:
         expected_version: int = VERSION,
     ) -> None:
         """Submit a draft proposal (proposer only)."""
-        _transition(
-            db,
-            as_json,
-            lambda s: service.submit(
-                s,
-                actor=_who(actor),
-                clock=SystemClock(),
-                proposal_id=proposal,
-                expected_version=expected_version,
-            ),
-        )
+        _act(db, as_json, service.submit, actor=actor, proposal=proposal,
+             expected_version=expected_version)
 
     @app.command()
     def assess(
@@ -276,18 +294,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Record a borough commander's response."""
         d = ConsultationDetails(borough=borough, position=position, reasons=reasons)
-        _transition(
-            db,
-            as_json,
-            lambda s: service.consult(
-                s,
-                actor=_who(actor),
-                clock=SystemClock(),
-                proposal_id=proposal,
-                details=d,
-                expected_version=expected_version,
-            ),
-        )
+        _act(db, as_json, service.consult, actor=actor, proposal=proposal,
+             expected_version=expected_version, details=d)
 
     @app.command()
     def authorise(
@@ -320,18 +328,8 @@ def register(app: typer.Typer) -> None:
             public_notice=public_notice,
             objection_response=objection_response,
         )
-        _transition(
-            db,
-            as_json,
-            lambda s: service.authorise(
-                s,
-                actor=_who(actor),
-                clock=clock,
-                proposal_id=proposal,
-                details=d,
-                expected_version=expected_version,
-            ),
-        )
+        _act(db, as_json, service.authorise, actor=actor, proposal=proposal,
+             expected_version=expected_version, clock=clock, details=d)
 
     @app.command()
     def refuse(
@@ -343,18 +341,8 @@ def register(app: typer.Typer) -> None:
         expected_version: int = VERSION,
     ) -> None:
         """Refuse a consulted proposal."""
-        _transition(
-            db,
-            as_json,
-            lambda s: service.refuse(
-                s,
-                actor=_who(actor),
-                clock=SystemClock(),
-                proposal_id=proposal,
-                details=RefusalDetails(reasons),
-                expected_version=expected_version,
-            ),
-        )
+        _act(db, as_json, service.refuse, actor=actor, proposal=proposal,
+             expected_version=expected_version, details=RefusalDetails(reasons))
 
     @app.command()
     def extend(
@@ -406,18 +394,8 @@ def register(app: typer.Typer) -> None:
         expected_version: int = VERSION,
     ) -> None:
         """Cancel an authorised or active deployment (grounds lapsed)."""
-        _transition(
-            db,
-            as_json,
-            lambda s: service.cancel(
-                s,
-                actor=_who(actor),
-                clock=SystemClock(),
-                proposal_id=proposal,
-                details=CancellationDetails(reasons),
-                expected_version=expected_version,
-            ),
-        )
+        _act(db, as_json, service.cancel, actor=actor, proposal=proposal,
+             expected_version=expected_version, details=CancellationDetails(reasons))
 
     @app.command()
     def debrief(
@@ -430,18 +408,8 @@ def register(app: typer.Typer) -> None:
         expected_version: int = VERSION,
     ) -> None:
         """Debrief and sign off an expired or cancelled deployment."""
-        _transition(
-            db,
-            as_json,
-            lambda s: service.debrief(
-                s,
-                actor=_who(actor),
-                clock=SystemClock(),
-                proposal_id=proposal,
-                details=DebriefDetails(summary, sign_off),
-                expected_version=expected_version,
-            ),
-        )
+        _act(db, as_json, service.debrief, actor=actor, proposal=proposal,
+             expected_version=expected_version, details=DebriefDetails(summary, sign_off))
 
     @app.command()
     def review(
@@ -453,18 +421,8 @@ def register(app: typer.Typer) -> None:
         expected_version: int = VERSION,
     ) -> None:
         """Independent review of a debriefed deployment."""
-        _transition(
-            db,
-            as_json,
-            lambda s: service.review(
-                s,
-                actor=_who(actor),
-                clock=SystemClock(),
-                proposal_id=proposal,
-                details=ReviewDetails(findings),
-                expected_version=expected_version,
-            ),
-        )
+        _act(db, as_json, service.review, actor=actor, proposal=proposal,
+             expected_version=expected_version, details=ReviewDetails(findings))
 
 
 @user_app.command("add")
