@@ -160,6 +160,8 @@ def to_arrow(values: object) -> pa.Array | pa.ChunkedArray:
 def records_table(columns: dict[str, object], ok: npt.NDArray[np.bool_] | None = None) -> pa.Table:
     """Record columns (numpy, pandas or Arrow) filtered by ``ok``, as one Arrow table."""
     out = {}
+    if ok is not None and ok.all():
+        ok = None  # every row passed: nothing to filter
     mask = pa.array(ok) if ok is not None else None
     for name, values in columns.items():
         if isinstance(values, pa.Array | pa.ChunkedArray):

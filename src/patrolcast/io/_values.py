@@ -139,15 +139,34 @@ def _maybe_rolled_over(
     Arrow's strptime reads 31 April as 1 May and 30 February as 1 or 2 March: a rolled-over
     result is 1-3 March, or the 1st of May, July, October or December. ``slack_days`` widens
     the test by that many days either side (for times converted from another UTC offset).
+    The candidate days of the years spanned are listed once and looked up in a table.
     """
-    days = epoch_us // 86_400_000_000
-    out = np.zeros(len(epoch_us), dtype=bool)
-    for shift in range(-slack_days, slack_days + 1):
-        month, day = _civil(days + shift)
-        out |= ((month == 3) & (day <= 3)) | (
-            (day == 1) & ((month == 5) | (month == 7) | (month == 10) | (month == 12))
-        )
-    return out
+    known = epoch_us != _NAT
+    days = np.where(known, epoch_us // 86_400_000_000, 0)
+    if not known.any():
+        return np.zeros(len(days), dtype=bool)
+    lo = int(days[known].min()) - slack_days
+    hi = int(days[known].max()) + slack_days
+    if hi - lo > 4 * len(days) + 50_000:  # a few far-off years: test the rows themselves
+        out = np.zeros(len(days), dtype=bool)
+        for shift in range(-slack_days, slack_days + 1):
+            m, d = _civil(days + shift)
+            out |= ((m == 3) & (d <= 3)) | (
+                (d == 1) & ((m == 5) | (m == 7) | (m == 10) | (m == 12))
+            )
+        return known & out
+    span = np.arange(lo, hi + 1, dtype=np.int64)
+    month, day = _civil(span)
+    rolled = ((month == 3) & (day <= 3)) | (
+        (day == 1) & ((month == 5) | (month == 7) | (month == 10) | (month == 12))
+    )
+    if slack_days:
+        widened = rolled.copy()
+        for shift in range(1, slack_days + 1):
+            widened[shift:] |= rolled[:-shift]
+            widened[:-shift] |= rolled[shift:]
+        rolled = widened
+    return known & rolled[np.clip(days - lo, 0, len(span) - 1)]
 
 
 def _as_string_array(text: pd.Series | pa.Array | pa.ChunkedArray) -> pa.Array:
