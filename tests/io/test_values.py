@@ -38,21 +38,31 @@ def test_parse_numbers_fast_and_slow_paths() -> None:
 
 
 def test_local_times_are_parsed_strictly() -> None:
-    text = pa.array(["2015-02-30 10:00", "2016-02-29 10:00", "2015-04-31 23:00", "2015-05-01 00:00"])
+    text = pa.array(
+        ["2015-02-30 10:00", "2016-02-29 10:00", "2015-04-31 23:00", "2015-05-01 00:00"]
+    )
     utc = local_to_utc(text, "%Y-%m-%d %H:%M", "Europe/London").utc
     assert utc.isna().tolist() == [True, False, True, False]
     assert utc.iloc[3] == pd.Timestamp("2015-04-30 23:00", tz="UTC")  # BST midnight
 
 
 def test_unpadded_times_and_12_hour_clock() -> None:
-    utc = local_to_utc(pa.array(["08/14/2010 3:11:00"]), "%m/%d/%Y %H:%M:%S", "America/New_York").utc
+    utc = local_to_utc(
+        pa.array(["08/14/2010 3:11:00"]), "%m/%d/%Y %H:%M:%S", "America/New_York"
+    ).utc
     assert utc.iloc[0] == pd.Timestamp("2010-08-14 07:11", tz="UTC")
-    pm = local_to_utc(pa.array(["01/02/2004 08:25:00 PM"]), "%m/%d/%Y %I:%M:%S %p", "America/Chicago").utc
+    pm = local_to_utc(
+        pa.array(["01/02/2004 08:25:00 PM"]), "%m/%d/%Y %I:%M:%S %p", "America/Chicago"
+    ).utc
     assert pm.iloc[0] == pd.Timestamp("2004-01-03 02:25", tz="UTC")
 
 
 def test_iso_with_offsets() -> None:
-    got = iso_to_utc(pa.array(["2018-03-01T10:00:00+01:00", "2018-02-30T10:00:00+00:00", "", "2018-06-15T12:00:00Z"]))
+    got = iso_to_utc(
+        pa.array(
+            ["2018-03-01T10:00:00+01:00", "2018-02-30T10:00:00+00:00", "", "2018-06-15T12:00:00Z"]
+        )
+    )
     assert got.iloc[0] == pd.Timestamp("2018-03-01 09:00", tz="UTC")
     assert got.isna().tolist() == [False, True, True, False]
 
@@ -91,6 +101,30 @@ def test_arrow_time_zones_match_the_zoneinfo_reference_across_dst() -> None:
         assert np.array_equal(fast.epoch_us, ref.epoch_us)
         assert (fast.ambiguous, fast.nonexistent) == (ref.ambiguous, ref.nonexistent)
         assert fast.ambiguous > 0 and fast.nonexistent > 0
+
+
+def test_odd_time_zone_changes_shift_to_the_first_valid_instant() -> None:
+    """Samoa skipped 30 December 2011 and Lord Howe Island moves by 30 minutes. Counts equal
+    the zoneinfo reference; a nonexistent time becomes the first valid instant after the gap
+    (checked with zoneinfo itself: one microsecond earlier is before the wall-clock time).
+    pandas' shift_forward moves such times a whole hour, so it is not the reference there."""
+    from datetime import UTC, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    stamps = pd.date_range("2009-12-30", "2024-12-31", freq="7min").strftime("%Y-%m-%d %H:%M")
+    text = pa.array(stamps.tolist())
+    for zone in ("Pacific/Apia", "Australia/Lord_Howe"):
+        fast = local_to_utc(text, "%Y-%m-%d %H:%M", zone)
+        ref = local_to_utc(text, "%Y-%m-%d %H:%M", zone, engine="reference")
+        assert (fast.ambiguous, fast.nonexistent) == (ref.ambiguous, ref.nonexistent)
+        differ = np.flatnonzero(fast.epoch_us != ref.epoch_us)
+        assert 0 < len(differ) <= fast.nonexistent
+        tz = ZoneInfo(zone)
+        for i in differ.tolist():
+            wall = datetime.strptime(stamps[i], "%Y-%m-%d %H:%M")
+            got = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=int(fast.epoch_us[i]))
+            before = (got - timedelta(microseconds=1)).astimezone(tz).replace(tzinfo=None)
+            assert before < wall < got.astimezone(tz).replace(tzinfo=None)
 
 
 def test_projection_of_repeated_points_is_pyproj_bit_for_bit() -> None:

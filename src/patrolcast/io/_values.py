@@ -248,6 +248,51 @@ def iso_to_utc_us(text: pa.Array) -> npt.NDArray[np.int64]:
     return out
 
 
+def _localise_arrow(
+    naive: npt.NDArray[np.int64], valid: npt.NDArray[np.bool_], timezone: str
+) -> LocalTimes:
+    """Local wall-clock microseconds -> UTC with Arrow, counting the DST edge cases.
+
+    The whole column is localised once (ambiguous -> earlier instant, nonexistent -> the
+    first valid instant after). Only rows on a day next to a change of UTC offset can be
+    ambiguous or nonexistent: those days are found from the offset at noon of every day the
+    data span, and only their rows are localised a second time the other way round; where the
+    two readings differ the time was ambiguous (second later) or nonexistent (second earlier).
+    """
+    ts = pa.array(naive, type=pa.timestamp("us"), mask=~valid)
+    first = _int64(
+        pc.assume_timezone(ts, timezone=timezone, ambiguous="earliest", nonexistent="latest")
+    )
+    if not valid.any():
+        return LocalTimes(first, 0, 0)
+    day_us = 86_400_000_000
+    days = naive[valid] // day_us
+    lo, hi = int(days.min()) - 2, int(days.max()) + 2
+    noon = np.arange(lo, hi + 1, dtype=np.int64) * day_us + day_us // 2
+    at_noon = _int64(
+        pc.assume_timezone(
+            pa.array(noon, type=pa.timestamp("us")),
+            timezone=timezone, ambiguous="earliest", nonexistent="latest",
+        )
+    )  # fmt: skip
+    offset = noon - at_noon
+    change = np.flatnonzero(offset[1:] != offset[:-1])  # offset differs between day i and i+1
+    near = np.zeros(len(noon), dtype=bool)
+    for shift in (-1, 0, 1, 2):
+        near[np.clip(change + shift, 0, len(near) - 1)] = True
+    rows = np.flatnonzero(valid)[near[days - lo]]
+    if len(rows) == 0:
+        return LocalTimes(first, 0, 0)
+    other = _int64(
+        pc.assume_timezone(
+            pa.array(naive[rows], type=pa.timestamp("us")),
+            timezone=timezone, ambiguous="latest", nonexistent="earliest",
+        )
+    )  # fmt: skip
+    a = first[rows]
+    return LocalTimes(first, int(np.count_nonzero(other > a)), int(np.count_nonzero(other < a)))
+
+
 def local_to_utc(
     text: pd.Series | pa.Array, fmt: str, timezone: str, *, engine: str = "arrow"
 ) -> LocalTimes:
@@ -269,18 +314,10 @@ def local_to_utc(
         return LocalTimes(naive, 0, 0)
     valid = naive != _NAT
     if engine == "arrow":
-        ts = pa.array(naive, type=pa.timestamp("us"), mask=~valid)
         try:
-            first = pc.assume_timezone(
-                ts, timezone=timezone, ambiguous="earliest", nonexistent="latest"
-            )
-            other = pc.assume_timezone(
-                ts, timezone=timezone, ambiguous="latest", nonexistent="earliest"
-            )
+            return _localise_arrow(naive, valid, timezone)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # no tz database
             return local_to_utc(text, fmt, timezone, engine="reference")
-        a, b = _int64(first), _int64(other)
-        return LocalTimes(a, int(np.count_nonzero(b > a)), int(np.count_nonzero(b < a)))
     zone = ZoneInfo(timezone)
     series = pd.Series(naive.view("datetime64[us]"))
     local = series.dt.tz_localize(zone, ambiguous="NaT", nonexistent="NaT")
