@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -56,7 +58,7 @@ from patrolcast.io._writer import PartWriter, clear_stage, remove_parts
 from patrolcast.io.store import Store, check_dataset_name
 from patrolcast.taxonomy import Taxonomy, load_taxonomy
 
-# Blocks parsed and validated at once (threads: Arrow, numpy and the numba projection release the
+# Blocks parsed and validated at once (threads: Arrow compute and CSV parsing and numpy release the
 # GIL). Ids, duplicate checks and writing stay in file order on the calling thread.
 INGEST_THREADS = 2
 _SUFFIXES = (".csv", ".csv.gz", ".tsv", ".tsv.gz", ".txt", ".txt.gz")
@@ -275,9 +277,34 @@ class _Ids:
 
 
 def _ingest_file(
-    path: Path, fmt: TextFormat, digest: str, reader: Reader, store: Store, dataset: str,
-    existing: _Ids, summary: FileSummary, block_bytes: int, progress: Progress | None,
-) -> npt.NDArray[np.int64]:  # fmt: skip
+    path: Path, fmt: TextFormat, digest_of: Future[str], known: set[str], reader: Reader,
+    store: Store, dataset: str, existing: _Ids, summary: FileSummary, block_bytes: int,
+    progress: Progress | None,
+) -> npt.NDArray[np.int64] | None:  # fmt: skip
+    """Ingest one file; None (and nothing written) when its digest is already recorded.
+
+    The SHA-256 digest is computed on another thread while the first blocks are parsed and
+    validated (hashing releases the GIL); it is awaited before anything is written or counted.
+    """
+
+    def parse_and_process(chunk: Chunk) -> tuple[Block, Processed]:
+        block = parse_chunk(chunk, fmt, path)
+        return block, reader.process(block.table, block.lines)
+
+    chunks = iter_chunks(path, fmt, block_bytes=block_bytes)
+    results = ordered_map(parse_and_process, chunks, workers=INGEST_THREADS)
+    try:
+        head = next(results, None)
+        digest = digest_of.result()
+    except BaseException:
+        results.close()
+        raise
+    summary.sha256 = digest
+    if digest in known:
+        results.close()
+        summary.status = "skipped: already ingested (same SHA-256)"
+        return None
+    stream = itertools.chain([head] if head is not None else [], results)
     folder = store.dataset_dir(dataset)
     file_id = _file_id(digest)
     prefix = digest[:16]
@@ -310,13 +337,7 @@ def _ingest_file(
         summary.quarantined += 1
 
     try:
-
-        def parse_and_process(chunk: Chunk) -> tuple[Block, Processed]:
-            block = parse_chunk(chunk, fmt, path)
-            return block, reader.process(block.table, block.lines)
-
-        chunks = iter_chunks(path, fmt, block_bytes=block_bytes)
-        for block, processed in ordered_map(parse_and_process, chunks, workers=INGEST_THREADS):
+        for block, processed in stream:
             encodings.add(block.encoding)
             summary.rows_in += block.n_lines
             for bad in block.bad:
@@ -402,6 +423,7 @@ def _ingest_file(
         quarantine.commit()
         _write_file_record(folder, file_id, prefix, summary)
     finally:
+        results.close()
         events.abandon()
         quarantine.abandon()
         clear_stage(stage)
@@ -513,24 +535,29 @@ def ingest(
     )
     existing = _Ids(st.event_ids(name))
     digests = st.digests(name)
-    for p, fmt, skip in plan.files:
-        digest = file_digest(p)
-        fs = FileSummary(path=str(p), sha256=digest, kind=plan.kind, mapping=reader.mapping_name)
-        summary.files.append(fs)
-        if fmt is not None:
-            fs.encoding, fs.delimiter = fmt.encoding, fmt.delimiter_name
-        if skip is not None:
-            fs.status = skip
-            continue
-        if digest in digests:
-            fs.status = "skipped: already ingested (same SHA-256)"
-            continue
-        assert fmt is not None
-        if isinstance(reader, LondonDatastoreReader):
-            reader.months = tuple(c for c in fmt.header if _MONTH.match(c))
-        new = _ingest_file(p, fmt, digest, reader, st, name, existing, fs, block_bytes, progress)
-        existing.add(new)
-        digests.add(digest)
+    hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="patrolcast-sha256")
+    try:
+        for p, fmt, skip in plan.files:
+            fs = FileSummary(path=str(p), sha256="", kind=plan.kind, mapping=reader.mapping_name)
+            summary.files.append(fs)
+            if fmt is not None:
+                fs.encoding, fs.delimiter = fmt.encoding, fmt.delimiter_name
+            if skip is not None:
+                fs.sha256 = file_digest(p)
+                fs.status = skip
+                continue
+            assert fmt is not None
+            if isinstance(reader, LondonDatastoreReader):
+                reader.months = tuple(c for c in fmt.header if _MONTH.match(c))
+            digest_of = hasher.submit(file_digest, p)
+            new = _ingest_file(
+                p, fmt, digest_of, digests, reader, st, name, existing, fs, block_bytes, progress
+            )
+            if new is not None:
+                existing.add(new)
+                digests.add(fs.sha256)
+    finally:
+        hasher.shutdown(wait=True)
     summary.seconds = time.perf_counter() - started
     summary.check()
     return summary

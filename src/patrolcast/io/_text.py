@@ -14,7 +14,7 @@ import codecs
 import csv
 import gzip
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, TypeVar
@@ -321,7 +321,7 @@ R = TypeVar("R")
 
 def ordered_map(
     fn: Callable[[T], R], items: Iterator[T], *, workers: int = 2, depth: int = 3
-) -> Iterator[R]:
+) -> Generator[R, None, None]:
     """``map(fn, items)`` on ``workers`` threads, results in input order.
 
     At most ``depth`` items are in flight (submitted but not yet handed to the caller), so
