@@ -262,10 +262,19 @@ class _Ids:
     """Sorted ids already stored in the dataset (grows as files are committed)."""
 
     def __init__(self, ids: npt.NDArray[np.int64]) -> None:
-        self.ids = ids
+        self._ids = ids
+        self._pending: list[npt.NDArray[np.int64]] = []
+
+    @property
+    def ids(self) -> npt.NDArray[np.int64]:
+        """The sorted ids (added ids are merged in when first needed, not on every add)."""
+        if self._pending:
+            self._ids = np.sort(np.concatenate([self._ids, *self._pending]))
+            self._pending = []
+        return self._ids
 
     def contains(self, values: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
-        if len(self.ids) == 0 or len(values) == 0:
+        if len(values) == 0 or (len(self._ids) == 0 and not self._pending):
             return np.zeros(len(values), dtype=bool)
         pos = np.searchsorted(self.ids, values)
         pos = np.minimum(pos, len(self.ids) - 1)
@@ -273,7 +282,7 @@ class _Ids:
 
     def add(self, values: npt.NDArray[np.int64]) -> None:
         if len(values):  # new ids are never already present (they were checked on the way in)
-            self.ids = np.sort(np.concatenate([self.ids, values]))
+            self._pending.append(values)
 
 
 def _ingest_file(
@@ -375,7 +384,7 @@ def _ingest_file(
                 first = np.ones(len(pos), dtype=bool)  # records of one row are consecutive
                 first[1:] = pos[1:] != pos[:-1]
                 kpos, kkey, kflag = pos[first], row_key[first], keyed[first]
-                if not reader.collapse:
+                if not reader.collapse and kflag.any():
                     dup = kflag & (
                         pd.Series(kkey).duplicated().to_numpy() | seen_keys.contains(kkey)
                     )

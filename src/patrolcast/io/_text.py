@@ -153,10 +153,12 @@ def _segments(buf: bytes) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]
     return starts, ends
 
 
-def _parse_block(buf: bytes, first_line: int, fmt: TextFormat, encoding: str) -> Block:
+def _parse_block(
+    buf: bytes, first_line: int, fmt: TextFormat, encoding: str, n_lines: int | None = None
+) -> Block:
     if encoding != "utf-8":
         buf = buf.decode(encoding, errors="replace").encode("utf-8")
-    n = buf.count(b"\n")
+    n = buf.count(b"\n") if n_lines is None else n_lines
     # Fast path: a block without quote characters is handed to pyarrow as it is; if pyarrow's
     # rows and refused lines account for every line, there was no blank line and the line
     # numbers are exact. Otherwise (quotes, or blank lines that pyarrow skipped) the lines to
@@ -262,6 +264,7 @@ class Chunk:
 
     data: bytes
     first_line: int
+    n_lines: int  # newline characters in data (every line ends with one)
 
 
 def iter_chunks(path: Path, fmt: TextFormat, *, block_bytes: int = BLOCK_BYTES) -> Iterator[Chunk]:
@@ -290,8 +293,9 @@ def iter_chunks(path: Path, fmt: TextFormat, *, block_bytes: int = BLOCK_BYTES) 
                     continue
                 chunk, carry = carry[: cut + 1], carry[cut + 1 :]
             if chunk:
-                yield Chunk(chunk, line)
-                line += chunk.count(b"\n")
+                n_lines = chunk.count(b"\n")
+                yield Chunk(chunk, line, n_lines)
+                line += n_lines
             if eof:
                 return
 
@@ -299,11 +303,11 @@ def iter_chunks(path: Path, fmt: TextFormat, *, block_bytes: int = BLOCK_BYTES) 
 def parse_chunk(chunk: Chunk, fmt: TextFormat, path: Path) -> Block:
     """Parse one chunk (pyarrow releases the GIL, so chunks can be parsed on threads)."""
     try:
-        block = _parse_block(chunk.data, chunk.first_line, fmt, fmt.encoding)
+        block = _parse_block(chunk.data, chunk.first_line, fmt, fmt.encoding, chunk.n_lines)
     except pa.ArrowInvalid as exc:
         if fmt.encoding != "utf-8" or "utf8" not in str(exc).lower():
             raise InputError(f"{path}: cannot parse ({exc})") from None
-        block = _parse_block(chunk.data, chunk.first_line, fmt, "cp1252")
+        block = _parse_block(chunk.data, chunk.first_line, fmt, "cp1252", chunk.n_lines)
         block.encoding = "cp1252"
     block.nbytes = len(chunk.data)
     return block
