@@ -252,3 +252,23 @@ def test_truncated_gzip_is_a_clear_error(tmp_path: Path) -> None:
     path.write_bytes(whole[: len(whole) // 2])
     with pytest.raises(InputError, match="truncated or corrupt"):
         _ingest(path, tmp_path)
+
+
+def test_raw_text_of_quarantined_rows_includes_unread_columns(tmp_path: Path) -> None:
+    """Columns the reader does not use are not converted when parsing; a quarantined row's raw
+    text still has every field (quoted ones included), in a block with blank lines and quotes."""
+    lines = [
+        HEADER,
+        *GOOD,
+        "",
+        '2015-06-03 10:00,"street, corner",,41.79,2',
+        '2015-06-03 11:00,"alley ""back""",-87.62,41.79,2',
+        "2015-13-03 11:00,café,-87.62,41.79,2",
+    ]
+    s = _ingest(_write(tmp_path / "r.csv", lines), tmp_path)
+    assert (s.rows_in, s.stored, s.quarantined) == (7, 4, 3)
+    q = Store(tmp_path / "store").quarantine("r").set_index("line")
+    assert q.loc[5, "reason"] == "blank line"  # the header is line 1
+    assert q.loc[6, "raw"] == '2015-06-03 10:00,"street, corner",,41.79,2'
+    assert q.loc[8, "raw"] == "2015-13-03 11:00,café,-87.62,41.79,2"
+    assert q.loc[8, "reason"] == "bad date"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import itertools
 import json
 import re
@@ -296,8 +297,10 @@ def _ingest_file(
     validated (hashing releases the GIL); it is awaited before anything is written or counted.
     """
 
+    wanted = reader.columns(fmt.header)
+
     def parse_and_process(chunk: Chunk) -> tuple[Block, Processed]:
-        block = parse_chunk(chunk, fmt, path)
+        block = parse_chunk(chunk, fmt, path, wanted)
         return block, reader.process(block.table, block.lines)
 
     chunks = iter_chunks(path, fmt, block_bytes=block_bytes)
@@ -399,10 +402,9 @@ def _ingest_file(
                     rec = rec.filter(pa.array(~drop))
             if reasons:
                 positions = np.array(sorted(reasons), dtype=np.int64)
-                rows = block.table.take(pa.array(positions)).to_pylist()
-                for p_, row in zip(positions.tolist(), rows, strict=True):
-                    values = [row[c] if row[c] is not None else "" for c in fmt.header]
-                    raw = redacted_line(values, fmt.header, personal, fmt.delimiter)
+                for p_, raw in zip(
+                    positions.tolist(), _raw_rows(block, positions, fmt, personal), strict=True
+                ):
                     quarantine_row(int(block.lines[p_]), reasons[p_], raw)
             if rec.num_rows:
                 kept_pos = _col(rec, "_pos")
@@ -437,6 +439,32 @@ def _ingest_file(
         quarantine.abandon()
         clear_stage(stage)
     return np.concatenate(new_ids) if new_ids else np.zeros(0, dtype=np.int64)
+
+
+def _raw_rows(
+    block: Block, positions: npt.NDArray[np.int64], fmt: TextFormat, personal: set[str]
+) -> list[str]:
+    """Quarantined rows as delimited text, personal fields blanked.
+
+    From the parsed values when every column was converted; otherwise the lines are taken
+    from the block's text and split again (the same CSV rules as the parser).
+    """
+    if set(fmt.header) <= set(block.table.column_names):
+        rows = block.table.take(pa.array(positions)).to_pylist()
+        return [
+            redacted_line(
+                [row[c] if row[c] is not None else "" for c in fmt.header],
+                fmt.header,
+                personal,
+                fmt.delimiter,
+            )  # fmt: skip
+            for row in rows
+        ]
+    out = []
+    for text in block.raw_lines(block.lines[positions]):
+        values = next(csv.reader([text], delimiter=fmt.delimiter), [])
+        out.append(redacted_line(values, fmt.header, personal, fmt.delimiter))
+    return out
 
 
 def _col(table: pa.Table, name: str) -> npt.NDArray[Any]:

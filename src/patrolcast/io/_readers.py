@@ -180,6 +180,10 @@ class Reader:
     def personal(self, header: tuple[str, ...]) -> set[str]:
         return personal_columns(header)
 
+    def columns(self, header: tuple[str, ...]) -> tuple[str, ...]:
+        """The columns :meth:`process` reads (only these are converted when parsing)."""
+        return header
+
     @property
     def source_crs(self) -> str:
         return "EPSG:4326"
@@ -213,6 +217,9 @@ class PoliceUkStreetReader(Reader):
     precision: str = "month"
 
     def required(self) -> tuple[str, ...]:
+        return STREET_COLUMNS
+
+    def columns(self, header: tuple[str, ...]) -> tuple[str, ...]:
         return STREET_COLUMNS
 
     def process(self, table: pa.Table, lines: npt.NDArray[np.int64]) -> Processed:
@@ -269,6 +276,9 @@ class StopSearchReader(Reader):
 
     def required(self) -> tuple[str, ...]:
         return STOP_SEARCH_COLUMNS
+
+    def columns(self, header: tuple[str, ...]) -> tuple[str, ...]:
+        return STOP_SEARCH_COLUMNS + tuple(c for c in _STOP_SEARCH_OPTIONAL.values() if c in header)
 
     def personal(self, header: tuple[str, ...]) -> set[str]:
         return personal_columns(
@@ -453,6 +463,9 @@ class IncidentReader(Reader):
 
     def required(self) -> tuple[str, ...]:
         return self._m.required_columns
+
+    def columns(self, header: tuple[str, ...]) -> tuple[str, ...]:
+        return self._m.columns
 
     def process(self, table: pa.Table, lines: npt.NDArray[np.int64]) -> Processed:
         m = self._m

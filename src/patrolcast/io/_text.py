@@ -136,10 +136,21 @@ class Block:
     bad: list[BadLine] = field(default_factory=list)
     nbytes: int = 0
     encoding: str = ""
+    source: bytes = b""  # the block's text (UTF-8), every line, for quarantined rows' raw text
+    first_line: int = 0
 
     @property
     def n_lines(self) -> int:
         return self.table.num_rows + len(self.bad)
+
+    def raw_lines(self, lines: npt.NDArray[np.int64]) -> list[str]:
+        """The text of the given lines (file line numbers) of this block, without newline."""
+        starts, ends = _segments(self.source)
+        index = np.asarray(lines, dtype=np.int64) - self.first_line
+        return [
+            self.source[starts[i] : ends[i]].decode("utf-8", errors="replace").rstrip("\r")
+            for i in index.tolist()
+        ]
 
 
 def _segments(buf: bytes) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
@@ -154,26 +165,53 @@ def _segments(buf: bytes) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]
 
 
 def _parse_block(
-    buf: bytes, first_line: int, fmt: TextFormat, encoding: str, n_lines: int | None = None
+    buf: bytes,
+    first_line: int,
+    fmt: TextFormat,
+    encoding: str,
+    n_lines: int | None = None,
+    columns: tuple[str, ...] | None = None,
 ) -> Block:
+    """Parse whole lines; ``columns`` (default: all) are the columns converted to text (every
+    line is still split and its fields counted, and the block keeps its text for raw lines)."""
     if encoding != "utf-8":
         buf = buf.decode(encoding, errors="replace").encode("utf-8")
+    block = _parse_either(buf, first_line, fmt, encoding, n_lines, columns)
+    block.source, block.first_line = buf, first_line
+    return block
+
+
+def _parse_either(
+    buf: bytes,
+    first_line: int,
+    fmt: TextFormat,
+    encoding: str,
+    n_lines: int | None,
+    columns: tuple[str, ...] | None,
+) -> Block:
     n = buf.count(b"\n") if n_lines is None else n_lines
     # Fast path: a block without quote characters is handed to pyarrow as it is; if pyarrow's
     # rows and refused lines account for every line, there was no blank line and the line
     # numbers are exact. Otherwise (quotes, or blank lines that pyarrow skipped) the lines to
     # set aside are found first and the rest parsed again.
     if b'"' not in buf and not buf.startswith((b"\n", b"\r\n")):
-        block = _parse_lines(buf, first_line, n, fmt, encoding, careful=False)
+        block = _parse_lines(buf, first_line, n, fmt, encoding, careful=False, columns=columns)
         if block is not None:
             return block
-    block = _parse_lines(buf, first_line, n, fmt, encoding, careful=True)
+    block = _parse_lines(buf, first_line, n, fmt, encoding, careful=True, columns=columns)
     assert block is not None
     return block
 
 
 def _parse_lines(
-    buf: bytes, first_line: int, n: int, fmt: TextFormat, encoding: str, *, careful: bool
+    buf: bytes,
+    first_line: int,
+    n: int,
+    fmt: TextFormat,
+    encoding: str,
+    *,
+    careful: bool,
+    columns: tuple[str, ...] | None = None,
 ) -> Block | None:
     bad: list[BadLine] = []
     line_numbers = np.arange(first_line, first_line + n, dtype=np.int64)
@@ -206,8 +244,9 @@ def _parse_lines(
         return "skip"
 
     names = list(fmt.header)
+    wanted = names if columns is None else [c for c in names if c in set(columns)]
     if len(kept_lines) == 0:
-        table = pa.table({name: pa.array([], pa.string()) for name in names})
+        table = pa.table({name: pa.array([], pa.string()) for name in wanted})
     else:
         table = pacsv.read_csv(
             pa.py_buffer(buf),
@@ -221,6 +260,7 @@ def _parse_lines(
             ),
             convert_options=pacsv.ConvertOptions(
                 column_types={name: pa.string() for name in names},
+                include_columns=wanted,
                 strings_can_be_null=False,
                 quoted_strings_can_be_null=False,
             ),
@@ -300,14 +340,18 @@ def iter_chunks(path: Path, fmt: TextFormat, *, block_bytes: int = BLOCK_BYTES) 
                 return
 
 
-def parse_chunk(chunk: Chunk, fmt: TextFormat, path: Path) -> Block:
+def parse_chunk(
+    chunk: Chunk, fmt: TextFormat, path: Path, columns: tuple[str, ...] | None = None
+) -> Block:
     """Parse one chunk (pyarrow releases the GIL, so chunks can be parsed on threads)."""
     try:
-        block = _parse_block(chunk.data, chunk.first_line, fmt, fmt.encoding, chunk.n_lines)
+        block = _parse_block(
+            chunk.data, chunk.first_line, fmt, fmt.encoding, chunk.n_lines, columns
+        )
     except pa.ArrowInvalid as exc:
         if fmt.encoding != "utf-8" or "utf8" not in str(exc).lower():
             raise InputError(f"{path}: cannot parse ({exc})") from None
-        block = _parse_block(chunk.data, chunk.first_line, fmt, "cp1252", chunk.n_lines)
+        block = _parse_block(chunk.data, chunk.first_line, fmt, "cp1252", chunk.n_lines, columns)
         block.encoding = "cp1252"
     block.nbytes = len(chunk.data)
     return block
