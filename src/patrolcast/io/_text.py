@@ -318,20 +318,21 @@ def iter_chunks(path: Path, fmt: TextFormat, *, block_bytes: int = BLOCK_BYTES) 
         line = 2
         eof = nl < 0
         while True:
-            if not eof:
-                more = _read(fh, block_bytes, path)
-                if not more:
-                    eof = True
-                carry += more
-            if eof:
+            # one copy per chunk: the short tail carried over from the last read, then the
+            # new read up to its last newline (the rest is carried to the next chunk)
+            more = b"" if eof else _read(fh, block_bytes, path)
+            if not more:
+                eof = True
                 if carry and not carry.endswith(b"\n"):
                     carry += b"\n"
                 chunk, carry = carry, b""
             else:
-                cut = carry.rfind(b"\n")
+                cut = more.rfind(b"\n")
                 if cut < 0:
+                    carry += more
                     continue
-                chunk, carry = carry[: cut + 1], carry[cut + 1 :]
+                chunk = b"".join((carry, memoryview(more)[: cut + 1]))
+                carry = more[cut + 1 :]
             if chunk:
                 n_lines = chunk.count(b"\n")
                 yield Chunk(chunk, line, n_lines)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import threading
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -340,22 +342,31 @@ def local_to_utc(
     return LocalTimes(out.copy(), ambiguous, nonexistent)
 
 
-_LOCAL = threading.local()
+_IDLE: dict[tuple[str, str], list[Transformer]] = {}
+_IDLE_LOCK = threading.Lock()
 
 
-def _transformer(source: str, target: str) -> Transformer:
-    """One pyproj transformer per thread and CRS pair (blocks are validated on threads)."""
-    cache: dict[tuple[str, str], Transformer] | None = getattr(_LOCAL, "transformers", None)
-    if cache is None:
-        cache = _LOCAL.transformers = {}
-    transformer = cache.get((source, target))
+@contextmanager
+def _transformer(source: str, target: str) -> Iterator[Transformer]:
+    """A pyproj transformer for one CRS pair, used by one thread at a time.
+
+    Blocks are validated on threads and a transformer is not shared between threads; building
+    one costs tens of milliseconds, so idle ones are kept for reuse (at most one per thread
+    that ever projected at the same time).
+    """
+    key = (source, target)
+    with _IDLE_LOCK:
+        idle = _IDLE.setdefault(key, [])
+        transformer = idle.pop() if idle else None
     if transformer is None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # "best transformation not available"
-            transformer = cache[(source, target)] = Transformer.from_crs(
-                source, target, always_xy=True
-            )
-    return transformer
+            transformer = Transformer.from_crs(source, target, always_xy=True)
+    try:
+        yield transformer
+    finally:
+        with _IDLE_LOCK:
+            _IDLE[key].append(transformer)
 
 
 @lru_cache(maxsize=32)
@@ -370,7 +381,11 @@ def describe_transformation(source: str, target: str) -> str:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         group = TransformerGroup(source, target, always_xy=True)
-    used = group.transformers[0] if group.transformers else _transformer(source, target)
+    if group.transformers:
+        used = group.transformers[0]
+    else:
+        with _transformer(source, target) as used:
+            pass
     grids = any(getattr(op, "grids", None) for op in used.operations or [])
     accuracy = used.accuracy
     acc = f", accuracy {accuracy:g} m" if accuracy and accuracy > 0 else ""
@@ -407,9 +422,11 @@ def project(
         if len(pairs) < 0.8 * len(x):
             px = np.asarray(ux, dtype=np.uint64).view(np.float64)[pairs // len(uy)]
             py = np.asarray(uy, dtype=np.uint64).view(np.float64)[pairs % len(uy)]
-            tx, ty = _transformer(source, target).transform(px, py)
+            with _transformer(source, target) as transformer:
+                tx, ty = transformer.transform(px, py)
             return np.asarray(tx, dtype=np.float64)[codes], np.asarray(ty, dtype=np.float64)[codes]
-    tx, ty = _transformer(source, target).transform(x, y)
+    with _transformer(source, target) as transformer:
+        tx, ty = transformer.transform(x, y)
     return np.asarray(tx, dtype=np.float64), np.asarray(ty, dtype=np.float64)
 
 
@@ -417,7 +434,8 @@ def bbox_in(
     bbox: tuple[float, float, float, float], target: str
 ) -> tuple[float, float, float, float]:
     """A lon/lat box as a box in ``target`` coordinates (densified edges)."""
-    return _transformer("EPSG:4326", target).transform_bounds(*bbox, densify_pts=51)
+    with _transformer("EPSG:4326", target) as transformer:
+        return transformer.transform_bounds(*bbox, densify_pts=51)
 
 
 def tag_hash(tag: str) -> np.uint64:
