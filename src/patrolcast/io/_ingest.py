@@ -6,6 +6,7 @@ import csv
 import itertools
 import json
 import re
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -62,6 +63,24 @@ from patrolcast.taxonomy import Taxonomy, load_taxonomy
 # Blocks parsed and validated at once (threads: Arrow compute and CSV parsing and numpy release the
 # GIL). Ids, duplicate checks and writing stay in file order on the calling thread.
 INGEST_THREADS = 2
+_POOLS: dict[int, ThreadPoolExecutor] = {}
+_POOLS_LOCK = threading.Lock()
+
+
+def _workers() -> ThreadPoolExecutor | None:
+    """The threads that parse and validate blocks, kept for the life of the process: a new
+    thread pays for its own PROJ context (tens of milliseconds), too much per small file."""
+    if INGEST_THREADS <= 1:
+        return None
+    with _POOLS_LOCK:
+        pool = _POOLS.get(INGEST_THREADS)
+        if pool is None:
+            pool = _POOLS[INGEST_THREADS] = ThreadPoolExecutor(
+                max_workers=INGEST_THREADS, thread_name_prefix="patrolcast-ingest"
+            )
+    return pool
+
+
 _SUFFIXES = (".csv", ".csv.gz", ".tsv", ".tsv.gz", ".txt", ".txt.gz")
 _MONTH = re.compile(r"^\d{6}$")
 Progress = Callable[[str, int, int], None]  # (file name, bytes done, rows so far)
@@ -304,7 +323,8 @@ def _ingest_file(
         return block, reader.process(block.table, block.lines)
 
     chunks = iter_chunks(path, fmt, block_bytes=block_bytes)
-    results = ordered_map(parse_and_process, chunks, workers=INGEST_THREADS)
+    big = path.stat().st_size > block_bytes // 8  # one block or less: no thread hand-offs
+    results = ordered_map(parse_and_process, chunks, pool=_workers() if big else None)
     try:
         head = next(results, None)
         digest = digest_of.result()

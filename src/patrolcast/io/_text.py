@@ -15,6 +15,7 @@ import csv
 import gzip
 import hashlib
 from collections.abc import Callable, Generator, Iterator
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, TypeVar
@@ -369,22 +370,22 @@ R = TypeVar("R")
 
 
 def ordered_map(
-    fn: Callable[[T], R], items: Iterator[T], *, workers: int = 2, depth: int = 3
+    fn: Callable[[T], R], items: Iterator[T], *, pool: Executor | None = None, depth: int = 3
 ) -> Generator[R, None, None]:
-    """``map(fn, items)`` on ``workers`` threads, results in input order.
+    """``map(fn, items)`` on the threads of ``pool``, results in input order.
 
     At most ``depth`` items are in flight (submitted but not yet handed to the caller), so
     memory stays bounded by a few blocks. Worth it where ``fn`` spends its time in code that
-    releases the GIL (Arrow compute and CSV parsing, numpy, numba kernels). Errors are
-    re-raised in the caller, in order; items not yet consumed are abandoned.
+    releases the GIL (Arrow compute and CSV parsing, numpy). Errors are re-raised in the
+    caller, in order; items not yet consumed are abandoned (cancelled, or awaited if running).
+    Without a pool, a plain ``map`` on the calling thread.
     """
-    if workers <= 1:
+    if pool is None:
         yield from map(fn, items)
         return
     from collections import deque
-    from concurrent.futures import Future, ThreadPoolExecutor
+    from concurrent.futures import wait
 
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="patrolcast-ingest")
     pending: deque[Future[R]] = deque()
     try:
         for item in items:
@@ -396,7 +397,7 @@ def ordered_map(
     finally:
         for future in pending:
             future.cancel()
-        pool.shutdown(wait=True, cancel_futures=True)
+        wait(pending)
 
 
 def prefetch(blocks: Iterator[Block], depth: int = 2) -> Iterator[Block]:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -12,6 +14,19 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 FLUSH_ROWS = 262_144  # rows per part: small enough that writing overlaps validation
+
+
+_POOL: ThreadPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def _writer_pool() -> ThreadPoolExecutor:
+    """One thread, kept for the process, that writes Parquet parts for every writer."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="patrolcast-parquet")
+        return _POOL
 
 
 class PartWriter:
@@ -27,7 +42,6 @@ class PartWriter:
         self._rows = 0
         self._parts: list[Path] = []
         self.written = 0
-        self._pool: ThreadPoolExecutor | None = None
         self._pending: Future[None] | None = None
         # Dictionary-encode repetitive text and small integers only (ids, times and coordinates
         # are near-unique: encoding them costs time and saves nothing); keep min/max statistics
@@ -92,9 +106,7 @@ class PartWriter:
             buffer = [t.cast(self.schema) for t in buffer]
         table = pa.concat_tables(buffer)
         self._wait()
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="patrolcast-parquet")
-        self._pending = self._pool.submit(self._write, table, path)
+        self._pending = _writer_pool().submit(self._write, table, path)
         self._parts.append(path)
         self.written += self._rows
         self._buffer, self._rows = [], 0
@@ -115,20 +127,13 @@ class PartWriter:
             pending.result()  # re-raises a write error here
 
     def close(self) -> None:
-        """Wait for the part being written and stop the writing thread."""
-        try:
-            self._wait()
-        finally:
-            if self._pool is not None:
-                self._pool.shutdown(wait=True)
-                self._pool = None
+        """Wait for the part being written."""
+        self._wait()
 
     def abandon(self) -> None:
         """Stop writing after a failure (a write error is dropped: the first error wins)."""
-        try:
+        with contextlib.suppress(Exception):  # the caller is already handling an error
             self.close()
-        except Exception:  # noqa: BLE001 - the caller is already handling an error
-            self._pool = None
 
     def commit(self) -> None:
         self.flush()
