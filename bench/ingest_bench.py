@@ -2,15 +2,17 @@
 
 The full ingest parses, validates every row (dates, coordinates, offences, duplicates),
 converts local times to UTC, projects once with pyproj, computes stable event ids and writes
-Parquet parts to a fresh store. The baseline only parses the same text with
-``pandas.read_csv`` (C engine, default type inference). Ratio = ingest time / read_csv time;
-the goal is a ratio <= 1 (the full ingest no slower than the bare parse). The "parse" column
-times patrolcast's own streaming parse alone (blocks, line accounting, pyarrow), to show how much
-of the ingest is parsing and how much is validation, projection, ids and storage.
+Parquet parts to a fresh store; blocks are parsed and validated on two worker threads and
+Parquet is written on a third (see ``patrolcast.io._ingest.INGEST_THREADS``). The baseline
+only parses the same text with ``pandas.read_csv`` (C engine, default type inference).
+Ratio = ingest time / read_csv time; the goal is a ratio <= 1 (the full ingest no slower than
+the bare parse). The "parse" column times patrolcast's own streaming parse alone (blocks, line
+accounting, pyarrow, every column, one thread), to show how much of the ingest is parsing.
 
 Inputs are built in a temporary folder from the shared data: the Chicago aggravated
 assaults repeated ``--repeat`` times (a few million rows) and all Met stop-and-search months
-concatenated ``--repeat-met`` times. Run: ``.venv/bin/python bench/ingest_bench.py``.
+concatenated ``--repeat-met`` times. Run: ``.venv/bin/python bench/ingest_bench.py``. The
+machine is shared: the load average is printed with each line, and both timings are noisy.
 """
 
 from __future__ import annotations
@@ -75,8 +77,11 @@ def main() -> None:
     )  # fmt: skip
     import os
 
+    import pyarrow as pa
+
     print(f"machine: {os.cpu_count()} cores, {cpu}; Python {platform.python_version()}, "
-          f"pandas {pd.__version__}")  # fmt: skip
+          f"pandas {pd.__version__}, pyarrow {pa.__version__}; load average "
+          f"{os.getloadavg()[0]:.2f} (other jobs share the cores: figures are noisy)")  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         cases = [
@@ -104,7 +109,8 @@ def main() -> None:
             full = _best(run, args.runs)
             parse = _best(parse_only, args.runs)
             print(f"{name:<18}{rows:>12,}{mb:>8.0f}{base:>12.2f}{parse:>9.2f}{full:>10.2f}"
-                  f"{full / base:>8.2f}{parse / base:>13.2f}{rows / full:>15,.0f}")  # fmt: skip
+                  f"{full / base:>8.2f}{parse / base:>13.2f}{rows / full:>15,.0f}"
+                  f"   (load {os.getloadavg()[0]:.2f})")  # fmt: skip
 
 
 if __name__ == "__main__":
