@@ -250,49 +250,67 @@ def iso_to_utc_us(text: pa.Array) -> npt.NDArray[np.int64]:
     return out
 
 
+def _assume(
+    local_us: npt.NDArray[np.int64], timezone: str, *, first: bool
+) -> npt.NDArray[np.int64]:
+    """Arrow's ``assume_timezone``: ``first`` takes the earlier reading of an ambiguous time
+    and the first valid instant after a nonexistent one; otherwise the other way round."""
+    return _int64(
+        pc.assume_timezone(
+            pa.array(local_us, type=pa.timestamp("us")),
+            timezone=timezone,
+            ambiguous="earliest" if first else "latest",
+            nonexistent="latest" if first else "earliest",
+        )
+    )
+
+
 def _localise_arrow(
     naive: npt.NDArray[np.int64], valid: npt.NDArray[np.bool_], timezone: str
 ) -> LocalTimes:
-    """Local wall-clock microseconds -> UTC with Arrow, counting the DST edge cases.
+    """Local wall-clock microseconds -> UTC with Arrow's time-zone database, counting the DST
+    edge cases.
 
-    The whole column is localised once (ambiguous -> earlier instant, nonexistent -> the
-    first valid instant after). Only rows on a day next to a change of UTC offset can be
-    ambiguous or nonexistent: those days are found from the offset at noon of every day the
-    data span, and only their rows are localised a second time the other way round; where the
-    two readings differ the time was ambiguous (second later) or nonexistent (second earlier).
+    The zone's UTC offset is looked up four times a day (00, 06, 12, 18 h local) over the days
+    the data span. A row on a day whose offset is the same at all four times and on the days
+    either side is converted by subtracting that offset. Rows on the other days (next to a
+    change of offset) are localised by Arrow twice, once taking the earlier reading of an
+    ambiguous time and the first valid instant after a nonexistent one (the result), once the
+    other way round: where the two differ the time was ambiguous (second later) or
+    nonexistent (second earlier).
     """
-    ts = pa.array(naive, type=pa.timestamp("us"), mask=~valid)
-    first = _int64(
-        pc.assume_timezone(ts, timezone=timezone, ambiguous="earliest", nonexistent="latest")
-    )
+    out = np.full(len(naive), _NAT, dtype=np.int64)
     if not valid.any():
-        return LocalTimes(first, 0, 0)
+        return LocalTimes(out, 0, 0)
     day_us = 86_400_000_000
-    days = naive[valid] // day_us
+    rows_valid = np.flatnonzero(valid)
+    days = naive[rows_valid] // day_us
     lo, hi = int(days.min()) - 2, int(days.max()) + 2
-    noon = np.arange(lo, hi + 1, dtype=np.int64) * day_us + day_us // 2
-    at_noon = _int64(
-        pc.assume_timezone(
-            pa.array(noon, type=pa.timestamp("us")),
-            timezone=timezone, ambiguous="earliest", nonexistent="latest",
-        )
-    )  # fmt: skip
-    offset = noon - at_noon
-    change = np.flatnonzero(offset[1:] != offset[:-1])  # offset differs between day i and i+1
-    near = np.zeros(len(noon), dtype=bool)
-    for shift in (-1, 0, 1, 2):
-        near[np.clip(change + shift, 0, len(near) - 1)] = True
-    rows = np.flatnonzero(valid)[near[days - lo]]
+    if hi - lo > 4 * len(days) + 50_000:  # a few far-off dates: localise every row
+        steady = np.zeros(len(rows_valid), dtype=bool)
+        offset_of_day = np.zeros(0, dtype=np.int64)
+    else:
+        samples = (
+            np.arange(lo, hi + 1, dtype=np.int64)[:, None] * day_us
+            + np.arange(4, dtype=np.int64)[None, :] * (day_us // 4)
+        ).ravel()
+        offsets = (samples - _assume(samples, timezone, first=True)).reshape(-1, 4)
+        offset_of_day = offsets[:, 2]  # at noon
+        same = (offsets == offsets[:, :1]).all(axis=1)
+        same[1:] &= offsets[1:, 0] == offsets[:-1, 0]
+        calm = same.copy()
+        calm[1:] &= same[:-1]
+        calm[:-1] &= same[1:]
+        steady = calm[days - lo]
+    idx = rows_valid[steady]
+    out[idx] = naive[idx] - offset_of_day[days[steady] - lo]
+    rows = rows_valid[~steady]
     if len(rows) == 0:
-        return LocalTimes(first, 0, 0)
-    other = _int64(
-        pc.assume_timezone(
-            pa.array(naive[rows], type=pa.timestamp("us")),
-            timezone=timezone, ambiguous="latest", nonexistent="earliest",
-        )
-    )  # fmt: skip
-    a = first[rows]
-    return LocalTimes(first, int(np.count_nonzero(other > a)), int(np.count_nonzero(other < a)))
+        return LocalTimes(out, 0, 0)
+    a = _assume(naive[rows], timezone, first=True)
+    b = _assume(naive[rows], timezone, first=False)
+    out[rows] = a
+    return LocalTimes(out, int(np.count_nonzero(b > a)), int(np.count_nonzero(b < a)))
 
 
 def local_to_utc(
