@@ -80,6 +80,15 @@ def test_times_match_the_strict_pandas_reference_on_every_calendar_edge() -> Non
     got = _parse_naive_us(pa.array(text), "%Y-%m-%d %H:%M")
     ref = pd.to_datetime(pd.Series(text), format="%Y-%m-%d %H:%M", errors="coerce")
     assert np.array_equal(got, ref.astype("datetime64[us]").to_numpy().view(np.int64))
+    us = [  # the NYPD layout, padded (fixed-width path) and not (general path), odd text
+        f"{m:02d}/{d:02d}/{y} {h:02d}:{mi:02d}:{sec:02d}"
+        for y in (2019, 2020) for m in range(14) for d in range(33) for h in (0, 23, 24)
+        for mi in (0, 59) for sec in (0, 59, 60)
+    ]  # fmt: skip
+    us += ["1/2/2020 3:04:05", "12/31/2020 23:59:59 ", "ab/cd/efgh ij:kl:mn", "", "0/0/0 0:0:0"]
+    got = _parse_naive_us(pa.array(us), "%m/%d/%Y %H:%M:%S")
+    ref = pd.to_datetime(pd.Series(us).str.strip(), format="%m/%d/%Y %H:%M:%S", errors="coerce")
+    assert np.array_equal(got, ref.astype("datetime64[us]").to_numpy().view(np.int64))
     iso = [
         f"{y}-{m:02d}-{d:02d}T{h:02d}:30:00{o}"
         for y in (2019, 2020) for m in range(1, 13) for d in range(33) for h in (0, 23)
