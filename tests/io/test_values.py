@@ -92,7 +92,7 @@ def test_times_match_the_strict_pandas_reference_on_every_calendar_edge() -> Non
     iso = [
         f"{y}-{m:02d}-{d:02d}T{h:02d}:30:00{o}"
         for y in (2019, 2020) for m in range(1, 13) for d in range(33) for h in (0, 23)
-        for o in ("+00:00", "+01:00", "-05:00", "+14:00", "Z")
+        for o in ("+00:00", "+01:00", "-05:00", "+14:00", "Z", "+05:30", "-03:30", "+0530")
     ]  # fmt: skip
     ref_iso = pd.to_datetime(pd.Series(iso), format="ISO8601", utc=True, errors="coerce")
     expected = ref_iso.dt.tz_localize(None).dt.as_unit("us").to_numpy().view(np.int64)

@@ -182,7 +182,7 @@ def _as_string_array(text: pd.Series | pa.Array | pa.ChunkedArray) -> pa.Array:
     return arr
 
 
-_WIDTHS = {"Y": 4, "m": 2, "d": 2, "H": 2, "M": 2, "S": 2}
+_WIDTHS = {"Y": 4, "m": 2, "d": 2, "H": 2, "M": 2, "S": 2, "z": 6}  # %z as +HH:MM
 
 
 def _fixed_layout(fmt: str) -> list[tuple[str, int]] | None:
@@ -241,7 +241,15 @@ def _parse_fixed_width(
     pos = 0
     for key, w in layout:
         cells = grid[:, pos : pos + w]
-        if key.startswith("%"):
+        if key == "%z":  # +HH:MM or -HH:MM -> minutes east of UTC
+            sign = np.where(cells[:, 0] == ord("-"), -1, 1)
+            good &= np.isin(cells[:, 0], (ord("+"), ord("-"))) & (cells[:, 3] == ord(":"))
+            digits = cells[:, [1, 2, 4, 5]].astype(np.int64) - 48
+            good &= ((digits >= 0) & (digits <= 9)).all(axis=1)
+            hh, mm = digits[:, 0] * 10 + digits[:, 1], digits[:, 2] * 10 + digits[:, 3]
+            good &= (hh <= 23) & (mm <= 59)
+            fields[key] = sign * (hh * 60 + mm)
+        elif key.startswith("%"):
             digits = cells.astype(np.int64) - 48
             good &= ((digits >= 0) & (digits <= 9)).all(axis=1)
             value = np.zeros(len(rows), dtype=np.int64)
@@ -266,7 +274,7 @@ def _parse_fixed_width(
     days = _days_from_civil(year, month, day)
     out = np.full(n, _NAT, dtype=np.int64)
     parsed = rows[good]
-    seconds = ((days * 24 + hour) * 60 + minute) * 60 + second
+    seconds = ((days * 24 + hour) * 60 + minute) * 60 + second - fields.get("%z", zero) * 60
     out[parsed] = seconds[good] * 1_000_000
     done = np.zeros(n, dtype=bool)
     done[parsed] = True
@@ -338,6 +346,17 @@ def iso_to_utc(text: pa.Array) -> pd.Series:
 def iso_to_utc_us(text: pa.Array) -> npt.NDArray[np.int64]:
     """:func:`iso_to_utc` as microseconds since the epoch (NaT as int64 min)."""
     arr = _as_string_array(text)
+    fixed = _parse_fixed_width(arr, "%Y-%m-%dT%H:%M:%S%z")  # the data.police.uk form
+    if fixed is not None:
+        values, done = fixed
+        if not done.all():
+            rest = np.flatnonzero(~done)
+            values[rest] = _iso_general_us(arr.take(pa.array(rest)))
+        return values
+    return _iso_general_us(arr)
+
+
+def _iso_general_us(arr: pa.Array) -> npt.NDArray[np.int64]:
     if arr.null_count:
         arr = pc.fill_null(arr, "")
     fast = pc.strptime(arr, format="%Y-%m-%dT%H:%M:%S%z", unit="us", error_is_null=True)
