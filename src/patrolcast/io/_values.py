@@ -182,125 +182,16 @@ def _as_string_array(text: pd.Series | pa.Array | pa.ChunkedArray) -> pa.Array:
     return arr
 
 
-_WIDTHS = {"Y": 4, "m": 2, "d": 2, "H": 2, "M": 2, "S": 2, "z": 6}  # %z as +HH:MM
-
-
-def _fixed_layout(fmt: str) -> list[tuple[str, int]] | None:
-    """``fmt`` as fields (directive letter, or a literal character, and width), or None when
-    it uses a directive of no fixed width (names, %p, %z, %f, unpadded forms...)."""
-    out: list[tuple[str, int]] = []
-    i = 0
-    while i < len(fmt):
-        if fmt[i] == "%":
-            if i + 1 >= len(fmt) or fmt[i + 1] not in _WIDTHS:
-                return None
-            out.append(("%" + fmt[i + 1], _WIDTHS[fmt[i + 1]]))
-            i += 2
-        else:
-            out.append((fmt[i], 1))
-            i += 1
-    return out if any(k.startswith("%") for k, _ in out) else None
-
-
-def _days_from_civil(
-    y: npt.NDArray[np.int64], m: npt.NDArray[np.int64], d: npt.NDArray[np.int64]
-) -> npt.NDArray[np.int64]:
-    """Days since 1970-01-01 of a proleptic Gregorian date (Hinnant's ``days_from_civil``)."""
-    y = y - (m <= 2)
-    era = y // 400
-    yoe = y - era * 400
-    doy = (153 * (m + np.where(m > 2, -3, 9)) + 2) // 5 + d - 1
-    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
-    return era * 146_097 + doe - 719_468
-
-
-def _parse_fixed_width(
-    arr: pa.Array, fmt: str
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]] | None:
-    """Strict parse of zero-padded fixed-width times (``%Y-%m-%d %H:%M`` and the like) straight
-    from the text bytes: every digit, separator and range is checked, days against the month's
-    length. Returns the microseconds and where the parse succeeded (other rows are left to the
-    general parser), or None when ``fmt`` has no fixed width."""
-    layout = _fixed_layout(fmt)
-    if layout is None or not isinstance(arr, pa.StringArray) or len(arr) == 0:
-        return None
-    width = sum(w for _, w in layout)
-    n = len(arr)
-    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32)[arr.offset : arr.offset + n + 1]
-    data = arr.buffers()[2]
-    if data is None:
-        return None
-    chars = np.frombuffer(data, dtype=np.uint8)
-    ok = np.diff(offsets) == width
-    if arr.null_count:
-        ok &= np.asarray(pc.is_valid(arr).to_numpy(zero_copy_only=False), dtype=bool)
-    rows = np.flatnonzero(ok)
-    grid = chars[offsets[rows][:, None] + np.arange(width)]  # one row of bytes per value
-    good = np.ones(len(rows), dtype=bool)
-    fields: dict[str, npt.NDArray[np.int64]] = {}
-    pos = 0
-    for key, w in layout:
-        cells = grid[:, pos : pos + w]
-        if key == "%z":  # +HH:MM or -HH:MM -> minutes east of UTC
-            sign = np.where(cells[:, 0] == ord("-"), -1, 1)
-            good &= np.isin(cells[:, 0], (ord("+"), ord("-"))) & (cells[:, 3] == ord(":"))
-            digits = cells[:, [1, 2, 4, 5]].astype(np.int64) - 48
-            good &= ((digits >= 0) & (digits <= 9)).all(axis=1)
-            hh, mm = digits[:, 0] * 10 + digits[:, 1], digits[:, 2] * 10 + digits[:, 3]
-            good &= (hh <= 23) & (mm <= 59)
-            fields[key] = sign * (hh * 60 + mm)
-        elif key.startswith("%"):
-            digits = cells.astype(np.int64) - 48
-            good &= ((digits >= 0) & (digits <= 9)).all(axis=1)
-            value = np.zeros(len(rows), dtype=np.int64)
-            for j in range(w):
-                value = value * 10 + digits[:, j]
-            if key in fields:
-                good &= fields[key] == value  # a directive repeated must agree
-            fields[key] = value
-        else:
-            good &= cells[:, 0] == ord(key)
-        pos += w
-    zero = np.zeros(len(rows), dtype=np.int64)
-    year = fields.get("%Y", zero + 1900)
-    month = fields.get("%m", zero + 1)
-    day = fields.get("%d", zero + 1)
-    hour, minute, second = (fields.get(k, zero) for k in ("%H", "%M", "%S"))
-    leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
-    month_days = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
-    in_month = month_days[np.clip(month, 0, 12)] + ((month == 2) & leap)
-    good &= (month >= 1) & (month <= 12) & (day >= 1) & (day <= in_month)
-    good &= (hour <= 23) & (minute <= 59) & (second <= 59) & (year >= 1)
-    days = _days_from_civil(year, month, day)
-    out = np.full(n, _NAT, dtype=np.int64)
-    parsed = rows[good]
-    seconds = ((days * 24 + hour) * 60 + minute) * 60 + second - fields.get("%z", zero) * 60
-    out[parsed] = seconds[good] * 1_000_000
-    done = np.zeros(n, dtype=bool)
-    done[parsed] = True
-    return out, done
-
-
 def _parse_naive_us(text: pd.Series | pa.Array, fmt: str) -> npt.NDArray[np.int64]:
     """Wall-clock times parsed strictly with ``fmt``, as microseconds (NaT as int64 min).
 
-    Zero-padded fixed-width text is read straight from its bytes (:func:`_parse_fixed_width`);
-    the other rows go to Arrow's strptime, which is fast but lenient in one way: a day past
-    the end of its month rolls over (30 February becomes 2 March). Such a result always falls
-    on day 1, 2 or 3, so those rows are parsed again strictly by pandas, which refuses the
-    impossible dates. Text is parsed as it is first; only when some value fails is the column
-    trimmed and parsed again.
+    Arrow's strptime is fast but lenient in one way: a day past the end of its month rolls
+    over (30 February becomes 2 March; with a second 60, one day more). Such a result always
+    falls within a day of 1-3 March or of the 1st of May, July, October or December, so only
+    those rows are parsed again strictly by pandas, which refuses the impossible dates. Text
+    is parsed as it is first; only when some value fails is the column trimmed and parsed again.
     """
-    arr = _as_string_array(text)
-    fixed = _parse_fixed_width(arr, fmt)
-    if fixed is not None:
-        values, done = fixed
-        if done.all():
-            return values
-        rest = np.flatnonzero(~done)
-        values[rest] = _parse_general_us(arr.take(pa.array(rest)), fmt)
-        return values
-    return _parse_general_us(arr, fmt)
+    return _parse_general_us(_as_string_array(text), fmt)
 
 
 def _parse_general_us(arr: pa.Array, fmt: str) -> npt.NDArray[np.int64]:
@@ -345,15 +236,7 @@ def iso_to_utc(text: pa.Array) -> pd.Series:
 
 def iso_to_utc_us(text: pa.Array) -> npt.NDArray[np.int64]:
     """:func:`iso_to_utc` as microseconds since the epoch (NaT as int64 min)."""
-    arr = _as_string_array(text)
-    fixed = _parse_fixed_width(arr, "%Y-%m-%dT%H:%M:%S%z")  # the data.police.uk form
-    if fixed is not None:
-        values, done = fixed
-        if not done.all():
-            rest = np.flatnonzero(~done)
-            values[rest] = _iso_general_us(arr.take(pa.array(rest)))
-        return values
-    return _iso_general_us(arr)
+    return _iso_general_us(_as_string_array(text))
 
 
 def _iso_general_us(arr: pa.Array) -> npt.NDArray[np.int64]:
