@@ -68,6 +68,7 @@ def register(app: typer.Typer) -> None:
             MofNCompleteColumn(),
             TimeElapsedColumn(),
             console=err,
+            disable=not err.is_terminal,  # no bar frames in logs and pipes
         ) as progress:
             ingest_task: dict[str, Any] = {}
 

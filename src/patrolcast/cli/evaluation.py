@@ -32,6 +32,7 @@ def origin_progress(console: Any, label: str, total: int) -> Iterator[Callable[[
         TimeElapsedColumn(),
         console=console,
         transient=False,
+        disable=not getattr(console, "is_terminal", False),  # no bar frames in logs and pipes
     ) as progress:
         task = progress.add_task(label, total=total)
 
