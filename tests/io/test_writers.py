@@ -110,3 +110,9 @@ def test_png_map(tmp_path: Path) -> None:
     grid, fc = _grid_forecast()
     path = write_forecast_map(fc, grid, tmp_path / "m.png", boundaries=_areas().geometries)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    top = np.zeros(grid.n_units)
+    top[np.argmax(fc.expected_harm)] = 1.0
+    outlined = write_forecast_map(fc, grid, tmp_path / "o.png", outline=top)
+    assert outlined.read_bytes() != path.read_bytes()
+    with pytest.raises(ValueError, match="one weight per unit"):
+        write_forecast_map(fc, grid, tmp_path / "x.png", outline=[1.0])

@@ -334,6 +334,7 @@ def forecast_job(
 
     Without a start, the forecast starts where the data ends (the next period).
     """
+    from patrolcast.evaluate.metrics import flag_area
     from patrolcast.evaluate.splitters import data_end
     from patrolcast.forecast.registry import make_forecaster
     from patrolcast.io.writers import (
@@ -371,8 +372,10 @@ def forecast_job(
         "geojson": write_forecast_geojson(forecast, study.support, out_dir / f"{stem}.geojson"),
         "csv": write_forecast_csv(forecast, study.support, out_dir / f"{stem}.csv",
                                   areas=study.areas),
-        "png": write_forecast_map(forecast, study.support, out_dir / f"{stem}.png",
-                                  boundaries=study.boundaries, title=title),
+        "png": write_forecast_map(
+            forecast, study.support, out_dir / f"{stem}.png", boundaries=study.boundaries,
+            title=title, outline=flag_area(forecast.expected_harm, study.support.unit_area, 0.05),
+        ),
     }
     # The snapshot a proposal can rely on (``patrolcast snapshot record --from-file``).
     snapshot = {

@@ -17,13 +17,32 @@ from __future__ import annotations
 import csv
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
-from patrolcast.forecast.base import Forecast
 from patrolcast.geo.support import AreaSupport, Grid, Support
+
+
+class Forecast(Protocol):
+    """What the writers need of a forecast (``patrolcast.forecast.Forecast`` has it).
+
+    A structural type, so that ``io`` stays below ``forecast`` in the layering.
+    """
+
+    @property
+    def method(self) -> str: ...
+
+    @property
+    def unit_ids(self) -> list[str]: ...
+
+    @property
+    def expected_count(self) -> npt.NDArray[np.float64]: ...
+
+    @property
+    def expected_harm(self) -> npt.NDArray[np.float64]: ...
+
 
 __all__ = [
     "FORMULA_PREFIXES",
@@ -160,20 +179,19 @@ def write_forecast_map(
     *,
     boundaries: Sequence[Any] = (),
     title: str = "",
-    top_fraction: float | None = 0.05,
+    outline: npt.ArrayLike | None = None,
 ) -> Path:
     """PNG map of expected harm per unit with ``boundaries`` (shapely polygons) on top.
 
-    With ``top_fraction`` the units of the top share of area (by expected harm density) are
-    outlined: the places a deployment decision would look at first.
+    ``outline`` (one weight per unit, e.g. the flagged share from
+    :func:`patrolcast.evaluate.metrics.flag_area`) draws the outline of the units with a positive
+    weight: the places a deployment decision would look at first.
     """
     import matplotlib
 
     matplotlib.use("Agg")
     import geopandas as gpd
     import matplotlib.pyplot as plt
-
-    from patrolcast.evaluate.metrics import flag_area
 
     _check(forecast, support)
     import shapely
@@ -206,8 +224,10 @@ def write_forecast_map(
         gpd.GeoSeries(list(boundaries), crs=support.crs).boundary.plot(
             ax=ax, color="0.25", linewidth=0.4
         )
-    if top_fraction:
-        w = flag_area(harm, support.unit_area, top_fraction)
+    if outline is not None:
+        w = np.asarray(outline, dtype=np.float64)
+        if w.shape != (support.n_units,):
+            raise ValueError("outline needs one weight per unit")
         top = [g for g, wi in zip(unit_polygons(support), w, strict=True) if wi > 0]
         if top:
             merged = shapely.union_all(top)
