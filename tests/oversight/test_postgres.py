@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -18,24 +16,6 @@ from patrolcast.oversight.scenario_db import AUDITOR, run_month
 
 pytestmark = pytest.mark.postgres
 
-
-@pytest.fixture()
-def pg_url() -> Iterator[str]:
-    url = os.environ.get("PATROLCAST_TEST_PG_URL")
-    if not url:
-        pytest.skip("PATROLCAST_TEST_PG_URL is unset: start PostgreSQL with scripts/postgres.sh")
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    name = f"patrolcast_oversight_{os.getpid()}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield make_url(url).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def test_scenario_and_purge_on_postgres(pg_url: str) -> None:
