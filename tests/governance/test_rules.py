@@ -352,3 +352,61 @@ def test_area_must_be_projected_metres() -> None:
         Area(wkt="POLYGON((0 0,0.01 0,0.01 0.01,0 0.01,0 0))", boroughs=("E1",), crs="EPSG:4326")
     assert Area.from_bbox(0, 0, 1000, 500, ("e1",)).boroughs == ("E1",)
     assert Area.from_bbox(0, 0, 1000, 500, ("E1",)).area_km2 == pytest.approx(0.5)
+
+
+def test_intelligence_trigger_grade_is_the_items_own_grade(world: World) -> None:
+    """A proposer cannot meet the minimum trigger by declaring a better grade than the item's,
+    nor by citing an unknown item."""
+    from dataclasses import replace
+
+    from patrolcast.oversight.intel_store import record_item
+    from patrolcast.oversight.intelligence import Place
+
+    now = world.clock.now()
+
+    def item(grading: str) -> int:
+        with world.session() as s:
+            return record_item(
+                s, actor="ian", clock=world.clock,
+                place=Place(x=530200.0, y=175200.0, radius_m=200.0),
+                start=now, end=now + timedelta(hours=12), grading=grading,
+                owner="Borough intelligence unit", retain_until=now + timedelta(days=30),
+                summary="Serious violence likely near the market tonight",
+            )
+
+    weak, strong = item("3C P"), item("1B P")
+    base = details(world)
+    cases = (
+        (weak, "1B", "graded 3C"),  # the item is 3C: claiming 1B is refused
+        (strong + 1000, "1B", "does not exist"),
+    )
+    for item_id, grade, words in cases:
+        d = replace(
+            base, trigger=Trigger(kind="intelligence", intelligence_item_id=item_id, grade=grade)
+        )
+        with world.session() as s:
+            pid = service.propose(s, actor="ana", clock=world.clock, details=d).proposal_id
+            with pytest.raises(Refused, match=words) as err:
+                service.submit(s, actor="ana", clock=world.clock, proposal_id=pid)
+        assert err.value.rule == "minimum-trigger"
+    good = Trigger(kind="intelligence", intelligence_item_id=strong, grade="1B")
+    ok = replace(base, trigger=good)
+    with world.session() as s:
+        pid = service.propose(s, actor="ana", clock=world.clock, details=ok).proposal_id
+        assert service.submit(s, actor="ana", clock=world.clock, proposal_id=pid).to_state is (
+            State.SUBMITTED
+        )
+
+
+def test_a_proposer_cannot_bring_their_own_policy_profile(world: World, tmp_path: Path) -> None:
+    text = (Path(load_profile.__code__.co_filename).parent / "armed-foot-patrol.toml").read_text()
+    lax = tmp_path / "lax.toml"
+    lax.write_text(text.replace('rank = "assistant_chief_constable"', 'rank = "constable"'))
+    with world.session() as s:
+        with pytest.raises(Refused) as err:
+            service.propose(
+                s, actor="ana", clock=world.clock, details=details(world, profile=str(lax))
+            )
+        assert err.value.rule == "policy-profile"
+        denied = [e for e in audit.export_entries(s) if e["outcome"] == "denied"]
+    assert denied and denied[-1]["action"] == "propose"

@@ -15,17 +15,18 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import shapely
-from sqlalchemy import select
+from sqlalchemy import String, column, inspect, select, text
 from sqlalchemy.orm import Session
 
 from patrolcast.governance.clock import as_utc, elapsed_hours
+from patrolcast.governance.db import UTCDateTime
 from patrolcast.governance.models import (
     CommunityImpactAssessment,
     Consultation,
     ForecastSnapshot,
     Proposal,
 )
-from patrolcast.governance.profiles import PolicyProfile
+from patrolcast.governance.profiles import PolicyProfile, available_profiles
 from patrolcast.governance.roles import Actor, Rank, Role, find_actor
 from patrolcast.governance.states import Action, Refused, State
 from patrolcast.governance.values import (
@@ -183,7 +184,9 @@ def permission_guards() -> tuple[Guard, ...]:
 # --- policy guards (non-routine rules from the profile) -----------------------------------------
 
 
-def _trigger_ok(profile: PolicyProfile, proposal: Proposal, now: datetime) -> None:
+def _trigger_ok(
+    profile: PolicyProfile, proposal: Proposal, now: datetime, session: Session
+) -> None:
     if proposal.trigger_type == "incident":
         offence = proposal.incident_offence or ""
         if offence not in profile.incident_offences:
@@ -210,6 +213,42 @@ def _trigger_ok(profile: PolicyProfile, proposal: Proposal, now: datetime) -> No
                 f"intelligence graded {grade} is below the minimum for {profile.name} "
                 f"({', '.join(sorted(profile.intelligence_grades))})",
             )
+        _intelligence_item_ok(session, proposal, now)
+
+
+def _intelligence_item_ok(session: Session, proposal: Proposal, now: datetime) -> None:
+    """The grade a proposer declares must be the grade of a retained item (never trusted).
+
+    Items live in the oversight domain's ``intelligence_items`` table of the same database;
+    governance reads it by name (no import), so the minimum trigger cannot be met by typing a
+    better grade than the item has, nor by citing an unknown or purged item.
+    """
+    item_id = proposal.intelligence_item_id
+    if not inspect(session.connection()).has_table("intelligence_items"):
+        raise Refused("minimum-trigger", "no intelligence items are held in this database")
+    query = text(
+        "SELECT source_evaluation, assessment, retain_until FROM intelligence_items "
+        "WHERE id = :id"
+    ).columns(
+        column("source_evaluation", String),
+        column("assessment", String),
+        column("retain_until", UTCDateTime),
+    )
+    row = session.execute(query, {"id": item_id}).first()
+    if row is None:
+        raise Refused(
+            "minimum-trigger",
+            f"intelligence item #{item_id} does not exist (unknown, or purged at retention)",
+        )
+    if row[2] <= now:
+        raise Refused("minimum-trigger", f"intelligence item #{item_id} is past its retention")
+    actual = f"{row[0]}{row[1]}"
+    if actual != proposal.intelligence_grade:
+        raise Refused(
+            "minimum-trigger",
+            f"the proposal cites intelligence item #{item_id} as {proposal.intelligence_grade},"
+            f" but it is graded {actual}",
+        )
 
 
 def _area_ok(profile: PolicyProfile, area_km2: float) -> None:
@@ -291,7 +330,7 @@ def submit_rules(ctx: GuardContext) -> None:
     if p.snapshot_id is None or ctx.session.get(ForecastSnapshot, p.snapshot_id) is None:
         raise Refused("forecast-snapshot", "name the forecast snapshot relied on (record it first)")
     _area_ok(ctx.profile, p.area_km2)
-    _trigger_ok(ctx.profile, p, ctx.now)
+    _trigger_ok(ctx.profile, p, ctx.now, ctx.session)
     _duration_ok(ctx.profile, p.requested_start, p.requested_end)
 
 
@@ -324,7 +363,7 @@ def authorisation_rules(ctx: GuardContext) -> None:
         )
     _duration_ok(profile, d.start, d.end)
     _area_ok(profile, p.area_km2)
-    _trigger_ok(profile, p, ctx.now)
+    _trigger_ok(profile, p, ctx.now, ctx.session)
     consulted = {
         b
         for (b, _pos) in ctx.session.execute(
@@ -422,6 +461,15 @@ def _cooldown_and_cap_ok_extension(ctx: GuardContext, start: datetime, end: date
 
 def propose_rules(ctx: GuardContext) -> None:
     d: ProposalDetails = ctx.details
+    from patrolcast.config import load_settings
+
+    allowed = {*available_profiles(), load_settings().policy_profile}
+    if d.profile not in allowed:
+        raise Refused(
+            "policy-profile",
+            f"profile {d.profile!r} is not a shipped or configured policy profile "
+            f"({', '.join(sorted(allowed))}): a proposer cannot choose their own rules",
+        )
     if d.snapshot_id is not None and ctx.session.get(ForecastSnapshot, d.snapshot_id) is None:
         raise Refused("forecast-snapshot", f"no forecast snapshot #{d.snapshot_id}")
 
