@@ -24,6 +24,24 @@ NDM = {
     "action_and_review": "Review at 21:00.",
 }
 
+CIA = {
+    "description": "Armed foot patrol after a stabbing on Acre Lane",
+    "geography": "Acre Lane between the two junctions",
+    "likely_effect": "Visible armed officers may raise fear among young residents",
+    "proportionality": "A serious assault an hour ago; limited to 6 hours",
+    "tension_indicators": "Low tension; no protest planned",
+    "objectives": ["reduce harm"],
+    "equality_eliminate_discrimination": "Stop and search by the patrol monitored daily",
+    "equality_advance_opportunity": "Youth centre kept open",
+    "equality_good_relations": "Community lead attends the briefing",
+    "consultation_group": "Borough Independent Advisory Group",
+    "consultation_response": "Supportive if short and explained",
+    "mitigations": "Unarmed officers lead engagement",
+    "communication_plan": "Notice before and a summary after",
+    "owner": "Borough community engagement lead",
+    "review_date": "2099-01-01",
+}
+
 
 @pytest.fixture()
 def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
@@ -97,7 +115,11 @@ def test_cli_walks_the_whole_lifecycle(cli) -> None:  # type: ignore[no-untyped-
     )
     pid = str(r["proposal_id"])
     assert r["to_state"] == "submitted"
-    (tmp / "cia.json").write_text('{"summary": "low tension"}')
+    # An assessment with its required fields empty cannot complete the step (oversight's check).
+    (tmp / "thin.json").write_text('{"description": "low tension"}')
+    refused = cli("assess", pid, "--assessment", str(tmp / "thin.json"), user="cat", ok=False)
+    assert "cannot be completed" in refused["error"]
+    (tmp / "cia.json").write_text(json.dumps(CIA))
     assert (
         cli("assess", pid, "--assessment", str(tmp / "cia.json"), user="cat")["to_state"]
         == "assessed"

@@ -264,12 +264,16 @@ def register(app: typer.Typer) -> None:
 
         def call(s: Any) -> Any:
             if assessment is not None:
-                service.record_assessment(
+                # Through oversight's content check: required fields cannot be empty.
+                from patrolcast.oversight.cia import AssessmentContent
+                from patrolcast.oversight.cia_service import record_cia
+
+                record_cia(
                     s,
                     actor=_who(actor),
                     clock=clock,
                     proposal_id=proposal,
-                    payload=_read_mapping(assessment),
+                    content=AssessmentContent.from_dict(_read_mapping(assessment)),
                 )
             return service.assess(
                 s,
