@@ -38,6 +38,11 @@ MUST_REFUSE: list[tuple[str, str]] = [
     ("meet at 14 Acacia Avenue", "address (house number and street)"),
     ("party at Flat 3 in the tower block", "address (house number and street)"),
     ("drop-off at SW1A 1AA tonight", "full postcode"),
+    ("INFORMATION THAT MR SMITH WILL BE CARRYING", "name after a title"),
+    ("SOURCE STATES DR A PATEL IS INVOLVED", "name after a title"),
+    ("M\u200br Smith seen near the station", "name after a title"),
+    ("call 0770\u200b0 900\u200b123 for details", "phone number"),
+    ("silver car AB12\u00adCDE circling", "vehicle registration"),
 ]
 
 MUST_PASS: list[str] = [
@@ -55,6 +60,9 @@ MUST_PASS: list[str] = [
     "Patrol window 14/06/2025 18:00 to 15/06/2025 02:00",
     "Groups gathering by the A13 flyover near Canning Town",
     "Area named in the previous authorisation remains a concern",
+    "ROBBERIES RISING NEAR THE PC WORLD CAR PARK",
+    "REPRISAL EXPECTED NEAR SIR JOHN CASS SCHOOL GATES",
+    "SERIOUS VIOLENCE LIKELY AROUND HIGH ST AND MARE ST BETWEEN 22:00 AND 02:00",
 ]
 
 

@@ -33,6 +33,7 @@ what is written; the check removes the easy mistakes.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -106,11 +107,19 @@ def _mask(text: str) -> str:
 
 _NAME = r"[A-Z][a-z'\u2019-]+(?:-[A-Z][a-z]+)?"
 
+# The same in capitals ("INFORMATION THAT MR SMITH ..."), as police text is often written.
+_CAPS_TITLES = (
+    r"MR|MRS|MS|MISS|MX|DR|PROF|SIR|DAME|LORD|LADY|REV|REVD|FR|PC|PCSO|DC|SGT|DS|INSP|DI|DCI"
+    r"|SUPT|CLLR"
+)
+_CAPS_TITLE = re.compile(rf"\b(?:{_CAPS_TITLES})\.?\s+(?:[A-Z]\.?\s+)?[A-Z][A-Z'\u2019-]+\b")
+
 _RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "name after a title",
         re.compile(rf"\b(?:{_TITLES})\.?\s+(?:[A-Z]\.?\s+)?{_NAME}"),
     ),
+    ("name after a title", _CAPS_TITLE),
     (
         "name after a title",  # a title followed by an initial only: "Mr J." / "Dr A B"
         re.compile(rf"\b(?:{_TITLES})\.?\s+[A-Z](?:\.|\b)(?!\s*[a-z])"),
@@ -202,15 +211,24 @@ _STREET_WORDS = (
     r"|College|Hospital|Centre|Center|Library|Bridge|Station"
 )
 _PLACE_AFTER = re.compile(rf"^(?:\s+[A-Z][a-z'\u2019]+){{0,2}}\s+(?:{_STREET_WORDS})\b")
+_CAPS_PLACE_AFTER = re.compile(rf"^(?:\s+[A-Z][A-Z'\u2019]+){{0,2}}\s+(?i:{_STREET_WORDS})\b")
 
 
-def _allowed(text: str, start: int, end: int, extra: set[str]) -> bool:
+def _allowed(text: str, start: int, end: int, extra: set[str], *, caps: bool = False) -> bool:
     """A title phrase that names nobody: an allow-listed trade name, or a place named after a
     person (``Lady Margaret Road``, ``Sir John Cass School``)."""
     tail = re.sub(r"[.\s]+", " ", text[start : start + 40].lower())
     if any(tail.startswith(p) for p in ALLOWED_TITLE_PHRASES | extra):
         return True
-    return _PLACE_AFTER.match(text[end:]) is not None
+    return (_CAPS_PLACE_AFTER if caps else _PLACE_AFTER).match(text[end:]) is not None
+
+
+def _normalise(text: str) -> str:
+    """NFKC (full-width and compatibility forms to plain ones), invisible format characters
+    (zero-width spaces and joiners, soft hyphens, bidi marks) removed: they would otherwise
+    split a name or a number so that no pattern matches."""
+    text = unicodedata.normalize("NFKC", text)
+    return "".join(c for c in text if unicodedata.category(c) != "Cf")
 
 
 def check_text(text: str, *, allowed: Iterable[str] | None = None) -> list[Finding]:
@@ -224,7 +242,8 @@ def check_text(text: str, *, allowed: Iterable[str] | None = None) -> list[Findi
 
     Returns
     -------
-    list of Finding, in order of position, overlapping matches merged (first kind wins).
+    list of Finding, in order of position, overlapping matches merged (first kind wins); spans
+    are in the normalised text (NFKC, invisible format characters removed).
 
     Examples
     --------
@@ -234,10 +253,14 @@ def check_text(text: str, *, allowed: Iterable[str] | None = None) -> list[Findi
     []
     """
     extra = {a.lower() for a in allowed or ()}
+    text = _normalise(text)
     found: list[Finding] = []
     for kind, pattern in _RULES:
+        caps = pattern is _CAPS_TITLE
         for m in pattern.finditer(text):
-            if kind == "name after a title" and _allowed(text, m.start(), m.end(), extra):
+            if kind == "name after a title" and _allowed(
+                text, m.start(), m.end(), extra, caps=caps
+            ):
                 continue
             found.append(Finding(kind, m.start(), m.end(), _mask(m.group(0))))
     found.sort(key=lambda f: (f.start, -f.end))
