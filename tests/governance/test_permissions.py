@@ -20,13 +20,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, text
 
-from patrolcast.errors import PatrolcastError
+from patrolcast.errors import PatrolcastError, PermissionDenied
 from patrolcast.governance import audit, service
 from patrolcast.governance.clock import FixedClock
 from patrolcast.governance.db import open_database
 from patrolcast.governance.lifecycle import transition
 from patrolcast.governance.models import AuditEntry, Person, Proposal
-from patrolcast.governance.roles import Rank, Role, RoleSpec, add_person
+from patrolcast.governance.roles import Rank, Role, RoleSpec, add_person, find_actor
 from patrolcast.governance.states import Action, State
 from patrolcast.governance.values import (
     CancellationDetails,
@@ -362,3 +362,26 @@ def test_random_sample_matches_oracle(matrix: Matrix, tmp_path: Path) -> None:
     chosen = random.Random(7).sample(combos(), 200)
     counts = run_matrix(matrix, chosen, tmp_path)
     assert counts["combinations"] == 200
+
+
+def test_an_administrator_never_holds_another_role(tmp_path: Path) -> None:
+    """An administrator cannot grant themselves an operational role and rank (nor can the
+    administrator role be added to, or created with, any other role); each attempt is audited."""
+    world = make_world(f"sqlite:///{tmp_path / 'admin.db'}")
+    attempts = (
+        ("admin", [RoleSpec(R.AUTHORISING_OFFICER)], Rank.CHIEF_CONSTABLE),
+        ("ana", [RoleSpec(R.ADMINISTRATOR)], None),
+        ("mix", [RoleSpec(R.ADMINISTRATOR), RoleSpec(R.ANALYST)], None),
+    )
+    for username, roles, rank in attempts:
+        with world.session() as s:
+            with pytest.raises(PermissionDenied, match="administrator cannot also hold"):
+                add_person(
+                    s, actor="admin", username=username, roles=roles, rank=rank, clock=world.clock
+                )
+            last = audit.read_entries(s)[-1]
+            assert (last.action, last.outcome, last.target_id) == ("user_add", "denied", username)
+    with world.session() as s:
+        admin = find_actor(s, "admin")
+        assert admin is not None and admin.roles == {R.ADMINISTRATOR} and admin.rank is None
+        assert find_actor(s, "mix") is None

@@ -274,6 +274,29 @@ def add_person(
         person = session.execute(
             select(Person).where(Person.username == username)
         ).scalar_one_or_none()
+        # Separation of duties: an administrator manages accounts and never acts in the
+        # workflow, so the administrator role is never combined with another role (which also
+        # stops an administrator from granting themselves an operational role or rank).
+        combined = {s.role for s in roles} | (
+            {Role(g.role) for g in person.grants} if person is not None else set()
+        )
+        if Role.ADMINISTRATOR in combined and len(combined) > 1:
+            audit.append(
+                session,
+                actor=by,
+                action="user_add",
+                target_type="person",
+                target_id=username,
+                outcome="denied",
+                detail={
+                    "rule": "separation-of-duties",
+                    "reason": "the administrator role cannot be combined with another role",
+                },
+                now=now,
+            )
+            raise PermissionDenied(
+                f"{username}: an administrator cannot also hold an operational or oversight role"
+            )
         if person is None:
             person = Person(username=username, display_name=display_name, rank=None, created_at=now)
             session.add(person)
