@@ -175,10 +175,13 @@ def test_cli_walks_the_whole_lifecycle(cli) -> None:  # type: ignore[no-untyped-
         user="acc",
     )
     assert r["to_state"] == "authorised"
-    assert (
-        cli("extend", pid, "--hours", "2", "--reasons", "another stabbing", user="acc2")["to_state"]
-        == "active"
+    no_ndm = cli("extend", pid, "--hours", "2", "--reasons", "x", user="acc2", ok=False)
+    assert "ndm-rationale" in no_ndm["error"]
+    extended = cli(
+        "extend", pid, "--hours", "2", "--reasons", "another stabbing",
+        "--ndm", str(tmp / "ndm.json"), user="acc2",
     )
+    assert extended["to_state"] == "active"
     shown = cli("deployments", "show", pid, user="aud")
     assert shown["state"] == "active" and shown["extensions_used"] == 1
     assert cli("cancel", pid, "--reasons", "arrest made", user="tfc")["to_state"] == "cancelled"

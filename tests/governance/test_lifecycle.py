@@ -16,7 +16,7 @@ from patrolcast.governance.values import (
     ExtensionDetails,
     ReviewDetails,
 )
-from tests.governance.helpers import World, authorisation, walk_to
+from tests.governance.helpers import World, authorisation, ndm, walk_to
 
 
 def test_full_lifecycle_with_expiry_debrief_review(world: World) -> None:
@@ -32,7 +32,7 @@ def test_full_lifecycle_with_expiry_debrief_review(world: World) -> None:
             actor="acc2",
             clock=c,
             proposal_id=pid,
-            details=ExtensionDetails(end + timedelta(hours=2), "Further stabbing."),
+            details=ExtensionDetails(end + timedelta(hours=2), "Further stabbing.", ndm()),
         )
         c.current = end + timedelta(hours=2)  # exactly the new end: expired, no job needed
         view = service.read_proposal(s, actor="aud", clock=c, proposal_id=pid)

@@ -36,7 +36,7 @@ from patrolcast.governance.values import (
     RefusalDetails,
     ReviewDetails,
 )
-from tests.governance.helpers import T0, World, authorisation, details, make_world
+from tests.governance.helpers import T0, World, authorisation, details, make_world, ndm
 
 A, S, R = Action, State, Role
 
@@ -177,7 +177,7 @@ def action_details(world: World, action: Action, view_end: object) -> object:
         return RefusalDetails("Not proportionate.")
     if action is A.EXTEND:
         base = view_end if view_end is not None else now
-        return ExtensionDetails(base + timedelta(hours=2), "Further incident.")  # type: ignore[operator]
+        return ExtensionDetails(base + timedelta(hours=2), "Further incident.", ndm())  # type: ignore[operator]
     if action is A.CANCEL:
         return CancellationDetails("Grounds lapsed.")
     if action is A.DEBRIEF:

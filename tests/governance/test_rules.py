@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -85,6 +85,10 @@ def test_ndm_requires_all_six_headings() -> None:
         NDMRationale.from_mapping(full)
     with pytest.raises(InputError, match="mandatory"):
         NDMRationale.from_mapping({**ndm().to_dict(), "code_of_ethics": "  "})
+
+
+def _ext(end: datetime, hours: float) -> ExtensionDetails:
+    return ExtensionDetails(end + timedelta(hours=hours), "x", ndm())
 
 
 def _refusal(world: World, pid: int, actor: str, call: str, d: object) -> Refused:
@@ -207,11 +211,16 @@ def test_extension_limits(world: World) -> None:
         ).authorised_end
     assert end is not None
     assert (
-        _refusal(world, pid, "insp", "extend", ExtensionDetails(end + timedelta(hours=1), "x")).rule
+        _refusal(world, pid, "insp", "extend", _ext(end, 1)).rule
         == "rank"
     )
+    # An extension is a new decision: without its NDM rationale it is refused (profile rule).
     assert (
-        _refusal(world, pid, "acc2", "extend", ExtensionDetails(end + timedelta(hours=5), "x")).rule
+        _refusal(world, pid, "acc2", "extend", ExtensionDetails(end + timedelta(hours=1), "x")).rule
+        == "ndm-rationale"
+    )
+    assert (
+        _refusal(world, pid, "acc2", "extend", _ext(end, 5)).rule
         == "extension-duration"
     )
     with world.session() as s:
@@ -220,10 +229,10 @@ def test_extension_limits(world: World) -> None:
             actor="acc2",
             clock=world.clock,
             proposal_id=pid,
-            details=ExtensionDetails(end + timedelta(hours=4), "Another stabbing."),
+            details=ExtensionDetails(end + timedelta(hours=4), "Another stabbing.", ndm()),
         )
     assert (
-        _refusal(world, pid, "acc2", "extend", ExtensionDetails(end + timedelta(hours=5), "x")).rule
+        _refusal(world, pid, "acc2", "extend", _ext(end, 5)).rule
         == "extension-limit"
     )
     world.clock.current = end + timedelta(hours=4)
@@ -296,7 +305,7 @@ def test_s60_inspector_authorises_superintendent_extends_once(world: World) -> N
             s, actor="aud", clock=world.clock, proposal_id=pid
         ).authorised_end
     assert end is not None
-    err = _refusal(world, pid, "insp", "extend", ExtensionDetails(end + timedelta(hours=24), "x"))
+    err = _refusal(world, pid, "insp", "extend", _ext(end, 24))
     assert err.rule == "rank" and "superintendent" in err.reason
     with world.session() as s:
         service.extend(
@@ -304,11 +313,11 @@ def test_s60_inspector_authorises_superintendent_extends_once(world: World) -> N
             actor="supt",
             clock=world.clock,
             proposal_id=pid,
-            details=ExtensionDetails(end + timedelta(hours=24), "Continuing threat."),
+            details=ExtensionDetails(end + timedelta(hours=24), "Continuing threat.", ndm()),
         )
     assert (
         _refusal(
-            world, pid, "acc2", "extend", ExtensionDetails(end + timedelta(hours=25), "x")
+            world, pid, "acc2", "extend", _ext(end, 25)
         ).rule
         == "extension-limit"
     )
@@ -323,7 +332,7 @@ def test_busss_extensions_nine_then_fifteen_hours(world: World) -> None:
     assert end is not None
     assert (
         _refusal(
-            world, pid, "acc2", "extend", ExtensionDetails(end + timedelta(hours=10), "x")
+            world, pid, "acc2", "extend", _ext(end, 10)
         ).rule
         == "extension-duration"
     )
@@ -333,14 +342,14 @@ def test_busss_extensions_nine_then_fifteen_hours(world: World) -> None:
             actor="acc2",
             clock=world.clock,
             proposal_id=pid,
-            details=ExtensionDetails(end + timedelta(hours=9), "First extension."),
+            details=ExtensionDetails(end + timedelta(hours=9), "First extension.", ndm()),
         )
         service.extend(
             s,
             actor="acc2",
             clock=world.clock,
             proposal_id=pid,
-            details=ExtensionDetails(end + timedelta(hours=24), "Second extension."),
+            details=ExtensionDetails(end + timedelta(hours=24), "Second extension.", ndm()),
         )
         view = service.read_proposal(s, actor="aud", clock=world.clock, proposal_id=pid)
     assert view.authorised_end is not None and view.authorised_start is not None

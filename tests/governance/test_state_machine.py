@@ -207,7 +207,7 @@ class Lifecycle(RuleBasedStateMachine):
             Action.EXTEND,
             who,
             pid,
-            ExtensionDetails(base + timedelta(hours=hours), "Further incident."),
+            ExtensionDetails(base + timedelta(hours=hours), "Further incident.", ndm()),
         )
 
     @rule(pid=proposals)

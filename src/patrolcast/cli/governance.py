@@ -354,7 +354,9 @@ def register(app: typer.Typer) -> None:
         reasons: str = typer.Option(..., help="Reasons (mandatory)."),
         hours: float = typer.Option(None, help="Extra elapsed hours."),
         until: str = typer.Option(None, help="New end time."),
-        ndm: Path = typer.Option(None, help="NDM rationale file (optional)."),
+        ndm: Path = typer.Option(
+            None, help="NDM rationale file (six headings; the profile may require it)."
+        ),
         tz: str = TZ,
         actor: str = AS,
         as_json: bool = JSON,

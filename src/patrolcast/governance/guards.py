@@ -428,6 +428,12 @@ def extension_rules(ctx: GuardContext) -> None:
     d: ExtensionDetails = ctx.details
     profile = ctx.profile
     rule = profile.extensions[p.extensions_used]
+    if profile.ndm_required and d.ndm is None:
+        raise Refused(
+            "ndm-rationale",
+            f"an extension is a new decision: {profile.name} requires its rationale under the "
+            "six National Decision Model headings",
+        )
     if d.new_end <= as_utc(p.authorised_end):
         raise Refused("extension-window", "an extension must move the end later")
     added = elapsed_hours(p.authorised_end, d.new_end)

@@ -234,7 +234,8 @@ def _schedule(
             lambda: service.extend(
                 session, actor="scenario-supt" if plan.rank != "assistant chief constable"
                 else authoriser, clock=clock, proposal_id=ids[plan.proposal_id],
-                details=ExtensionDetails(new_end=plan.end, reasons="Risk remains high"),
+                details=ExtensionDetails(new_end=plan.end, reasons="Risk remains high",
+                                         ndm=_ndm()),
             ),
         )
     if plan.cancel_after_hours is not None:
