@@ -22,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from patrolcast.errors import InputError
 from patrolcast.evaluate.executors import Executor, SerialExecutor
 from patrolcast.evaluate.metrics import (
     DEFAULT_FRACTIONS,
@@ -220,6 +221,12 @@ def run_backtest(
         raise ValueError("no events to backtest on")
     if not methods:
         raise ValueError("no methods to backtest")
+    step = splitter.step or splitter.horizon
+    if events.time_precision == "month" and (splitter.horizon.unit != "M" or step.unit != "M"):
+        raise InputError(
+            "these records give the month only: use a month horizon and step (e.g. 1M), "
+            f"not {splitter.horizon} every {step}"
+        )
     end = data_end(float(events.t.max()), events.time_precision)
     folds = splitter.folds(float(events.t.min()), end)
     tasks = _tasks(events, support, folds, methods, fractions, target)

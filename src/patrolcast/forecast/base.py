@@ -21,12 +21,13 @@ import inspect
 import json
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Self
 
 import numpy as np
 import numpy.typing as npt
 
-from patrolcast.events import EventSet
+from patrolcast.events import EventSet, from_days, to_days
 from patrolcast.geo.support import Support
 
 FloatArray = npt.NDArray[np.float64]
@@ -94,6 +95,12 @@ class Forecast:
         raise ValueError(f"unknown target {target!r}: use 'harm' or 'count'")
 
 
+def _month_floor(t: float) -> float:
+    """The start (UTC) of the calendar month holding ``t`` (``t`` itself on a month start)."""
+    when = from_days(t)
+    return to_days(datetime(when.year, when.month, 1, tzinfo=UTC))
+
+
 class Forecaster(ABC):
     """Base class: parameter handling, fitted-state checks and the cut-off discipline."""
 
@@ -125,9 +132,12 @@ class Forecaster(ABC):
         """Learn from ``events`` strictly before ``cutoff``; returns ``self``."""
         if not np.isfinite(cutoff):
             raise ValueError("cutoff must be a finite time (days since epoch)")
-        history = events.before(cutoff)
+        # A month-precision record (dated the 1st) stands for the whole month: with a cut-off
+        # inside a month, only the months ended by then are known, so the fit stops there.
+        fit_cutoff = _month_floor(cutoff) if events.time_precision == "month" else float(cutoff)
+        history = events.before(fit_cutoff)
         self._validate_params()
-        self._fit(history, cutoff)
+        self._fit(history, fit_cutoff)
         self.cutoff_ = float(cutoff)
         self.crs_ = events.crs
         return self

@@ -90,13 +90,14 @@ class NaiveForecaster(Forecaster):
 
     def _fit(self, history: EventSet, cutoff: float) -> None:
         self.history_ = history
+        self.fit_cutoff_ = cutoff  # the end of the known data (a month start for month data)
 
     def _predict(
         self, support: Support, start: float, end: float
     ) -> tuple[FloatArray, FloatArray, dict[str, FloatArray]]:
         window = end - start
         days = window if self.lookback_days is None else float(self.lookback_days)
-        events, length = recent(self.history_, self.cutoff_, days)
+        events, length = recent(self.history_, self.fit_cutoff_, days)
         count, harm = counts_per_unit(support, events)
         scale = window / length
         return count * scale, harm * scale, {}
