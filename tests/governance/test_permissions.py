@@ -385,3 +385,24 @@ def test_an_administrator_never_holds_another_role(tmp_path: Path) -> None:
         admin = find_actor(s, "admin")
         assert admin is not None and admin.roles == {R.ADMINISTRATOR} and admin.rank is None
         assert find_actor(s, "mix") is None
+
+
+def test_only_analysts_and_intelligence_officers_record_snapshots(world: World) -> None:
+    """The auditor never writes; an administrator does not act operationally; unknown users are
+    refused; each refusal is audited."""
+    from patrolcast.governance.snapshots import record_snapshot
+
+    def record(actor: str) -> int:
+        with world.session() as s:
+            return record_snapshot(
+                s, method="kde", params={}, created_at=world.clock.now(), digest="cd" * 32,
+                actor=actor, clock=world.clock,
+            ).id
+
+    for actor in ("aud", "admin", "mallory"):
+        with pytest.raises(PermissionDenied, match="may not record a snapshot"):
+            record(actor)
+        with world.session() as s:
+            last = audit.read_entries(s)[-1]
+        assert (last.actor, last.action, last.outcome) == (actor, "snapshot_record", "denied")
+    assert record("ana") > world.snapshot_id

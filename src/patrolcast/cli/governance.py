@@ -63,6 +63,14 @@ def _who(actor: str | None) -> str:
     return actor
 
 
+def _person(actor: str | None) -> str:
+    """The acting person; the pipeline's own identity is not available from the command line."""
+    who = _who(actor)
+    if who == "system":
+        raise InputError("'system' is the forecasting pipeline's identity: act as yourself")
+    return who
+
+
 def _emit(payload: dict[str, Any] | list[Any], as_json: bool, text: str) -> None:
     typer.echo(json.dumps(payload, indent=2, default=str) if as_json else text)
 
@@ -529,7 +537,7 @@ def snapshot_record(
                 created_at=parse_time(created_at, zone=tz),
                 digest=digest,
                 uri=uri,
-                actor=actor or "system",
+                actor=_person(actor),
                 clock=SystemClock(),
             )
     finally:

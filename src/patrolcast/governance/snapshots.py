@@ -14,13 +14,19 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from patrolcast.errors import InputError
+from patrolcast.errors import InputError, PermissionDenied
 from patrolcast.governance import audit
 from patrolcast.governance.clock import Clock, SystemClock, as_utc
 from patrolcast.governance.db import run_transaction
 from patrolcast.governance.models import ForecastSnapshot
+from patrolcast.governance.roles import Role, find_actor
 
-__all__ = ["SnapshotRecord", "get_snapshot", "record_snapshot"]
+__all__ = ["PIPELINE", "RECORD_ROLES", "SnapshotRecord", "get_snapshot", "record_snapshot"]
+
+#: The in-process forecasting pipeline's identity (not a person; the CLI never acts as it).
+PIPELINE = "system"
+#: People who may record a snapshot; anyone else (auditor, administrator, unknown) is refused.
+RECORD_ROLES = frozenset({Role.ANALYST, Role.INTELLIGENCE_OFFICER})
 
 _DIGEST = re.compile(r"^(sha256:)?[0-9a-f]{16,128}$")
 
@@ -69,7 +75,10 @@ def record_snapshot(
     actor: str = "system",
     clock: Clock | None = None,
 ) -> SnapshotRecord:
-    """Record a forecast snapshot (audited) and commit; returns its record with the new id."""
+    """Record a forecast snapshot (audited) and commit; returns its record with the new id.
+
+    ``actor`` is an analyst or intelligence officer, or :data:`PIPELINE` for the in-process
+    forecasting pipeline; anyone else is refused (audited)."""
     if not method.strip():
         raise InputError("snapshot method is empty")
     if not _DIGEST.match(digest.lower()):
@@ -78,6 +87,22 @@ def record_snapshot(
     now = (clock or SystemClock()).now()
 
     def work() -> SnapshotRecord:
+        if actor != PIPELINE:
+            who = find_actor(session, actor)
+            if who is None or not who.roles & RECORD_ROLES:
+                reason = "recording a forecast snapshot needs the role analyst or "\
+                    "intelligence_officer"
+                audit.append(
+                    session,
+                    actor=actor,
+                    action="snapshot_record",
+                    target_type="snapshot",
+                    target_id="new",
+                    outcome="denied",
+                    detail={"rule": "role" if who else "unknown-user", "reason": reason},
+                    now=now,
+                )
+                raise PermissionDenied(f"refused: {actor} may not record a snapshot: {reason}")
         row = ForecastSnapshot(
             method=method.strip(),
             params=dict(params),
@@ -100,7 +125,7 @@ def record_snapshot(
         )
         return _record(row)
 
-    return run_transaction(session, work)
+    return run_transaction(session, work, commit_on=(PermissionDenied,))
 
 
 def get_snapshot(session: Session, snapshot_id: int) -> SnapshotRecord:
