@@ -170,3 +170,20 @@ def test_day_precision_jitter_keeps_cutoff() -> None:
     ev = EventSet.from_arrays(np.floor(t), x, y, crs=CRS, time_precision="day")
     fit = ETASForecaster(history_days=None).fit(ev, cutoff=100.0)
     assert fit.t_.max() < 100.0 and np.all(np.diff(fit.t_) >= 0)
+
+
+def test_day_precision_jitter_spreads_over_the_known_part_of_the_day() -> None:
+    # Day records stored at local midnight in UTC (New York: 05:00 UTC) and a cut-off at the
+    # next UTC midnight: only 19 hours of the last local day lie before the cut-off. The jitter
+    # must spread its events over those 19 hours, not pile ~5/24 of them at the cut-off.
+    cutoff = 100.0
+    n = 2000
+    t = np.full(n, cutoff - 19.0 / 24.0)
+    x = np.linspace(0.0, 50_000.0, n)  # far apart: no triggering to speak of
+    ev = EventSet.from_arrays(t, x, np.zeros(n), crs=CRS, time_precision="day")
+    model = ETASForecaster(history_days=None)
+    jittered = model._prepare(ev.before(cutoff), cutoff)[0]
+    assert jittered.max() < cutoff
+    at_cutoff = np.mean(jittered > cutoff - 1e-6)
+    assert at_cutoff < 0.01  # uniform over 19 h: essentially none within a microsecond-day
+    assert np.mean(jittered) == pytest.approx(cutoff - 19.0 / 48.0, abs=0.02)

@@ -287,8 +287,9 @@ class ETASForecaster(Forecaster):
     max_iter, tol : EM stops after ``max_iter`` iterations or when no parameter changes by more
         than ``tol`` relative.
     engine : ``"numba"`` (indexed pairs, linear) or ``"reference"`` (plain numpy, quadratic).
-    jitter_days : for day-precision data, spread each event uniformly over its day (seeded by
-        ``seed``) so same-day events can be ordered, as is usual for daily crime data.
+    jitter_days : for day-precision data, spread each event uniformly over its day (over the
+        part of it before the cut-off; seeded by ``seed``) so same-day events can be ordered,
+        as is usual for daily crime data.
     seed : random seed for the jitter.
     """
 
@@ -357,7 +358,10 @@ class ETASForecaster(Forecaster):
         t = ev.t.copy()
         if ev.time_precision == "day" and self.jitter_days and len(t):
             rng = np.random.default_rng(self.seed)
-            t = np.minimum(t + rng.uniform(0.0, 1.0, len(t)), np.nextafter(cutoff, -np.inf))
+            # over the part of each day before the cut-off (a day stored at local midnight in
+            # UTC may straddle it), so that no events pile up at the cut-off itself
+            span = np.clip(cutoff - t, 0.0, 1.0)
+            t = np.minimum(t + rng.uniform(0.0, 1.0, len(t)) * span, np.nextafter(cutoff, -np.inf))
         order = np.argsort(t, kind="stable")
         marks = ev.mark[order] if (self.marked and len(ev.mark)) else np.full(len(t), -1)
         return t[order], ev.x[order], ev.y[order], marks.astype(np.float64), ev.harm[order]
