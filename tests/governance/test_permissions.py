@@ -406,3 +406,17 @@ def test_only_analysts_and_intelligence_officers_record_snapshots(world: World) 
             last = audit.read_entries(s)[-1]
         assert (last.actor, last.action, last.outcome) == (actor, "snapshot_record", "denied")
     assert record("ana") > world.snapshot_id
+
+
+def test_audit_export_is_for_the_auditor_and_administrator_only(world: World) -> None:
+    for actor in ("ana", "acc1", "mallory"):
+        with world.session() as s, pytest.raises(PermissionDenied, match="exporting the audit"):
+            service.export_audit(s, actor=actor, clock=world.clock)
+        with world.session() as s:
+            last = audit.read_entries(s)[-1]
+        assert (last.actor, last.action, last.outcome) == (actor, "audit_export", "denied")
+    with world.session() as s:
+        entries, cp = service.export_audit(s, actor="aud", clock=world.clock)
+        last = audit.read_entries(s)[-1]
+    assert entries and cp.seq == entries[-1]["seq"]
+    assert (last.actor, last.action, last.outcome) == ("aud", "audit_export", "read")

@@ -646,21 +646,7 @@ def audit_export(
     database = _db(db)
     try:
         with database.session() as s:
-            who = _who(actor)
-            entries = audit.export_entries(s, since=since)
-            cp = audit.checkpoint(s, now=clock.now())
-            s.rollback()
-            audit.append(
-                s,
-                actor=who,
-                action="audit_export",
-                target_type="audit",
-                target_id=str(cp.seq),
-                outcome="read",
-                detail={"since": since, "entries": len(entries)},
-                now=clock.now(),
-            )
-            s.commit()
+            entries, cp = service.export_audit(s, actor=_who(actor), clock=clock, since=since)
     finally:
         database.dispose()
     if out is not None:

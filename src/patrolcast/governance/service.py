@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from patrolcast.errors import InputError
+from patrolcast.errors import InputError, PermissionDenied
 from patrolcast.governance import audit
 from patrolcast.governance.clock import Clock, as_utc
 from patrolcast.governance.db import run_transaction
@@ -55,6 +55,7 @@ __all__ = [
     "cancel",
     "consult",
     "debrief",
+    "export_audit",
     "extend",
     "list_proposals",
     "propose",
@@ -495,3 +496,46 @@ def list_proposals(
         return [v for v in views if state is None or v.state is state]
 
     return _audited_read(session, actor=actor, now=now, target="*", fetch=fetch)
+
+
+#: Who may export the audit log and its checkpoint (a sensitive read of every record).
+AUDIT_EXPORT_ROLES = frozenset({Role.OVERSIGHT_AUDITOR, Role.ADMINISTRATOR})
+
+
+def export_audit(
+    session: Session, *, actor: str, clock: Clock, since: int = 0
+) -> tuple[list[dict[str, Any]], audit.Checkpoint]:
+    """Entries after ``since`` and a checkpoint of the head, for an oversight auditor or an
+    administrator; the export (or the refused attempt) is itself audited, then committed."""
+    now = as_utc(clock.now())
+
+    def work() -> tuple[list[dict[str, Any]], audit.Checkpoint]:
+        who = find_actor(session, actor)
+        if who is None or not who.roles & AUDIT_EXPORT_ROLES:
+            reason = "exporting the audit log needs the role oversight_auditor or administrator"
+            audit.append(
+                session,
+                actor=actor,
+                action="audit_export",
+                target_type="audit",
+                target_id="-",
+                outcome="denied",
+                detail={"rule": "role" if who else "unknown-user", "reason": reason},
+                now=now,
+            )
+            raise PermissionDenied(f"refused: {actor}: {reason}")
+        entries = audit.export_entries(session, since=since)
+        cp = audit.checkpoint(session, now=now)
+        audit.append(
+            session,
+            actor=actor,
+            action="audit_export",
+            target_type="audit",
+            target_id=str(cp.seq),
+            outcome="read",
+            detail={"since": since, "entries": len(entries)},
+            now=now,
+        )
+        return entries, cp
+
+    return run_transaction(session, work, commit_on=(PermissionDenied,))
