@@ -89,7 +89,13 @@ def load_study(
             boundaries = tuple(geoms)
         return Study(dataset, level, events, support, boundaries, areas,
                      tuple(notes))
-    support_areas = _areas(level, boundary, shared)
+    point_events = None
+    if not is_area_counts:  # point data: the areas are read in the events' CRS
+        point_events = store.events(dataset, groups=list(groups) if groups else None)
+        _require_events(point_events, dataset, groups)
+    support_areas = _areas(
+        level, boundary, shared, crs=point_events.crs if point_events is not None else None
+    )
     if is_area_counts:
         from patrolcast.geo.area_counts import events_from_area_counts
 
@@ -102,11 +108,12 @@ def load_study(
                 f"area codes not in the {level} boundaries"
             )
     else:
-        events = store.events(dataset, groups=list(groups) if groups else None)
+        assert point_events is not None
+        events = point_events
     _require_events(events, dataset, groups)
     borough = _boundary_path(shared, BOROUGH_BOUNDARIES)
     outlines: tuple[Any, ...] = ()
-    if borough is not None:
+    if borough is not None and support_areas.crs == "EPSG:27700":  # London outlines only
         from patrolcast.geo.boundaries import read_polygons
 
         geoms, _ = read_polygons(borough, crs=support_areas.crs)
@@ -156,7 +163,9 @@ def _grid(
     return grid, (area.geometry,), f"grid of {grid.n_units:,} cells over the {area.source}"
 
 
-def _areas(level: str, boundary: Path | None, shared: Path) -> AreaSupport:
+def _areas(
+    level: str, boundary: Path | None, shared: Path, *, crs: str | None = None
+) -> AreaSupport:
     from patrolcast.geo import boundaries as b
 
     readers = {
@@ -168,7 +177,7 @@ def _areas(level: str, boundary: Path | None, shared: Path) -> AreaSupport:
     path = boundary or _boundary_path(shared, default)
     if path is None:
         raise InputError(f"no {level} boundary file: pass --boundary (default {shared / default})")
-    return reader(path)
+    return reader(path) if crs is None else reader(path, crs=crs)
 
 
 def _maybe_lsoas(shared: Path, crs: str) -> AreaSupport | None:
