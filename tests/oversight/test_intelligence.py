@@ -116,6 +116,13 @@ def test_item_refuses_personal_data_and_bad_places() -> None:
         Place(x=0.0, y=0.0, radius_m=10.0, cells=("E0N0",))
     with pytest.raises(InputError, match="WKT"):
         Place(polygon_wkt="POLYGON ((0 0, 1")
+    # Cell ids are codes: no name, phone number or registration can ride in them.
+    with pytest.raises(InputError, match="not a cell code"):
+        Place(cells=("E530000N175000", "Mr Smith"))
+    for smuggled in ("07700900123", "AB12CDE"):
+        with pytest.raises(PersonalDataRefused):
+            Place(cells=(smuggled,))
+    assert Place(cells=("E530000N175000", "E01000001")).cells == ("E530000N175000", "E01000001")
     with pytest.raises(InputError, match="timezone"):
         IntelligenceItem("I2", Place(cells=("a",)), datetime(2025, 1, 1), T0,
                          Grading.parse("1A P"), "desk", T0 + timedelta(days=1))

@@ -23,6 +23,7 @@ so a reader always sees what the data say and what intelligence adds.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -41,6 +42,7 @@ __all__ = ["IntelligenceItem", "IntelligencePicture", "Place", "intelligence_pic
 FloatArray = npt.NDArray[np.float64]
 
 MAX_SUMMARY_CHARS = 500
+_CELL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,31}$")
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,14 @@ class Place:
                 raise InputError("a circle needs x and y (metres) as well as a radius")
             if not np.isfinite([self.x, self.y, self.radius_m]).all() or self.radius_m <= 0:
                 raise InputError("a circle needs finite coordinates and a positive radius")
+        for cell in self.cells:
+            # Cell ids are codes (E530000N175000, E01000001): no free text can ride in them.
+            if not _CELL_ID.match(cell):
+                raise InputError(
+                    f"cell id {cell[:1]}... is not a cell code (letters, digits, '_.:-', "
+                    "no spaces, at most 32 characters)"
+                )
+            refuse_personal_data(cell, field="cells")
         if self.polygon_wkt is not None:
             self.geometry()  # validates
 
