@@ -187,3 +187,21 @@ def test_day_precision_jitter_spreads_over_the_known_part_of_the_day() -> None:
     at_cutoff = np.mean(jittered > cutoff - 1e-6)
     assert at_cutoff < 0.01  # uniform over 19 h: essentially none within a microsecond-day
     assert np.mean(jittered) == pytest.approx(cutoff - 19.0 / 48.0, abs=0.02)
+
+
+def test_refuses_month_records_and_aggregated_counts() -> None:
+    # A record of 40 offences in one LSOA-month is not one event at one instant: fitting
+    # triggering to it (one "event" per record, its count ignored) would be meaningless.
+    from patrolcast.errors import InputError
+
+    months = EventSet.from_arrays(
+        [19_723.0, 19_754.0, 19_783.0], [0.0, 10.0, 20.0], [0.0, 0.0, 0.0], crs=CRS,
+        count=[40.0, 35.0, 38.0], time_precision="month",
+    )  # fmt: skip
+    with pytest.raises(InputError, match="month"):
+        ETASForecaster().fit(months, cutoff=19_800.0)
+    counted = EventSet.from_arrays(
+        [1.0, 2.0, 3.0], [0.0, 10.0, 20.0], [0.0, 0.0, 0.0], crs=CRS, count=[1.0, 5.0, 1.0]
+    )
+    with pytest.raises(InputError, match="count"):
+        ETASForecaster().fit(counted, cutoff=10.0)

@@ -61,6 +61,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.ndimage import gaussian_filter
 
+from patrolcast.errors import InputError
 from patrolcast.events import EventSet
 from patrolcast.forecast._etas_kernels import estep_dense, estep_pairs, space_time_pairs
 from patrolcast.forecast.base import Forecaster
@@ -367,6 +368,14 @@ class ETASForecaster(Forecaster):
         return t[order], ev.x[order], ev.y[order], marks.astype(np.float64), ev.harm[order]
 
     def _fit(self, history: EventSet, cutoff: float) -> None:
+        if history.time_precision == "month":
+            raise InputError(
+                "ETAS needs timestamped events (day or minute precision), not month records"
+            )
+        if len(history) and np.any(history.count != 1.0):
+            raise InputError(
+                "ETAS models single events: these records carry counts of several offences"
+            )
         t, x, y, marks_f, harm = self._prepare(history, cutoff)
         marks = marks_f.astype(np.int64)
         n = len(t)
