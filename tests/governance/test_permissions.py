@@ -364,7 +364,7 @@ def test_random_sample_matches_oracle(matrix: Matrix, tmp_path: Path) -> None:
     assert counts["combinations"] == 200
 
 
-def test_an_administrator_never_holds_another_role(tmp_path: Path) -> None:
+def test_an_administrator_or_auditor_never_holds_another_role(tmp_path: Path) -> None:
     """An administrator cannot grant themselves an operational role and rank (nor can the
     administrator role be added to, or created with, any other role); each attempt is audited."""
     world = make_world(f"sqlite:///{tmp_path / 'admin.db'}")
@@ -372,10 +372,12 @@ def test_an_administrator_never_holds_another_role(tmp_path: Path) -> None:
         ("admin", [RoleSpec(R.AUTHORISING_OFFICER)], Rank.CHIEF_CONSTABLE),
         ("ana", [RoleSpec(R.ADMINISTRATOR)], None),
         ("mix", [RoleSpec(R.ADMINISTRATOR), RoleSpec(R.ANALYST)], None),
+        ("aud", [RoleSpec(R.ANALYST)], None),  # the auditor stays read-only
+        ("acc1", [RoleSpec(R.OVERSIGHT_AUDITOR)], None),
     )
     for username, roles, rank in attempts:
         with world.session() as s:
-            with pytest.raises(PermissionDenied, match="administrator cannot also hold"):
+            with pytest.raises(PermissionDenied, match="cannot also hold another role"):
                 add_person(
                     s, actor="admin", username=username, roles=roles, rank=rank, clock=world.clock
                 )

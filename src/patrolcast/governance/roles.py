@@ -274,13 +274,15 @@ def add_person(
         person = session.execute(
             select(Person).where(Person.username == username)
         ).scalar_one_or_none()
-        # Separation of duties: an administrator manages accounts and never acts in the
-        # workflow, so the administrator role is never combined with another role (which also
-        # stops an administrator from granting themselves an operational role or rank).
+        # Separation of duties: an administrator manages accounts and an oversight auditor
+        # oversees; neither acts in the workflow, so each role is held alone (which also stops
+        # an administrator granting themselves an operational role or rank, and keeps the
+        # auditor read-only).
         combined = {s.role for s in roles} | (
             {Role(g.role) for g in person.grants} if person is not None else set()
         )
-        if Role.ADMINISTRATOR in combined and len(combined) > 1:
+        exclusive = combined & {Role.ADMINISTRATOR, Role.OVERSIGHT_AUDITOR}
+        if exclusive and len(combined) > 1:
             audit.append(
                 session,
                 actor=by,
@@ -290,12 +292,13 @@ def add_person(
                 outcome="denied",
                 detail={
                     "rule": "separation-of-duties",
-                    "reason": "the administrator role cannot be combined with another role",
+                    "reason": f"the role {min(exclusive)} cannot be combined with another role",
                 },
                 now=now,
             )
             raise PermissionDenied(
-                f"{username}: an administrator cannot also hold an operational or oversight role"
+                f"{username}: an {min(exclusive).value.replace('_', ' ')} cannot also hold "
+                "another role"
             )
         if person is None:
             person = Person(username=username, display_name=display_name, rank=None, created_at=now)
