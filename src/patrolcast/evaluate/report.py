@@ -246,6 +246,17 @@ def write_report(
         f"{meta.get('origins', ['?'])[-1]}), horizon {meta.get('horizon')}, lookback "
         f"{meta.get('lookback')}, {meta.get('n_units')} units\n\n"
     )
+    # what was not scored, said in the report rather than left in the JSON
+    if meta.get("n_events_outside_support"):
+        header += (
+            f"{float(meta['n_events_outside_support']):,.0f} events in the scoring windows fell "
+            "outside every unit and were not scored.\n\n"
+        )
+    if meta.get("empty_windows"):
+        header += (
+            f"{int(meta['empty_windows'])} origins had no events in their scoring window "
+            "(left out of the means).\n\n"
+        )
     md.write_text(
         header + markdown_table(summary) + "\n\n" + calibration_markdown(result) + "\n",
         encoding="utf-8",
