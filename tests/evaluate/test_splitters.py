@@ -79,3 +79,13 @@ def test_last_end_moves_the_origins_back() -> None:
     late = RollingOrigin(horizon=parse_period("1M"), n_origins=3, last_end=d(2022, 1, 1))
     with pytest.raises(InputError, match="after the end of the data"):
         late.folds(d(2006, 1, 1), d(2021, 7, 1))
+
+
+def test_month_periods_with_other_units_are_refused_clearly() -> None:
+    # origins a week apart are not month starts: a 6-month lookback from them is undefined
+    weekly = RollingOrigin(horizon=parse_period("7d"), n_origins=2, lookback=parse_period("6M"))
+    with pytest.raises(InputError, match="month"):
+        weekly.folds(19_000.0, 19_500.0)
+    monthly = RollingOrigin(horizon=parse_period("1M"), n_origins=2, step=parse_period("2w"))
+    with pytest.raises(InputError, match="month"):
+        monthly.folds(19_000.0, 19_783.0)

@@ -125,6 +125,14 @@ class RollingOrigin:
         if self.n_origins < 1:
             raise InputError("need at least one origin")
         step = self.step or self.horizon
+        if (self.horizon.unit == "M") != (step.unit == "M") or (
+            self.lookback is not None and self.lookback.unit == "M" and self.horizon.unit != "M"
+        ):
+            raise InputError(
+                "calendar-month steps and lookbacks go with a month horizon (origins on month "
+                f"starts): horizon {self.horizon}, step {step}, lookback {self.lookback}; give "
+                "the others in days or weeks"
+            )
         if self.last_end is not None and self.last_end > end + 1e-9:
             raise InputError(
                 f"the backtest end {from_days(self.last_end).date()} is after the end of the "
