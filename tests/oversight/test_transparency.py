@@ -14,9 +14,10 @@ import pytest
 
 from patrolcast.errors import InputError
 from patrolcast.oversight.scenario import SCENARIO_BOROUGHS, seeded_month
-from patrolcast.oversight.suppression import PRIMARY, disclosed_cells
+from patrolcast.oversight.suppression import PRIMARY, SuppressedTable, disclosed_cells
 from patrolcast.oversight.transparency import (
     OUTCOME_LABELS,
+    OUTCOMES,
     DeploymentRecord,
     build_report,
     write_csv,
@@ -187,3 +188,39 @@ def test_linked_totals_are_hidden_alike(
             assert report.tables["durations"].display.loc["Total", "Total"] in ("<3", "[c]")
         for table in report.tables.values():
             assert disclosed_cells(table) == []
+
+
+def _single_borough_month(seed: int) -> list[DeploymentRecord]:
+    import random
+
+    rng = random.Random(seed)
+    n, boroughs = rng.randint(1, 14), rng.randint(1, 3)
+    records = []
+    for i in range(n):
+        outcome = rng.choice(OUTCOMES)
+        authorised = outcome in ("active", "cancelled", "expired")
+        records.append(DeploymentRecord(
+            i, datetime(2026, 5, rng.randint(1, 28), tzinfo=UTC),
+            (f"B{rng.randrange(boroughs)}",), rng.choice(("incident", "intelligence")), outcome,
+            authorised_hours=rng.choice((4.0, 8.0, 13.0)) if authorised else None,
+            extensions=rng.randint(0, 1) if authorised else 0,
+            authorising_rank="acc" if outcome != "pending" else None,
+        ))
+    return records
+
+
+@pytest.mark.parametrize("seed", [*range(60), 191, 455, 1234, 2718])
+def test_borough_totals_do_not_reveal_a_suppressed_outcome_count(seed: int) -> None:
+    """With one borough per proposal, the borough table's column totals *are* the outcome
+    counts: a count hidden in the outcome table must not be published there, or the hidden
+    small counts can be solved for (before the fix: refused shown as 4 by borough let
+    'ran to expiry' = 1 be worked out from the outcome row)."""
+    report = build_report(_single_borough_month(seed), "2026-05",
+                          generated_at=datetime(2026, 6, 1, tzinfo=UTC))
+    outcome, borough = report.tables["by_outcome"], report.tables["by_borough"]
+    status = outcome.status.copy()
+    last = borough.status.shape[0] - 1
+    for j, col in enumerate(outcome.counts.columns):
+        if borough.status[last, list(borough.counts.columns).index(col)] == 0:
+            status[:, j] = 0  # known exactly from the borough table
+    assert disclosed_cells(SuppressedTable(outcome.counts, status, outcome.threshold)) == []

@@ -226,7 +226,9 @@ def build_report(
         tables = {
             "by_outcome": outcome,
             "by_trigger": suppress(by_trigger, threshold=threshold, locked_totals=hidden),
-            "by_borough": suppress(by_borough, threshold=threshold),
+            # Its column totals count every proposal at least once (a proposal touching two
+            # boroughs counts in each), so they are linked to the outcome totals as well.
+            "by_borough": suppress(by_borough, threshold=threshold, locked_totals=hidden),
             "durations": suppress(durations, threshold=threshold,
                                   locked_totals={TOTAL: auth_hidden}),
             "extensions": suppress(ext, threshold=threshold, locked_totals={TOTAL: auth_hidden}),
@@ -240,6 +242,7 @@ def build_report(
         }
         # A linked total that a table can only protect by hiding it is hidden everywhere.
         stuck = _stuck_totals(tables["by_trigger"], set(hidden))
+        stuck |= _stuck_totals(tables["by_borough"], set(hidden))
         if _stuck_totals(tables["by_rank"], {"refused", TOTAL}):
             stuck.add(label["refused"])
         if _stuck_totals(tables["by_rank"], {"authorised", TOTAL}) or any(
