@@ -254,3 +254,20 @@ def test_boroughs_computed_from_the_london_geopackage(shared_data: Path) -> None
     assert _area("530900,175500,531300,175900", None, []).boroughs == ("E09000022",)
     straddling = _area("532000,177000,533500,178000", None, []).boroughs
     assert "E09000022" in straddling and "E09000028" in straddling
+
+
+def test_cli_consults_every_borough_the_area_touches(cli, shared_data: Path) -> None:  # type: ignore[no-untyped-def]
+    """Naming one --borough cannot leave out another borough the area touches (its commander
+    would never be consulted)."""
+    if not (shared_data / "boundaries" / "london_boroughs.gpkg").exists():
+        pytest.skip("london_boroughs.gpkg is absent from the shared data")
+    cli("user", "add", "admin", "--role", "administrator")
+    cli("user", "add", "ana", "--role", "analyst", user="admin")
+    incident = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+    r = cli(
+        "propose", "--offence", "serious_assault", "--incident-at", incident, "--place", "x",
+        "--bbox", "531500,179500,531900,179900", "--borough", "E09000022", "--hours", "2",
+        "--ndm", str(cli.tmp / "ndm.json"), "--draft", user="ana",
+    )
+    shown = cli("deployments", "show", str(r["proposal_id"]), user="ana")
+    assert shown["boroughs"] == ["E09000022", "E09000028"]

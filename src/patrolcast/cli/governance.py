@@ -139,13 +139,17 @@ def _transition(db_url: str | None, as_json: bool, call: Callable[[Any], Any]) -
     )
 
 
+def _boroughs_path() -> Path:
+    return load_settings().shared_data / "boundaries" / "london_boroughs.gpkg"
+
+
 def _boroughs_of(wkt: str) -> tuple[str, ...]:
     """Borough codes the area touches, from the London boroughs GeoPackage."""
     import shapely
 
     from patrolcast.geo.boundaries import read_borough_boundaries
 
-    path = load_settings().shared_data / "boundaries" / "london_boroughs.gpkg"
+    path = _boroughs_path()
     if not path.exists():
         raise InputError(
             "give --borough for every borough the area touches "
@@ -171,7 +175,12 @@ def _area(bbox: str | None, wkt: str | None, boroughs: list[str]) -> Area:
         text = Area.from_bbox(xmin, ymin, xmax, ymax, ("X",)).wkt
     else:
         text = wkt or ""
-    codes = tuple(boroughs) or _boroughs_of(text)
+    # Every borough the area touches is consulted: given codes add to the computed ones and
+    # can never leave one out (the proposer does not choose whose commander is asked).
+    if boroughs and not _boroughs_path().exists():
+        codes = tuple(boroughs)
+    else:
+        codes = tuple(sorted({*(b.strip().upper() for b in boroughs), *_boroughs_of(text)}))
     if not codes:
         raise InputError("the area touches no London borough: give --borough codes")
     return Area(wkt=text, boroughs=codes)
