@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import numpy as np
 import pytest
 
 from patrolcast.errors import ConflictError
@@ -11,6 +12,7 @@ from patrolcast.governance import audit, service
 from patrolcast.governance.lifecycle import TRANSITIONS
 from patrolcast.governance.states import Action, Refused, State
 from patrolcast.governance.values import (
+    Area,
     CancellationDetails,
     DebriefDetails,
     ExtensionDetails,
@@ -136,3 +138,28 @@ def test_race_loser_gets_conflict(world: World) -> None:
 
 def test_actions_enum_covered_by_table() -> None:
     assert {a for (_s, a) in TRANSITIONS} == set(Action)
+
+
+def test_cooldown_holds_for_the_same_place_given_in_another_crs(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same streets given in UTM 30N instead of the British National Grid still overlap."""
+    import shapely
+    from pyproj import Transformer
+
+    from tests.governance import helpers
+
+    first = walk_to(world, State.ACTIVE, hours=6)
+    to_utm = Transformer.from_crs("EPSG:27700", "EPSG:32630", always_xy=True)
+    bng = helpers.area(100.0)
+    utm = shapely.transform(
+        shapely.from_wkt(bng.wkt), lambda xy: np.column_stack(to_utm.transform(xy[:, 0], xy[:, 1]))
+    )
+    same_place = Area(wkt=utm.wkt, boroughs=bng.boroughs, crs="EPSG:32630")
+    monkeypatch.setattr(helpers, "area", lambda *a, **k: same_place)
+    second = walk_to(world, State.CONSULTED)
+    with world.session() as s, pytest.raises(Refused) as err:
+        service.authorise(
+            s, actor="acc2", clock=world.clock, proposal_id=second, details=authorisation(world)
+        )
+    assert err.value.rule == "cooldown" and f"#{first}" in err.value.reason

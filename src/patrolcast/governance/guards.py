@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import numpy as np
 import shapely
 from sqlalchemy import String, column, inspect, select, text
 from sqlalchemy.orm import Session
@@ -282,6 +283,18 @@ def effective_window(p: Proposal) -> tuple[datetime, datetime] | None:
     return p.authorised_start, end
 
 
+def _in_crs(wkt: str, crs: str, target: str) -> Any:
+    """An area's polygon in another CRS: areas given in different projected CRSs are compared
+    in one (otherwise the same place in two CRSs would never overlap, escaping the cool-down)."""
+    geom = shapely.from_wkt(wkt)
+    if crs == target:
+        return geom
+    from pyproj import Transformer
+
+    to = Transformer.from_crs(crs, target, always_xy=True)
+    return shapely.transform(geom, lambda xy: np.column_stack(to.transform(xy[:, 0], xy[:, 1])))
+
+
 def _overlapping_deployments(
     session: Session, proposal: Proposal
 ) -> list[tuple[Proposal, tuple[datetime, datetime]]]:
@@ -294,7 +307,8 @@ def _overlapping_deployments(
         window = effective_window(other)
         if window is None:
             continue
-        if shapely.from_wkt(other.area_wkt).intersection(geom).area > 0:
+        other_geom = _in_crs(other.area_wkt, other.area_crs, proposal.area_crs)
+        if other_geom.intersection(geom).area > 0:
             found.append((other, window))
     return found
 
