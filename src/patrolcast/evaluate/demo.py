@@ -137,6 +137,22 @@ def _ingest_missing(
     return done
 
 
+def applicable_methods(methods: str, time_precision: str) -> tuple[str, list[str]]:
+    """The methods of a comma-separated list that can learn from data of this precision.
+
+    Returns the methods kept (comma-separated) and the ones left out: on month records a
+    self-exciting model has no event times to learn from, so the demo leaves it out with a note
+    instead of stopping.
+    """
+    from patrolcast.forecast.registry import make_forecaster
+
+    names = [m.strip() for m in methods.split(",") if m.strip()]
+    if time_precision != "month":
+        return ",".join(names), []
+    kept = [m for m in names if make_forecaster(m).accepts_month_records]
+    return ",".join(kept), [m for m in names if m not in kept]
+
+
 def run_demo(
     *,
     out_dir: Path,
@@ -169,9 +185,14 @@ def run_demo(
                                           cell_size=ds.cell_size)
         forecasts.append(forecast_job(fspec, out_dir=out_dir / "forecasts", study=study))
         notify(f"{ds.name}: forecast written to {out_dir / 'forecasts'}")
+        usable, skipped = applicable_methods(methods, study.events.time_precision)
+        if skipped:
+            notify(f"{ds.name}: {', '.join(skipped)} left out (month records have no event times)")
+        if not usable:
+            continue
         bspec = BacktestSpec.from_options(
             dataset=ds.name, level=ds.level, horizon=ds.horizon, origins=origins,
-            methods=methods, cell_size=ds.cell_size, executor=executor, workers=workers,
+            methods=usable, cell_size=ds.cell_size, executor=executor, workers=workers,
             n_boot=n_boot, title=ds.title, end=ds.end,
         )
         advance = on_backtest(ds, origins) if on_backtest else None

@@ -105,6 +105,9 @@ class Forecaster(ABC):
     """Base class: parameter handling, fitted-state checks and the cut-off discipline."""
 
     name: str = "forecaster"
+    #: Whether the method can learn from month-precision records (aggregated counts dated to
+    #: the month's start). Self-exciting models need each event's own time, so they say no.
+    accepts_month_records: bool = True
 
     # -- scikit-learn style parameter handling ---------------------------------------------
     @classmethod

@@ -295,6 +295,7 @@ class ETASForecaster(Forecaster):
     """
 
     name = "etas"
+    accepts_month_records = False
 
     def __init__(
         self,
