@@ -78,3 +78,14 @@ def test_dataset_kind_cannot_change(store: Store, tmp_path: Path) -> None:
     )
     with pytest.raises(InputError, match="choose another --dataset"):
         ingest(other, store=store, dataset="street")
+
+
+def test_store_path_with_quote(tmp_path: Path) -> None:
+    """A store folder whose path holds a single quote must still be queryable."""
+    path = tmp_path / "2019-x-street.csv"
+    path.write_text("\n".join(LINES) + "\n")
+    root = tmp_path / "o'brien store"
+    ingest(path, store=root, dataset="street")
+    store = Store(root)
+    assert len(store.events("street")) == 4
+    assert [d.events for d in store.datasets()] == [4]

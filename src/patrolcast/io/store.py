@@ -113,7 +113,8 @@ class Store:
             con.close()
 
     def _source(self, dataset: str, table: str) -> str:
-        return f"read_parquet('{self.table_glob(dataset, table)}', union_by_name=true)"
+        glob = str(self.table_glob(dataset, table)).replace("'", "''")
+        return f"read_parquet('{glob}', union_by_name=true)"
 
     def datasets(self) -> list[DatasetInfo]:
         """Every dataset in the store, with its kind, CRS and size."""
