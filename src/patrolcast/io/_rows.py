@@ -42,6 +42,9 @@ def redacted_line(
     return buf.getvalue()
 
 
+_WITHHELD = "[raw text withheld: could not separate personal fields]"
+
+
 def redact_text(text: str, header: tuple[str, ...], personal: set[str], delimiter: str) -> str:
     """Blank personal columns of a raw (possibly malformed) line, by field position."""
     if not personal:
@@ -49,7 +52,9 @@ def redact_text(text: str, header: tuple[str, ...], personal: set[str], delimite
     try:
         values = next(csv.reader([text], delimiter=delimiter), [])
     except csv.Error:
-        return "[raw text withheld: could not separate personal fields]"
+        return _WITHHELD
+    if len(values) != len(header):  # fields shifted: personal values may sit anywhere
+        return _WITHHELD
     return redacted_line(values, header, personal, delimiter)
 
 
