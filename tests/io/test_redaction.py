@@ -18,3 +18,10 @@ def test_shifted_line_does_not_leak_personal_values() -> None:
     raw = "1,STREET, CORNER,25-44,BLACK,1000"
     out = redact_text(raw, HEADER, personal, ",")
     assert "BLACK" not in out and "25-44" not in out
+
+
+def test_victim_wound_is_personal() -> None:
+    # Philadelphia shooting victims: race, sex, age, wound (the victim's injured body part)
+    header = ("dc_key", "race", "sex", "age", "wound", "location", "latino", "fatal")
+    assert {"race", "sex", "age", "wound", "latino"} <= personal_columns(header)
+    assert "location" not in personal_columns(header)

@@ -20,7 +20,9 @@ from patrolcast.io._values import bbox_in, project
 # Columns describing a person (victim, suspect or searched person). They are never stored; in
 # quarantined raw text their values are blanked. Stop-and-search ethnicity is the one exception
 # (kept for aggregate disproportionality checks), handled by the stop-and-search reader.
-_PERSONAL = re.compile(r"(^|[^a-z])(age|sex|race|gender|latino|ethnicity|ethnic)([^a-z]|$)", re.I)
+_PERSONAL = re.compile(
+    r"(^|[^a-z])(age|sex|race|gender|latino|ethnicity|ethnic|wound)([^a-z]|$)", re.I
+)
 
 
 def personal_columns(header: tuple[str, ...], *, keep: tuple[str, ...] = ()) -> set[str]:
