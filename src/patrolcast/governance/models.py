@@ -38,11 +38,14 @@ __all__ = [
     "AuditEntry",
     "AuditHead",
     "Base",
+    "AuthSession",
     "CommunityImpactAssessment",
+    "Credential",
     "Consultation",
     "Debrief",
     "Decision",
     "ForecastSnapshot",
+    "InstalledProfile",
     "Person",
     "Proposal",
     "Review",
@@ -98,6 +101,10 @@ class Proposal(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     version: Mapped[int] = mapped_column(Integer, nullable=False)
     profile: Mapped[str] = mapped_column(String(64))
+    # The policy is pinned: name, version and SHA-256 of the profile text the proposal was made
+    # under; every later step refuses if the profile it would apply has different content.
+    profile_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    profile_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     state: Mapped[str] = mapped_column(String(20), index=True)
     proposer_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
     # trigger
@@ -191,6 +198,68 @@ class Review(Base):
     findings: Mapped[str] = mapped_column(Text)
     reviewed_by_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
     reviewed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Credential(Base):
+    """A person's sign-in material: argon2id password hash, encrypted TOTP secret, lockout.
+
+    ``mac`` is an HMAC (server key, kept outside the database) over the person id, username and
+    secret material: a row edited or inserted by someone with database access but without the
+    server's key does not sign anyone in.
+    """
+
+    __tablename__ = "credentials"
+
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), primary_key=True)
+    password_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    totp_secret: Mapped[str | None] = mapped_column(Text, nullable=True)  # encrypted
+    totp_last_step: Mapped[int] = mapped_column(Integer, default=0)
+    enrolment_code_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    enrolment_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    mac: Mapped[str] = mapped_column(String(64))
+
+
+class AuthSession(Base):
+    """A signed-in browser session or a personal API token (only an HMAC of the secret kept).
+
+    Not a governed record (``last_seen_at`` moves on every request); creation, revocation,
+    expiry and re-authentication are audit entries, and a row forged without the server's key
+    matches no token.
+    """
+
+    __tablename__ = "auth_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))  # "browser" | "token"
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    secret_mac: Mapped[str] = mapped_column(String(64), unique=True)
+    csrf_mac: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    label: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    idle_seconds: Mapped[int] = mapped_column(Integer)
+    reauth_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class InstalledProfile(Base):
+    """A policy profile an administrator installed through the API (versioned, audited)."""
+
+    __tablename__ = "policy_profiles"
+    __table_args__ = (UniqueConstraint("name", "version", name="uq_policy_profile"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[str] = mapped_column(Text)
+    installed_by: Mapped[str] = mapped_column(String(64))
+    installed_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class AuditEntry(Base):
