@@ -481,14 +481,12 @@ def _cooldown_and_cap_ok_extension(ctx: GuardContext, start: datetime, end: date
 
 def propose_rules(ctx: GuardContext) -> None:
     d: ProposalDetails = ctx.details
-    from patrolcast.config import load_settings
-
-    allowed = {*available_profiles(), load_settings().policy_profile}
+    allowed = available_profiles()
     if d.profile not in allowed:
         raise Refused(
             "policy-profile",
-            f"profile {d.profile!r} is not a shipped or configured policy profile "
-            f"({', '.join(sorted(allowed))}): a proposer cannot choose their own rules",
+            f"the profile is not an installed policy profile ({', '.join(allowed)}): "
+            "a proposer cannot choose their own rules",
         )
     if d.snapshot_id is not None and ctx.session.get(ForecastSnapshot, d.snapshot_id) is None:
         raise Refused("forecast-snapshot", f"no forecast snapshot #{d.snapshot_id}")

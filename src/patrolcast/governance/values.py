@@ -220,6 +220,9 @@ class ProposalDetails:
     profile: str = "armed-foot-patrol"
 
     def __post_init__(self) -> None:
+        from patrolcast.governance.profiles import check_profile_name
+
+        check_profile_name(self.profile)
         start, end = _window(self.start, self.end)
         object.__setattr__(self, "start", start)
         object.__setattr__(self, "end", end)
