@@ -15,3 +15,12 @@ class PermissionDenied(PatrolcastError):
 
 class ConflictError(PatrolcastError):
     """The record changed under us (e.g. two authorisers racing): reload and retry."""
+
+
+class AuthenticationError(PatrolcastError):
+    """The caller has not proved who they are (no, expired or revoked session or token, wrong
+    password or code, locked account). The message never says which, to give nothing away."""
+
+
+class ReauthenticationRequired(PatrolcastError):
+    """This action needs the password and one-time code again, immediately before it."""
