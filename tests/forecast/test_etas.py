@@ -205,3 +205,15 @@ def test_refuses_month_records_and_aggregated_counts() -> None:
     )
     with pytest.raises(InputError, match="count"):
         ETASForecaster().fit(counted, cutoff=10.0)
+
+
+def test_short_history_with_slow_decay_needs_the_end_of_window_term() -> None:
+    """90 days of history, mean delay 20 days: many offspring fall after the cut-off. The M-step
+    must count the unseen part of each kernel (the end-of-window edge term of omega's update),
+    else omega comes out about twice too high and the branching ratio about a third too low."""
+    model = ETASModel(mu=40.0, theta=(0.5,), omega=0.05, sigma=70.0, hotspots=15)
+    sim = simulate_etas(model, AREA, days=90.0, seed=31, crs=CRS)
+    fit = ETASForecaster(history_days=None, max_days=60.0, max_distance=500.0)
+    fit.fit(sim.events, cutoff=90.0)
+    assert fit.branching_ratio_ == pytest.approx(0.5, rel=0.15)
+    assert fit.omega_ == pytest.approx(0.05, rel=0.25)

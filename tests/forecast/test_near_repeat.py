@@ -106,3 +106,20 @@ def test_json_and_plot(tmp_path: Path) -> None:
     assert "| 0-100 m |" in res.to_markdown()
     png = plot_knox(res, tmp_path / "k.png")
     assert png.stat().st_size > 1000
+
+
+def test_day_precision_ties_on_band_edges_match_reference_in_every_row() -> None:
+    """Whole-day times put many pairs exactly on the 7/14/28-day edges: every row, including the
+    "beyond" row built from the time-band totals, must equal the all-pairs reference."""
+    rng = np.random.default_rng(8)
+    n = 300
+    t = 19000 + 5 / 24 + rng.integers(0, 60, n).astype(float)  # 60 days: ties everywhere
+    x = rng.uniform(0, 2500, n)
+    y = rng.uniform(0, 2500, n)
+    dt = np.abs(np.round(t)[:, None] - np.round(t)[None, :])
+    assert np.sum(np.isin(dt, (7.0, 14.0, 28.0))) > 1000  # the edges really are tied
+    fast = knox_test(t, x, y, permutations=19, seed=1, time_precision="day")
+    ref = knox_reference(t, x, y, permutations=19, seed=1, time_precision="day")
+    for row in range(ref.observed.shape[0]):
+        np.testing.assert_array_equal(fast.observed[row], ref.observed[row])
+        np.testing.assert_allclose(fast.expected[row], ref.expected[row])
