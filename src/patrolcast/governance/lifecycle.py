@@ -49,7 +49,7 @@ from patrolcast.governance.models import (
     Proposal,
     Review,
 )
-from patrolcast.governance.profiles import load_profile
+from patrolcast.governance.policy_registry import pinned_profile, resolve_profile
 from patrolcast.governance.roles import Actor, find_actor
 from patrolcast.governance.states import (
     Action,
@@ -312,7 +312,24 @@ def _apply(
                 now=now,
             )
             raise stale
-    profile = load_profile(profile_name)
+    try:
+        if proposal is None:
+            profile = resolve_profile(session, profile_name)
+        else:
+            profile = pinned_profile(
+                session, profile_name, proposal.profile_version, proposal.profile_sha256
+            )
+    except Refused as refused:
+        _deny(
+            session,
+            username=username,
+            action=action,
+            proposal_id=proposal_id,
+            state=state,
+            exc=refused,
+            now=now,
+        )
+        raise
     # Serialise decisions across proposals too (PostgreSQL): the cool-down and cap guards read
     # other proposals, so two overlapping authorisations must not pass them concurrently
     # (write skew). Lock order is always proposal row, then the audit head row.
@@ -363,6 +380,10 @@ def _apply(
         raise
 
     proposal, detail = _EFFECTS[action](session, proposal, actor, details, now)
+    if action is Action.PROPOSE:
+        proposal.profile_version = profile.version
+        proposal.profile_sha256 = profile.sha256
+        detail = {**detail, "profile_version": profile.version, "profile_sha256": profile.sha256}
     advance = ADVANCE_WHEN.get((state, action))
     if advance is not None and not advance(session, proposal):
         next_state = state
