@@ -24,7 +24,7 @@ proposal_id=None, details=None, expected_version=None) -> TransitionResult``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import MappingProxyType
@@ -69,7 +69,15 @@ from patrolcast.governance.values import (
     ReviewDetails,
 )
 
-__all__ = ["ADVANCE_WHEN", "DETAILS", "TRANSITIONS", "TransitionResult", "transition"]
+__all__ = [
+    "ADVANCE_WHEN",
+    "DETAILS",
+    "TRANSITIONS",
+    "TransitionResult",
+    "apply_in_transaction",
+    "run_atomically",
+    "transition",
+]
 
 S, A = State, Action
 
@@ -232,6 +240,93 @@ def transition(
         raise ConflictError(
             f"proposal {proposal_id} changed while you were acting on it: reload and retry"
         ) from None
+
+
+def apply_in_transaction(
+    session: Session,
+    *,
+    action: Action,
+    actor: str,
+    now: datetime,
+    proposal_id: int | None = None,
+    details: Any = None,
+    expected_version: int | None = None,
+) -> TransitionResult:
+    """One transition inside the caller's transaction (for :func:`run_atomically` steps)."""
+    action = Action(action)
+    expected = DETAILS[action]
+    if expected is not None and not isinstance(details, expected):
+        raise InputError(f"{action} needs {expected.__name__} details")
+    return _apply(
+        session,
+        action=action,
+        username=actor,
+        now=as_utc(now),
+        proposal_id=proposal_id,
+        details=details,
+        expected_version=expected_version,
+    )
+
+
+class _Undo(Exception):
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def run_atomically(
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    now: datetime,
+    proposal_id: int | None,
+    steps: Sequence[Callable[[Any], Any]],
+) -> Any:
+    """Run several steps as one: all commit together, or nothing but the refusal is kept.
+
+    Each step receives the previous step's result. When a step is refused, everything the
+    steps wrote is rolled back and one ``denied`` entry for ``action`` (naming the rule, and
+    that nothing was kept) is recorded instead; the refusal is then raised. (A proposal whose
+    submission is refused leaves no draft; an assessment whose completion is refused is not
+    kept.)
+    """
+
+    def work() -> Any:
+        session.expire_all()
+        out: Any = None
+        for step in steps:
+            try:
+                out = step(out)
+            except _Audited as exc:
+                raise _Undo(exc.error) from None
+            except (Refused, InvalidTransition) as exc:
+                raise _Undo(exc) from None
+        return out
+
+    try:
+        return run_transaction(session, work)
+    except _Undo as undo:
+        err = undo.error
+
+        def record() -> None:
+            audit.append(
+                session,
+                actor=actor,
+                action=action,
+                target_type="proposal",
+                target_id=proposal_id if proposal_id is not None else "-",
+                outcome="denied",
+                detail={
+                    "rule": getattr(err, "rule", "input"),
+                    "reason": getattr(err, "reason", str(err)),
+                    "rolled_back": True,
+                },
+                now=as_utc(now),
+            )
+
+        run_transaction(session, record)
+        raise err from None
 
 
 class _Audited(Exception):

@@ -27,7 +27,12 @@ from patrolcast.governance import audit
 from patrolcast.governance.clock import Clock, as_utc
 from patrolcast.governance.db import run_transaction
 from patrolcast.governance.expiry import effective_state
-from patrolcast.governance.lifecycle import TransitionResult, transition
+from patrolcast.governance.lifecycle import (
+    TransitionResult,
+    apply_in_transaction,
+    run_atomically,
+    transition,
+)
 from patrolcast.governance.models import (
     CommunityImpactAssessment,
     Consultation,
@@ -51,6 +56,7 @@ from patrolcast.governance.values import (
 __all__ = [
     "ProposalView",
     "assess",
+    "assess_with",
     "authorise",
     "cancel",
     "consult",
@@ -75,11 +81,65 @@ def propose(
     details: ProposalDetails,
     submit_now: bool = False,
 ) -> TransitionResult:
-    """Create a draft (and optionally submit it straight away, as a second transition)."""
-    result = transition(session, action=Action.PROPOSE, actor=actor, clock=clock, details=details)
-    if submit_now:
-        result = submit(session, actor=actor, clock=clock, proposal_id=result.proposal_id)
-    return result
+    """Create a draft, and optionally submit it in the same transaction (both or neither)."""
+    if not submit_now:
+        return transition(
+            session, action=Action.PROPOSE, actor=actor, clock=clock, details=details
+        )
+    now = as_utc(clock.now())
+    return run_atomically(  # type: ignore[no-any-return]
+        session,
+        actor=actor,
+        action=Action.PROPOSE.value,
+        now=now,
+        proposal_id=None,
+        steps=(
+            lambda _: apply_in_transaction(
+                session, action=Action.PROPOSE, actor=actor, now=now, details=details
+            ),
+            lambda made: apply_in_transaction(
+                session,
+                action=Action.SUBMIT,
+                actor=actor,
+                now=now,
+                proposal_id=made.proposal_id,
+            ),
+        ),
+    )
+
+
+def assess_with(
+    session: Session,
+    *,
+    actor: str,
+    clock: Clock,
+    proposal_id: int,
+    payload: dict[str, Any],
+    expected_version: int | None = None,
+) -> TransitionResult:
+    """Record a completed assessment and mark the proposal assessed: both or neither."""
+    now = as_utc(clock.now())
+    return run_atomically(  # type: ignore[no-any-return]
+        session,
+        actor=actor,
+        action=Action.ASSESS.value,
+        now=now,
+        proposal_id=proposal_id,
+        steps=(
+            lambda _: _record_assessment(
+                session, actor=actor, now=now, proposal_id=proposal_id, payload=payload,
+                complete=True,
+            ),
+            lambda _: apply_in_transaction(
+                session,
+                action=Action.ASSESS,
+                actor=actor,
+                now=now,
+                proposal_id=proposal_id,
+                expected_version=expected_version,
+            ),
+        ),
+    )
 
 
 def submit(
@@ -273,53 +333,69 @@ def record_assessment(
     Returns the assessment id.
     """
     now = as_utc(clock.now())
+    return run_transaction(
+        session,
+        lambda: _record_assessment(
+            session, actor=actor, now=now, proposal_id=proposal_id, payload=payload,
+            complete=complete,
+        ),
+        commit_on=(Refused,),
+    )
 
-    def work() -> int:
-        who = find_actor(session, actor)
-        proposal = session.get(Proposal, proposal_id)
-        reason = None
-        if who is None:
-            reason = ("unknown-user", f"{actor!r} is not a user of this system")
-        elif not who.has(Role.COMMUNITY_LEAD):
-            reason = ("role", "a community impact assessment needs the role community_lead")
-        elif proposal is None:
-            reason = ("not-found", f"no proposal #{proposal_id}")
-        elif proposal.proposer_id == who.person_id:
-            reason = ("separation-of-duties", "nobody may assess their own proposal")
-        if reason is not None:
-            audit.append(
-                session,
-                actor=actor,
-                action="assessment_record",
-                target_type="proposal",
-                target_id=proposal_id,
-                outcome="denied",
-                detail={"rule": reason[0], "reason": reason[1]},
-                now=now,
-            )
-            raise Refused(*reason)
-        row = CommunityImpactAssessment(
-            proposal_id=proposal_id,
-            payload=dict(payload),
-            created_at=now,
-            completed_at=now if complete else None,
-            completed_by=actor if complete else None,
-        )
-        session.add(row)
-        session.flush()
+
+def _record_assessment(
+    session: Session,
+    *,
+    actor: str,
+    now: datetime,
+    proposal_id: int,
+    payload: dict[str, Any],
+    complete: bool,
+) -> int:
+    """The assessment row and its audit entry, inside the caller's transaction."""
+    who = find_actor(session, actor)
+    proposal = session.get(Proposal, proposal_id)
+    reason = None
+    if who is None:
+        reason = ("unknown-user", f"{actor!r} is not a user of this system")
+    elif not who.has(Role.COMMUNITY_LEAD):
+        reason = ("role", "a community impact assessment needs the role community_lead")
+    elif proposal is None:
+        reason = ("not-found", f"no proposal #{proposal_id}")
+    elif proposal.proposer_id == who.person_id:
+        reason = ("separation-of-duties", "nobody may assess their own proposal")
+    if reason is not None:
         audit.append(
             session,
             actor=actor,
             action="assessment_record",
             target_type="proposal",
             target_id=proposal_id,
-            outcome="done",
-            detail={"assessment_id": row.id, "complete": complete},
+            outcome="denied",
+            detail={"rule": reason[0], "reason": reason[1]},
             now=now,
         )
-        return row.id
-
-    return run_transaction(session, work, commit_on=(Refused,))
+        raise Refused(*reason)
+    row = CommunityImpactAssessment(
+        proposal_id=proposal_id,
+        payload=dict(payload),
+        created_at=now,
+        completed_at=now if complete else None,
+        completed_by=actor if complete else None,
+    )
+    session.add(row)
+    session.flush()
+    audit.append(
+        session,
+        actor=actor,
+        action="assessment_record",
+        target_type="proposal",
+        target_id=proposal_id,
+        outcome="done",
+        detail={"assessment_id": row.id, "complete": complete},
+        now=now,
+    )
+    return row.id
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ proposer), stores the row and audits the attempt.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -20,7 +21,26 @@ from patrolcast.governance import service
 from patrolcast.governance.clock import Clock, as_utc
 from patrolcast.oversight.cia import AssessmentContent, Evidence
 
-__all__ = ["record_cia"]
+__all__ = ["assessment_payload", "record_cia"]
+
+
+def assessment_payload(
+    content: AssessmentContent,
+    *,
+    today: date,
+    evidence: Sequence[Evidence] = (),
+    fairness_flags: Sequence[dict[str, Any]] = (),
+    complete: bool = True,
+) -> dict[str, Any]:
+    """The stored form of an assessment; a complete one must have every required field."""
+    if complete:
+        content.require_complete(today=today)
+    return {
+        "content": content.as_dict(),
+        "missing": content.missing(),
+        "evidence": [e.as_dict() for e in evidence],
+        "fairness_flags": list(fairness_flags),
+    }
 
 
 def record_cia(
@@ -35,14 +55,13 @@ def record_cia(
     complete: bool = True,
 ) -> int:
     """Attach an assessment to a proposal; returns its id."""
-    if complete:
-        content.require_complete(today=as_utc(clock.now()).date())
-    payload = {
-        "content": content.as_dict(),
-        "missing": content.missing(),
-        "evidence": [e.as_dict() for e in evidence],
-        "fairness_flags": list(fairness_flags),
-    }
+    payload = assessment_payload(
+        content,
+        today=as_utc(clock.now()).date(),
+        evidence=evidence,
+        fairness_flags=fairness_flags,
+        complete=complete,
+    )
     return service.record_assessment(
         session, actor=actor, clock=clock, proposal_id=proposal_id, payload=payload,
         complete=complete,
