@@ -20,6 +20,9 @@ FORBIDDEN: dict[str, set[str]] = {
     "evaluate": {"governance", "oversight", "cli"},
     "governance": {"forecast", "evaluate", "oversight", "cli"},
     "oversight": {"cli"},
+    # A neutral check every layer may call: it imports only patrolcast.errors.
+    "privacy": {"forecast", "evaluate", "governance", "oversight", "cli", "app", "api", "web",
+                "io", "geo", "taxonomy"},
 }
 
 
