@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
+from patrolcast.governance import audit
 from patrolcast.governance.db import is_retryable, open_database, run_transaction
 from patrolcast.governance.models import ForecastSnapshot
 
@@ -41,6 +42,10 @@ def test_times_round_trip_as_utc_and_naive_refused(tmp_path: Path) -> None:
             recorded_at=datetime.now(UTC),
         )
         s.add(row)
+        audit.append(  # every governed write is described by an audit entry
+            s, actor="t", action="snapshot_record", target_type="snapshot", target_id="1",
+            outcome="done", detail={}, now=datetime.now(UTC),
+        )
         s.commit()
         s.expire_all()
         back = s.get(ForecastSnapshot, row.id)

@@ -9,7 +9,8 @@ counter, and :func:`run_transaction` retries serialisation failures and deadlock
 
 Public API
 ----------
-``open_database(url) -> Database`` (``.engine``, ``.session()``), ``migrate(engine)`` (Alembic
+``open_database(url, *, create=True, allow_new=True, signer=None) -> Database`` (``.engine``,
+``.session()``), ``restrict_app_role(engine, role)`` (PostgreSQL), ``migrate(engine)`` (Alembic
 ``upgrade heads`` from the migrations shipped inside the package, plus any extra version
 locations registered with :func:`add_version_location`), ``run_transaction(session, work)``,
 column types ``UTCDateTime`` and ``JSONText``.
@@ -18,12 +19,13 @@ column types ``UTCDateTime`` and ``JSONText``.
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import DateTime, Engine, Text, create_engine, event
 from sqlalchemy.engine import Connection, Dialect
@@ -33,6 +35,9 @@ from sqlalchemy.types import TypeDecorator
 
 from patrolcast.errors import InputError
 
+if TYPE_CHECKING:
+    from patrolcast.governance.signing import AuditSigner
+
 __all__ = [
     "Database",
     "JSONText",
@@ -41,6 +46,7 @@ __all__ = [
     "canonical_json",
     "migrate",
     "open_database",
+    "restrict_app_role",
     "run_transaction",
 ]
 
@@ -124,13 +130,24 @@ class Database:
 
 
 def open_database(
-    url: str, *, create: bool = True, echo: bool = False, sqlite_synchronous: str = "FULL"
+    url: str,
+    *,
+    create: bool = True,
+    allow_new: bool = True,
+    signer: AuditSigner | None = None,
+    echo: bool = False,
+    sqlite_synchronous: str = "FULL",
 ) -> Database:
     """Open (and by default migrate) the governance database at ``url``.
 
     ``sqlite:///path`` creates the parent folder; ``postgresql+psycopg://...`` needs psycopg.
-    ``sqlite_synchronous`` stays ``FULL`` in production (nothing acknowledged is lost); tests
-    of pure permission logic may pass ``OFF`` for speed.
+    ``allow_new=False`` refuses a SQLite path where no database exists yet (the CLI and the
+    server pass it, so a mistyped path is an error, not a new empty database). ``signer`` (the
+    server's :class:`~patrolcast.governance.signing.AuditSigner`) signs every audit append made
+    through this database's sessions. ``sqlite_synchronous`` stays ``FULL`` in production
+    (nothing acknowledged is lost); tests of pure permission logic may pass ``OFF`` for speed.
+    Sessions collect the governed rows each transaction writes for the audit entry
+    (:mod:`patrolcast.governance.audit_rows`).
     """
     if sqlite_synchronous not in ("FULL", "NORMAL", "OFF", "EXTRA"):
         raise InputError("sqlite_synchronous must be FULL, EXTRA, NORMAL or OFF")
@@ -138,6 +155,11 @@ def open_database(
         raise InputError("empty database URL")
     if url.startswith("sqlite"):
         path = url.split("///", 1)[1] if "///" in url else ""
+        if not allow_new and (not path or path == ":memory:" or not Path(path).is_file()):
+            raise InputError(
+                f"no database at {path or url} (create it with the first `patrolcast users add "
+                f"--db {url}`, or check the path)"
+            )
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, echo=echo, connect_args={"timeout": 60})
@@ -155,7 +177,53 @@ def open_database(
         )
     if create:
         migrate(engine)
-    return Database(engine=engine, sessions=sessionmaker(engine, expire_on_commit=False))
+    from patrolcast.governance import audit_rows
+    from patrolcast.governance.signing import SIGNER_INFO_KEY
+
+    sessions = sessionmaker(engine, expire_on_commit=False, info={SIGNER_INFO_KEY: signer})
+    audit_rows.install(sessions)
+    return Database(engine=engine, sessions=sessions)
+
+
+#: Tables the application may only append to (and read).
+APPEND_ONLY_TABLES = ("audit_log", "audit_checkpoints")
+_ROLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+
+
+def restrict_app_role(engine: Engine, role: str) -> None:
+    """PostgreSQL: let ``role`` (the server's login, not the tables' owner) use every table but
+    never change or remove audit entries: REVOKE UPDATE, DELETE and TRUNCATE on the audit
+    tables (and TRUNCATE everywhere), GRANT what the application needs. Run as the owner after
+    migrating. The append-only triggers of migration 0003 stop the owner too, unless dropped."""
+    if engine.dialect.name != "postgresql":
+        raise InputError("restrict_app_role is for PostgreSQL (SQLite has no roles)")
+    if not _ROLE.match(role):
+        raise InputError(f"role name {role!r}: letters, digits and '_' only")
+    quoted = f'"{role}"'
+    from sqlalchemy import inspect as sa_inspect
+
+    with engine.begin() as conn:
+        tables = set(sa_inspect(conn).get_table_names())
+        missing = set(APPEND_ONLY_TABLES) - tables
+        if missing:
+            raise InputError(f"migrate first: no table {', '.join(sorted(missing))}")
+        conn.exec_driver_sql(f"GRANT USAGE ON SCHEMA public TO {quoted}")
+        for name in sorted(tables):
+            if name in APPEND_ONLY_TABLES:
+                conn.exec_driver_sql(f'REVOKE ALL ON "{name}" FROM {quoted}')
+                conn.exec_driver_sql(f'GRANT SELECT, INSERT ON "{name}" TO {quoted}')
+            elif name == "alembic_version":
+                conn.exec_driver_sql(f'REVOKE ALL ON "{name}" FROM {quoted}')
+                conn.exec_driver_sql(f'GRANT SELECT ON "{name}" TO {quoted}')
+            elif name == "audit_head":
+                conn.exec_driver_sql(f'REVOKE ALL ON "{name}" FROM {quoted}')
+                conn.exec_driver_sql(f'GRANT SELECT, UPDATE ON "{name}" TO {quoted}')
+            else:
+                conn.exec_driver_sql(f'REVOKE TRUNCATE ON "{name}" FROM {quoted}')
+                conn.exec_driver_sql(
+                    f'GRANT SELECT, INSERT, UPDATE, DELETE ON "{name}" TO {quoted}'
+                )
+        conn.exec_driver_sql(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {quoted}")
 
 
 def add_version_location(path: Path) -> None:

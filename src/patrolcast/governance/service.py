@@ -439,6 +439,8 @@ class ProposalView:
             "proposer": self.proposer,
             "trigger": self.trigger,
             "area_km2": round(self.area_km2, 6),
+            "area_wkt": self.area_wkt,
+            "stored_state": self.stored_state,
             "boroughs": list(self.boroughs),
             "requested_start": iso(self.requested_start),
             "requested_end": iso(self.requested_end),
@@ -451,6 +453,39 @@ class ProposalView:
             "consultations": list(self.consultations),
             "decisions": list(self.decisions),
         }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ProposalView:
+        """The view back from :meth:`to_dict` (as an API client receives it)."""
+
+        def when(key: str) -> datetime | None:
+            value = d.get(key)
+            return None if value is None else as_utc(datetime.fromisoformat(str(value)))
+
+        start, end = when("requested_start"), when("requested_end")
+        assert start is not None and end is not None
+        return cls(
+            id=int(d["id"]),
+            version=int(d["version"]),
+            profile=str(d["profile"]),
+            stored_state=str(d.get("stored_state", d["state"])),
+            state=State(d["state"]),
+            proposer=str(d["proposer"]),
+            trigger=dict(d.get("trigger") or {}),
+            area_wkt=str(d.get("area_wkt", "")),
+            area_km2=float(d["area_km2"]),
+            boroughs=tuple(d.get("boroughs") or ()),
+            requested_start=start,
+            requested_end=end,
+            authorised_start=when("authorised_start"),
+            authorised_end=when("authorised_end"),
+            extensions_used=int(d.get("extensions_used") or 0),
+            cancelled_at=when("cancelled_at"),
+            snapshot_id=d.get("snapshot_id"),
+            ndm_rationale=dict(d.get("ndm_rationale") or {}),
+            consultations=tuple(d.get("consultations") or ()),
+            decisions=tuple(d.get("decisions") or ()),
+        )
 
 
 def _view(session: Session, p: Proposal, now: datetime) -> ProposalView:
@@ -581,8 +616,11 @@ AUDIT_EXPORT_ROLES = frozenset({Role.OVERSIGHT_AUDITOR, Role.ADMINISTRATOR})
 def export_audit(
     session: Session, *, actor: str, clock: Clock, since: int = 0
 ) -> tuple[list[dict[str, Any]], audit.Checkpoint]:
-    """Entries after ``since`` and a checkpoint of the head, for an oversight auditor or an
-    administrator; the export (or the refused attempt) is itself audited, then committed."""
+    """Entries after ``since`` and a checkpoint, for an oversight auditor or an administrator.
+
+    The export is audited first, so the entries end with the export's own entry and the
+    checkpoint (signed when the session has the server's signer) covers it; a refused attempt is
+    audited too. Write one file with :func:`patrolcast.governance.audit.export_document`."""
     now = as_utc(clock.now())
 
     def work() -> tuple[list[dict[str, Any]], audit.Checkpoint]:
@@ -600,18 +638,19 @@ def export_audit(
                 now=now,
             )
             raise PermissionDenied(f"refused: {actor}: {reason}")
-        entries = audit.export_entries(session, since=since)
-        cp = audit.checkpoint(session, now=now)
-        audit.append(
+        entry = audit.append(
             session,
             actor=actor,
             action="audit_export",
             target_type="audit",
-            target_id=str(cp.seq),
+            target_id="-",
             outcome="read",
-            detail={"since": since, "entries": len(entries)},
+            detail={"since": since},
             now=now,
         )
+        entries = audit.export_entries(session, since=since)
+        cp = audit.checkpoint(session, now=now)
+        assert cp.seq == entry.seq
         return entries, cp
 
     return run_transaction(session, work, commit_on=(PermissionDenied,))
