@@ -1,41 +1,74 @@
-"""Small-count suppression for published tables, with secondary suppression.
+"""Small-count suppression for published tables, with secondary suppression checked on the
+whole table.
 
-Primary suppression: a count of 1 or 2 (below ``threshold``, default 3) is shown as ``"<3"``.
-Zeros are shown: they identify nobody. Secondary suppression: a table is published with its row
-and column totals, so a hidden count could be worked out by subtraction. For every line (a row
-or a column with its total) the published values give the sum ``S`` of the hidden cells; each
-hidden cell is known to lie in ``[1, threshold-1]`` (primary) or ``[threshold, inf)``
-(secondary). A hidden cell is *disclosed* when those bounds leave it one possible value::
+Primary suppression: a count of 1 or 2 (from 1 to ``threshold - 1``, default threshold 3) is
+shown as ``"<3"``; a row, column or grand total that small is shown ``"[c]"`` (a ``"<3"``
+total over two ``"<3"`` counts would announce 1 + 1 = 2). Zeros are shown: they identify
+nobody. A table is published with its row totals, column totals and grand total, so a hidden
+count could be worked out by subtraction, line by line or by solving several lines together.
+Secondary suppression hides further
+counts, shown ``"[c]"``, until no hidden count can be solved.
 
-    lower_k = max(lo_k, S - sum_{j != k} hi_j),   upper_k = min(hi_k, S - sum_{j != k} lo_j)
+"Solved" is decided by :mod:`patrolcast.oversight.disclosure`: for every hidden cell an integer
+program finds the smallest and largest value it can take in any table that agrees with every
+published number, adds up, and respects the marks (``"<3"`` is in ``[1, threshold - 1]``,
+``"[c]"`` is at least ``threshold``). A ``"<3"`` cell is protected when no value within one of
+the truth that the mark allows can be ruled out (at threshold 3: both 1 and 2 stay possible);
+a ``"[c]"`` cell when it is not pinned to one value.
 
-While any line discloses a cell, the smallest published non-zero cell of that line is hidden as
-well (shown ``"[c]"``), or, if there is none, the line's total. This is the cell-suppression
-practice of the ONS (*Statistical Disclosure Control Policy for Tables*, GSS 2014), with the
-interval check made explicit so that tests can prove no hidden count is recoverable from a
-single line. A line in which every non-zero count is hidden is not counted as disclosing (a
-total of 2 split into two hidden cells is necessarily 1 and 1, but only through the rule, not
-through any published number). Limits: each line is checked on its own; joint inference that
-combines several lines (solving the whole table as a system) is not ruled out in general,
-which is why counts are published per month only, never per day or per deployment.
+Secondary suppression is greedy and deterministic, least information loss first. While some
+hidden cell is not protected (primary cells first, then in row-major order), the candidate
+cells (published, non-zero, not locked) are tried cheapest first: inner cells before totals,
+then smaller counts before larger ones, then position. The first whose hiding protects the
+cell is hidden; if none does on its own, the cheapest candidate sharing a row or column with
+the cell is hidden and the search continues. A final pass then tries to show again each
+``"[c]"`` cell, the most informative first, and keeps it shown when the table stays protected.
+
+Some disclosures come from the marks alone and no suppression can prevent them (a row whose
+total is ``"<3"`` and which has two non-zero counts is necessarily 1 + 1 = 2, because zeros are
+shown); :func:`inherent_cells` lists them and :func:`disclosed_cells` excludes them.
+This is the cell-suppression practice of the ONS (*Statistical Disclosure Control Policy for
+Tables*, GSS 2014) with the attacker modelled as in Hundepool et al., *Statistical Disclosure
+Control* (2012), section 4.3. Limits: the attacker is assumed not to reverse-engineer the
+greedy choice of ``"[c]"`` cells, and tables are checked one at a time (linked totals are kept
+hidden or shown alike across tables by ``locked_totals``).
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-__all__ = ["PRIMARY", "SECONDARY", "TOTAL", "SuppressedTable", "disclosed_cells", "suppress"]
+from patrolcast.oversight.disclosure import (
+    PRIMARY_HIDDEN,
+    PUBLISHED,
+    SECONDARY_HIDDEN,
+    audit,
+    fully_hidden,
+    is_margin,
+    table_lines,
+    unprotected,
+)
 
-PRIMARY = "<3"
+__all__ = [
+    "PRIMARY",
+    "SECONDARY",
+    "TOTAL",
+    "SuppressedTable",
+    "disclosed_cells",
+    "inherent_cells",
+    "suppress",
+]
+
+PRIMARY = "<3"  # the mark at the default threshold; "<t" at threshold t
 SECONDARY = "[c]"
 TOTAL = "Total"
 
-_PUB, _PRI, _SEC = 0, 1, 2
+_PUB, _PRI, _SEC = PUBLISHED, PRIMARY_HIDDEN, SECONDARY_HIDDEN
+Cell = tuple[int, int]
 
 
 @dataclass(frozen=True)
@@ -51,8 +84,10 @@ class SuppressedTable:
         shown = self.counts.astype(object).copy()
         values = self.counts.to_numpy()
         for (i, j), s in np.ndenumerate(self.status):
+            small_inner = s == _PRI and not is_margin((i, j), values.shape)
             shown.iat[i, j] = (
-                PRIMARY if s == _PRI else SECONDARY if s == _SEC else int(values[i, j])
+                f"<{self.threshold}" if small_inner
+                else SECONDARY if s != _PUB else int(values[i, j])
             )
         return shown
 
@@ -61,64 +96,80 @@ class SuppressedTable:
         return self.status != _PUB
 
 
-def _lines(shape: tuple[int, int]) -> list[tuple[list[tuple[int, int]], tuple[int, int]]]:
-    """Every row and column of a table with margins: (cells, total cell)."""
-    rows, cols = shape
-    lines = []
-    for i in range(rows):
-        lines.append(([(i, j) for j in range(cols - 1)], (i, cols - 1)))
-    for j in range(cols):
-        lines.append(([(i, j) for i in range(rows - 1)], (rows - 1, j)))
-    return lines
+def disclosed_cells(table: SuppressedTable) -> list[Cell]:
+    """Hidden cells an attacker can solve from the published table (should be ``[]``).
+
+    Solved on the whole table (every row, column and total together); cells disclosed by the
+    marks alone, which no suppression can protect, are in :func:`inherent_cells` instead.
+    """
+    values = table.counts.to_numpy().astype(np.int64)
+    return audit(values, table.status, table.threshold).disclosed
 
 
-def _bounds(value: int, status: int, threshold: int) -> tuple[float, float]:
-    if status == _PUB:
-        return float(value), float(value)
-    return (1.0, threshold - 1.0) if status == _PRI else (float(threshold), math.inf)
+def inherent_cells(table: SuppressedTable) -> list[Cell]:
+    """Hidden cells disclosed by the marks alone (see the module notes)."""
+    values = table.counts.to_numpy().astype(np.int64)
+    return audit(values, table.status, table.threshold).inherent
 
 
-def _line_discloses(
+def _cost(cell: Cell, values: npt.NDArray[np.int64]) -> tuple[bool, int, Cell]:
+    last_row, last_col = values.shape[0] - 1, values.shape[1] - 1
+    return (cell[0] == last_row or cell[1] == last_col, int(values[cell]), cell)
+
+
+def _target_ok(values: npt.NDArray[np.int64], status: npt.NDArray[np.int64], threshold: int,
+               cell: Cell) -> bool:
+    return not unprotected(values, status, threshold, [cell])
+
+
+def _same_line(a: Cell, b: Cell, lines: list[tuple[list[Cell], Cell]]) -> bool:
+    return any(a in m and b in m for m in ([*cells, total] for cells, total in lines))
+
+
+def _secondary(
     values: npt.NDArray[np.int64],
     status: npt.NDArray[np.int64],
-    cells: list[tuple[int, int]],
-    total: tuple[int, int],
     threshold: int,
-) -> bool:
-    """Whether the line ``sum(cells) - total = 0`` pins any hidden value (cells or total)."""
-    members = [(c, 1.0) for c in cells] + [(total, -1.0)]
-    if all(status[c] == _PUB for c, _ in members):
-        return False
-    if not any(status[c] == _PUB and values[c] > 0 for c, _ in members):
-        return False  # nothing published to subtract: every non-zero count here is hidden
-    bounds = [_bounds(int(values[c]), int(status[c]), threshold) for c, _ in members]
-    # range of each signed term a * x
-    terms = [(a * lo, a * hi) if a > 0 else (a * hi, a * lo) for (_, a), (lo, hi) in
-             zip(members, bounds, strict=True)]
-    lo_sum = sum(t[0] for t in terms)
-    hi_sum = sum(t[1] for t in terms)
-    for k, ((cell, a), (lo, hi)) in enumerate(zip(members, bounds, strict=True)):
-        if status[cell] == _PUB:
-            continue
-        rest_lo = lo_sum - terms[k][0] if math.isfinite(terms[k][0]) else sum(
-            t[0] for j, t in enumerate(terms) if j != k)
-        rest_hi = hi_sum - terms[k][1] if math.isfinite(terms[k][1]) else sum(
-            t[1] for j, t in enumerate(terms) if j != k)
-        # a * x = -rest  =>  x in [-rest_hi / a, -rest_lo / a] (a = +1) or the reverse (a = -1)
-        lower, upper = (-rest_hi, -rest_lo) if a > 0 else (rest_lo, rest_hi)
-        if max(lo, lower) >= min(hi, upper):
-            return True
-    return False
+    locked: set[Cell],
+) -> npt.NDArray[np.int64]:
+    lines = table_lines(values.shape)
+    # What no suppression can protect does not depend on the choice of [c] cells.
+    inherent = set(unprotected(values, fully_hidden(values, status), threshold))
 
+    def disclosed(st: npt.NDArray[np.int64]) -> list[Cell]:
+        return [c for c in unprotected(values, st, threshold) if c not in inherent]
 
-def disclosed_cells(table: SuppressedTable) -> list[tuple[int, int]]:
-    """Lines (as their total cell) where some hidden count could be recovered (should be [])."""
-    values = table.counts.to_numpy().astype(np.int64)
-    return [
-        total
-        for cells, total in _lines(values.shape)
-        if _line_discloses(values, table.status, cells, total, table.threshold)
-    ]
+    while found := disclosed(status):
+        target = min(found, key=lambda c: (status[c] != _PRI, c))
+        candidates = sorted(
+            ((int(i), int(j)) for i, j in zip(*np.nonzero((status == _PUB) & (values > 0)),
+                                              strict=True)
+             if (int(i), int(j)) not in locked),
+            key=lambda c: _cost(c, values),
+        )
+        if not candidates:
+            break  # nothing left to hide: reported by disclosed_cells
+        choice = None
+        for cand in candidates:
+            trial = status.copy()
+            trial[cand] = _SEC
+            if _target_ok(values, trial, threshold, target):
+                choice = cand
+                break
+        if choice is None:
+            near = [c for c in candidates if _same_line(c, target, lines)]
+            choice = (near or candidates)[0]
+        status[choice] = _SEC
+    # Show again what is not needed, the most informative first.
+    before = set(disclosed(status))
+    secondary = [(int(i), int(j)) for i, j in zip(*np.nonzero(status == _SEC), strict=True)]
+    for cell in sorted((c for c in secondary if c not in locked),
+                       key=lambda c: _cost(c, values), reverse=True):
+        trial = status.copy()
+        trial[cell] = _PUB
+        if set(disclosed(trial)) <= before:
+            status = trial
+    return status
 
 
 def suppress(
@@ -137,6 +188,8 @@ def suppress(
         whether that total is hidden there (``True``) or shown (``False``); it is kept the same
         here, so linked tables cannot be played against each other.
     """
+    if threshold < 2:
+        raise ValueError("threshold must be at least 2")
     counts = table.astype(np.int64).copy()
     if (counts.to_numpy() < 0).any():
         raise ValueError("counts must not be negative")
@@ -144,7 +197,7 @@ def suppress(
     counts.loc[TOTAL] = counts.sum(axis=0)
     values = counts.to_numpy().astype(np.int64)
     status = np.where((values > 0) & (values < threshold), _PRI, _PUB).astype(np.int64)
-    locked: set[tuple[int, int]] = set()
+    locked: set[Cell] = set()
     last = values.shape[0] - 1
     for col, hidden in (locked_totals or {}).items():
         j = int(counts.columns.get_loc(col))  # type: ignore[arg-type]
@@ -154,17 +207,5 @@ def suppress(
             status[cell] = _SEC
         elif not hidden and status[cell] != _PUB:
             raise ValueError(f"total of {col!r} is small here but shown elsewhere")
-    lines = _lines(values.shape)
-    changed = True
-    while changed:
-        changed = False
-        for cells, total in lines:
-            if not _line_discloses(values, status, cells, total, threshold):
-                continue
-            free = [c for c in cells + [total] if c not in locked]
-            candidates = [c for c in free if status[c] == _PUB and values[c] > 0]
-            if not candidates:
-                continue  # nothing left to hide here: reported by disclosed_cells
-            status[min(candidates, key=lambda c: (c == total, values[c], c))] = _SEC
-            changed = True
+    status = _secondary(values, status, threshold, locked)
     return SuppressedTable(counts=counts, status=status, threshold=threshold)

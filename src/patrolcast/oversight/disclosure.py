@@ -1,0 +1,268 @@
+"""Whole-table disclosure checking: what an attacker can solve from a published count table.
+
+A published table (counts with row totals, column totals and a grand total) shows some cells
+and hides others. An attacker knows every shown number, that the table adds up (each row and
+each column, totals included), that counts are non-negative integers, and what each mark
+announces:
+
+- ``"<3"`` (primary suppression of an inner cell, status 1): a count in
+  ``[1, threshold - 1]`` (zeros are shown, so a hidden small count is never 0);
+- ``"[c]"`` on an inner cell (secondary suppression, status 2): a count of at least
+  ``threshold`` (only counts that could have been shown are hidden as ``[c]``);
+- ``"[c]"`` on a total (row total, column total or grand total, status 1 when the total is
+  itself small, 2 when it is hidden as a secondary): at least 1. Small totals are marked
+  ``[c]``, not ``"<3"``: a ``"<3"`` total over two ``"<3"`` counts would announce 1 + 1 = 2.
+- A hidden cell whose true value is 0 (a linked total hidden because it is hidden in another
+  table) is given ``[0, inf)``, so the attacker's knowledge always contains the truth.
+
+For every hidden cell, :func:`feasible_ranges` minimises and maximises its value over all
+*integer* tables consistent with that knowledge, solving the whole table as one system (mixed
+integer programming with HiGHS through :func:`scipy.optimize.milp`; for a two-way table with
+margins the linear relaxation is already integral, but the integer program is exact for any
+constraint structure and is no slower at these sizes). The result ``[lo, hi]`` is the set of
+values the attacker cannot rule out.
+
+Protection rule (:func:`is_protected`), with ``v`` the true value:
+
+- a ``"<3"`` cell (an inner cell) is protected when the attacker cannot rule out any value
+  within one of ``v`` that the mark itself allows: ``lo <= max(1, v - 1)`` and
+  ``hi >= min(threshold - 1, v + 1)``. Equivalently, the attacker cannot narrow it to an
+  interval narrower than ``[v - 1, v + 1]`` clipped to what ``"<3"`` already says. At the
+  default threshold 3 both 1 and 2 stay possible: nothing is learnt beyond the mark;
+- a ``"[c]"`` cell is protected when it is not pinned (``hi > lo``). An inner ``[c]`` is not
+  sensitive in itself (it is at least the threshold); any narrowing that matters shows up on
+  the small cell it protects, and in the usual four-cell pattern a ``[c]`` cell's range is
+  exactly as wide as its ``"<3"`` partner's (two values), so demanding more would hide most of
+  a table. A small total marked ``[c]`` is protected when not pinned: its line's non-zero
+  counts announce a lower bound on it that no suppression can remove (zeros are shown).
+
+A failing cell is *inherent* (:attr:`Audit.inherent`) when it fails even if every non-zero
+count of the table were hidden: no secondary suppression can protect it, because the
+disclosure comes from the marks alone (a row whose total is ``"<3"`` with two non-zero
+counts is necessarily 1 + 1 = 2). :attr:`Audit.disclosed` lists the failing cells that
+secondary suppression can and must protect.
+
+References: Hundepool et al., *Statistical Disclosure Control* (Wiley, 2012), section 4.3
+(protection intervals and the attacker's bounds for suppressed cells); Fischetti and
+Salazar-Gonzalez, "Models and algorithms for optimizing cell suppression in tabular data with
+linear constraints", *JASA* 95 (2000) 916-928 (upper and lower protection levels).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from scipy.optimize import Bounds, LinearConstraint, milp
+
+__all__ = [
+    "PRIMARY_HIDDEN",
+    "PUBLISHED",
+    "SECONDARY_HIDDEN",
+    "Audit",
+    "CellRange",
+    "announced_range",
+    "audit",
+    "feasible_ranges",
+    "is_margin",
+    "is_protected",
+    "fully_hidden",
+    "table_lines",
+    "unprotected",
+]
+
+PUBLISHED, PRIMARY_HIDDEN, SECONDARY_HIDDEN = 0, 1, 2
+
+Cell = tuple[int, int]
+IntArray = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class CellRange:
+    """What an attacker can tell about one hidden cell."""
+
+    cell: Cell
+    value: int
+    status: int
+    lo: int
+    hi: int | None  # None: no upper bound
+    threshold: int
+    margin: bool = False  # a row, column or grand total
+
+    @property
+    def protected(self) -> bool:
+        return is_protected(self.value, self.status, self.lo, self.hi, self.threshold,
+                            margin=self.margin)
+
+
+@dataclass(frozen=True)
+class Audit:
+    """The failing hidden cells suppression must protect, the failing cells no suppression can
+    protect (disclosed by the marks alone), and the feasible range of each failing cell."""
+
+    ranges: dict[Cell, CellRange]
+    disclosed: list[Cell]
+    inherent: list[Cell]
+
+
+def table_lines(shape: tuple[int, int]) -> list[tuple[list[Cell], Cell]]:
+    """Every row and column of a table whose last row and column are totals: (cells, total).
+
+    The total row and the total column are lines too, so the grand total is tied both ways.
+    """
+    rows, cols = shape
+    lines: list[tuple[list[Cell], Cell]] = []
+    for i in range(rows):
+        lines.append(([(i, j) for j in range(cols - 1)], (i, cols - 1)))
+    for j in range(cols):
+        lines.append(([(i, j) for i in range(rows - 1)], (rows - 1, j)))
+    return lines
+
+
+def is_margin(cell: Cell, shape: tuple[int, ...]) -> bool:
+    """Whether ``cell`` is in the total row or the total column."""
+    return cell[0] == shape[0] - 1 or cell[1] == shape[1] - 1
+
+
+def announced_range(
+    value: int, status: int, threshold: int, *, margin: bool = False
+) -> tuple[int, int | None]:
+    """The range a mark tells the public (see the module notes); ``None``: unbounded."""
+    if status == PUBLISHED:
+        return value, value
+    if value == 0:
+        return 0, None
+    if status == PRIMARY_HIDDEN and not margin:
+        return 1, threshold - 1
+    return (1, None) if margin else (threshold, None)
+
+
+def is_protected(
+    value: int, status: int, lo: int, hi: int | None, threshold: int, *, margin: bool = False
+) -> bool:
+    """The protection rule of the module notes, for a hidden cell of true value ``value``
+    whose feasible range is ``[lo, hi]`` (``hi is None``: unbounded)."""
+    if status == PUBLISHED:
+        return True
+    top = float("inf") if hi is None else hi
+    if status == PRIMARY_HIDDEN and not margin:
+        return lo <= max(1, value - 1) and top >= min(threshold - 1, value + 1)
+    return top > lo
+
+
+class _Program:
+    """The attacker's integer program for one published table: one variable per hidden cell."""
+
+    def __init__(self, values: IntArray, status: IntArray, threshold: int) -> None:
+        self.values = np.asarray(values, dtype=np.int64)
+        self.status = np.asarray(status, dtype=np.int64)
+        self.threshold = threshold
+        self.hidden = [(int(i), int(j))
+                       for i, j in zip(*np.nonzero(self.status != PUBLISHED), strict=True)]
+        self.index = {c: k for k, c in enumerate(self.hidden)}
+        n = len(self.hidden)
+        rows_a: list[npt.NDArray[np.float64]] = []
+        rhs: list[float] = []
+        for members, total in table_lines(self.values.shape):
+            row = np.zeros(n)
+            const = 0.0
+            for cell, sign in [(c, 1.0) for c in members] + [(total, -1.0)]:
+                if cell in self.index:
+                    row[self.index[cell]] += sign
+                else:
+                    const += sign * float(self.values[cell])
+            if row.any():
+                rows_a.append(row)
+                rhs.append(-const)
+        # A finite cap keeps every maximisation bounded; reaching it means "no upper bound".
+        self.cap = int(4 * int(self.values.max(initial=0)) + 4 * threshold + 16)
+        lower, upper = np.empty(n), np.empty(n)
+        for k, c in enumerate(self.hidden):
+            lo, hi = announced_range(int(self.values[c]), int(self.status[c]), threshold,
+                                     margin=is_margin(c, self.values.shape))
+            lower[k], upper[k] = lo, self.cap if hi is None else hi
+        self.constraint = (
+            LinearConstraint(np.array(rows_a), np.array(rhs), np.array(rhs)) if rows_a else None
+        )
+        self.bounds = Bounds(lower, upper)
+        # Values seen in feasible tables so far, per hidden cell (the true table is one).
+        truth = np.array([self.values[c] for c in self.hidden], dtype=np.int64)
+        self.seen_lo, self.seen_hi = truth.copy(), truth.copy()
+        self.exact: dict[int, list[bool]] = {}
+
+    def solve(self, k: int, sense: float) -> int:
+        objective = np.zeros(len(self.hidden))
+        objective[k] = sense
+        res = milp(objective, constraints=self.constraint or (), bounds=self.bounds,
+                   integrality=np.ones(len(self.hidden)))
+        if res.status != 0 or res.x is None:
+            raise ValueError(f"published table is inconsistent ({res.message})")
+        x = np.rint(res.x).astype(np.int64)
+        np.minimum(self.seen_lo, x, out=self.seen_lo)
+        np.maximum(self.seen_hi, x, out=self.seen_hi)
+        return int(x[k])
+
+    def cell_range(self, c: Cell, k: int, lo: int, hi: int) -> CellRange:
+        return CellRange(cell=c, value=int(self.values[c]), status=int(self.status[c]), lo=lo,
+                         hi=None if hi >= self.cap else hi, threshold=self.threshold,
+                         margin=is_margin(c, self.values.shape))
+
+    def exact_range(self, c: Cell) -> CellRange:
+        k = self.index[c]
+        return self.cell_range(c, k, self.solve(k, 1.0), self.solve(k, -1.0))
+
+    def protected(self, c: Cell) -> bool:
+        """Whether ``c`` is protected; stops as soon as feasible tables already seen prove it
+        (the true range contains every value seen, and the rule is monotone in the range)."""
+        k = self.index[c]
+        for sense in (1.0, -1.0):
+            if self.cell_range(c, k, int(self.seen_lo[k]), int(self.seen_hi[k])).protected:
+                return True
+            self.solve(k, sense)
+        return self.cell_range(c, k, int(self.seen_lo[k]), int(self.seen_hi[k])).protected
+
+
+def feasible_ranges(
+    values: IntArray,
+    status: IntArray,
+    threshold: int,
+    cells: list[Cell] | None = None,
+) -> dict[Cell, CellRange]:
+    """``[lo, hi]`` of each hidden cell (or of ``cells``) over every integer table that agrees
+    with the published cells, the additivity of the table and the marks' announced ranges."""
+    program = _Program(values, status, threshold)
+    wanted = program.hidden if cells is None else [c for c in cells if c in program.index]
+    return {c: program.exact_range(c) for c in wanted}
+
+
+def unprotected(
+    values: IntArray, status: IntArray, threshold: int, cells: list[Cell] | None = None
+) -> list[Cell]:
+    """The hidden cells (or those of ``cells``) that fail the protection rule, in order."""
+    program = _Program(values, status, threshold)
+    wanted = program.hidden if cells is None else [c for c in cells if c in program.index]
+    return sorted(c for c in wanted if not program.protected(c))
+
+
+def fully_hidden(values: IntArray, status: IntArray) -> IntArray:
+    """``status`` with every published non-zero count hidden as ``[c]`` (the most any
+    secondary suppression could hide)."""
+    values = np.asarray(values, dtype=np.int64)
+    out = np.asarray(status, dtype=np.int64).copy()
+    out[(out == PUBLISHED) & (values > 0)] = SECONDARY_HIDDEN
+    return out
+
+
+def audit(values: IntArray, status: IntArray, threshold: int) -> Audit:
+    """The failing hidden cells, split into those suppression must protect (``disclosed``)
+    and those it cannot (``inherent``, see the module notes), with their feasible ranges."""
+    failing = unprotected(values, status, threshold)
+    inherent: list[Cell] = []
+    if failing:
+        inherent = unprotected(values, fully_hidden(values, status), threshold, failing)
+    return Audit(
+        ranges=feasible_ranges(values, status, threshold, failing) if failing else {},
+        disclosed=[c for c in failing if c not in inherent],
+        inherent=inherent,
+    )
