@@ -142,6 +142,28 @@ OTHER_PLACES: list[tuple[str, str]] = [
     ("patrol-dates", "Patrol window 21/06/2025 20:00 to 22/06/2025 02:00"),
     ("possessive-capital-place", "Dr Johnson's House museum in Gough Square"),
     ("plate-like-date", "PATROL ON 12 JUN 2025 AT 20:00"),
+    # found by running the check over real place names in the shared data
+    ("street-named-lord", "On or near Lord Street"),
+    ("street-named-lady", "On or near Lady Lane"),
+    ("street-named-constable", "On or near Constable Drive"),
+    ("street-abbreviated", "2400 BLOCK W MASTER ST"),
+    ("street-named-dob", "On or near Dob Lane"),
+    ("drive-with-direction", "006XX S LAKE SHORE DR SB"),
+    ("us-block-address", "6300 BLOCK FRANKFORD AVE"),
+    ("us-block-of", "5000 Block of W Master St"),
+    ("ordinal-not-postcode", "1000 BLOCK N66th St"),
+    ("ordinal-caps-not-postcode", "1300 BLOCK S33RD St"),
+    ("grid-zone-not-plate", "The same streets given in UTM 30N instead of the National Grid"),
+    ("census-table-not-postcode", "London-wide 2011 composition (ONS KS201EW)"),
+]
+
+# Names that look like place words stay names after a personal title.
+SURNAMES_LIKE_PLACES: list[tuple[str, str]] = [
+    ("ms-lane", "Ms Lane was threatened"),
+    ("mr-green", "Mr Green was seen"),
+    ("mr-park", "Mr Park runs the shop"),
+    ("apartment-in-block", "1200 BLOCK BRANDYWINE ST APT 32"),
+    ("suffix-plate-with-vehicle", "classic car ABC 123D"),
 ]
 
 
@@ -189,6 +211,11 @@ def test_review_false_positive_now_passes(case: str, text: str) -> None:
 @pytest.mark.parametrize(("case", "text"), OTHER_PLACES, ids=_ids(OTHER_PLACES))
 def test_place_and_time_text_passes(case: str, text: str) -> None:
     assert check_text(text) == [], case
+
+
+@pytest.mark.parametrize(("case", "text"), SURNAMES_LIKE_PLACES, ids=_ids(SURNAMES_LIKE_PLACES))
+def test_personal_data_that_looks_like_a_place_is_still_refused(case: str, text: str) -> None:
+    assert check_text(text), case
 
 
 def test_a_title_before_a_place_word_in_another_sentence_is_still_a_name() -> None:

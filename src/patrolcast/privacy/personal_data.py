@@ -258,7 +258,7 @@ _NOT_NAMES = frozenset(_words(
     were will would has had have be been it its he she they we you i if so no not than then there
     here who which what when where why how all any some one two team teams group on duty chief
     monday tuesday wednesday thursday friday saturday sunday january february march april may
-    june july august september october november december""")
+    june july august september october november december nb sb eb wb""")
 )
 
 _PREPOSITIONS = frozenset(_words(
@@ -283,6 +283,16 @@ _PLACE_TAIL_CASED = re.compile(rf"(?:\s+{_TAIL_TOKEN}){{0,4}}?\s+(?P<word>(?i:{_
 _ARTICLE_BEFORE = re.compile(r"\b(?:the|THE|The)\s+$")
 
 
+# Titles that are only ever a person's ("Ms Lane" is a woman, "Lady Lane" a street).
+_PERSONAL_TITLES = frozenset({"Mr", "Mrs", "Ms", "Miss", "Mx", "Dr", "MR", "MRS", "MS", "MISS",
+                              "MX", "DR"})
+_STREET_TYPE = re.compile(
+    r"(?i:street|road|lane|avenue|drive|grove|close|way|crescent|terrace|place|gardens|mews"
+    r"|square|walk|rise|yard|parade|row|pub|inn|tavern|arms|estate|station|school"
+    r"|st|sts|rd|ave|av|dr|ln|pl|ct|blvd|ter|sq)"
+)
+
+
 def _is_caps(text: str) -> bool:
     letters = [c for c in text if c.isalpha()]
     return len(letters) >= 8 and sum(c.isupper() for c in letters) >= 0.8 * len(letters)
@@ -298,6 +308,13 @@ def _names_a_place(text: str, start: int, end: int, extra: frozenset[str]) -> bo
         return True
     if re.search(r"\bWashington,?\s+$", text[max(0, start - 12) : start], re.I):
         return True  # "Washington DC Metro": the district, not a detective constable
+    title_and_name = text[start:end].split()
+    if (
+        len(title_and_name) == 2
+        and title_and_name[0].rstrip(".") not in _PERSONAL_TITLES
+        and _STREET_TYPE.fullmatch(title_and_name[1])
+    ):
+        return True  # "Lord Street", "Lady Lane", "Constable Drive", "Master Lane"
     caps = _is_caps(text)
     tail_re = _PLACE_TAIL if caps else _PLACE_TAIL_CASED
     m = tail_re.match(text, end)
@@ -366,6 +383,18 @@ _STREET = (
 )
 _STREET_NAME_WORD = (
     rf"(?:{_UPPER}{_LETTER}*(?:'{_LETTER}+)?|\d{{1,3}}(?:st|nd|rd|th)|[NSEW]|de|la|le)"
+)
+
+# The older formats look like road numbers, routes and codes (A12 BOW, N29 BUS, UTM 30N), so
+# they count only next to a word about a vehicle.
+_PREFIX_PLATE = re.compile(r"\b(?P<a>[A-Z])\s?\d{1,3}\s?(?P<b>[A-Z]{3})\b")  # 1983-2001: A123 BCD
+_SUFFIX_PLATE = re.compile(r"\b(?P<a>[A-Z]{3})\s?\d{1,3}(?P<b>[A-Z])\b")  # 1963-1983: ABC 123D
+_VEHICLE_CONTEXT = re.compile(
+    r"\b(?:cars?|vans?|vehicles?|motor(?:bike|cycle)?s?|mopeds?|scooters?|bikes?|lorry|lorries"
+    r"|trucks?|taxis?|cabs?|minicabs?|reg|registration|plates?|vrm|parked|parking|driv(?:ing|en|er)"
+    r"|drove|golf|audi|bmw|mercedes|ford|vauxhall|toyota|honda|nissan|rover|corsa|fiesta|prius"
+    r"|transit|saloon|hatchback|estate car)\b",
+    re.I,
 )
 
 _RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
@@ -444,14 +473,8 @@ _RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
         "vehicle registration",  # current format since 2001: AB12 CDE, AB 12 CDE
         re.compile(r"\b(?P<a>[A-Z]{2})\s?\d{2}\s?(?P<b>[A-Z]{3})\b", re.I),
     ),
-    (
-        "vehicle registration",  # prefix format 1983-2001: A123 BCD
-        re.compile(r"\b(?P<a>[A-Z])\s?\d{1,3}\s?(?P<b>[A-Z]{3})\b"),
-    ),
-    (
-        "vehicle registration",  # suffix format 1963-1983: ABC 123D
-        re.compile(r"\b(?P<a>[A-Z]{3})\s?\d{1,3}(?P<b>[A-Z])\b"),
-    ),
+    ("vehicle registration", _PREFIX_PLATE),
+    ("vehicle registration", _SUFFIX_PLATE),
     (
         "vehicle registration",
         re.compile(
@@ -518,12 +541,27 @@ _RANGE_BEFORE = re.compile(r"\d[/.-]\d{1,4}\s*(?:to|-|until|till)\s*$", re.I)
 
 def _rule_exempt(kind: str, m: re.Match[str], text: str) -> bool:
     """Matches of a rule that are not personal data after all."""
-    if kind == "vehicle registration" and "a" in (m.re.groupindex or {}):
+    if kind == "vehicle registration" and "a" in m.re.groupindex:
         # letter groups that are words: BUS 12A, N29 BUS, ON 12 JUN
-        groups = {m.group("a").lower(), m.group("b").lower()}
-        return bool(groups & _WORD_GROUPS) or (
-            " " in m.group(0) and m.group("a").lower() in _WORD_GROUPS
-        )
+        if {m.group("a").lower(), m.group("b").lower()} & _WORD_GROUPS:
+            return True
+        if m.re is _PREFIX_PLATE or m.re is _SUFFIX_PLATE:
+            window = text[max(0, m.start() - 40) : m.end() + 40]
+            return _VEHICLE_CONTEXT.search(window) is None
+        return False
+    if kind == "full postcode":
+        code = m.group(0)
+        letters = [c for c in code if c.isalpha()]
+        if not (all(c.isupper() for c in letters) or all(c.islower() for c in letters)):
+            return True  # "N66th": a street number, not a postcode (postcodes are one case)
+        if " " not in code and code[-2:].lower() in {"st", "nd", "rd", "th"}:
+            return True  # "S33RD St"
+    if kind == "full postcode" and " " not in m.group(0):
+        # census table codes such as "ONS KS201EW" look like a postcode written without a space
+        before = text[max(0, m.start() - 16) : m.start()]
+        return re.search(r"\b(?:ONS|census|table)\b[\s(]*$", before, re.I) is not None
+    if kind == "date of birth" and re.fullmatch(r"(?i)dob", m.group(0)):
+        return re.match(rf"\s+(?:{_STREET})\b", text[m.end() :]) is not None  # "Dob Lane"
     if kind == "date of birth" and m.group(0)[:1].isdigit():
         # a period between two dates ("01/01/2005 to 31/12/2009") is not a birth date
         return bool(_RANGE_AFTER.match(text, m.end()) or _RANGE_BEFORE.search(text, 0, m.start()))
@@ -531,7 +569,8 @@ def _rule_exempt(kind: str, m: re.Match[str], text: str) -> bool:
         number, *words = m.group(0).split()[:-1]
         if re.fullmatch(r"\d+(?:m|km|M|KM),?", number):
             return True  # "200M AROUND BRUCE GROVE": a distance, not a house number
-        return any(w.lower().strip(",") in _NOT_NAMES | _PREPOSITIONS for w in words)
+        # "6300 BLOCK FRANKFORD AVE": a block of a street (how US data anonymise), no dwelling
+        return any(w.lower().strip(",") in _NOT_NAMES | _PREPOSITIONS | {"block"} for w in words)
     return False
 
 
