@@ -11,13 +11,26 @@ def test_precedence_flag_over_env_over_file(
 ) -> None:
     cfg = tmp_path / "patrolcast.toml"
     cfg.write_text(
-        '[patrolcast]\ncell_size = 100\ncrs = "EPSG:32616"\npolicy_profile = "s60-statutory"\n'
+        '[patrolcast]\ncell_size = 100\ncrs = "EPSG:32616"\nserver_url = "http://a"\n'
     )
     monkeypatch.setenv("PATROLCAST_CRS", "EPSG:32618")
-    s = load_settings(cfg, policy_profile="busss-strict")
+    s = load_settings(cfg, server_url="http://b")
     assert s.cell_size == 100.0  # from the file
     assert s.crs == "EPSG:32618"  # environment beats the file
-    assert s.policy_profile == "busss-strict"  # flag beats both
+    assert s.server_url == "http://b"  # flag beats both
+
+
+def test_no_setting_chooses_a_policy_profile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The review swapped the rules with PATROLCAST_POLICY_PROFILE=evil.toml: the variable is
+    # ignored, and a config file naming a profile is refused as an unknown setting.
+    monkeypatch.setenv("PATROLCAST_POLICY_PROFILE", str(tmp_path / "evil.toml"))
+    assert not hasattr(load_settings(), "policy_profile")
+    cfg = tmp_path / "patrolcast.toml"
+    cfg.write_text('[patrolcast]\npolicy_profile = "evil"\n')
+    with pytest.raises(InputError, match="unknown setting"):
+        load_settings(cfg)
 
 
 def test_defaults_and_paths(monkeypatch: pytest.MonkeyPatch) -> None:

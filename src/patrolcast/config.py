@@ -1,5 +1,9 @@
 """One Settings object: flag > environment > file > defaults.
 
+No setting chooses a policy profile: profiles are the shipped files or ones an administrator
+installs through the server (a per-user environment variable or config file cannot swap the
+rules a decision is made under).
+
 Paths default to the working directory's ``var/`` (the analytical store, the governance
 database) and to the shared real-data folder ``../shared/data`` next to the repository.
 Secrets have no defaults: a setting that is a secret and still holds a placeholder is refused.
@@ -36,7 +40,8 @@ class Settings:
     crs: str = "EPSG:27700"
     cell_size: float = 250.0
     database_url: str = ""  # empty: SQLite file in ``home``
-    policy_profile: str = "armed-foot-patrol"
+    server_url: str = ""  # the patrolcast server the CLI's governance commands talk to
+    boroughs_file: str = ""  # borough boundaries (default: London boroughs in shared data)
     api_secret: str | None = None
 
     @property
@@ -46,6 +51,17 @@ class Settings:
     @property
     def sqlite_path(self) -> Path:
         return self.home / "patrolcast.db"
+
+    @property
+    def keys_dir(self) -> Path:
+        """The server's keys (session HMAC key, audit signing key): never in the database."""
+        return self.home / "keys"
+
+    @property
+    def boroughs_path(self) -> Path:
+        if self.boroughs_file:
+            return Path(self.boroughs_file)
+        return self.shared_data / "boundaries" / "london_boroughs.gpkg"
 
     @property
     def effective_database_url(self) -> str:

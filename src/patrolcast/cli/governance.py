@@ -1,84 +1,49 @@
-"""Governance commands: users, snapshots, the deployment lifecycle, the audit log.
+"""Governance commands: clients of the patrolcast server, acting as the signed-in person.
 
-Thin adapters: parse options, call one service in :mod:`patrolcast.governance`, print (text or
-``--json``). The acting user comes from the local identity: ``--as USER`` or
-``PATROLCAST_USER``. Times without an offset are Europe/London wall-clock time (``--tz``); a time
-in the spring gap is refused and one in the autumn fold needs an explicit offset.
+Every command here calls one declared action on the server (``patrolcast.app.actions``) with
+the personal token from ``patrolcast login``; nobody's identity is typed. Authorise, extend and
+role changes first re-authenticate (password and one-time code, prompted, or two lines on stdin
+with ``--password-stdin``). Times without an offset are Europe/London wall-clock time.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 import tomllib
-from collections.abc import Callable
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import typer
 
-from patrolcast.config import load_settings
+from patrolcast.cli.client import ApiClient
 from patrolcast.errors import InputError
-from patrolcast.governance import audit, service
-from patrolcast.governance.clock import LONDON, Clock, SystemClock, format_local, parse_time
-from patrolcast.governance.db import Database, open_database
-from patrolcast.governance.profiles import available_profiles, load_profile
-from patrolcast.governance.roles import Rank, RoleSpec, add_person, list_people
-from patrolcast.governance.snapshots import record_snapshot
-from patrolcast.governance.states import State
-from patrolcast.governance.values import (
-    Area,
-    AuthorisationDetails,
-    CancellationDetails,
-    ConsultationDetails,
-    DebriefDetails,
-    ExtensionDetails,
-    NDMRationale,
-    ProposalDetails,
-    RefusalDetails,
-    ReviewDetails,
-    Trigger,
-)
+from patrolcast.governance.clock import LONDON, format_local, parse_time
 
-user_app = typer.Typer(help="Local users and their roles.", no_args_is_help=True)
-audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
+user_app = typer.Typer(help="Accounts and their roles (administrators).", no_args_is_help=True)
 deployments_app = typer.Typer(help="Read deployment proposals (audited).", no_args_is_help=True)
 snapshot_app = typer.Typer(help="Forecast snapshots that proposals rely on.", no_args_is_help=True)
-profile_app = typer.Typer(help="Policy profiles (files).", no_args_is_help=True)
+profile_app = typer.Typer(help="Policy profiles (shipped and installed).", no_args_is_help=True)
 
-AS = typer.Option(None, "--as", envvar="PATROLCAST_USER", help="Acting user (local identity).")
+SERVER = typer.Option(None, "--server", help="Server URL (default: the last login's server).")
 JSON = typer.Option(False, "--json", help="Print JSON.")
-DB = typer.Option(None, "--db", help="Database URL (default: settings / var/patrolcast.db).")
-TZ = typer.Option(LONDON, "--tz", help="Zone of times given without an offset.")
 VERSION = typer.Option(None, "--expected-version", help="Refuse if the proposal moved on.")
+STDIN = typer.Option(
+    False, "--password-stdin", help="Read the password (and the one-time code) from stdin lines."
+)
 
 
-def _db(url: str | None) -> Database:
-    return open_database(url or load_settings().effective_database_url)
-
-
-def _who(actor: str | None) -> str:
-    if not actor:
-        raise InputError("say who is acting: --as USER or PATROLCAST_USER")
-    return actor
-
-
-def _person(actor: str | None) -> str:
-    """The acting person; the pipeline's own identity is not available from the command line."""
-    who = _who(actor)
-    if who == "system":
-        raise InputError("'system' is the forecasting pipeline's identity: act as yourself")
-    return who
-
-
-def _emit(payload: dict[str, Any] | list[Any], as_json: bool, text: str) -> None:
+def _emit(payload: Any, as_json: bool, text: str) -> None:
     typer.echo(json.dumps(payload, indent=2, default=str) if as_json else text)
 
 
 def _read_mapping(path: Path) -> dict[str, Any]:
-    if not path.exists():
-        raise InputError(f"file {path} does not exist")
-    raw = path.read_text(encoding="utf-8")
+    if not path.is_file():
+        raise InputError(f"file {path} does not exist or is not a file")
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read {path}: {exc}") from None
     try:
         data = tomllib.loads(raw) if path.suffix == ".toml" else json.loads(raw)
     except (ValueError, tomllib.TOMLDecodeError):
@@ -90,115 +55,77 @@ def _read_mapping(path: Path) -> dict[str, Any]:
     return data
 
 
-def _ndm(path: Path | None) -> NDMRationale:
+_NDM_ALIASES = {
+    "ethics": "code_of_ethics",
+    "information": "information_and_intelligence",
+    "intelligence": "information_and_intelligence",
+    "threat": "threat_risk_and_strategy",
+    "assessment": "threat_risk_and_strategy",
+    "powers": "powers_and_policy",
+    "options": "options_and_contingencies",
+    "action": "action_and_review",
+    "take_action_and_review_what_happened": "action_and_review",
+    "gather_information_and_intelligence": "information_and_intelligence",
+    "assess_threat_and_risk_and_develop_a_working_strategy": "threat_risk_and_strategy",
+    "consider_powers_and_policy": "powers_and_policy",
+    "identify_options_and_contingencies": "options_and_contingencies",
+}
+
+
+def _ndm(path: Path | None) -> dict[str, Any]:
     if path is None:
         raise InputError("--ndm FILE (JSON or TOML with the six NDM headings) is mandatory")
-    return NDMRationale.from_mapping(_read_mapping(path))
+    raw = _read_mapping(path)
+    return {_NDM_ALIASES.get(k, k): v for k, v in raw.items()}
 
 
-def _act(
-    db_url: str | None,
-    as_json: bool,
-    action: Callable[..., Any],
-    *,
-    actor: str | None,
-    proposal: int,
-    expected_version: int | None,
-    clock: Clock | None = None,
-    **details: Any,
-) -> None:
-    """Apply one lifecycle action to one proposal as the acting user, then print the result."""
-    clk = clock or SystemClock()
-    _transition(
-        db_url,
-        as_json,
-        lambda s: action(
-            s,
-            actor=_who(actor),
-            clock=clk,
-            proposal_id=proposal,
-            expected_version=expected_version,
-            **details,
-        ),
-    )
-
-
-def _transition(db_url: str | None, as_json: bool, call: Callable[[Any], Any]) -> None:
-    db = _db(db_url)
+def _iso(text: str | None, tz: str, what: str) -> str | None:
+    if text is None:
+        return None
     try:
-        with db.session() as s:
-            result = call(s)
-    finally:
-        db.dispose()
-    d = result.to_dict()
+        return parse_time(text, zone=tz).isoformat()
+    except InputError as exc:
+        raise InputError(f"{what}: {exc}") from None
+
+
+def _transition(out: dict[str, Any], as_json: bool) -> None:
     _emit(
-        d,
+        out,
         as_json,
-        f"proposal #{d['proposal_id']}: {d['from_state']} -> {d['to_state']} "
-        f"({d['action']}, version {d['version']}, audit #{d['audit_seq']})",
+        f"proposal #{out['proposal_id']}: {out['from_state']} -> {out['to_state']} "
+        f"({out['action']}, version {out['version']}, audit #{out['audit_seq']})",
     )
 
 
-def _boroughs_path() -> Path:
-    return load_settings().shared_data / "boundaries" / "london_boroughs.gpkg"
-
-
-def _boroughs_of(wkt: str) -> tuple[str, ...]:
-    """Borough codes the area touches, from the London boroughs GeoPackage."""
-    import shapely
-
-    from patrolcast.geo.boundaries import read_borough_boundaries
-
-    path = _boroughs_path()
-    if not path.exists():
-        raise InputError(
-            "give --borough for every borough the area touches "
-            f"({path} is absent, so they cannot be computed)"
-        )
-    support = read_borough_boundaries(path)
-    geom = shapely.from_wkt(wkt)
-    return tuple(
-        code
-        for code, poly in zip(support.ids, support.geometry_array, strict=True)
-        if poly.intersection(geom).area > 0
-    )
-
-
-def _area(bbox: str | None, wkt: str | None, boroughs: list[str]) -> Area:
-    if (bbox is None) == (wkt is None):
-        raise InputError("give the area as --bbox xmin,ymin,xmax,ymax or --area-wkt (EPSG:27700)")
-    if bbox is not None:
-        try:
-            xmin, ymin, xmax, ymax = (float(v) for v in bbox.split(","))
-        except ValueError:
-            raise InputError("--bbox must be four numbers: xmin,ymin,xmax,ymax (metres)") from None
-        text = Area.from_bbox(xmin, ymin, xmax, ymax, ("X",)).wkt
+def _secret_lines(password_stdin: bool) -> tuple[str, str]:
+    if password_stdin:
+        lines = sys.stdin.read().splitlines()
+        password = lines[0] if lines else ""
+        code = lines[1].strip() if len(lines) > 1 else ""
     else:
-        text = wkt or ""
-    # Every borough the area touches is consulted: given codes add to the computed ones and
-    # can never leave one out (the proposer does not choose whose commander is asked).
-    if boroughs and not _boroughs_path().exists():
-        codes = tuple(boroughs)
-    else:
-        codes = tuple(sorted({*(b.strip().upper() for b in boroughs), *_boroughs_of(text)}))
-    if not codes:
-        raise InputError("the area touches no London borough: give --borough codes")
-    return Area(wkt=text, boroughs=codes)
+        password = typer.prompt("Password", hide_input=True)
+        code = typer.prompt("One-time code (blank if none)", default="", show_default=False)
+    if not password:
+        raise InputError("no password given")
+    return password, code
 
 
-def _window(
-    start: str | None, end: str | None, hours: float | None, tz: str, default_start: Any
-) -> tuple[Any, Any]:
-    begin = parse_time(start, zone=tz) if start else default_start
-    if (end is None) == (hours is None):
-        raise InputError("give either --end or --hours")
-    finish = parse_time(end, zone=tz) if end else begin + timedelta(hours=float(hours or 0))
-    return begin, finish
+def _reauth(client: ApiClient, password_stdin: bool) -> None:
+    password, code = _secret_lines(password_stdin)
+    client.request("POST", "/api/auth/reauth",
+                   json_body={"password": password, "totp": code or None})
+
+
+def _act(server: str | None, name: str, proposal: int, body: dict[str, Any], as_json: bool,
+         *, reauth: bool = False, password_stdin: bool = False) -> None:
+    client = ApiClient.signed_in(server)
+    if reauth:
+        _reauth(client, password_stdin)
+    _transition(client.call(name, proposal, body), as_json)
 
 
 def register(app: typer.Typer) -> None:
     app.add_typer(user_app, name="user")
-    app.add_typer(audit_app, name="audit")
     app.add_typer(deployments_app, name="deployments")
     app.add_typer(snapshot_app, name="snapshot")
     app.add_typer(profile_app, name="profile")
@@ -210,113 +137,85 @@ def register(app: typer.Typer) -> None:
         place: str = typer.Option(None, help="Incident trigger: where (street, landmark)."),
         intel_item: int = typer.Option(None, help="Intelligence trigger: item id."),
         grade: str = typer.Option(None, help="Intelligence trigger: grade, e.g. 1B."),
-        bbox: str = typer.Option(None, help="Area as xmin,ymin,xmax,ymax (EPSG:27700 metres)."),
-        area_wkt: str = typer.Option(None, help="Area polygon as WKT (EPSG:27700)."),
+        bbox: str = typer.Option(None, help="Area as xmin,ymin,xmax,ymax in metres (--crs)."),
+        area_wkt: str = typer.Option(None, help="Area polygon as WKT in metres (--crs)."),
+        crs: str = typer.Option("EPSG:27700", help="Projected CRS of the area (metres)."),
         borough: list[str] = typer.Option([], help="Borough code the area touches (repeat)."),
         start: str = typer.Option(None, help="Requested start (default now)."),
         end: str = typer.Option(None, help="Requested end."),
         hours: float = typer.Option(None, help="Requested duration in elapsed hours."),
         ndm: Path = typer.Option(None, help="NDM rationale file (six headings)."),
         snapshot: int = typer.Option(None, help="Forecast snapshot id relied on."),
-        profile: str = typer.Option(None, help="Policy profile (default from settings)."),
+        profile: str = typer.Option("armed-foot-patrol", help="Policy profile name."),
         draft: bool = typer.Option(False, help="Keep as a draft (do not submit)."),
-        tz: str = TZ,
-        actor: str = AS,
+        tz: str = typer.Option(LONDON, "--tz", help="Zone of times given without an offset."),
+        server: str = SERVER,
         as_json: bool = JSON,
-        db: str = DB,
     ) -> None:
-        """Propose a deployment (and submit it unless --draft)."""
-        clock = SystemClock()
+        """Propose a deployment (and submit it unless --draft), as the signed-in person."""
+        if (bbox is None) == (area_wkt is None):
+            raise InputError("give the area as --bbox xmin,ymin,xmax,ymax or --area-wkt")
+        box = None
+        if bbox is not None:
+            try:
+                box = [float(v) for v in bbox.split(",")]
+            except ValueError:
+                raise InputError("--bbox must be four numbers: xmin,ymin,xmax,ymax") from None
+            if len(box) != 4:
+                raise InputError("--bbox must be four numbers: xmin,ymin,xmax,ymax")
         if intel_item is not None:
-            trigger = Trigger(kind="intelligence", intelligence_item_id=intel_item, grade=grade)
+            trigger: dict[str, Any] = {"kind": "intelligence", "intelligence_item_id": intel_item,
+                                       "grade": grade}
         else:
-            trigger = Trigger(
-                kind="incident",
-                offence=offence,
-                place=place,
-                occurred_at=parse_time(incident_at, zone=tz) if incident_at else None,
-            )
-        begin, finish = _window(start, end, hours, tz, clock.now())
-        details = ProposalDetails(
-            trigger=trigger,
-            area=_area(bbox, area_wkt, borough),
-            start=begin,
-            end=finish,
-            ndm=_ndm(ndm),
-            snapshot_id=snapshot,
-            profile=profile or load_settings().policy_profile,
-        )
-        load_profile(details.profile)
-        _transition(
-            db,
-            as_json,
-            lambda s: service.propose(
-                s, actor=_who(actor), clock=clock, details=details, submit_now=not draft
-            ),
-        )
+            trigger = {"kind": "incident", "offence": offence, "place": place,
+                       "occurred_at": _iso(incident_at, tz, "--incident-at")}
+        body = {
+            "trigger": {k: v for k, v in trigger.items() if v is not None},
+            "area": {"bbox": box, "wkt": area_wkt, "crs": crs, "boroughs": list(borough)},
+            "start": _iso(start, tz, "--start"),
+            "end": _iso(end, tz, "--end"),
+            "hours": hours,
+            "ndm": _ndm(ndm),
+            "snapshot_id": snapshot,
+            "profile": profile,
+            "draft": draft,
+        }
+        body["area"] = {k: v for k, v in body["area"].items() if v is not None}
+        _transition(ApiClient.signed_in(server).call("propose", None, body), as_json)
 
     @app.command()
-    def submit(
-        proposal: int,
-        actor: str = AS,
-        as_json: bool = JSON,
-        db: str = DB,
-        expected_version: int = VERSION,
-    ) -> None:
+    def submit(proposal: int, server: str = SERVER, as_json: bool = JSON,
+               expected_version: int = VERSION) -> None:
         """Submit a draft proposal (proposer only)."""
-        _act(db, as_json, service.submit, actor=actor, proposal=proposal,
-             expected_version=expected_version)
+        _act(server, "submit", proposal, {"expected_version": expected_version}, as_json)
 
     @app.command()
     def assess(
         proposal: int,
-        assessment: Path = typer.Option(None, help="Record this completed assessment first."),
-        actor: str = AS,
+        assessment: Path = typer.Option(None, help="The completed assessment (JSON/TOML)."),
+        server: str = SERVER,
         as_json: bool = JSON,
-        db: str = DB,
         expected_version: int = VERSION,
     ) -> None:
-        """Mark the community impact assessment done (community lead)."""
-        clock = SystemClock()
-
-        def call(s: Any) -> Any:
-            if assessment is not None:
-                # Through oversight's content check: required fields cannot be empty.
-                from patrolcast.oversight.cia import AssessmentContent
-                from patrolcast.oversight.cia_service import record_cia
-
-                record_cia(
-                    s,
-                    actor=_who(actor),
-                    clock=clock,
-                    proposal_id=proposal,
-                    content=AssessmentContent.from_dict(_read_mapping(assessment)),
-                )
-            return service.assess(
-                s,
-                actor=_who(actor),
-                clock=clock,
-                proposal_id=proposal,
-                expected_version=expected_version,
-            )
-
-        _transition(db, as_json, call)
+        """Complete the community impact assessment (community lead): both steps or neither."""
+        body = {"expected_version": expected_version,
+                "assessment": _read_mapping(assessment) if assessment else None}
+        _act(server, "assess", proposal, body, as_json)
 
     @app.command()
     def consult(
         proposal: int,
-        borough: str = typer.Option(..., help="The borough you respond for."),
+        borough: str = typer.Option(..., help="The borough you respond for (GSS code)."),
         position: str = typer.Option(..., help="support or object"),
         reasons: str = typer.Option(..., help="Reasons (mandatory)."),
-        actor: str = AS,
+        server: str = SERVER,
         as_json: bool = JSON,
-        db: str = DB,
         expected_version: int = VERSION,
     ) -> None:
-        """Record a borough commander's response."""
-        d = ConsultationDetails(borough=borough, position=position, reasons=reasons)
-        _act(db, as_json, service.consult, actor=actor, proposal=proposal,
-             expected_version=expected_version, details=d)
+        """Record your response as the borough's commander."""
+        body = {"borough": borough, "position": position, "reasons": reasons,
+                "expected_version": expected_version}
+        _act(server, "consult", proposal, body, as_json)
 
     @app.command()
     def authorise(
@@ -330,40 +229,29 @@ def register(app: typer.Typer) -> None:
         strategic: str = typer.Option(None, help="Strategic firearms commander (username)."),
         public_notice: str = typer.Option(None, help="Text of the public notice."),
         objection_response: str = typer.Option(None, help="Answer to a borough's objection."),
-        tz: str = TZ,
-        actor: str = AS,
+        tz: str = typer.Option(LONDON, "--tz", help="Zone of times given without an offset."),
+        password_stdin: bool = STDIN,
+        server: str = SERVER,
         as_json: bool = JSON,
-        db: str = DB,
         expected_version: int = VERSION,
     ) -> None:
-        """Authorise a consulted proposal (the profile's rank; never your own)."""
-        clock = SystemClock()
-        begin, finish = _window(start, end, hours, tz, clock.now())
-        d = AuthorisationDetails(
-            start=begin,
-            end=finish,
-            reasons=reasons,
-            ndm=_ndm(ndm),
-            tactical_commander=tactical,
-            strategic_commander=strategic,
-            public_notice=public_notice,
-            objection_response=objection_response,
-        )
-        _act(db, as_json, service.authorise, actor=actor, proposal=proposal,
-             expected_version=expected_version, clock=clock, details=d)
+        """Authorise a consulted proposal (re-authenticates first; never your own)."""
+        body = {
+            "reasons": reasons, "ndm": _ndm(ndm), "start": _iso(start, tz, "--start"),
+            "end": _iso(end, tz, "--end"), "hours": hours, "tactical_commander": tactical,
+            "strategic_commander": strategic, "public_notice": public_notice,
+            "objection_response": objection_response, "expected_version": expected_version,
+        }
+        _act(server, "authorise", proposal, body, as_json, reauth=True,
+             password_stdin=password_stdin)
 
     @app.command()
-    def refuse(
-        proposal: int,
-        reasons: str = typer.Option(..., help="Reasons (mandatory)."),
-        actor: str = AS,
-        as_json: bool = JSON,
-        db: str = DB,
-        expected_version: int = VERSION,
-    ) -> None:
+    def refuse(proposal: int, reasons: str = typer.Option(..., help="Reasons (mandatory)."),
+               server: str = SERVER, as_json: bool = JSON,
+               expected_version: int = VERSION) -> None:
         """Refuse a consulted proposal."""
-        _act(db, as_json, service.refuse, actor=actor, proposal=proposal,
-             expected_version=expected_version, details=RefusalDetails(reasons))
+        _act(server, "refuse", proposal,
+             {"reasons": reasons, "expected_version": expected_version}, as_json)
 
     @app.command()
     def extend(
@@ -371,81 +259,43 @@ def register(app: typer.Typer) -> None:
         reasons: str = typer.Option(..., help="Reasons (mandatory)."),
         hours: float = typer.Option(None, help="Extra elapsed hours."),
         until: str = typer.Option(None, help="New end time."),
-        ndm: Path = typer.Option(
-            None, help="NDM rationale file (six headings; the profile may require it)."
-        ),
-        tz: str = TZ,
-        actor: str = AS,
+        ndm: Path = typer.Option(None, help="NDM rationale file (the profile may require it)."),
+        tz: str = typer.Option(LONDON, "--tz", help="Zone of times given without an offset."),
+        password_stdin: bool = STDIN,
+        server: str = SERVER,
         as_json: bool = JSON,
-        db: str = DB,
         expected_version: int = VERSION,
     ) -> None:
-        """Extend an authorisation: a new decision within the profile's maxima."""
-        clock = SystemClock()
-
-        def call(s: Any) -> Any:
-            if (hours is None) == (until is None):
-                raise InputError("give either --hours or --until")
-            if until is not None:
-                new_end = parse_time(until, zone=tz)
-            else:
-                view = service.read_proposal(
-                    s, actor=_who(actor), clock=clock, proposal_id=proposal
-                )
-                if view.authorised_end is None:
-                    raise InputError(f"proposal #{proposal} is not authorised")
-                new_end = view.authorised_end + timedelta(hours=float(hours or 0))
-            d = ExtensionDetails(new_end=new_end, reasons=reasons, ndm=_ndm(ndm) if ndm else None)
-            return service.extend(
-                s,
-                actor=_who(actor),
-                clock=clock,
-                proposal_id=proposal,
-                details=d,
-                expected_version=expected_version,
-            )
-
-        _transition(db, as_json, call)
+        """Extend an authorisation: a new decision (re-authenticates first)."""
+        body = {"reasons": reasons, "hours": hours, "until": _iso(until, tz, "--until"),
+                "ndm": _ndm(ndm) if ndm else None, "expected_version": expected_version}
+        _act(server, "extend", proposal, body, as_json, reauth=True,
+             password_stdin=password_stdin)
 
     @app.command()
-    def cancel(
-        proposal: int,
-        reasons: str = typer.Option(..., help="Grounds that lapsed."),
-        actor: str = AS,
-        as_json: bool = JSON,
-        db: str = DB,
-        expected_version: int = VERSION,
-    ) -> None:
+    def cancel(proposal: int, reasons: str = typer.Option(..., help="Grounds that lapsed."),
+               server: str = SERVER, as_json: bool = JSON,
+               expected_version: int = VERSION) -> None:
         """Cancel an authorised or active deployment (grounds lapsed)."""
-        _act(db, as_json, service.cancel, actor=actor, proposal=proposal,
-             expected_version=expected_version, details=CancellationDetails(reasons))
+        _act(server, "cancel", proposal,
+             {"reasons": reasons, "expected_version": expected_version}, as_json)
 
     @app.command()
-    def debrief(
-        proposal: int,
-        summary: str = typer.Option(..., help="What happened."),
-        sign_off: str = typer.Option(..., help="Sign-off statement (mandatory)."),
-        actor: str = AS,
-        as_json: bool = JSON,
-        db: str = DB,
-        expected_version: int = VERSION,
-    ) -> None:
+    def debrief(proposal: int, summary: str = typer.Option(..., help="What happened."),
+                sign_off: str = typer.Option(..., help="Sign-off statement (mandatory)."),
+                server: str = SERVER, as_json: bool = JSON,
+                expected_version: int = VERSION) -> None:
         """Debrief and sign off an expired or cancelled deployment."""
-        _act(db, as_json, service.debrief, actor=actor, proposal=proposal,
-             expected_version=expected_version, details=DebriefDetails(summary, sign_off))
+        _act(server, "debrief", proposal, {"summary": summary, "sign_off": sign_off,
+                                           "expected_version": expected_version}, as_json)
 
     @app.command()
-    def review(
-        proposal: int,
-        findings: str = typer.Option(..., help="Review findings."),
-        actor: str = AS,
-        as_json: bool = JSON,
-        db: str = DB,
-        expected_version: int = VERSION,
-    ) -> None:
+    def review(proposal: int, findings: str = typer.Option(..., help="Review findings."),
+               server: str = SERVER, as_json: bool = JSON,
+               expected_version: int = VERSION) -> None:
         """Independent review of a debriefed deployment."""
-        _act(db, as_json, service.review, actor=actor, proposal=proposal,
-             expected_version=expected_version, details=ReviewDetails(findings))
+        _act(server, "review", proposal,
+             {"findings": findings, "expected_version": expected_version}, as_json)
 
 
 @user_app.command("add")
@@ -454,48 +304,60 @@ def user_add(
     role: list[str] = typer.Option(..., help="Role, or borough_commander:CODE (repeat)."),
     rank: str = typer.Option(None, help="Rank (authorising officers, firearms commanders)."),
     name: str = typer.Option("", help="Display name."),
-    actor: str = AS,
+    server: str = SERVER,
     as_json: bool = JSON,
-    db: str = DB,
 ) -> None:
-    """Add a user (the first one must be an administrator; then administrators only)."""
-    specs = [RoleSpec.parse(r) for r in role]
-    database = _db(db)
-    try:
-        with database.session() as s:
-            person = add_person(
-                s,
-                actor=actor,
-                username=username,
-                roles=specs,
-                rank=Rank.parse(rank) if rank else None,
-                display_name=name,
-                clock=SystemClock(),
-            )
-    finally:
-        database.dispose()
-    d = person.to_dict()
-    _emit(
-        d,
-        as_json,
-        f"{d['username']}: {', '.join(d['roles'])}"  # type: ignore[arg-type]
-        + (f" ({d['rank']})" if d["rank"] else ""),
-    )
+    """Add an account; prints the one-time enrolment code to hand to the person."""
+    out = ApiClient.signed_in(server).call(
+        "user_add", None, {"username": username, "roles": list(role), "rank": rank,
+                           "display_name": name})
+    _emit(out, as_json,
+          f"{out['username']}: {', '.join(out['roles'])}"
+          + (f" ({out['rank']})" if out.get("rank") else "")
+          + f"\nenrolment code (give it to {out['username']}; valid until "
+          f"{format_local(parse_time(out['expires_at']))}): {out['enrolment_code']}")
+
+
+@user_app.command("enrol")
+def user_enrol(username: str, password_stdin: bool = STDIN, server: str = SERVER,
+               as_json: bool = JSON) -> None:
+    """Issue a new enrolment code (resets the password and one-time-code secret)."""
+    client = ApiClient.signed_in(server)
+    _reauth(client, password_stdin)
+    out = client.call("user_enrol", username)
+    _emit(out, as_json, f"enrolment code for {out['username']}: {out['enrolment_code']}")
+
+
+@user_app.command("grant")
+def user_grant(username: str, role: str = typer.Option(..., help="Role to grant."),
+               password_stdin: bool = STDIN, server: str = SERVER,
+               as_json: bool = JSON) -> None:
+    """Grant a role (re-authenticates first)."""
+    client = ApiClient.signed_in(server)
+    _reauth(client, password_stdin)
+    out = client.call("user_grant", username, {"role": role})
+    _emit(out, as_json, f"{out['username']}: {', '.join(out['roles'])}")
+
+
+@user_app.command("revoke")
+def user_revoke(username: str, role: str = typer.Option(..., help="Role to remove."),
+                password_stdin: bool = STDIN, server: str = SERVER,
+                as_json: bool = JSON) -> None:
+    """Remove a role (re-authenticates first)."""
+    client = ApiClient.signed_in(server)
+    _reauth(client, password_stdin)
+    out = client.call("user_revoke", username, {"role": role})
+    _emit(out, as_json, f"{out['username']}: {', '.join(out['roles']) or '(no roles)'}")
 
 
 @user_app.command("list")
-def user_list(as_json: bool = JSON, db: str = DB) -> None:
-    """List local users and roles."""
-    database = _db(db)
-    try:
-        with database.session() as s:
-            people = [p.to_dict() for p in list_people(s)]
-    finally:
-        database.dispose()
+def user_list(server: str = SERVER, as_json: bool = JSON) -> None:
+    """Accounts and roles (administrators, oversight auditors)."""
+    people = ApiClient.signed_in(server).call("user_list")
     lines = [
-        f"{p['username']:<16} {','.join(p['roles'])}"  # type: ignore[arg-type]
-        + (f" [{','.join(p['boroughs'])}]" if p["boroughs"] else "")  # type: ignore[arg-type]
-        + (f" ({p['rank']})" if p["rank"] else "")
+        f"{p['username']:<16} {','.join(p['roles'])}"
+        + (f" [{','.join(p['boroughs'])}]" if p.get("boroughs") else "")
+        + (f" ({p['rank']})" if p.get("rank") else "")
         for p in people
     ]
     _emit(people, as_json, "\n".join(lines) or "no users")
@@ -503,65 +365,26 @@ def user_list(as_json: bool = JSON, db: str = DB) -> None:
 
 @snapshot_app.command("record")
 def snapshot_record(
-    from_file: Path | None = typer.Option(
-        None, "--from-file", help="A *.snapshot.json written by `patrolcast forecast`."
+    from_file: Path = typer.Option(
+        ..., "--from-file", help="A *.snapshot.json written by `patrolcast forecast`."
     ),
-    method: str = typer.Option("", help="Forecast method (unless --from-file)."),
-    digest: str = typer.Option("", help="Digest of the forecast values (hex)."),
-    created_at: str = typer.Option("", help="When the forecast was made."),
-    params: str = typer.Option("{}", help="Parameters as JSON."),
-    uri: str = typer.Option("", help="Where the forecast is kept."),
-    tz: str = TZ,
-    actor: str = AS,
+    server: str = SERVER,
     as_json: bool = JSON,
-    db: str = DB,
 ) -> None:
-    """Record a forecast snapshot that proposals can rely on."""
-    if from_file is not None:
-        try:
-            snap = json.loads(from_file.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise InputError(f"cannot read snapshot file {from_file}: {exc}") from None
-        if not isinstance(snap, dict) or not {"method", "digest", "created_at"} <= set(snap):
-            raise InputError(f"{from_file} is not a forecast snapshot (method, digest, created_at)")
-        method, digest = str(snap["method"]), str(snap["digest"])
-        created_at, uri = str(snap["created_at"]), str(snap.get("uri", uri))
-        extra = {k: snap[k] for k in ("window_start", "window_end") if k in snap}
-        params = json.dumps({**snap.get("params", {}), **extra})
-    if not (method and digest and created_at):
-        raise InputError("give --from-file, or all of --method, --digest and --created-at")
-    try:
-        parsed = json.loads(params)
-    except ValueError:
-        raise InputError("--params must be a JSON object") from None
-    if not isinstance(parsed, dict):
-        raise InputError("--params must be a JSON object")
-    database = _db(db)
-    try:
-        with database.session() as s:
-            rec = record_snapshot(
-                s,
-                method=method,
-                params=parsed,
-                created_at=parse_time(created_at, zone=tz),
-                digest=digest,
-                uri=uri,
-                actor=_person(actor),
-                clock=SystemClock(),
-            )
-    finally:
-        database.dispose()
-    _emit(rec.to_dict(), as_json, f"snapshot #{rec.id} ({rec.method}, {rec.digest[:12]}...)")
+    """Record a forecast snapshot that proposals can rely on (digest checked against its file)."""
+    from patrolcast.cli.snapshot_file import read_snapshot_file
+
+    body = read_snapshot_file(from_file)
+    rec = ApiClient.signed_in(server).call("snapshot_record", None, body)
+    _emit(rec, as_json, f"snapshot #{rec['id']} ({rec['method']}, {rec['digest'][:12]}...)")
 
 
 def _view_text(v: dict[str, Any], tz: str) -> str:
     when = ""
-    if v["authorised_start"]:
-        from datetime import datetime
-
+    if v.get("authorised_start"):
         when = (
-            f" {format_local(datetime.fromisoformat(v['authorised_start']), zone=tz)} -> "
-            f"{format_local(datetime.fromisoformat(v['authorised_end']), zone=tz)}"
+            f" {format_local(parse_time(v['authorised_start']), zone=tz)} -> "
+            f"{format_local(parse_time(v['authorised_end']), zone=tz)}"
         )
     return (
         f"#{v['id']:<5} {v['state']:<11} {v['profile']:<18} {','.join(v['boroughs'])}"
@@ -572,125 +395,56 @@ def _view_text(v: dict[str, Any], tz: str) -> str:
 @deployments_app.command("list")
 def deployments_list(
     state: str = typer.Option(None, help="Only this effective state."),
-    tz: str = TZ,
-    actor: str = AS,
+    tz: str = typer.Option(LONDON, "--tz", help="Zone to show times in."),
+    server: str = SERVER,
     as_json: bool = JSON,
-    db: str = DB,
 ) -> None:
-    """List proposals with their effective state now (an audited read)."""
-    wanted = State(state) if state else None
-    database = _db(db)
-    try:
-        with database.session() as s:
-            views = [
-                v.to_dict()
-                for v in service.list_proposals(
-                    s, actor=_who(actor), clock=SystemClock(), state=wanted
-                )
-            ]
-    finally:
-        database.dispose()
+    """Proposals you may see, with their effective state now (an audited read)."""
+    views = ApiClient.signed_in(server).call("list_proposals", None, {"state": state})
     _emit(views, as_json, "\n".join(_view_text(v, tz) for v in views) or "no proposals")
 
 
 @deployments_app.command("show")
-def deployments_show(
-    proposal: int, tz: str = TZ, actor: str = AS, as_json: bool = JSON, db: str = DB
-) -> None:
-    """Show one proposal, its consultations and decisions (an audited read)."""
-    database = _db(db)
-    try:
-        with database.session() as s:
-            v = service.read_proposal(
-                s, actor=_who(actor), clock=SystemClock(), proposal_id=proposal
-            ).to_dict()
-    finally:
-        database.dispose()
+def deployments_show(proposal: int, tz: str = typer.Option(LONDON, "--tz"),
+                     server: str = SERVER, as_json: bool = JSON) -> None:
+    """One proposal, its consultations and decisions (an audited read)."""
+    v = ApiClient.signed_in(server).call("show_proposal", proposal)
     lines = [_view_text(v, tz), f"trigger: {v['trigger']}"]
     lines += [
         f"consulted {c['borough']}: {c['position']} ({c['commander']}): {c['reasons']}"
-        for c in v["consultations"]
+        for c in v.get("consultations", [])
     ]
-    lines += [f"{d['kind']} by {d['by']} ({d['rank']}): {d['reasons']}" for d in v["decisions"]]
+    lines += [f"{d['kind']} by {d['by']} ({d['rank']}): {d['reasons']}"
+              for d in v.get("decisions", [])]
     _emit(v, as_json, "\n".join(lines))
 
 
-@audit_app.command("verify")
-def audit_verify(
-    checkpoint: Path = typer.Option(None, help="Checkpoint file kept outside the database."),
-    as_json: bool = JSON,
-    db: str = DB,
-) -> None:
-    """Verify the hash chain (and a checkpoint); exit 1 if anything was tampered with."""
-    cp = audit.Checkpoint.from_json(checkpoint.read_text()) if checkpoint else None
-    if checkpoint is not None and not checkpoint.exists():
-        raise InputError(f"checkpoint file {checkpoint} does not exist")
-    database = _db(db)
-    try:
-        with database.session() as s:
-            report = audit.verify(s, checkpoint=cp)
-    finally:
-        database.dispose()
-    text = (
-        f"audit chain OK: {report.entries} entries, head #{report.head_seq} {report.head_hash[:16]}"
-        if report.ok
-        else "audit chain BROKEN:\n" + "\n".join(f"  {p}" for p in report.problems)
-    )
-    _emit(report.to_dict(), as_json, text)
-    if not report.ok:
-        raise typer.Exit(1)
-
-
-@audit_app.command("export")
-def audit_export(
-    out: Path = typer.Option(None, help="Write the entries (JSON) here."),
-    checkpoint_out: Path = typer.Option(None, help="Write a checkpoint (seq + head hash) here."),
-    since: int = typer.Option(0, help="Only entries after this seq."),
-    actor: str = AS,
-    as_json: bool = JSON,
-    db: str = DB,
-) -> None:
-    """Export entries and/or a checkpoint to keep outside the database (audited)."""
-    clock = SystemClock()
-    database = _db(db)
-    try:
-        with database.session() as s:
-            entries, cp = service.export_audit(s, actor=_who(actor), clock=clock, since=since)
-    finally:
-        database.dispose()
-    if out is not None:
-        out.write_text(json.dumps(entries, indent=1) + "\n", encoding="utf-8")
-    if checkpoint_out is not None:
-        checkpoint_out.write_text(cp.to_json(), encoding="utf-8")
-    summary = {
-        "entries": len(entries),
-        "checkpoint": {"seq": cp.seq, "hash": cp.hash},
-        "out": str(out) if out else None,
-        "checkpoint_out": str(checkpoint_out) if checkpoint_out else None,
-    }
-    text = f"{len(entries)} entries; checkpoint seq {cp.seq} {cp.hash}"
-    if out is None and checkpoint_out is None and as_json:
-        summary["entries_data"] = entries
-    _emit(summary, as_json, text)
-
-
 @profile_app.command("list")
-def profile_list(as_json: bool = JSON) -> None:
-    """Shipped policy profiles."""
-    profiles = [load_profile(n).to_dict() for n in available_profiles()]
-    _emit(
-        profiles,
-        as_json,
-        "\n".join(
-            f"{p['name']:<20} {p['authorise_rank']:<26} "
-            f"{p['max_hours']:g} h (max {p['max_total_hours']:g} h)"
-            for p in profiles
-        ),
-    )
+def profile_list(server: str = SERVER, as_json: bool = JSON) -> None:
+    """Policy profiles: shipped and installed versions."""
+    profiles = ApiClient.signed_in(server).call("profile_list")
+    _emit(profiles, as_json, "\n".join(
+        f"{p['name']:<20} v{p['version']:<3} {p['authorise_rank']:<26} "
+        f"{p['max_hours']:g} h (max {p['max_total_hours']:g} h)  {p['source']}"
+        for p in profiles
+    ))
 
 
 @profile_app.command("show")
-def profile_show(name: str, as_json: bool = JSON) -> None:
-    """One profile's rules (a name or a .toml path)."""
-    p = load_profile(name).to_dict()
+def profile_show(name: str, server: str = SERVER, as_json: bool = JSON) -> None:
+    """A profile's newest version, by name."""
+    p = ApiClient.signed_in(server).call("profile_show", name)
     _emit(p, as_json, "\n".join(f"{k}: {v}" for k, v in p.items()))
+
+
+@profile_app.command("install")
+def profile_install(path: Path, password_stdin: bool = STDIN, server: str = SERVER,
+                    as_json: bool = JSON) -> None:
+    """Install a new profile version from a TOML file (administrators; re-authenticates)."""
+    if not path.is_file():
+        raise InputError(f"file {path} does not exist or is not a file")
+    text = path.read_text(encoding="utf-8")
+    client = ApiClient.signed_in(server)
+    _reauth(client, password_stdin)
+    p = client.call("profile_install", None, {"toml": text})
+    _emit(p, as_json, f"installed {p['name']} v{p['version']} ({p['sha256'][:12]}...)")

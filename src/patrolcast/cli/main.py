@@ -37,8 +37,11 @@ COMMAND_MODULES = (
     "forecasting",
     "evaluation",
     "imminent",
+    "accounts",
     "governance",
+    "audit",
     "oversight",
+    "outcomes",
     "demo",
 )
 

@@ -1,7 +1,8 @@
 """Oversight commands: ``intel ...``, ``cia ...``, ``fairness ...`` and ``report transparency``.
 
-Thin adapters: parse options, call one service in :mod:`patrolcast.oversight`, print (text or
-``--json``). The acting user comes from ``--as USER`` or ``PATROLCAST_USER``.
+Thin adapters. Commands that read or write intelligence items or proposals are clients of the
+patrolcast server, acting as the signed-in person (``patrolcast login``); analysis commands on
+files (fairness, disproportionality) run locally.
 """
 
 from __future__ import annotations
@@ -24,27 +25,31 @@ cia_app = typer.Typer(help="Community impact assessments and their computed evid
 fairness_app = typer.Typer(help="Disproportionality, exposure against harm, feedback loops.",
                            no_args_is_help=True)
 
-AS = typer.Option(None, "--as", envvar="PATROLCAST_USER", help="Acting user (local identity).")
 JSON = typer.Option(False, "--json", help="Print JSON.")
-DB = typer.Option(None, "--db", help="Database URL (default: settings / var/patrolcast.db).")
+SERVER = typer.Option(None, "--server", help="Server URL (default: the last login's server).")
 
 
-def _db(url: str | None) -> Any:
-    from patrolcast.governance.db import open_database
+def _client(server: str | None) -> Any:
+    from patrolcast.cli.client import ApiClient
 
-    return open_database(url or load_settings().effective_database_url)
-
-
-def _who(actor: str | None) -> str:
-    if not actor:
-        raise InputError("say who is acting: --as USER or PATROLCAST_USER")
-    return actor
+    return ApiClient.signed_in(server)
 
 
 def _time(text: str) -> datetime:
     from patrolcast.governance.clock import parse_time
 
     return parse_time(text)
+
+
+def _iso(text: str | None) -> str | None:
+    return None if text is None else _time(text).isoformat()
+
+
+def _views(server: str | None) -> list[Any]:
+    """Proposals the signed-in person may see, as governance views (an audited read)."""
+    from patrolcast.governance.service import ProposalView
+
+    return [ProposalView.from_dict(d) for d in _client(server).call("list_proposals")]
 
 
 def _emit(payload: Any, as_json: bool, text: str) -> None:
@@ -87,44 +92,28 @@ def intel_add(
     cells: str | None = typer.Option(None, help="Comma-separated grid cell ids instead."),
     polygon: str | None = typer.Option(None, help="WKT polygon (metres) instead."),
     summary: str = typer.Option("", help="Short place-and-time summary (checked)."),
-    actor: str | None = AS,
-    db: str | None = DB,
+    server: str | None = SERVER,
     as_json: bool = JSON,
 ) -> None:
     """Record a graded intelligence item (audited; personal data refused)."""
-    from patrolcast.governance.clock import SystemClock
-    from patrolcast.oversight.intel_store import record_item
-    from patrolcast.oversight.intelligence import Place
-
-    place = Place(x=x, y=y, radius_m=radius,
-                  cells=tuple(c.strip() for c in cells.split(",") if c.strip()) if cells else (),
-                  polygon_wkt=polygon)
-    database = _db(db)
-    with database.session() as s:
-        item_id = record_item(
-            s, actor=_who(actor), clock=SystemClock(), place=place, start=_time(start),
-            end=_time(end), grading=grading, owner=owner, retain_until=_time(retain_until),
-            summary=summary,
-        )
-    _emit({"id": item_id}, as_json, f"recorded intelligence item #{item_id}")
+    body = {
+        "grading": grading, "start": _iso(start), "end": _iso(end),
+        "retain_until": _iso(retain_until), "owner": owner, "x": x, "y": y, "radius": radius,
+        "cells": [c.strip() for c in cells.split(",") if c.strip()] if cells else [],
+        "polygon": polygon, "summary": summary,
+    }
+    out = _client(server).call("intel_add", None, body)
+    _emit(out, as_json, f"recorded intelligence item #{out['id']}")
 
 
 @intel_app.command("list")
 def intel_list(
     active_at: str | None = typer.Option(None, help="Only items whose window contains this."),
-    actor: str | None = AS,
-    db: str | None = DB,
+    server: str | None = SERVER,
     as_json: bool = JSON,
 ) -> None:
     """List retained items (an audited read; expired items are purged first)."""
-    from patrolcast.governance.clock import SystemClock
-    from patrolcast.oversight.intel_store import item_summary, list_items
-
-    database = _db(db)
-    with database.session() as s:
-        items = list_items(s, actor=_who(actor), clock=SystemClock(),
-                           active_at=_time(active_at) if active_at else None)
-    rows = [item_summary(i) for i in items]
+    rows = _client(server).call("intel_list", None, {"active_at": _iso(active_at)})
     text = "\n".join(
         f"#{r['id']} {r['grading']} w={r['weight']:.3f} {r['start']}..{r['end']} "
         f"retain until {r['retain_until']}: {r['summary']}" for r in rows
@@ -143,25 +132,21 @@ def intel_picture(
                                          "data's extent)."),
     out: Path = typer.Option(Path("out/picture"), help="Output folder."),
     home: Path | None = typer.Option(None, help="Data home (the store is <home>/store)."),
-    actor: str | None = AS,
-    db: str | None = DB,
+    server: str | None = SERVER,
     as_json: bool = JSON,
 ) -> None:
     """Forecast and intelligence uplift side by side for a window (CSV and PNG)."""
     from patrolcast.evaluate.jobs import open_store
     from patrolcast.evaluate.study import load_study
     from patrolcast.events import to_days
-    from patrolcast.governance.clock import SystemClock
-    from patrolcast.oversight.intel_store import list_items
+    from patrolcast.oversight.intel_store import item_from_summary
     from patrolcast.oversight.picture import build_picture, write_picture_csv, write_picture_png
 
     if not hours > 0:
         raise InputError("--hours must be positive")
     begin = to_days(_time(start))
     end = begin + hours / 24.0
-    database = _db(db)
-    with database.session() as s:
-        items = list_items(s, actor=_who(actor), clock=SystemClock())
+    items = [item_from_summary(r) for r in _client(server).call("intel_list")]
     study = load_study(open_store(home), dataset, level="grid", cell_size=cell_size,
                        boundary=boundary)
     picture = build_picture(study, method, begin, end, items)
@@ -175,16 +160,10 @@ def intel_picture(
 
 
 @intel_app.command("purge")
-def intel_purge(db: str | None = DB, as_json: bool = JSON) -> None:
+def intel_purge(server: str | None = SERVER, as_json: bool = JSON) -> None:
     """Purge items past their retention date now (each purge audited)."""
-    from patrolcast.governance.clock import SystemClock
-    from patrolcast.governance.db import run_transaction
-    from patrolcast.oversight.intel_store import purge_expired
-
-    database = _db(db)
-    with database.session() as s:
-        ids = run_transaction(s, lambda: purge_expired(s, now=SystemClock().now()))
-    _emit({"purged": ids}, as_json, f"purged {len(ids)} expired item(s)")
+    out = _client(server).call("intel_purge")
+    _emit(out, as_json, f"purged {len(out['purged'])} expired item(s)")
 
 
 # -------------------------------------------------------------------------------- cia
@@ -202,26 +181,20 @@ def cia_evidence(
     searches_dataset: list[str] = typer.Option([], help="Store stop-search dataset(s)."),
     at: str | None = typer.Option(None, help="Reference time (default: the requested start)."),
     home: Path | None = typer.Option(None, help="Data home (the store is <home>/store)."),
-    actor: str | None = AS,
-    db: str | None = DB,
+    server: str | None = SERVER,
     as_json: bool = JSON,
 ) -> None:
     """Compute the evidence for a proposal's area (residents, IMD, harm, burden, searches)."""
     import pandas as pd
     import shapely
 
-    from patrolcast.governance import service
-    from patrolcast.governance.clock import SystemClock
     from patrolcast.io.census import read_census_population
     from patrolcast.io.deprivation import read_imd
     from patrolcast.io.store import Store
     from patrolcast.oversight.cia import compute_evidence
     from patrolcast.oversight.records import past_deployments
 
-    clock = SystemClock()
-    database = _db(db)
-    with database.session() as s:
-        views = service.list_proposals(s, actor=_who(actor), clock=clock)
+    views = _views(server)
     view = next((v for v in views if v.id == proposal), None)
     if view is None:
         raise InputError(f"no proposal #{proposal}")
@@ -251,35 +224,6 @@ def cia_evidence(
         for e in evidence
     )
     _emit(payload, as_json, text)
-
-
-@cia_app.command("record")
-def cia_record(
-    proposal: int = typer.Option(..., help="Proposal id."),
-    content: Path = typer.Option(..., help="JSON file with the assessment fields."),
-    draft: bool = typer.Option(False, help="Save as a draft (fields may be empty)."),
-    actor: str | None = AS,
-    db: str | None = DB,
-    as_json: bool = JSON,
-) -> None:
-    """Attach a community impact assessment (refused as complete while fields are empty)."""
-    from patrolcast.governance.clock import SystemClock
-    from patrolcast.oversight.cia import AssessmentContent
-    from patrolcast.oversight.cia_service import record_cia
-
-    if not content.exists():
-        raise InputError(f"file {content} does not exist")
-    try:
-        data = json.loads(content.read_text(encoding="utf-8"))
-    except ValueError:
-        raise InputError(f"{content} is not valid JSON") from None
-    value = AssessmentContent.from_dict(data)
-    database = _db(db)
-    with database.session() as s:
-        cia_id = record_cia(s, actor=_who(actor), clock=SystemClock(), proposal_id=proposal,
-                            content=value, complete=not draft)
-    _emit({"id": cia_id, "complete": not draft, "missing": value.missing()}, as_json,
-          f"recorded assessment #{cia_id} ({'draft' if draft else 'complete'})")
 
 
 # --------------------------------------------------------------------------- fairness
@@ -339,13 +283,11 @@ def fairness_exposure(
     factor: float = typer.Option(2.0, help="Flag when exposure share > factor x harm share."),
     groups: str = typer.Option("serious_violence", help="Offence groups for harm."),
     home: Path | None = typer.Option(None, help="Data home (the store is <home>/store)."),
-    actor: str | None = AS,
-    db: str | None = DB,
+    server: str | None = SERVER,
     as_json: bool = JSON,
 ) -> None:
     """Deployment exposure (km2 x hours) against harm per area, with flags."""
     from patrolcast.geo import boundaries
-    from patrolcast.governance import service
     from patrolcast.governance.clock import SystemClock
     from patrolcast.io.store import Store
     from patrolcast.oversight.fairness import exposure_by_area, exposure_vs_harm, harm_to_areas
@@ -361,9 +303,7 @@ def fairness_exposure(
     read, rel = readers[level]
     areas = read(_shared(rel))
     clock = SystemClock()
-    database = _db(db)
-    with database.session() as s:
-        views = service.list_proposals(s, actor=_who(actor), clock=clock)
+    views = _views(server)
     exposure = exposure_by_area(exposures(views, now=clock.now()), areas)
     counts = Store((home or load_settings().home) / "store").area_counts(
         harm_dataset, groups=[g for g in groups.split(",") if g])
@@ -444,9 +384,8 @@ def transparency(
     month: str = typer.Option(..., help="Month to report, YYYY-MM (UTC)."),
     out: Path = typer.Option(Path("transparency"), help="Output folder."),
     scenario: bool = typer.Option(
-        False, help="Seed a fresh database with the synthetic scenario month first (demo)."),
-    actor: str | None = AS,
-    db: str | None = DB,
+        False, help="Build from the synthetic scenario month in a throwaway database (demo)."),
+    server: str | None = SERVER,
     as_json: bool = JSON,
 ) -> None:
     """Monthly public transparency report: HTML, CSV and GeoJSON, small counts suppressed."""
@@ -469,17 +408,21 @@ def transparency(
     month_bounds(month)  # a bad month is refused before anything is written
     clock: Any = SystemClock()
     if scenario:
-        path = out / "scenario.db"
-        if path.exists():
-            raise InputError(f"{path} exists: remove it or choose another --out")
-        out.mkdir(parents=True, exist_ok=True)
-        database = open_database(f"sqlite:///{path}")
-        _, report_time = run_month(database, month)
-        clock, actor = FixedClock(report_time), AUDITOR
+        # The scenario's database holds unsuppressed records: it lives in a private temporary
+        # folder and never beside the public files.
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="patrolcast-scenario-") as private:
+            database = open_database(f"sqlite:///{Path(private) / 'scenario.db'}")
+            try:
+                _, report_time = run_month(database, month)
+                clock = FixedClock(report_time)
+                with database.session() as s:
+                    views = service.list_proposals(s, actor=AUDITOR, clock=clock)
+            finally:
+                database.dispose()
     else:
-        database = _db(db)
-    with database.session() as s:
-        views = service.list_proposals(s, actor=_who(actor), clock=clock)
+        views = _views(server)
     try:
         boroughs = read_borough_boundaries(_shared("boundaries/london_boroughs.gpkg"))
         names = dict(zip(boroughs.ids, boroughs.names, strict=True))

@@ -34,7 +34,14 @@ from patrolcast.oversight.intelligence import IntelligenceItem, Place
 from patrolcast.oversight.models import IntelligenceItemRow
 from patrolcast.oversight.pii import PersonalDataRefused
 
-__all__ = ["READ_ROLES", "get_item", "list_items", "purge_expired", "record_item"]
+__all__ = [
+    "READ_ROLES",
+    "get_item",
+    "item_from_summary",
+    "list_items",
+    "purge_expired",
+    "record_item",
+]
 
 T = TypeVar("T")
 TARGET = "intelligence_item"
@@ -235,3 +242,26 @@ def item_summary(item: IntelligenceItem) -> dict[str, Any]:
         "retain_until": item.retain_until.isoformat(),
         "summary": item.summary,
     }
+
+
+def item_from_summary(d: dict[str, Any]) -> IntelligenceItem:
+    """The item back from :func:`item_summary` (as an API client receives it)."""
+    place = dict(d["place"])
+    kind = place.pop("kind")
+    if kind == "circle":
+        value = Place(x=place["x"], y=place["y"], radius_m=place["radius_m"])
+    elif kind == "cells":
+        value = Place(cells=tuple(place["cells"]))
+    else:
+        value = Place(polygon_wkt=place["wkt"])
+    return IntelligenceItem(
+        item_id=str(d["id"]),
+        place=value,
+        start=datetime.fromisoformat(str(d["start"])),
+        end=datetime.fromisoformat(str(d["end"])),
+        grading=Grading.parse(str(d["grading"]).replace(" ", "").replace("/", "")),
+        owner=str(d["owner"]),
+        retain_until=datetime.fromisoformat(str(d["retain_until"])),
+        summary=str(d.get("summary", "")),
+    )
+
