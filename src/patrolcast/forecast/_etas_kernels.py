@@ -12,8 +12,13 @@ Two implementations of the same E-step give the same answer:
   the naive baseline in ``bench/etas_bench.py`` and as the oracle in the tests.
 
 Both return the same sufficient statistics for the M-step: the background probability of each
-event, and, over the triggered probabilities ``p_ij``, the sums per parent mark, the sum of
-``p_ij * dt_ij`` and the sum of ``p_ij * d_ij**2``; plus ``sum(log lambda_j)``.
+event, and, over the triggered probabilities ``p_ij`` (split over the scales of a mixture of
+Gaussian kernels), the sums per parent mark, the sum of ``p_ij * dt_ij``, and per scale the sum
+of ``p_ij`` and of ``p_ij * d_ij**2``; plus ``sum(log lambda_j)``.
+
+:func:`loo_kernel_weights` gives, for listed pairs, the weight one event's background kernel
+puts on the other's pixel, exactly as the raster smoothing does, so that near-in-time
+neighbours can be left out of each event's background density.
 """
 
 from __future__ import annotations
@@ -27,7 +32,14 @@ import numpy.typing as npt
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
-__all__ = ["space_time_pairs", "space_time_pairs_dense", "estep_pairs", "estep_dense"]
+__all__ = [
+    "space_time_pairs",
+    "space_time_pairs_dense",
+    "estep_pairs",
+    "estep_dense",
+    "gaussian_weights_1d",
+    "loo_kernel_weights",
+]
 
 
 @numba.njit(cache=True)
@@ -139,33 +151,57 @@ def _estep_pairs(
     parent_mark: IntArray,
     theta: FloatArray,
     omega: float,
-    sigma: float,
+    sigmas: FloatArray,
+    weights: FloatArray,
     mu: FloatArray,
-) -> tuple[FloatArray, FloatArray, float, float, float]:
+) -> tuple[FloatArray, FloatArray, float, FloatArray, FloatArray, float]:
     n = mu.shape[0]
     m = parent.shape[0]
+    n_scales = sigmas.shape[0]
     lam = mu.copy()
-    trig = np.empty(m)
-    norm = omega / (2.0 * math.pi * sigma * sigma)
-    inv2s2 = 1.0 / (2.0 * sigma * sigma)
+    trig = np.empty((m, n_scales))
+    norm = np.empty(n_scales)
+    inv2s2 = np.empty(n_scales)
+    for c in range(n_scales):
+        norm[c] = weights[c] * omega / (2.0 * math.pi * sigmas[c] * sigmas[c])
+        inv2s2[c] = 1.0 / (2.0 * sigmas[c] * sigmas[c])
     for k in range(m):
-        v = theta[parent_mark[k]] * norm * math.exp(-omega * dt[k] - d2[k] * inv2s2)
-        trig[k] = v
-        lam[child[k]] += v
+        base = theta[parent_mark[k]] * math.exp(-omega * dt[k])
+        for c in range(n_scales):
+            v = base * norm[c] * math.exp(-d2[k] * inv2s2[c])
+            trig[k, c] = v
+            lam[child[k]] += v
     s_mark = np.zeros(theta.shape[0])
+    s_scale = np.zeros(n_scales)
+    s_d2 = np.zeros(n_scales)
     s_dt = 0.0
-    s_d2 = 0.0
     for k in range(m):
-        p = trig[k] / lam[child[k]]
-        s_mark[parent_mark[k]] += p
-        s_dt += p * dt[k]
-        s_d2 += p * d2[k]
+        inv = 1.0 / lam[child[k]]
+        for c in range(n_scales):
+            p = trig[k, c] * inv
+            s_mark[parent_mark[k]] += p
+            s_scale[c] += p
+            s_d2[c] += p * d2[k]
+            s_dt += p * dt[k]
     p_bg = np.empty(n)
     loglik = 0.0
     for j in range(n):
         p_bg[j] = mu[j] / lam[j]
         loglik += math.log(lam[j])
-    return p_bg, s_mark, s_dt, s_d2, loglik
+    return p_bg, s_mark, s_dt, s_scale, s_d2, loglik
+
+
+EStep = tuple[FloatArray, FloatArray, float, FloatArray, FloatArray, float]
+
+
+def _scales(
+    sigma: float | FloatArray, weights: FloatArray | None
+) -> tuple[FloatArray, FloatArray]:
+    sig = np.atleast_1d(np.asarray(sigma, dtype=np.float64))
+    w = np.ones(1) if weights is None else np.asarray(weights, dtype=np.float64)
+    if w.shape != sig.shape:
+        raise ValueError("one mixture weight per triggering scale")
+    return sig, w
 
 
 def estep_pairs(
@@ -177,14 +213,20 @@ def estep_pairs(
     mark_index: IntArray,
     theta: FloatArray,
     omega: float,
-    sigma: float,
+    sigma: float | FloatArray,
     mu: FloatArray,
-) -> tuple[FloatArray, FloatArray, float, float, float]:
-    """E-step over a precomputed pair list (see module docstring for the returned values)."""
+    weights: FloatArray | None = None,
+) -> EStep:
+    """E-step over a precomputed pair list (see module docstring for the returned values).
+
+    ``sigma`` may be one scale or several (a mixture of Gaussians with ``weights``); the
+    statistics per scale are the triggered probability mass and its sum of squared distances.
+    """
+    sig, w = _scales(sigma, weights)
     dt = t[child] - t[parent]
     d2 = (x[child] - x[parent]) ** 2 + (y[child] - y[parent]) ** 2
-    result: tuple[FloatArray, FloatArray, float, float, float] = _estep_pairs(
-        parent, child, dt, d2, mark_index[parent], theta, float(omega), float(sigma), mu
+    result: EStep = _estep_pairs(
+        parent, child, dt, d2, mark_index[parent], theta, float(omega), sig, w, mu
     )
     return result
 
@@ -196,40 +238,72 @@ def estep_dense(
     mark_index: IntArray,
     theta: FloatArray,
     omega: float,
-    sigma: float,
+    sigma: float | FloatArray,
     mu: FloatArray,
     *,
     max_days: float,
     max_distance: float,
+    weights: FloatArray | None = None,
     block: int = 1024,
-) -> tuple[FloatArray, FloatArray, float, float, float]:
+) -> EStep:
     """Reference E-step over all ``n * n`` pairs, plain numpy, cut-offs applied as masks.
 
     Quadratic in time (memory bounded by ``block * n``): the naive EM of Mohler et al. (2011).
     """
+    sig, w = _scales(sigma, weights)
     n = t.shape[0]
     s_mark = np.zeros(theta.shape[0])
+    s_scale = np.zeros(sig.size)
+    s_d2 = np.zeros(sig.size)
     s_dt = 0.0
-    s_d2 = 0.0
     p_bg = np.empty(n)
     loglik = 0.0
     theta_i = theta[mark_index]
-    norm = omega / (2.0 * np.pi * sigma * sigma)
     for a in range(0, n, block):
         b = min(n, a + block)
         dt = t[a:b, None] - t[None, :]  # [j, i] = t_j - t_i
         d2 = (x[a:b, None] - x[None, :]) ** 2 + (y[a:b, None] - y[None, :]) ** 2
         ok = (dt > 0) & (dt <= max_days) & (d2 <= max_distance**2)
-        trig = np.where(
-            ok,
-            theta_i[None, :] * norm * np.exp(-omega * np.where(ok, dt, 0.0) - d2 / (2 * sigma**2)),
-            0.0,
-        )
+        time_part = np.where(ok, theta_i[None, :] * np.exp(-omega * np.where(ok, dt, 0.0)), 0.0)
+        comps = [
+            time_part * (wc * omega / (2 * np.pi * sc * sc)) * np.exp(-d2 / (2 * sc * sc))
+            for sc, wc in zip(sig, w, strict=True)
+        ]
+        trig = np.sum(comps, axis=0)
         lam = mu[a:b] + trig.sum(axis=1)
-        p = trig / lam[:, None]
-        s_mark += np.bincount(mark_index, weights=p.sum(axis=0), minlength=theta.shape[0])
-        s_dt += float((p * np.where(ok, dt, 0.0)).sum())
-        s_d2 += float((p * d2).sum())
+        for c, comp in enumerate(comps):
+            p = comp / lam[:, None]
+            s_mark += np.bincount(mark_index, weights=p.sum(axis=0), minlength=theta.shape[0])
+            s_scale[c] += float(p.sum())
+            s_d2[c] += float((p * d2).sum())
+            s_dt += float((p * np.where(ok, dt, 0.0)).sum())
         p_bg[a:b] = mu[a:b] / lam
         loglik += float(np.log(lam).sum())
-    return p_bg, s_mark, s_dt, s_d2, loglik
+    return p_bg, s_mark, s_dt, s_scale, s_d2, loglik
+
+
+def gaussian_weights_1d(sigma_px: float) -> FloatArray:
+    """1-D weights of :func:`scipy.ndimage.gaussian_filter` (``truncate=4``), offset 0 first."""
+    from scipy.ndimage import gaussian_filter1d
+
+    radius = int(4.0 * sigma_px + 0.5)
+    impulse = np.zeros(2 * radius + 1)
+    impulse[radius] = 1.0
+    out = gaussian_filter1d(impulse, sigma_px, mode="constant", truncate=4.0)
+    return np.asarray(out[radius:], dtype=np.float64)
+
+
+def loo_kernel_weights(
+    pix_from: IntArray, pix_to: IntArray, nx: int, weights_1d: FloatArray
+) -> FloatArray:
+    """Weight a unit mass at pixel ``pix_from`` puts on pixel ``pix_to`` after the separable
+    Gaussian filter with 1-D weights ``weights_1d`` (0 beyond the truncation radius)."""
+    rf, cf = np.divmod(pix_from, nx)
+    rt, ct = np.divmod(pix_to, nx)
+    dr = np.abs(rt - rf)
+    dc = np.abs(ct - cf)
+    r = weights_1d.size
+    ok = (dr < r) & (dc < r) & (pix_from >= 0) & (pix_to >= 0)
+    out = np.zeros(pix_from.shape)
+    out[ok] = weights_1d[dr[ok]] * weights_1d[dc[ok]]
+    return out

@@ -52,6 +52,7 @@ occurrences. *JASA* 97(458), 369-380.
 
 from __future__ import annotations
 
+import copy
 import math
 import weakref
 from dataclasses import dataclass
@@ -62,15 +63,21 @@ import numpy.typing as npt
 from scipy.ndimage import gaussian_filter
 
 from patrolcast.errors import InputError
-from patrolcast.events import EventSet
-from patrolcast.forecast._etas_kernels import estep_dense, estep_pairs, space_time_pairs
+from patrolcast.events import EventSet, from_days
+from patrolcast.forecast._etas_kernels import (
+    estep_dense,
+    estep_pairs,
+    gaussian_weights_1d,
+    loo_kernel_weights,
+    space_time_pairs,
+)
 from patrolcast.forecast.base import Forecaster
 from patrolcast.geo.support import Support
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
-__all__ = ["ETASForecaster", "Raster"]
+__all__ = ["ETASForecaster", "Raster", "collapse_incidents"]
 
 ENGINES = ("numba", "reference")
 
@@ -192,32 +199,77 @@ def _impulse_centre(sigma_px: float) -> float:
     return float(gaussian_filter(impulse, sigma_px, mode="constant", truncate=4.0)[half, half])
 
 
-BANDWIDTH_LADDER = np.array([50.0, 100.0, 200.0, 400.0, 800.0])
+BANDWIDTH_LADDER = np.array([25.0, 50.0, 100.0, 200.0, 400.0, 800.0])
 
 
-def adaptive_bandwidths(x: FloatArray, y: FloatArray, neighbours: int) -> FloatArray:
+def adaptive_bandwidths(
+    x: FloatArray, y: FloatArray, neighbours: int, smallest: float = 50.0
+) -> FloatArray:
     """Each event's bandwidth: distance to its ``neighbours``-th nearest neighbour, on a ladder.
 
-    The distance is clipped to 50-800 m and rounded (in log scale) to 50, 100, 200, 400 or 800 m
-    so that each rung can be smoothed with one Gaussian filter.
+    The distance is clipped to ``smallest``-800 m and rounded (in log scale) to a rung of
+    25, 50, 100, 200, 400 or 800 m, so that each rung can be smoothed with one Gaussian filter.
     """
+    ladder = BANDWIDTH_LADDER[smallest - 1e-9 <= BANDWIDTH_LADDER]
     from scipy.spatial import cKDTree
 
     n = len(x)
     if n <= 1:
-        return np.full(n, BANDWIDTH_LADDER[-1])
+        return np.full(n, ladder[-1])
     k = min(neighbours, n - 1)
     dist, _ = cKDTree(np.column_stack([x, y])).query(np.column_stack([x, y]), k=k + 1)
-    d = np.clip(dist[:, -1], BANDWIDTH_LADDER[0], BANDWIDTH_LADDER[-1])
-    rung = np.abs(np.log(d[:, None]) - np.log(BANDWIDTH_LADDER[None, :])).argmin(axis=1)
-    return np.asarray(BANDWIDTH_LADDER[rung], dtype=np.float64)
+    d = np.clip(dist[:, -1], ladder[0], ladder[-1])
+    rung = np.abs(np.log(d[:, None]) - np.log(ladder[None, :])).argmin(axis=1)
+    return np.asarray(ladder[rung], dtype=np.float64)
+
+
+class LeaveOut:
+    """Neighbours left out of each event's background density: all those within ``gap_days``
+    in time (both directions; in space, as far as their kernel reaches, so that numerator and
+    normaliser leave out the same events), with the raster-exact weight of each one's kernel on
+    the other's pixel; plus the time order used for the time-window sums."""
+
+    def __init__(self, density: BackgroundDensity, t: FloatArray, gap_days: float) -> None:
+        self.t, self.gap = t, gap_days
+        reach = 4.0 * float(density.h.max()) + 2.0 * max(r.res for r in density.rasters)
+        parent, child = space_time_pairs(
+            t, density.x, density.y, max_days=gap_days, max_distance=reach
+        )
+        src = np.concatenate([parent, child])
+        dst = np.concatenate([child, parent])
+        self.src, self.dst = src, dst
+        kw = np.zeros(src.size)
+        for lv, m, r, pix in zip(
+            density.levels, density.members, density.rasters, density.pixels, strict=True
+        ):
+            sel = m[src]
+            w1d = gaussian_weights_1d(lv / r.res)
+            kw[sel] = loo_kernel_weights(pix[src[sel]], pix[dst[sel]], r.nx, w1d) / (r.res**2)
+        self.kernel = kw
+        # window of each event among the time-sorted events (t is sorted ascending)
+        self.lo = np.searchsorted(t, t - gap_days, side="left")
+        self.hi = np.searchsorted(t, t + gap_days, side="right")
+
+    def near_mass(self, w: FloatArray) -> FloatArray:
+        """Kernel mass at each event from its left-out neighbours."""
+        mass = np.bincount(self.dst, weights=w[self.src] * self.kernel, minlength=self.t.size)
+        return np.asarray(mass, dtype=np.float64)
+
+    def window_weight(self, w: FloatArray) -> FloatArray:
+        """Total weight of the events within ``gap_days`` of each event (itself included)."""
+        cs = np.concatenate([[0.0], np.cumsum(w)])
+        return np.asarray(cs[self.hi] - cs[self.lo], dtype=np.float64)
 
 
 class BackgroundDensity:
     """Weighted Gaussian KDE with one bandwidth per event (a few rungs), on fine rasters.
 
     ``at_events(w)`` is the leave-one-out density (per square metre) at every event, the
-    weights ``w`` normalised to sum to one over the other events.
+    weights ``w`` normalised to sum to one over the other events. With a :class:`LeaveOut`,
+    the events near in time (and space) are left out too, and the weights normalised over the
+    events outside the time window: a *time-stable* background, estimated at each event only
+    from what happened there at other times, so that a cluster in time cannot explain itself
+    as background and a place hit all year round cannot pass for triggering.
     """
 
     def __init__(self, x: FloatArray, y: FloatArray, h: FloatArray) -> None:
@@ -236,7 +288,7 @@ class BackgroundDensity:
             self.pixels.append(r.pixel_of(x, y))
             self.self_weight.append(_impulse_centre(lv / r.res))
 
-    def at_events(self, w: FloatArray) -> FloatArray:
+    def at_events(self, w: FloatArray, leave_out: LeaveOut | None = None) -> FloatArray:
         out = np.zeros(len(self.x))
         for lv, m, r, pix, sw in zip(
             self.levels, self.members, self.rasters, self.pixels, self.self_weight, strict=True
@@ -244,7 +296,11 @@ class BackgroundDensity:
             area = r.res * r.res
             out += r.smooth(self.x[m], self.y[m], w[m], lv)[pix] / area
             out[m] -= w[m] * sw / area  # leave one out: an event's own kernel, exactly
-        return np.maximum(out, 0.0) / np.maximum(w.sum() - w, 1e-12)
+        if leave_out is None:
+            return np.maximum(out, 0.0) / np.maximum(w.sum() - w, 1e-12)
+        out -= leave_out.near_mass(w)
+        rest = w.sum() - leave_out.window_weight(w)
+        return np.maximum(out, 0.0) / np.maximum(rest, 1e-12)
 
     def mass_on(self, raster: Raster, w: FloatArray, widen: float = 0.0) -> FloatArray:
         """Mass per pixel of ``raster`` (weights normalised to sum to one), optionally widened."""
@@ -263,6 +319,75 @@ def _quantised_resolution(scale: float) -> float:
     return 50.0 if scale >= 100.0 else 25.0
 
 
+def collapse_incidents(
+    events: EventSet, minutes: float = 60.0, metres: float = 30.0
+) -> tuple[EventSet, int]:
+    """One record per incident: records within ``minutes`` and ``metres`` of each other (several
+    victims of one shooting, recorded with slightly different times or block points; chains
+    included) become one, the earliest, carrying the highest mark (fatal if any victim died).
+
+    Returns the collapsed events and the number of records merged away.
+    """
+    n = len(events)
+    if n < 2:
+        return events, 0
+    order = np.argsort(events.t, kind="stable")
+    t, x, y = events.t[order], events.x[order], events.y[order]
+    parent, child = space_time_pairs(t, x, y, max_days=minutes / 1440.0, max_distance=metres)
+    same = np.flatnonzero(t[1:] == t[:-1])  # equal times: the pair index needs dt > 0
+    if same.size:
+        extra = np.hypot(x[same + 1] - x[same], y[same + 1] - y[same]) <= metres
+        parent = np.concatenate([parent, same[extra]])
+        child = np.concatenate([child, same[extra] + 1])
+    if parent.size == 0:
+        return events, 0
+    root = np.arange(n)
+    for i, j in sorted(zip(parent.tolist(), child.tolist(), strict=True), key=lambda p: p[1]):
+        root[j] = root[i]  # parents come earlier in time: their root is already final
+    keep_sorted = root == np.arange(n)
+    keep = np.zeros(n, dtype=bool)
+    keep[order[keep_sorted]] = True
+    out = events.select(keep)
+    if len(events.mark):
+        top = np.full(n, np.iinfo(np.int64).min)
+        np.maximum.at(top, root, events.mark[order])
+        mark_of_kept = np.empty(n, dtype=np.int64)
+        mark_of_kept[order] = top
+        out = EventSet(
+            t=out.t, x=out.x, y=out.y, count=out.count, harm=out.harm, crs=out.crs,
+            time_precision=out.time_precision, mark=mark_of_kept[keep],
+        )  # fmt: skip
+    return out, int(n - keep.sum())
+
+
+@dataclass
+class _EMRun:
+    """One EM run from one starting point."""
+
+    start: dict[str, float]
+    mu_rate: float
+    theta: FloatArray
+    omega: float
+    sigmas: FloatArray
+    weights: FloatArray
+    p_bg: FloatArray
+    loglik: float
+    n_iter: int
+    converged: bool
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "start": self.start,
+            "loglik": round(self.loglik, 3),
+            "n_iter": self.n_iter,
+            "converged": self.converged,
+            "branching_ratio_by_mark": [round(float(v), 4) for v in self.theta],
+            "mean_trigger_delay_days": round(1.0 / self.omega, 3),
+            "sigma_m": [round(float(v), 1) for v in self.sigmas],
+            "scale_weights": [round(float(v), 3) for v in self.weights],
+        }
+
+
 class ETASForecaster(Forecaster):
     """ETAS / SEPP forecaster (Mohler et al. 2011), fitted by EM with space-time cut-offs.
 
@@ -271,14 +396,29 @@ class ETASForecaster(Forecaster):
     bandwidth : metres, fixed bandwidth of the Gaussian background density; ``None`` (default)
         for the variable bandwidth (``neighbours``-th nearest neighbour, 50-800 m).
     neighbours : the ``k`` of the variable bandwidth.
-    min_sigma : lower bound of the triggering kernel's scale (metres). Publishers snap
+    min_bandwidth : smallest variable bandwidth, 25 or 50 m (or more). At 25 m, a place hit
+        again and again (snapped to one block point) can be as sharp in the background as the
+        triggering kernel, so its repeats need not be read as triggering.
+    min_sigma : lower bound of the triggering kernel's scales (metres). Publishers snap
         incidents to block midpoints or round coordinates, so many repeats share one point; without
         a floor, sigma collapses towards zero and triggering means "the same address" only.
+    scales : number of Gaussian scales in the triggering kernel (1 or 2): with 2, a mixture
+        ``w g_s1 + (1 - w) g_s2`` (``s1 <= s2``) can hold both same-point repeats and the
+        100-250 m excess the Knox tables show.
     max_days : time cut-off of triggering (days).
     max_distance : space cut-off of triggering (metres).
+    max_mean_delay : upper bound (days) of the mean trigger delay ``1 / omega``. Without it,
+        places hit all year round are read as triggering with a delay of months; a fit that
+        ends at the bound is reported as not trustworthy. ``None``: ``10 * max_days``.
+    stable_background : estimate each event's background density without the events within
+        ``background_gap_days`` and ``max_distance`` of it (see :class:`BackgroundDensity`).
+    background_gap_days : the half-width of that time window (at most a sixth of the window).
+    restarts : EM runs from this many starting points (1-3); the highest likelihood is kept,
+        and all are reported.
     history_days : fit on this many days before the cut-off (``None``: all history). The
         background is constant in time, so a window of a year or two follows trends.
     marked : one branching ratio per event mark (``EventSet.mark``) instead of one for all.
+    deduplicate : collapse records with the same time and place (victims of one incident).
     background_days : the background may vary slowly in time (trends, seasons): its level is a
         Gaussian smoothing, of ``background_days`` standard deviation, of the daily counts of
         background-weighted events, edge-corrected and scaled to mean 1 over the fit window
@@ -302,11 +442,18 @@ class ETASForecaster(Forecaster):
         *,
         bandwidth: float | None = None,
         neighbours: int = 15,
+        min_bandwidth: float = 50.0,
         min_sigma: float = 30.0,
+        scales: int = 1,
         max_days: float = 60.0,
         max_distance: float = 1000.0,
+        max_mean_delay: float | None = 30.0,
+        stable_background: bool = True,
+        background_gap_days: float = 21.0,
+        restarts: int = 2,
         history_days: float | None = 730.0,
         marked: bool = False,
+        deduplicate: bool = True,
         background_days: float | None = 30.0,
         max_iter: int = 200,
         tol: float = 1e-4,
@@ -316,11 +463,18 @@ class ETASForecaster(Forecaster):
     ) -> None:
         self.bandwidth = bandwidth
         self.neighbours = neighbours
+        self.min_bandwidth = min_bandwidth
         self.min_sigma = min_sigma
+        self.scales = scales
         self.max_days = max_days
         self.max_distance = max_distance
+        self.max_mean_delay = max_mean_delay
+        self.stable_background = stable_background
+        self.background_gap_days = background_gap_days
+        self.restarts = restarts
         self.history_days = history_days
         self.marked = marked
+        self.deduplicate = deduplicate
         self.max_iter = max_iter
         self.tol = tol
         self.engine = engine
@@ -330,9 +484,9 @@ class ETASForecaster(Forecaster):
 
     # -- validation ----------------------------------------------------------------------------
     def _validate_params(self) -> None:
-        names = ["max_days", "max_distance", "min_sigma"] + (
-            [] if self.bandwidth is None else ["bandwidth"]
-        )
+        names = ["max_days", "max_distance", "min_sigma", "background_gap_days", "min_bandwidth"]
+        names += [] if self.bandwidth is None else ["bandwidth"]
+        names += [] if self.max_mean_delay is None else ["max_mean_delay"]
         for name in names:
             v = getattr(self, name)
             if not (isinstance(v, int | float) and math.isfinite(v) and v > 0):
@@ -345,6 +499,10 @@ class ETASForecaster(Forecaster):
             raise ValueError(f"history_days must be positive or None, got {self.history_days!r}")
         if not (isinstance(self.neighbours, int) and self.neighbours >= 1):
             raise ValueError(f"neighbours must be a positive integer, got {self.neighbours!r}")
+        if self.scales not in (1, 2):
+            raise ValueError(f"scales must be 1 or 2, got {self.scales!r}")
+        if self.restarts not in (1, 2, 3):
+            raise ValueError(f"restarts must be 1, 2 or 3, got {self.restarts!r}")
         if not (isinstance(self.max_iter, int) and self.max_iter >= 1):
             raise ValueError(f"max_iter must be a positive integer, got {self.max_iter!r}")
         if not self.tol > 0:
@@ -357,6 +515,9 @@ class ETASForecaster(Forecaster):
         ev = history
         if self.history_days is not None:
             ev = ev.select(ev.t >= cutoff - self.history_days)
+        self.n_collapsed_ = 0
+        if self.deduplicate:
+            ev, self.n_collapsed_ = collapse_incidents(ev)
         t = ev.t.copy()
         if ev.time_precision == "day" and self.jitter_days and len(t):
             rng = np.random.default_rng(self.seed)
@@ -367,6 +528,21 @@ class ETASForecaster(Forecaster):
         order = np.argsort(t, kind="stable")
         marks = ev.mark[order] if (self.marked and len(ev.mark)) else np.full(len(t), -1)
         return t[order], ev.x[order], ev.y[order], marks.astype(np.float64), ev.harm[order]
+
+    @property
+    def _omega_bounds(self) -> tuple[float, float]:
+        longest = self.max_mean_delay if self.max_mean_delay is not None else 10.0 * self.max_days
+        return 1.0 / longest, 1000.0
+
+    def _starts(self) -> list[dict[str, float]]:
+        lo, _ = self._omega_bounds
+        d = self.max_distance
+        starts = [
+            {"theta": 0.3, "omega": max(6.0 / self.max_days, lo), "sigma": d / 8.0},
+            {"theta": 0.1, "omega": max(1.0 / 3.0, lo), "sigma": 3.0 * self.min_sigma},
+            {"theta": 0.5, "omega": max(2.0 * lo, 1.5 / self.max_days), "sigma": d / 4.0},
+        ]
+        return starts[: self.restarts]
 
     def _fit(self, history: EventSet, cutoff: float) -> None:
         if history.time_precision == "month":
@@ -386,91 +562,126 @@ class ETASForecaster(Forecaster):
         window = max(cutoff - (start if start is not None else cutoff), 1.0)
         self.window_days_ = float(window)
         self.window_start_ = float(cutoff - window)
+        self.fit_cutoff_ = float(cutoff)
         n_days = max(1, math.ceil(window))
         day = np.clip(np.floor(t - self.window_start_), 0, n_days - 1).astype(np.int64)
         self.marks_ = np.unique(marks) if n else np.array([-1], dtype=np.int64)
         mark_index = np.searchsorted(self.marks_, marks).astype(np.int64)
         self.t_, self.x_, self.y_, self.mark_index_ = t, x, y, mark_index
         self.mean_harm_ = float(harm.mean()) if n else 1.0
-        n_marks = len(self.marks_)
-
-        theta = np.full(n_marks, 0.3)
-        omega = 6.0 / self.max_days
-        sigma = self.max_distance / 8.0
-        mu_rate = 0.7 * n / window
-        p_bg = np.ones(n)
         self.n_pairs_ = 0
-        self.n_iter_ = 0
-        self.loglik_ = 0.0
-        self.converged_ = n == 0
+        self.runs_: list[_EMRun] = []
         if n == 0:
             self.time_profile_ = np.ones(1)
-            self._store(mu_rate, theta * 0.0, omega, sigma, p_bg)
+            self.background_ = None
+            sig = np.full(self.scales, self.max_distance / 8.0)
+            wts = np.full(self.scales, 1.0 / self.scales)
+            zero = np.zeros(len(self.marks_))
+            run = _EMRun({}, 0.0, zero, 6.0 / self.max_days, sig, wts, np.ones(0), 0.0, 0, True)
+            self._store(run)
             return
 
         if self.bandwidth is None:
-            h = adaptive_bandwidths(x, y, self.neighbours)
+            h = adaptive_bandwidths(x, y, self.neighbours, self.min_bandwidth)
         else:
             h = np.full(n, float(self.bandwidth))
         self.background_ = BackgroundDensity(x, y, h)
-        tau = np.minimum(cutoff - t, self.max_days)  # how much of each kernel lies before cutoff
-        counts_per_mark = np.bincount(mark_index, minlength=n_marks)
-
+        leave_out = None
+        if self.stable_background:
+            gap = min(self.background_gap_days, window / 6.0)
+            leave_out = LeaveOut(self.background_, t, gap)
+        pairs = None
         if self.engine == "numba":
-            parent, child = space_time_pairs(
+            pairs = space_time_pairs(
                 t, x, y, max_days=self.max_days, max_distance=self.max_distance
             )
-            self.n_pairs_ = int(parent.size)
+            self.n_pairs_ = int(pairs[0].size)
+        ctx = (t, x, y, mark_index, day, n_days, window, cutoff, leave_out, pairs)
+        self.runs_ = [self._em(s, *ctx) for s in self._starts()]
+        best = max(self.runs_, key=lambda r: r.loglik)
+        self.time_profile_ = self._time_profile(best.p_bg, day, n_days)
+        self._store(best)
 
-        # Leave-one-out background density at each event: an event's own kernel is removed,
-        # else a narrow bandwidth would let every event explain itself as background.
-        extent = (np.ptp(x) + 8 * h.max()) * (np.ptp(y) + 8 * h.max())
+    def _em(
+        self,
+        start: dict[str, float],
+        t: FloatArray,
+        x: FloatArray,
+        y: FloatArray,
+        mark_index: IntArray,
+        day: IntArray,
+        n_days: int,
+        window: float,
+        cutoff: float,
+        leave_out: LeaveOut | None,
+        pairs: tuple[IntArray, IntArray] | None,
+    ) -> _EMRun:
+        n = len(t)
+        n_marks = len(self.marks_)
+        bg = self.background_
+        assert bg is not None
+        omega_lo, omega_hi = self._omega_bounds
+        theta = np.full(n_marks, start["theta"])
+        omega = start["omega"]
+        if self.scales == 1:
+            sigmas = np.array([start["sigma"]])
+        else:
+            sigmas = np.array([max(start["sigma"] / 3.0, self.min_sigma), start["sigma"]])
+        weights = np.full(self.scales, 1.0 / self.scales)
+        mu_rate = 0.7 * n / window
+        p_bg = np.ones(n)
+        tau = np.minimum(cutoff - t, self.max_days)  # how much of each kernel lies before cutoff
+        counts_per_mark = np.bincount(mark_index, minlength=n_marks)
+        h_max = float(bg.h.max())
+        extent = (np.ptp(x) + 8 * h_max) * (np.ptp(y) + 8 * h_max)
         floor = 1e-6 / extent  # a tiny uniform floor keeps isolated events' density positive
+        d2max = self.max_distance**2
+        loglik, converged, n_iter = -math.inf, False, 0
         for it in range(1, self.max_iter + 1):
+            n_iter = it
             profile = self._time_profile(p_bg, day, n_days)
-            mu = mu_rate * np.maximum(self.background_.at_events(p_bg), floor) * profile[day]
-            if self.engine == "numba":
-                p_bg, s_mark, s_dt, s_d2, ll = estep_pairs(
-                    parent, child, t, x, y, mark_index, theta, omega, sigma, mu
+            mu = mu_rate * np.maximum(bg.at_events(p_bg, leave_out), floor) * profile[day]
+            if pairs is not None:
+                p_bg, s_mark, s_dt, s_scale, s_d2, ll = estep_pairs(
+                    pairs[0], pairs[1], t, x, y, mark_index, theta, omega, sigmas, mu, weights
                 )
             else:
-                p_bg, s_mark, s_dt, s_d2, ll = estep_dense(
-                    t,
-                    x,
-                    y,
-                    mark_index,
-                    theta,
-                    omega,
-                    sigma,
-                    mu,
-                    max_days=self.max_days,
-                    max_distance=self.max_distance,
-                )
-            s_all = float(s_mark.sum())
-            old = np.concatenate([[mu_rate, omega, sigma], theta])
+                p_bg, s_mark, s_dt, s_scale, s_d2, ll = estep_dense(
+                    t, x, y, mark_index, theta, omega, sigmas, mu,
+                    max_days=self.max_days, max_distance=self.max_distance, weights=weights,
+                )  # fmt: skip
+            # log-likelihood at the parameters of this E-step (mu integrates to mu_rate*window)
+            space_mass = float(np.sum(weights * (1.0 - np.exp(-d2max / (2.0 * sigmas**2)))))
+            time_mass = 1.0 - np.exp(-omega * tau)
+            loglik = float(ll) - mu_rate * window
+            loglik -= float(np.sum(theta[mark_index] * time_mass)) * space_mass
+            s_all = float(s_scale.sum())
+            old = np.concatenate([[mu_rate, omega], sigmas, weights, theta])
             mu_rate = float(p_bg.sum()) / window
             if s_all > 0:
-                sigma = max(self.min_sigma, math.sqrt(s_d2 / (2.0 * s_all)))
-            space_mass = 1.0 - math.exp(-(self.max_distance**2) / (2.0 * sigma**2))
-            time_mass = 1.0 - np.exp(-omega * tau)
+                live = s_scale > 1e-12
+                sigmas = np.where(
+                    live,
+                    np.maximum(self.min_sigma, np.sqrt(s_d2 / (2.0 * np.maximum(s_scale, 1e-300)))),
+                    sigmas,
+                )
+                weights = s_scale / s_all
+                if self.scales == 2 and sigmas[0] > sigmas[1]:  # keep s1 <= s2 (no label switch)
+                    sigmas, weights = sigmas[::-1].copy(), weights[::-1].copy()
+            space_mass = float(np.sum(weights * (1.0 - np.exp(-d2max / (2.0 * sigmas**2)))))
             denom = space_mass * np.bincount(mark_index, weights=time_mass, minlength=n_marks)
             theta = np.where(counts_per_mark > 0, s_mark / np.maximum(denom, 1e-300), 0.0)
             theta = np.minimum(theta, 0.99)
             if s_all > 0:
                 edge = space_mass * float(np.sum(theta[mark_index] * tau * np.exp(-omega * tau)))
-                omega = s_all / (s_dt + edge)
-                omega = float(min(max(omega, 0.1 / self.max_days), 1000.0))
-            triggered_total = float(np.sum(theta[mark_index] * time_mass)) * space_mass
-            compensator = mu_rate * window + triggered_total
-            self.loglik_ = float(ll) - compensator
-            self.n_iter_ = it
-            new = np.concatenate([[mu_rate, omega, sigma], theta])
+                omega = float(min(max(s_all / (s_dt + edge), omega_lo), omega_hi))
+            new = np.concatenate([[mu_rate, omega], sigmas, weights, theta])
             change = np.abs(new - old) / np.maximum(np.abs(old), 1e-12)
             if np.all(change[np.abs(new) > 1e-9] < self.tol):
-                self.converged_ = True
+                converged = True
                 break
-        self.time_profile_ = self._time_profile(p_bg, day, n_days)
-        self._store(mu_rate, theta, omega, sigma, p_bg)
+        return _EMRun(dict(start), mu_rate, theta, omega, sigmas, weights, p_bg, loglik, n_iter,
+                      converged)  # fmt: skip
 
     def _time_profile(self, w: FloatArray, day: IntArray, n_days: int) -> FloatArray:
         """Background level per day of the fit window (mean 1); all ones if constant."""
@@ -491,21 +702,96 @@ class ETASForecaster(Forecaster):
         """Background level (relative to the fit window's mean) used for forecasts."""
         return float(self.time_profile_[-1])
 
-    def _store(
-        self, mu_rate: float, theta: FloatArray, omega: float, sigma: float, p_bg: FloatArray
-    ) -> None:
-        self.mu_ = float(mu_rate)
-        self.theta_ = np.asarray(theta, dtype=np.float64)
-        self.omega_ = float(omega)
-        self.sigma_ = float(sigma)
-        self.p_background_ = p_bg
-        n = len(p_bg)
+    def _store(self, run: _EMRun) -> None:
+        self.mu_ = float(run.mu_rate)
+        self.theta_ = np.asarray(run.theta, dtype=np.float64)
+        self.omega_ = float(run.omega)
+        self.sigmas_ = np.asarray(run.sigmas, dtype=np.float64)
+        self.scale_weights_ = np.asarray(run.weights, dtype=np.float64)
+        self.sigma_ = float(self.sigmas_[0])  # the (smallest) triggering scale
+        self.p_background_ = run.p_bg
+        self.n_iter_ = run.n_iter
+        self.converged_ = bool(run.converged)
+        self.loglik_ = float(run.loglik)
+        n = len(run.p_bg)
+        self.n_fit_events_ = n
         # branching ratio: mean number of direct offspring per event
         self.branching_ratio_ = float(self.theta_[self.mark_index_].mean()) if n else 0.0
         self.truncated_mass_ = {
             "time": math.exp(-self.omega_ * self.max_days),
-            "space": math.exp(-(self.max_distance**2) / (2 * self.sigma_**2)),
+            "space": float(
+                np.sum(
+                    self.scale_weights_ * np.exp(-(self.max_distance**2) / (2 * self.sigmas_**2))
+                )
+            ),
         }
+        self.trust_reasons_ = self._assess(n)
+        self.trustworthy_ = not self.trust_reasons_
+
+    def _assess(self, n: int) -> list[str]:
+        """Why the fit should not be relied on (empty list: no reason found)."""
+        reasons: list[str] = []
+        if n < 50:
+            reasons.append(f"only {n} events to fit on")
+            return reasons
+        if not self.converged_:
+            reasons.append(f"EM did not converge in {self.n_iter_} iterations")
+        lo, _ = self._omega_bounds
+        if self.omega_ <= lo * 1.01:
+            reasons.append(
+                f"mean trigger delay at its bound ({1.0 / self.omega_:.0f} days): the triggering "
+                "term is absorbing persistent hot spots, not near repeats"
+            )
+        if np.all(self.sigmas_ <= self.min_sigma * 1.01):
+            reasons.append(
+                f"triggering scale at its {self.min_sigma:g} m floor: only same-point repeats"
+            )
+        if self.branching_ratio_ < 0.005:
+            reasons.append(f"branching ratio {self.branching_ratio_:.4f}: no triggering found")
+        ok = [r for r in self.runs_ if r.converged]
+        if len(ok) >= 2:
+            top = sorted(ok, key=lambda r: -r.loglik)
+            a, b = top[0], top[1]
+            if abs(a.loglik - b.loglik) < 2.0 and abs(1 / a.omega - 1 / b.omega) > 0.5 * (
+                1 / a.omega
+            ):
+                reasons.append("restarts reach different delays with the same likelihood")
+        return reasons
+
+    def conditioned_on(self, events: EventSet, until: float) -> ETASForecaster:
+        """The fitted model with the events in ``[fit cut-off, until)`` added to its history.
+
+        Parameters and background stay as fitted; the new events trigger like the old (so a
+        forecast after them costs no EM refit). Returns a new model whose ``cutoff_`` is
+        ``until``.
+        """
+        self._check_fitted()
+        if until < self.cutoff_ - 1e-9:
+            raise ValueError("cannot condition on a time before the model's cut-off")
+        if events.crs != self.crs_:
+            raise ValueError(f"events CRS {events.crs} differs from the model's {self.crs_}")
+        new = events.select((events.t >= self.cutoff_) & (events.t < until))
+        if self.deduplicate:
+            new, _ = collapse_incidents(new)
+        out = copy.copy(self)
+        marks = new.mark if (self.marked and len(new.mark)) else np.full(len(new), -1)
+        where = np.searchsorted(self.marks_, marks)
+        known = (where < len(self.marks_)) & (
+            self.marks_[np.minimum(where, len(self.marks_) - 1)] == marks
+        )
+        # an unseen mark gets the pooled branching ratio through its own index
+        theta = self.theta_
+        if not np.all(known):
+            theta = np.concatenate([theta, [self.branching_ratio_]])
+            where = np.where(known, where, len(self.theta_))
+        order = np.argsort(new.t, kind="stable")
+        out.t_ = np.concatenate([self.t_, new.t[order]])
+        out.x_ = np.concatenate([self.x_, new.x[order]])
+        out.y_ = np.concatenate([self.y_, new.y[order]])
+        out.mark_index_ = np.concatenate([self.mark_index_, where[order].astype(np.int64)])
+        out.theta_ = theta
+        out.cutoff_ = float(until)
+        return out
 
     # -- the fitted model ----------------------------------------------------------------------
     def theta_for(self, mark: int | None) -> float:
@@ -518,23 +804,32 @@ class ETASForecaster(Forecaster):
         return self.branching_ratio_
 
     def params_summary(self) -> dict[str, Any]:
-        """Fitted parameters in plain units, for reports and JSON."""
+        """Fitted parameters in plain units, with convergence and trust, for reports and JSON."""
         self._check_fitted()
         return {
             "background_per_day": self.mu_,
             "background_level_at_cutoff": self.level_at_cutoff_,
             "branching_ratio": self.branching_ratio_,
             "theta_by_mark": {
-                int(m): float(v) for m, v in zip(self.marks_, self.theta_, strict=True)
+                int(m): float(v)
+                for m, v in zip(self.marks_, self.theta_[: len(self.marks_)], strict=True)
             },
             "omega_per_day": self.omega_,
             "mean_trigger_delay_days": 1.0 / self.omega_,
             "sigma_m": self.sigma_,
-            "n_events": int(len(self.t_)),
+            "sigmas_m": [float(v) for v in self.sigmas_],
+            "scale_weights": [float(v) for v in self.scale_weights_],
+            "n_events": int(self.n_fit_events_),
+            "n_history_events": int(len(self.t_)),
+            "records_collapsed": int(getattr(self, "n_collapsed_", 0)),
             "n_pairs": self.n_pairs_,
             "n_iter": self.n_iter_,
             "converged": bool(self.converged_),
+            "trustworthy": bool(self.trustworthy_),
+            "not_trustworthy_because": list(self.trust_reasons_),
             "loglik": self.loglik_,
+            "restarts": [r.summary() for r in self.runs_],
+            "fit_cutoff": from_days(self.fit_cutoff_).isoformat(timespec="minutes"),
             "truncated_mass": dict(self.truncated_mass_),
         }
 
@@ -549,12 +844,14 @@ class ETASForecaster(Forecaster):
         self, support: Support, start: float, end: float
     ) -> tuple[FloatArray, FloatArray, dict[str, FloatArray]]:
         n_units = support.n_units
-        if len(self.t_) == 0:
+        if len(self.t_) == 0 or self.background_ is None:
             zero = np.zeros(n_units)
             return zero, zero.copy(), {"background": zero.copy(), "triggered": zero.copy()}
         bg = self.background_
+        assert bg is not None
         res = _quantised_resolution(min(self.sigma_, min(bg.levels)))
-        raster, unit_of_pixel = support_frame(support, res, 4.0 * max(self.sigma_, max(bg.levels)))
+        widest = max(float(self.sigmas_.max()), max(bg.levels))
+        raster, unit_of_pixel = support_frame(support, res, 4.0 * widest)
         inside = unit_of_pixel >= 0
         w_bg = self.p_background_
         bg_mass = bg.mass_on(raster, w_bg)
@@ -573,12 +870,20 @@ class ETASForecaster(Forecaster):
             / (1.0 - n_bar)
             * (length - (1.0 - math.exp(-k * length)) / k)
         )
-        cascade_mass = bg.mass_on(raster, w_bg, widen=self.sigma_) * bg_cascade
+        scales = list(zip(self.sigmas_, self.scale_weights_, strict=True))
+        cascade_mass = sum(
+            (bg.mass_on(raster, w_bg, widen=float(s)) * (bg_cascade * float(w)) for s, w in scales),
+            np.zeros(raster.nx * raster.ny),
+        )
         # offspring of the history in the window, first generation and their descendants
         w_trig = self.time_weights(start, end)
         live = w_trig > 0
         if live.any():
-            trig_mass = raster.smooth(self.x_[live], self.y_[live], w_trig[live], self.sigma_)
+            trig_mass = sum(
+                (raster.smooth(self.x_[live], self.y_[live], w_trig[live] * float(w), float(s))
+                 for s, w in scales),
+                np.zeros(raster.nx * raster.ny),
+            )  # fmt: skip
             lag = start - self.t_[live]  # intensity R_i of each live event at the window start
             rate_now = self.theta_[self.mark_index_[live]] * omega * np.exp(-omega * lag)
             r_total = float(rate_now.sum())
@@ -586,12 +891,13 @@ class ETASForecaster(Forecaster):
                 (1.0 - math.exp(-k * length)) / k - (1.0 - math.exp(-omega * length)) / omega
             )
             if extra > 0 and r_total > 0:
-                cascade_mass += raster.smooth(
-                    self.x_[live],
-                    self.y_[live],
-                    rate_now * (extra / r_total),
-                    self.sigma_ * math.sqrt(2.0),
-                )
+                for s, w in scales:
+                    cascade_mass += raster.smooth(
+                        self.x_[live],
+                        self.y_[live],
+                        rate_now * (extra / r_total) * float(w),
+                        float(s) * math.sqrt(2.0),
+                    )
             cascade_mass += trig_mass
         triggered: FloatArray = np.bincount(
             units, weights=cascade_mass[inside], minlength=n_units
