@@ -165,6 +165,10 @@ _CONFUSABLES = str.maketrans(
         "Α": "A", "Β": "B", "Ε": "E", "Ζ": "Z", "Η": "H", "Ι": "I", "Κ": "K", "Μ": "M",
         "Ν": "N", "Ο": "O", "Ρ": "P", "Τ": "T", "Υ": "Y", "Χ": "X",
         "ο": "o", "ν": "v", "α": "a", "ι": "i", "κ": "k", "ρ": "p",
+        # Latin small capitals, drawn like capitals
+        "ᴀ": "A", "ʙ": "B", "ᴄ": "C", "ᴅ": "D", "ᴇ": "E", "ɢ": "G", "ʜ": "H", "ɪ": "I",
+        "ᴊ": "J", "ᴋ": "K", "ʟ": "L", "ᴍ": "M", "ɴ": "N", "ᴏ": "O", "ᴘ": "P", "ʀ": "R",
+        "ꜱ": "S", "ᴛ": "T", "ᴜ": "U", "ᴠ": "V", "ᴡ": "W", "ʏ": "Y", "ᴢ": "Z",
         # dashes and minus signs, curly and modifier apostrophes, primes
         "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-",
         "\u2015": "-", "\u2212": "-", "\u2018": "'", "\u2019": "'", "\u02bc": "'",
@@ -236,8 +240,12 @@ _RANKS = (
 _TITLE_SET = frozenset(form for t in _HONORIFICS + _RANKS for form in (t, t.upper()))
 _TITLE_FORMS = sorted(_TITLE_SET, key=len, reverse=True)
 _TITLE = r"(?:" + "|".join(_TITLE_FORMS) + r")"
-# One or more titles ("Det Sgt", "Ch Supt", "Rev Dr"), each ending in "." or a space.
-_TITLES = rf"\b{_TITLE}(?:\.\s*|\s+)(?:{_TITLE}(?:\.\s*|\s+)){{0,2}}"
+# One or more titles ("Det Sgt", "Ch Supt", "Rev Dr"), each ending in "." or a space, then
+# perhaps a collar number ("PC 4512 Hughes"); "M r" is an evasion of "Mr".
+_TITLES = (
+    rf"\b(?:{_TITLE}|M\s(?:rs|r|s)\b)(?:\.\s*|\s+)(?:{_TITLE}(?:\.\s*|\s+)){{0,2}}"
+    r"(?:\d{1,6}\s+)?"
+)
 
 # Surname particles (lower or capital case), before the capitalised part of a surname.
 _PARTICLE = (
@@ -276,6 +284,7 @@ _PLACE_WORDS = (
     r"|gallery|theatre|theater|cinema|stadium|ground|van|café|cafe|restaurant|takeaway"
     r"|garage|gate|gates|playground|primary|secondary|leisure|sports|community|health|path"
     r"|passage|alley|yard|wharf|quay|green|common|parade|circus|broadway|embankment"
+    r"|foundation|trust|institute|society|association|charity|fund|club|lodge"
 )
 _TAIL_TOKEN = rf"(?:{_UPPER}{_LETTER}*(?:['.-]{_LETTER}*)*|of|de|la|le|du|van|von|der|Jr\.?|Sr\.?)"
 _PLACE_TAIL = re.compile(rf"(?:\s+{_TAIL_TOKEN}){{0,4}}?\s+(?P<word>{_PLACE_WORDS})\b", re.I)
@@ -402,13 +411,16 @@ _RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
         "name introduced as such",
         re.compile(
             r"\b(?i:known(?:\s+to\s+\w+)?\s+as|aka|a\.k\.a\.?|alias|nicknamed|named"
-            r"|goes\s+by(?:\s+the\s+name(?:\s+of)?)?|street\s+name|calls\s+(?:him|her|them)sel(?:f|ves))"
+            r"|goes\s+by(?:\s+the\s+name(?:\s+of)?)?|street\s+name"
+            r"|call(?:s|ed)?\s+(?:him|her|them)(?:sel(?:f|ves))?)"
             rf"\s*[:\-]?\s*(?:['\"\u201c]\S|{_UPPER}|\d)",
         ),
     ),
     (
         "name introduced as such",
-        re.compile(rf"\b(?i:{_PERSON})\s+(?i:called|named)\s+{_UPPER}"),
+        re.compile(rf"\b(?i:{_PERSON}|guy|bloke|one)\s+(?i:called|named"
+                   rf"|(?:that\s+|who\s+)?(?:they|people|everyone|others|friends)\s+call)"
+                   rf"\s+['\"\u201c]?{_UPPER}"),
     ),
     (
         "date of birth",
