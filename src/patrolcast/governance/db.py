@@ -157,8 +157,8 @@ def open_database(
         path = url.split("///", 1)[1] if "///" in url else ""
         if not allow_new and (not path or path == ":memory:" or not Path(path).is_file()):
             raise InputError(
-                f"no database at {path or url} (create it with the first `patrolcast users add "
-                f"--db {url}`, or check the path)"
+                f"no database at {path or url} (create it with `patrolcast admin bootstrap`, "
+                "or check the path)"
             )
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
