@@ -307,7 +307,9 @@ def _is_caps(text: str) -> bool:
     return len(letters) >= 8 and sum(c.isupper() for c in letters) >= 0.8 * len(letters)
 
 
-def _names_a_place(text: str, start: int, end: int, extra: frozenset[str]) -> bool:
+def _names_a_place(
+    text: str, start: int, end: int, extra: frozenset[str], *, caps: bool
+) -> bool:
     """A title phrase that names nobody: an allow-listed phrase, a title after ``the``, or a
     place named after someone (``Lady Margaret Road``, ``Lord Napier pub``)."""
     tail = re.sub(r"[.\s]+", " ", text[start : start + 40].lower())
@@ -324,7 +326,6 @@ def _names_a_place(text: str, start: int, end: int, extra: frozenset[str]) -> bo
         and _STREET_TYPE.fullmatch(title_and_name[1])
     ):
         return True  # "Lord Street", "Lady Lane", "Constable Drive", "Master Lane"
-    caps = _is_caps(text)
     tail_re = _PLACE_TAIL if caps else _PLACE_TAIL_CASED
     m = tail_re.match(text, end)
     if m is None:
@@ -347,6 +348,7 @@ _LOWER_TITLE = re.compile(r"\b(?:mr|mrs)\.?\s+(?P<name>[^\W\d_]{2,})")
 
 def _name_findings(text: str, extra: frozenset[str]) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
+    caps = _is_caps(text)
     for pattern in (_NAME_AFTER_TITLE, _INITIAL_AFTER_TITLE, _JOINED_TITLE, _LOWER_TITLE):
         for m in pattern.finditer(text):
             name = m.group("name")
@@ -356,7 +358,7 @@ def _name_findings(text: str, extra: frozenset[str]) -> list[tuple[int, int]]:
                 first.lower() in _NOT_NAMES or first in _TITLE_SET or last in _TITLE_SET
             ):
                 continue
-            if _names_a_place(text, m.start(), m.end(), extra):
+            if _names_a_place(text, m.start(), m.end(), extra, caps=caps):
                 continue
             spans.append((m.start(), m.end()))
     return spans
@@ -496,7 +498,7 @@ _RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
             re.IGNORECASE,
         ),
     ),
-    ("e-mail address", re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")),
+    ("e-mail address", re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")),
     (
         "e-mail address",  # spelt out: "jo dot bloggs at gmail dot com"
         re.compile(r"\b\w+(?:\s+dot\s+\w+)*\s+(?:at|\(at\)|\[at\])\s+\w+\s+dot\s+"
