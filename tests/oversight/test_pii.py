@@ -1,4 +1,6 @@
-"""The personal-data check on a corpus of texts that must be refused and texts that must pass."""
+"""The personal-data check, through its old import path (patrolcast.oversight.pii re-exports
+patrolcast.privacy): texts that must be refused and texts that must pass. The review cases,
+the corpus and its precision/recall floors are in tests/privacy."""
 
 from __future__ import annotations
 
