@@ -40,7 +40,7 @@ from patrolcast.governance.db import open_database
 from patrolcast.governance.signing import AuditSigner, read_checkpoint_log
 from patrolcast.governance.states import State
 from tests.governance import helpers
-from tests.governance.helpers import make_world, walk_to
+from tests.governance.helpers import World, make_world, walk_to
 
 KINDS = ("edit", "delete", "insert", "reorder", "truncate", "rechain", "table")
 COLUMNS = (
@@ -72,16 +72,20 @@ class Built:
     entries: int
 
 
-def build(tmp: Path, *, proposals: int = 4) -> Built:
-    """A populated, signed SQLite database at ``tmp/chain.db`` (keys in ``tmp/keys``)."""
+def signed_world(tmp: Path, name: str = "chain.db") -> tuple[World, AuditSigner]:
+    """The test world (people, a snapshot) written by a server holding the signing key."""
     signer = AuditSigner.load_or_create(tmp / "keys")
-    url = f"sqlite:///{tmp / 'chain.db'}"
     original = helpers.open_database
     helpers.open_database = lambda u, **kw: open_database(u, signer=signer, **kw)
     try:
-        world = make_world(url)
+        return make_world(f"sqlite:///{tmp / name}"), signer
     finally:
         helpers.open_database = original
+
+
+def build(tmp: Path, *, proposals: int = 4) -> Built:
+    """A populated, signed SQLite database at ``tmp/chain.db`` (keys in ``tmp/keys``)."""
+    world, signer = signed_world(tmp)
     states = (State.REVIEWED, State.REFUSED, State.CANCELLED, State.ACTIVE, State.AUTHORISED)
     for k in range(proposals):
         walk_to(world, states[k % len(states)], offset=5000.0 * k)
