@@ -16,7 +16,8 @@ runner = CliRunner()
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("PATROLCAST_DEBUG", "PATROLCAST_USER")}
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("PATROLCAST_DEBUG", "PATROLCAST_USER", "PATROLCAST_SERVER_URL")}
     return subprocess.run(
         [sys.executable, "-m", "patrolcast.cli.main", *args],
         capture_output=True, text=True, env=env, check=False,
@@ -53,6 +54,8 @@ def test_transparency_scenario_end_to_end(tmp_path: Path) -> None:
     assert names == {"transparency-2025-06.html", "transparency-2025-06.csv",
                      "transparency-2025-06.geojson"}
     assert "<3" in (out / "transparency-2025-06.csv").read_text(encoding="utf-8")
+    # The scenario's unsuppressed database is never written beside the public files.
+    assert sorted(p.name for p in out.iterdir()) == sorted(names)
 
 
 def test_bad_input_is_one_clear_line(tmp_path: Path) -> None:
@@ -63,5 +66,5 @@ def test_bad_input_is_one_clear_line(tmp_path: Path) -> None:
     assert not (tmp_path / "x").exists()
     bad_rates = _cli("fairness", "feedback", "--rates", "1,abc")
     assert bad_rates.returncode == 2 and "comma-separated" in bad_rates.stderr
-    no_user = _cli("intel", "list", "--db", f"sqlite:///{tmp_path / 'g.db'}")
-    assert no_user.returncode == 2 and "--as" in no_user.stderr
+    no_user = _cli("intel", "list", "--server", "http://127.0.0.1:9")
+    assert no_user.returncode == 2 and "not signed in" in no_user.stderr
