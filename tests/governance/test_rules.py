@@ -142,7 +142,7 @@ def test_max_area(world: World) -> None:
     big = details(world)
     big = ProposalDetails(
         trigger=big.trigger,
-        area=Area.from_bbox(0, 0, 2000, 2000, ("E1",)),
+        area=Area.from_bbox(530000, 180000, 532000, 182000, ("E09000001",)),
         start=big.start,
         end=big.end,
         ndm=big.ndm,
@@ -364,9 +364,13 @@ def test_busss_extensions_nine_then_fifteen_hours(world: World) -> None:
 
 def test_area_must_be_projected_metres() -> None:
     with pytest.raises(InputError, match="not projected"):
-        Area(wkt="POLYGON((0 0,0.01 0,0.01 0.01,0 0.01,0 0))", boroughs=("E1",), crs="EPSG:4326")
-    assert Area.from_bbox(0, 0, 1000, 500, ("e1",)).boroughs == ("E1",)
-    assert Area.from_bbox(0, 0, 1000, 500, ("E1",)).area_km2 == pytest.approx(0.5)
+        Area(
+            wkt="POLYGON((0 0,0.01 0,0.01 0.01,0 0.01,0 0))",
+            boroughs=("E09000001",),
+            crs="EPSG:4326",
+        )
+    assert Area.from_bbox(0, 0, 1000, 500, ("e09000001",)).boroughs == ("E09000001",)
+    assert Area.from_bbox(0, 0, 1000, 500, ("E09000001",)).area_km2 == pytest.approx(0.5)
 
 
 def test_intelligence_trigger_grade_is_the_items_own_grade(world: World) -> None:

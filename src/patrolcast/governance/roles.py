@@ -9,7 +9,13 @@ Public API
 ----------
 ``Role``, ``Rank`` (ordered, ``Rank.parse(text)``), ``Actor`` (a frozen value: username, rank,
 roles, boroughs), ``RoleSpec``, ``add_person(session, *, actor, username, roles, rank,
-display_name, clock)``, ``load_actor(session, username)``, ``list_people(session)``.
+display_name, clock)``, ``remove_role(session, *, actor, username, role, clock) -> Actor``,
+``find_actor(session, username)``, ``load_actor(session, username)``, ``list_people(session)``,
+``normalise_username(text) -> str`` (casefolded; fullmatch ``[a-z][a-z0-9._-]{1,31}``),
+``log_name(text) -> str`` (the username, or a placeholder, for logs).
+
+Usernames are stored casefolded: ``ACC`` and ``acc`` are one person, and a user whose name
+differs from an existing (legacy) one only in case is refused. Borough codes are GSS codes.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from patrolcast.governance import audit
 from patrolcast.governance.clock import Clock
 from patrolcast.governance.db import run_transaction
 from patrolcast.governance.models import Person, RoleGrant
+from patrolcast.governance.places import borough_code
 
 __all__ = [
     "Actor",
@@ -38,6 +45,9 @@ __all__ = [
     "find_actor",
     "list_people",
     "load_actor",
+    "log_name",
+    "normalise_username",
+    "remove_role",
 ]
 
 
@@ -149,10 +159,16 @@ class RoleSpec:
     borough: str | None = None
 
     def __post_init__(self) -> None:
+        if not isinstance(self.role, Role):
+            raise InputError("give a role")
         if self.role is Role.BOROUGH_COMMANDER and not self.borough:
             raise InputError("a borough commander role needs a borough code")
         if self.role is not Role.BOROUGH_COMMANDER and self.borough:
             raise InputError(f"role {self.role} is not scoped to a borough")
+        if self.borough:
+            object.__setattr__(
+                self, "borough", borough_code(self.borough, what="borough commander's borough")
+            )
 
     @classmethod
     def parse(cls, text: str) -> RoleSpec:
@@ -203,11 +219,55 @@ def _actor_of(person: Person) -> Actor:
     )
 
 
-_USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+#: A username, after casefolding: a lower-case letter then 1-31 of letters, digits, '.', '_', '-'.
+USERNAME = re.compile(r"[a-z][a-z0-9._-]{1,31}", re.ASCII)
+MAX_DISPLAY_NAME = 200
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def normalise_username(text: object, *, what: str = "username") -> str:
+    """The casefolded username, if it fullmatches ``USERNAME``; an InputError otherwise.
+
+    ``"ACC1"`` and ``"acc1"`` are one user (stored as ``acc1``); ``"acc\\n"`` (a trailing line
+    break) and non-ASCII look-alikes are refused. The message does not echo the text.
+    """
+    name = text.casefold() if isinstance(text, str) and text.isascii() else ""
+    if not USERNAME.fullmatch(name):
+        raise InputError(
+            f"{what} must be a lower-case letter then 1 to 31 letters, digits, '.', '_' or '-'"
+        )
+    return name
+
+
+def log_name(text: object) -> str:
+    """How an acting-user string is written to a log: the casefolded username when it is one,
+    otherwise a fixed placeholder (a 3,000-character or multi-line string never reaches a log)."""
+    try:
+        return normalise_username(text)
+    except InputError:
+        return "(invalid username)"
+
+
+def _find_person(session: Session, username: object) -> Person | None:
+    """The person ``username`` names: an exact match, else its casefolded form (never a guess)."""
+    if not isinstance(username, str) or not username or len(username) > 64:
+        return None
+    person = session.execute(
+        select(Person).where(Person.username == username)
+    ).scalar_one_or_none()
+    if person is not None:
+        return person
+    try:
+        name = normalise_username(username)
+    except InputError:
+        return None
+    if name == username:
+        return None
+    return session.execute(select(Person).where(Person.username == name)).scalar_one_or_none()
 
 
 def find_actor(session: Session, username: str) -> Actor | None:
-    person = session.execute(select(Person).where(Person.username == username)).scalar_one_or_none()
+    person = _find_person(session, username)
     return None if person is None else _actor_of(person)
 
 
@@ -215,7 +275,9 @@ def load_actor(session: Session, username: str) -> Actor:
     """The actor for ``username``; an unknown user is refused (PermissionDenied)."""
     actor = find_actor(session, username)
     if actor is None:
-        raise PermissionDenied(f"unknown user {username!r}: ask an administrator to add you")
+        raise PermissionDenied(
+            f"unknown user {log_name(username)}: ask an administrator to add you"
+        )
     return actor
 
 
@@ -235,10 +297,14 @@ def add_person(
     afterwards only an administrator may add people. Authorising officers and firearms
     commanders need a rank. The change and any denied attempt are audited.
     """
-    if not _USERNAME.match(username):
-        raise InputError(f"username {username!r}: letters, digits, '.', '_' or '-' (max 64)")
+    username = normalise_username(username)
+    display_name = _display_name(display_name)
     if not roles:
         raise InputError("give at least one role")
+    if not all(isinstance(s, RoleSpec) for s in roles):
+        raise InputError("roles must be RoleSpec values")
+    if rank is not None and not isinstance(rank, Rank):
+        raise InputError("rank must be a Rank")
     needs_rank = {
         Role.AUTHORISING_OFFICER,
         Role.STRATEGIC_FIREARMS_COMMANDER,
@@ -248,7 +314,7 @@ def add_person(
     def work() -> Actor:
         now = clock.now()
         count = session.execute(select(func.count(Person.id))).scalar_one()
-        by = actor or "(bootstrap)"
+        by = log_name(actor) if actor else "(bootstrap)"
         if count == 0:
             if Role.ADMINISTRATOR not in {s.role for s in roles}:
                 raise InputError("the first user must be an administrator")
@@ -257,7 +323,7 @@ def add_person(
             if acting is None or not acting.has(Role.ADMINISTRATOR):
                 audit.append(
                     session,
-                    actor=actor or "(anonymous)",
+                    actor=log_name(actor) if actor else "(anonymous)",
                     action="user_add",
                     target_type="person",
                     target_id=username,
@@ -269,11 +335,33 @@ def add_person(
                     now=now,
                 )
                 raise PermissionDenied(
-                    f"{actor or 'nobody'} may not add users: only an administrator may"
+                    f"{log_name(actor) if actor else 'nobody'} may not add users: "
+                    "only an administrator may"
                 )
         person = session.execute(
             select(Person).where(Person.username == username)
         ).scalar_one_or_none()
+        if person is None:
+            twin = session.execute(
+                select(Person.username).where(func.lower(Person.username) == username)
+            ).first()
+            if twin is not None:
+                audit.append(
+                    session,
+                    actor=by,
+                    action="user_add",
+                    target_type="person",
+                    target_id=username,
+                    outcome="denied",
+                    detail={
+                        "rule": "unique-username",
+                        "reason": "a user whose name differs only in case already exists",
+                    },
+                    now=now,
+                )
+                raise PermissionDenied(
+                    f"{username}: a user whose name differs only in case already exists"
+                )
         # Separation of duties: an administrator manages accounts and an oversight auditor
         # oversees; neither acts in the workflow, so each role is held alone (which also stops
         # an administrator granting themselves an operational role or rank, and keeps the
@@ -331,6 +419,93 @@ def add_person(
                 ],
                 "rank": person.rank,
             },
+            now=now,
+        )
+        return _actor_of(person)
+
+    return run_transaction(session, work, commit_on=(PermissionDenied,))
+
+
+def _display_name(text: object) -> str:
+    """A person's own name as they wish it shown: bounded, no control characters."""
+    if text is None:
+        return ""
+    if not isinstance(text, str):
+        raise InputError("display name must be text")
+    name = text.strip()
+    if len(name) > MAX_DISPLAY_NAME:
+        raise InputError(f"display name is longer than {MAX_DISPLAY_NAME} characters")
+    if _CONTROL.search(name):
+        raise InputError("display name contains control characters")
+    return name
+
+
+def remove_role(
+    session: Session, *, actor: str, username: str, role: RoleSpec, clock: Clock
+) -> Actor:
+    """Remove one role grant from a person and commit; administrators only, audited.
+
+    Refused (audited as denied): a non-administrator or unknown actor, and removing the
+    administrator role from the last administrator (the system would have nobody to manage it).
+    An unknown user or a role the person does not hold is an InputError.
+    """
+    username = normalise_username(username)
+    if not isinstance(role, RoleSpec):
+        raise InputError("give the role to remove (e.g. analyst or borough_commander:E09000033)")
+    label = f"{role.role.value}:{role.borough}" if role.borough else role.role.value
+
+    def deny(by: str, rule: str, reason: str) -> PermissionDenied:
+        audit.append(
+            session,
+            actor=by,
+            action="role_remove",
+            target_type="person",
+            target_id=username,
+            outcome="denied",
+            detail={"rule": rule, "reason": reason, "role": label},
+            now=clock.now(),
+        )
+        return PermissionDenied(f"refused ({rule}): {reason}")
+
+    def work() -> Actor:
+        now = clock.now()
+        by = log_name(actor)
+        acting = find_actor(session, actor)
+        if acting is None or not acting.has(Role.ADMINISTRATOR):
+            raise deny(by, "administrator-only", "only an administrator removes roles")
+        person = session.execute(
+            select(Person).where(Person.username == username)
+        ).scalar_one_or_none()
+        if person is None:
+            raise InputError(f"no user {username}")
+        grant = next(
+            (g for g in person.grants if g.role == role.role.value and g.borough == role.borough),
+            None,
+        )
+        if grant is None:
+            raise InputError(f"{username} does not hold the role {label}")
+        if role.role is Role.ADMINISTRATOR:
+            admins = session.execute(
+                select(func.count(func.distinct(RoleGrant.person_id))).where(
+                    RoleGrant.role == Role.ADMINISTRATOR.value
+                )
+            ).scalar_one()
+            if admins <= 1:
+                raise deny(
+                    by,
+                    "last-administrator",
+                    "the last administrator's administrator role cannot be removed",
+                )
+        person.grants.remove(grant)
+        session.flush()
+        audit.append(
+            session,
+            actor=by,
+            action="role_remove",
+            target_type="person",
+            target_id=username,
+            outcome="done",
+            detail={"role": label},
             now=now,
         )
         return _actor_of(person)
