@@ -82,6 +82,8 @@ OTHER_GAPS: list[tuple[str, str, str]] = [
     ("greek-name", "Mr Παπαδόπουλος owns the café", NAME),
     ("word-joiner", "Mr\u2060Smith was at the shop", NAME),
     ("lower-case-mr", "mr smith was seen by the shop", NAME),
+    ("lower-case-name-after-mr", "Mr smith was seen by the shop", NAME),
+    ("lower-case-name-after-ms", "Ms jones reported it", NAME),
     ("full-width", "\uff2d\uff52 \uff33\uff4d\uff49\uff54\uff48 seen by the shops", NAME),
     ("goes-by-the-name", "Goes by the name Shaqs on the estate", "name introduced as such"),
     ("street-name", "Street name 'Bugsy', seen on the corner", "name introduced as such"),

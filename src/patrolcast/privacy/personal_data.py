@@ -343,7 +343,7 @@ def _names_a_place(
 _NAME_AFTER_TITLE = re.compile(rf"{_TITLES}{_INITIALS}(?P<name>{_NAME})")
 _INITIAL_AFTER_TITLE = re.compile(rf"{_TITLES}(?P<name>{_UPPER})(?:\.|\b)(?!\s*[a-z])")
 _JOINED_TITLE = re.compile(rf"\b(?:Mr|Mrs|Ms|Miss|Dr)(?P<name>{_UPPER}[a-z]{{2,}})")
-_LOWER_TITLE = re.compile(r"\b(?:mr|mrs)\.?\s+(?P<name>[^\W\d_]{2,})")
+_LOWER_TITLE = re.compile(r"\b(?:[Mm]rs?|Ms)\.?\s+(?P<name>[^\W\d_]{2,})")
 
 
 def _name_findings(text: str, extra: frozenset[str]) -> list[tuple[int, int]]:
