@@ -51,6 +51,8 @@ not a registration.
 Limits, stated honestly: this is pattern matching, not understanding. It misses bare names
 (``Smith was seen``, ``Jordan Clarke``), descriptions that identify someone without naming them
 ("the tall lad from the chicken shop"), numbers spelled out in words and many foreign formats.
+It also refuses contact details of public bodies (a switchboard number, a team mailbox, a police
+station's street address) and officers' names: write the building or the role instead.
 A reviewer remains responsible for what is written; the check removes the easy mistakes.
 """
 
