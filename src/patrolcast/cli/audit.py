@@ -24,6 +24,11 @@ audit_app = typer.Typer(
 )
 
 
+@audit_app.callback()
+def _group() -> None:
+    """The audit record: verify the chain, its signed checkpoints and the tables."""
+
+
 def _read_checkpoint(path: Path) -> Any:
     from patrolcast.governance.audit import Checkpoint
 
