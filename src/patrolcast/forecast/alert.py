@@ -15,6 +15,18 @@ least ``min_ratio`` of the background, with, for each cell:
 - the empirical near-repeat row for the cell's distance from the incident: Knox ratios and
   p-values per time band, a model-free cross-check of the ETAS decay.
 
+Which rule produced the zone is always stated. The model's zone is used only when its fit is
+trustworthy (EM converged, the trigger delay and scale off their bounds: see
+:meth:`ETASForecaster._assess`); otherwise the alert falls back to the *Knox-derived zone*
+(:func:`knox_zone`: the distance and time bands, contiguous from the incident, whose Knox ratio
+is above 1 at p < 0.05), and says why. Each raised cell carries its explanation: the shares of
+its expected events that come from the background, from earlier events and from this incident,
+the earlier events contributing most, and the rule.
+
+:func:`fit_alert_model` chooses the model the command uses: one or two triggering scales, and
+one branching ratio per mark (fatal / non-fatal) only where a likelihood-ratio test supports
+them (Wilks 1938; with a mixture weight on its boundary the test is conservative).
+
 The alert supports a decision by a named person; it decides nothing (domain notes, section 6).
 """
 
@@ -31,14 +43,23 @@ import numpy.typing as npt
 from scipy.special import ndtr
 
 from patrolcast.errors import InputError
-from patrolcast.events import from_days
+from patrolcast.events import EventSet, from_days
 from patrolcast.forecast.etas import ETASForecaster
 from patrolcast.forecast.near_repeat import KnoxResult
 from patrolcast.geo.support import Support
 
 FloatArray = npt.NDArray[np.float64]
 
-__all__ = ["CellAlert", "Alert", "serious_assault_alert", "mark_of_offence"]
+__all__ = [
+    "CellAlert",
+    "Alert",
+    "KnoxZone",
+    "serious_assault_alert",
+    "mark_of_offence",
+    "knox_zone",
+    "fit_alert_model",
+    "kernel_cell_mass",
+]
 
 FATAL_WORDS = ("fatal", "homicide", "murder")
 
@@ -63,6 +84,108 @@ def gaussian_cell_mass(
     return np.asarray(mx * my, dtype=np.float64)
 
 
+def kernel_cell_mass(
+    model: ETASForecaster,
+    cx: FloatArray,
+    cy: FloatArray,
+    half: FloatArray,
+    px: FloatArray,
+    py: FloatArray,
+) -> FloatArray:
+    """Share of the model's triggering kernel (a mixture of Gaussian scales) in square cells."""
+    total: FloatArray | None = None
+    for sig, w in zip(model.sigmas_, model.scale_weights_, strict=True):
+        part = float(w) * gaussian_cell_mass(cx, cy, half, px, py, float(sig))
+        total = part if total is None else total + part
+    assert total is not None
+    return total
+
+
+@dataclass(frozen=True)
+class KnoxZone:
+    """The zone a Knox table supports: ``radius_m`` around an incident for ``days`` days."""
+
+    radius_m: float
+    days: int
+    alpha: float
+    basis: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def knox_zone(knox: KnoxResult, alpha: float = 0.05) -> KnoxZone | None:
+    """Distance and time reach of significant near repeats (ratio > 1, p < ``alpha``).
+
+    The radius is the outer edge of the distance bands significant in the first time band,
+    contiguous from 0; the duration the outer edge of the time bands significant in the first
+    distance band, contiguous from 0. ``None`` when the first cell is not significant. The
+    "beyond" bands never count (they have no outer edge).
+    """
+    ratio, p = knox.ratio, knox.p_value
+    sig = np.isfinite(ratio) & (ratio > 1.0) & (p < alpha)
+    n_s, n_t = len(knox.space_edges) - 1, len(knox.time_edges) - 1
+    if n_s < 1 or n_t < 1 or not sig[0, 0]:
+        return None
+    s = 0
+    while s + 1 < n_s and sig[s + 1, 0]:
+        s += 1
+    k = 0
+    while k + 1 < n_t and sig[0, k + 1]:
+        k += 1
+    radius = float(knox.space_edges[s + 1])
+    days = max(1, int(math.ceil(knox.time_edges[k + 1])))
+    basis = (
+        f"Knox ratio {ratio[0, 0]:.2f} (p = {p[0, 0]:.3f}) in {knox.space_labels[0]}, "
+        f"{knox.time_labels[0]}; significant to {radius:g} m and {days} days"
+    )
+    return KnoxZone(radius_m=radius, days=days, alpha=alpha, basis=basis)
+
+
+def fit_alert_model(
+    history: EventSet,
+    cutoff: float,
+    *,
+    history_days: float = 730.0,
+    alpha: float = 0.05,
+    try_marks: bool = True,
+    **params: Any,
+) -> tuple[ETASForecaster, dict[str, Any]]:
+    """Fit the alert's ETAS model, choosing its form by likelihood-ratio tests.
+
+    One triggering scale against two (2 more parameters); then, if the events carry marks, one
+    branching ratio per mark against one for all (``n_marks - 1`` more). The richer form is kept
+    only when its test gives p < ``alpha``. Returns the model and the record of the choice.
+    """
+    from scipy.stats import chi2
+
+    base = ETASForecaster(history_days=history_days, **params).fit(history, cutoff=cutoff)
+    two = ETASForecaster(history_days=history_days, scales=2, **params).fit(history, cutoff=cutoff)
+    lr = 2.0 * (two.loglik_ - base.loglik_)
+    p_scales = float(chi2.sf(max(lr, 0.0), 2))
+    model = two if p_scales < alpha else base
+    tests: list[dict[str, Any]] = [
+        {"test": "two triggering scales vs one", "lr": round(lr, 3), "df": 2,
+         "p_value": p_scales, "kept": bool(p_scales < alpha)},
+    ]  # fmt: skip
+    marks = np.unique(history.mark[history.mark >= 0]) if len(history.mark) else np.zeros(0)
+    if try_marks and marks.size > 1:
+        marked = ETASForecaster(
+            history_days=history_days, scales=model.scales, marked=True, **params
+        ).fit(history, cutoff=cutoff)
+        df = len(marked.marks_) - 1
+        lr_m = 2.0 * (marked.loglik_ - model.loglik_)
+        p_marks = float(chi2.sf(max(lr_m, 0.0), max(df, 1)))
+        tests.append(
+            {"test": "branching ratio per mark vs one", "lr": round(lr_m, 3), "df": df,
+             "p_value": p_marks, "kept": bool(p_marks < alpha)}
+        )  # fmt: skip
+        if p_marks < alpha:
+            model = marked
+    return model, {"alpha": alpha, "tests": tests, "scales": model.scales,
+                   "marked": bool(model.marked)}  # fmt: skip
+
+
 @dataclass(frozen=True)
 class CellAlert:
     """One cell raised by the incident."""
@@ -81,6 +204,13 @@ class CellAlert:
     terms: dict[str, float]
     top_past_events: list[dict[str, Any]]
     near_repeat: list[dict[str, Any]] = field(default_factory=list)
+    shares: dict[str, float] = field(default_factory=dict)
+    rule: str = "model"
+
+    @property
+    def expected_total(self) -> float:
+        """The model's expected events in the cell over the alert (all terms)."""
+        return float(sum(self.terms.values()))
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -97,11 +227,13 @@ class Alert:
     crs: str
     cell_size: float
     knox: dict[str, Any] | None = None
+    rule: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "incident": self.incident,
             "days": self.days,
+            "rule": self.rule,
             "model": self.model,
             "crs": self.crs,
             "n_cells": len(self.cells),
@@ -125,9 +257,16 @@ class Alert:
             props = {
                 k: v
                 for k, v in c.to_dict().items()
-                if k not in ("top_past_events", "near_repeat", "terms")
+                if k not in ("top_past_events", "near_repeat", "terms", "shares")
             }
             props.update({f"term_{k}": v for k, v in c.terms.items()})
+            props.update({f"share_{k}": v for k, v in c.shares.items()})
+            props["rule_reason"] = self.rule.get("reason", "")
+            props["top_past_events"] = "; ".join(
+                f"{e['days_before']:.1f} d before, {e['distance_m']} m, "
+                f"{e['expected_events']:.4f} expected"
+                for e in c.top_past_events
+            )
             features.append(
                 {"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [ring]},
                  "properties": props}
@@ -147,6 +286,43 @@ def _cell_geometry(support: Support) -> tuple[FloatArray, FloatArray, FloatArray
     return cent[:, 0], cent[:, 1], side / 2.0, float(size or np.median(side))
 
 
+def _rule(
+    model: ETASForecaster,
+    knox: KnoxResult | None,
+    days: int,
+    alpha: float,
+    force: str | KnoxZone | None = None,
+) -> tuple[dict[str, Any], KnoxZone | None]:
+    """Which rule raises the zone, and why (model when trustworthy, else the Knox zone)."""
+    if isinstance(force, KnoxZone):
+        return {"name": "fixed", "reason": f"fixed rule: {force.basis}", "radius_m": force.radius_m,
+                "days": force.days, "basis": force.basis}, force  # fmt: skip
+    if force == "model" or (force is None and model.trustworthy_):
+        p = model
+        reason = (
+            f"model fit trustworthy: EM converged in {p.n_iter_} iterations, mean trigger delay "
+            f"{1 / p.omega_:.1f} days, scales {', '.join(f'{v:.0f}' for v in p.sigmas_)} m"
+        )
+        if not model.trustworthy_:
+            reason = "model zone asked for although the fit is not trustworthy: " + "; ".join(
+                model.trust_reasons_
+            )
+        return {"name": "model", "reason": reason, "days": days}, None
+    why = "; ".join(model.trust_reasons_) or "Knox zone asked for"
+    zone = knox_zone(knox, alpha) if knox is not None else None
+    if zone is None:
+        tail = "no near-repeat table" if knox is None else "no significant near-repeat band"
+        return {"name": "none", "reason": f"model not trustworthy ({why}) and {tail}: "
+                "no zone raised", "days": days}, None  # fmt: skip
+    return {
+        "name": "knox",
+        "reason": f"model not trustworthy ({why}): Knox-derived zone instead",
+        "radius_m": zone.radius_m,
+        "days": zone.days,
+        "basis": zone.basis,
+    }, zone
+
+
 def serious_assault_alert(
     model: ETASForecaster,
     support: Support,
@@ -160,13 +336,22 @@ def serious_assault_alert(
     min_ratio: float = 0.02,
     max_cells: int = 50,
     top_events: int = 3,
+    background_per_day: FloatArray | None = None,
+    alpha: float = 0.05,
+    force: str | KnoxZone | None = None,
 ) -> Alert:
     """Cells whose risk a new incident at ``(x, y)``, time ``t`` (days) raises over ``days`` days.
 
-    ``model`` must be fitted with a cut-off at or before ``t``. Cells are kept when the incident
-    adds at least ``min_ratio`` times their background expectation over the period; at most
-    ``max_cells``, largest added expectation first.
+    ``model`` must be fitted (or conditioned, :meth:`ETASForecaster.conditioned_on`) with a
+    cut-off at or before ``t``. With a trustworthy model, cells are kept when the incident adds
+    at least ``min_ratio`` times their background expectation over the period; at most
+    ``max_cells``, largest added expectation first. Otherwise the cells meeting the Knox-derived
+    disc (:func:`knox_zone`) are raised for its duration. ``background_per_day`` (per unit of
+    ``support``) may be passed to reuse the model's background between alerts. ``force``
+    (for backtests) imposes a rule: ``"model"``, ``"knox"``, or a fixed :class:`KnoxZone`.
     """
+    if force is not None and not isinstance(force, KnoxZone) and force not in ("model", "knox"):
+        raise InputError(f"unknown rule {force!r}: use model, knox or a KnoxZone")
     model._check_fitted()
     if not (isinstance(days, int) and 1 <= days <= 365):
         raise InputError(f"days must be a whole number from 1 to 365, got {days!r}")
@@ -174,21 +359,33 @@ def serious_assault_alert(
         raise InputError("the incident is before the model's fit cut-off: refit on earlier data")
     if support.assign(np.array([x]), np.array([y]))[0] < 0:
         raise InputError(f"the incident at ({x:.0f}, {y:.0f}) lies outside the study area")
+    rule, zone = _rule(model, knox, days, alpha, force)
+    days = int(rule["days"])
     theta = model.theta_for(mark)
-    omega, sigma = model.omega_, model.sigma_
+    omega = model.omega_
     cx, cy, half, cell_size = _cell_geometry(support)
-    reach = model.max_distance + half
+    reach = max(model.max_distance, zone.radius_m if zone else 0.0) + half
     near = np.flatnonzero(np.hypot(cx - x, cy - y) <= reach)
     k = np.arange(days, dtype=np.float64)
     hi = np.minimum(k + 1.0, model.max_days)
     share = np.where(hi > k, np.exp(-omega * k) - np.exp(-omega * hi), 0.0)
-    mass = gaussian_cell_mass(cx[near], cy[near], half[near], np.array(x), np.array(y), sigma)
+    mass = kernel_cell_mass(model, cx[near], cy[near], half[near], np.array(x), np.array(y))
     added = theta * mass[:, None] * share[None, :]  # (cells, days)
-    background_day = model.predict(support, t, t + 1.0).terms["background"][near]
+    if background_per_day is None:
+        background_per_day = model.predict(support, t, t + 1.0).terms["background"]
+    background_day = np.asarray(background_per_day, dtype=np.float64)[near]
     bg_total = background_day * days
     ratio_total = added.sum(axis=1) / np.maximum(bg_total, 1e-12)
-    keep = np.flatnonzero(ratio_total >= min_ratio)
-    keep = keep[np.argsort(-added[keep].sum(axis=1))][:max_cells]
+    if rule["name"] == "model":
+        keep = np.flatnonzero(ratio_total >= min_ratio)
+        keep = keep[np.argsort(-added[keep].sum(axis=1))][:max_cells]
+    elif zone is not None:  # cells meeting the disc
+        gap_x = np.maximum(np.abs(cx[near] - x) - half[near], 0.0)
+        gap_y = np.maximum(np.abs(cy[near] - y) - half[near], 0.0)
+        keep = np.flatnonzero(np.hypot(gap_x, gap_y) <= zone.radius_m)
+        keep = keep[np.argsort(np.hypot(cx[near][keep] - x, cy[near][keep] - y))]
+    else:
+        keep = np.zeros(0, dtype=np.int64)
 
     # earlier events still within reach in space and time
     recent = (model.t_ < t) & (model.t_ > t - model.max_days)
@@ -199,8 +396,8 @@ def serious_assault_alert(
     for c in keep:
         u = int(near[c])
         close = np.hypot(px - cx[u], py - cy[u]) <= model.max_distance + half[u]
-        m = gaussian_cell_mass(
-            np.array(cx[u]), np.array(cy[u]), np.array(half[u]), px[close], py[close], sigma
+        m = kernel_cell_mass(
+            model, np.array(cx[u]), np.array(cy[u]), np.array(half[u]), px[close], py[close]
         )
         lag0 = t - pt[close]
         a = lag0[:, None] + k[None, :]
@@ -235,6 +432,12 @@ def serious_assault_alert(
                         "p_value": float(knox.p_value[s, q]),
                     }
                 )
+        terms = {
+            "background": bg * days,
+            "triggered_by_past_events": float(past_by_day.sum()),
+            "triggered_by_this_incident": float(added[c].sum()),
+        }
+        total = max(sum(terms.values()), 1e-300)
         cells.append(
             CellAlert(
                 unit_id=ids[u],
@@ -248,13 +451,15 @@ def serious_assault_alert(
                 added_by_day=[float(v) for v in added[c]],
                 past_triggered_by_day=[float(v) for v in past_by_day],
                 relative_risk_by_day=[round(float(v), 4) for v in rr],
-                terms={
-                    "background": bg * days,
-                    "triggered_by_past_events": float(past_by_day.sum()),
-                    "triggered_by_this_incident": float(added[c].sum()),
-                },
+                terms=terms,
                 top_past_events=top,
                 near_repeat=nr,
+                shares={
+                    "this_incident": terms["triggered_by_this_incident"] / total,
+                    "background": terms["background"] / total,
+                    "past_events": terms["triggered_by_past_events"] / total,
+                },
+                rule=str(rule["name"]),
             )
         )
     incident = {
@@ -275,4 +480,5 @@ def serious_assault_alert(
         crs=model.crs_,
         cell_size=cell_size,
         knox=knox.to_dict() if knox is not None else None,
+        rule=rule,
     )
