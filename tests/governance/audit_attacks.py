@@ -72,13 +72,15 @@ class Built:
     entries: int
 
 
-def signed_world(tmp: Path, name: str = "chain.db") -> tuple[World, AuditSigner]:
+def signed_world(
+    tmp: Path, name: str = "chain.db", *, url: str | None = None
+) -> tuple[World, AuditSigner]:
     """The test world (people, a snapshot) written by a server holding the signing key."""
     signer = AuditSigner.load_or_create(tmp / "keys")
     original = helpers.open_database
     helpers.open_database = lambda u, **kw: open_database(u, signer=signer, **kw)
     try:
-        return make_world(f"sqlite:///{tmp / name}"), signer
+        return make_world(url or f"sqlite:///{tmp / name}"), signer
     finally:
         helpers.open_database = original
 
@@ -86,7 +88,7 @@ def signed_world(tmp: Path, name: str = "chain.db") -> tuple[World, AuditSigner]
 def build(tmp: Path, *, proposals: int = 4) -> Built:
     """A populated, signed SQLite database at ``tmp/chain.db`` (keys in ``tmp/keys``)."""
     world, signer = signed_world(tmp)
-    states = (State.REVIEWED, State.REFUSED, State.CANCELLED, State.ACTIVE, State.AUTHORISED)
+    states = (State.REVIEWED, State.REFUSED, State.CANCELLED, State.ACTIVE, State.DEBRIEFED)
     for k in range(proposals):
         walk_to(world, states[k % len(states)], offset=5000.0 * k)
     with world.session() as s:

@@ -22,7 +22,7 @@ from tests.governance.helpers import World, walk_to
 @pytest.fixture()
 def exported(tmp_path: Path) -> tuple[World, AuditSigner, Path]:
     world, signer = signed_world(tmp_path)
-    walk_to(world, State.AUTHORISED)
+    walk_to(world, State.ACTIVE)
     with world.session() as s:
         entries, cp = service.export_audit(s, actor="aud", clock=world.clock)
         last = audit.read_entries(s)[-1]

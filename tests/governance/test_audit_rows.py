@@ -48,7 +48,7 @@ def _problems(world: World) -> tuple[str, ...]:
 
 
 def test_every_governed_write_is_in_its_entry(world: World) -> None:
-    pid = walk_to(world, State.AUTHORISED)
+    pid = walk_to(world, State.ACTIVE)
     with world.session() as s:
         entries = audit.read_entries(s)
         authorise = next(e for e in entries if e.action == "authorise")
@@ -63,7 +63,7 @@ def test_every_governed_write_is_in_its_entry(world: World) -> None:
 
 
 def test_editing_the_authorised_end_is_named(world: World) -> None:
-    pid = walk_to(world, State.AUTHORISED)
+    pid = walk_to(world, State.ACTIVE)
     assert not _problems(world)
     _raw(world, "UPDATE proposals SET authorised_end = '2026-06-03 12:00:00.000000' WHERE id = :i",
          i=pid)
@@ -73,7 +73,7 @@ def test_editing_the_authorised_end_is_named(world: World) -> None:
 
 
 def test_changing_the_authoriser_of_a_decision(world: World) -> None:
-    pid = walk_to(world, State.AUTHORISED)
+    pid = walk_to(world, State.ACTIVE)
     with world.session() as s:
         decision = s.execute(select(Decision).where(Decision.proposal_id == pid)).scalar_one()
         other = s.execute(text("SELECT id FROM people WHERE username = 'acc2'")).scalar_one()
