@@ -279,3 +279,12 @@ def test_boroughs_computed_from_the_london_geopackage(shared_data: Path, tmp_pat
     # Naming one borough cannot leave out another the area touches.
     both = _area(ctx, AreaInput(bbox=[531500, 179500, 531900, 179900], boroughs=["E09000022"]))
     assert both.boroughs == ("E09000022", "E09000028")
+
+
+def test_an_unreachable_database_is_one_line(tmp_path: Path) -> None:
+    settings = load_settings(
+        home=tmp_path, database_url="postgresql+psycopg://u:hunter2pw@127.0.0.1:9/x"
+    )
+    with pytest.raises(InputError) as caught:
+        open_context(settings)
+    assert "\n" not in str(caught.value) and "hunter2pw" not in str(caught.value)

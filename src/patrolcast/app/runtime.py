@@ -8,8 +8,11 @@ empty database whose first account would be an administrator.
 
 from __future__ import annotations
 
+from sqlalchemy.exc import OperationalError
+
 from patrolcast.app.context import AppContext
 from patrolcast.config import Settings
+from patrolcast.errors import InputError
 from patrolcast.governance.db import open_database
 from patrolcast.governance.identity.keys import ServerKey
 from patrolcast.governance.identity.sign_in import TotpProvisioning, bootstrap_administrator
@@ -22,7 +25,12 @@ def open_context(settings: Settings, *, create: bool = False) -> AppContext:
     """The server's context: refuses a database that does not exist unless ``create``."""
     key = ServerKey.load_or_create(settings.keys_dir)
     signer = AuditSigner.load_or_create(settings.keys_dir)
-    db = open_database(settings.effective_database_url, allow_new=create, signer=signer)
+    try:
+        db = open_database(settings.effective_database_url, allow_new=create, signer=signer)
+    except OperationalError as exc:
+        where = settings.effective_database_url.split("@")[-1]  # never print a password
+        first = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else "failed"
+        raise InputError(f"cannot open the database at {where}: {first}") from None
     boroughs = settings.boroughs_path
     return AppContext(
         db=db,
