@@ -14,7 +14,12 @@ import pytest
 
 from patrolcast.errors import InputError
 from patrolcast.oversight.scenario import SCENARIO_BOROUGHS, seeded_month
-from patrolcast.oversight.suppression import PRIMARY, SuppressedTable, disclosed_cells
+from patrolcast.oversight.suppression import (
+    PRIMARY,
+    SECONDARY,
+    SuppressedTable,
+    disclosed_cells,
+)
 from patrolcast.oversight.transparency import (
     OUTCOME_LABELS,
     OUTCOMES,
@@ -101,10 +106,12 @@ def test_suppression_in_every_table(scenario: tuple[list[DeploymentRecord], date
     for table in report.tables.values():
         values = table.counts.to_numpy()
         shown = table.display.to_numpy()
+        last = (values.shape[0] - 1, values.shape[1] - 1)
         for (i, j), v in np.ndenumerate(values):
             if 0 < v < 3:
                 seen_small += 1
-                assert shown[i, j] == PRIMARY
+                margin = i == last[0] or j == last[1]
+                assert shown[i, j] == (SECONDARY if margin else PRIMARY)
             elif not table.suppressed[i, j]:
                 assert shown[i, j] == v
         assert disclosed_cells(table) == []
@@ -124,7 +131,7 @@ def test_csv_escapes_formulas(
     path = write_csv(report, tmp_path / "t.csv")
     with path.open(newline="", encoding="utf-8") as fh:
         rows = list(csv.reader(fh))
-    assert rows[0] == ["month", "table", "row", "column", "value"]
+    assert rows[0] == ["month", "table", "row", "column", "value", "flag"]
     cells = [c for row in rows for c in row]
     assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\0")]
     assert "'=HYPERLINK(\"http://x\",\"y\")" in cells
@@ -183,7 +190,10 @@ def test_linked_totals_are_hidden_alike(
         refused = report.tables["by_rank"].display.loc["Total", "refused"]
         assert refused == outcome.loc["Total", "refused"]
         for key in ("pending", "refused", "cancelled", "expired"):
-            assert report.headline[key] == outcome.loc["Total", OUTCOME_LABELS[key]]
+            # the headline shows the count as in the table's row ("<3" there, as a total "[c]")
+            assert report.headline[key] == outcome.loc["all proposals", OUTCOME_LABELS[key]]
+            hidden = outcome.loc["Total", OUTCOME_LABELS[key]] in ("<3", "[c]")
+            assert hidden == isinstance(report.headline[key], str)
         if report.headline["authorised"] == "[c]":
             assert report.tables["durations"].display.loc["Total", "Total"] in ("<3", "[c]")
         for table in report.tables.values():
@@ -224,3 +234,129 @@ def test_borough_totals_do_not_reveal_a_suppressed_outcome_count(seed: int) -> N
         if borough.status[last, list(borough.counts.columns).index(col)] == 0:
             status[:, j] = 0  # known exactly from the borough table
     assert disclosed_cells(SuppressedTable(outcome.counts, status, outcome.threshold)) == []
+
+
+# --------------------------------------------------------------- order statistics (medians)
+def _authorised(n: int, *, month_day: int = 10) -> list[DeploymentRecord]:
+    return [
+        DeploymentRecord(
+            i, datetime(2026, 5, month_day, 12, tzinfo=UTC), ("E09000012",), "incident",
+            "expired", authorised_hours=4.0 + i, area_km2=0.1 * (i + 1), authorising_rank="acc",
+        )
+        for i in range(n)
+    ]
+
+
+@pytest.mark.parametrize("n", [3, 5, 9])
+def test_no_median_of_fewer_than_ten(n: int, tmp_path: Path) -> None:
+    """A median of 3 deployments is one deployment's exact figure: not published."""
+    report = build_report(_authorised(n), "2026-05", generated_at=datetime(2026, 6, 1, tzinfo=UTC))
+    assert report.headline["authorised"] == n
+    for key in ("authorised_hours_median", "area_km2_median"):
+        assert report.headline[key] == "not published (fewer than 10)"
+        assert report.headline_flags[key] == "fewer than 10 authorised deployments"
+    assert isinstance(report.headline["authorised_hours_total"], float)  # a sum, not an order
+    rows = list(csv.reader(write_csv(report, tmp_path / "m.csv").open(encoding="utf-8")))
+    median_row = next(r for r in rows if r[2] == "authorised_hours_median")
+    assert median_row[4:] == ["not published (fewer than 10)",
+                              "fewer than 10 authorised deployments"]
+    assert report.as_dict()["headline_flags"]["area_km2_median"].startswith("fewer than 10")
+
+
+def test_median_of_ten_or_more_is_published() -> None:
+    report = build_report(_authorised(10), "2026-05",
+                          generated_at=datetime(2026, 6, 1, tzinfo=UTC))
+    assert report.headline["authorised_hours_median"] == pytest.approx(8.5)
+    assert report.headline["area_km2_median"] == pytest.approx(0.55)
+    assert report.headline_flags["authorised_hours_median"] == ""
+
+
+# ------------------------------------------------------------------------- month filing
+def _rec(pid: int, requested: datetime, outcome: str, **kw: object) -> DeploymentRecord:
+    return DeploymentRecord(pid, requested, ("E09000012",), "incident", outcome,
+                            authorising_rank="acc", **kw)  # type: ignore[arg-type]
+
+
+def test_filed_under_the_authorised_start_or_the_decision_month() -> None:
+    """Requested for May but authorised to start in June: a June deployment. Refused in June:
+    a June refusal. Months are Europe/London: 23:30 UTC on 31 May is 00:30 on 1 June."""
+    may = datetime(2026, 5, 20, 12, tzinfo=UTC)
+    records = [
+        _rec(1, may, "expired", authorised_hours=4.0,
+             authorised_start=datetime(2026, 6, 2, 8, tzinfo=UTC),
+             decided_at=datetime(2026, 5, 28, tzinfo=UTC)),
+        _rec(2, may, "refused", decided_at=datetime(2026, 6, 1, 9, tzinfo=UTC)),
+        _rec(3, may, "expired", authorised_hours=6.0,
+             authorised_start=datetime(2026, 5, 31, 23, 30, tzinfo=UTC)),  # 00:30 BST, 1 June
+        _rec(4, may, "pending"),
+        _rec(5, datetime(2026, 6, 30, 23, 30, tzinfo=UTC), "pending"),  # 1 July in London
+    ]
+    assert [r.month for r in records] == ["2026-06", "2026-06", "2026-06", "2026-05", "2026-07"]
+    assert [r.filed_by for r in records] == [
+        "authorised start", "decision", "authorised start", "requested start",
+        "requested start"]
+    june = build_report(records, "2026-06", generated_at=datetime(2026, 7, 1, tzinfo=UTC))
+    assert june.tables["by_outcome"].counts.loc["Total", "Total"] == 3
+    assert june.tables["durations"].counts.loc["Total", "Total"] == 2
+    assert any("month of its authorised start" in n and "3 of this month's 3" in n
+               for n in june.notes)
+    may_report = build_report(records, "2026-05", generated_at=datetime(2026, 7, 1, tzinfo=UTC))
+    assert may_report.tables["by_outcome"].counts.loc["Total", "Total"] == 1
+
+
+def test_record_times_must_be_aware() -> None:
+    with pytest.raises(InputError, match="authorised_start"):
+        _rec(1, datetime(2026, 5, 1, tzinfo=UTC), "expired",
+             authorised_start=datetime(2026, 5, 2))
+
+
+# ---------------------------------------------------------------------------- public key
+def _ed25519_pem() -> str:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    key = Ed25519PrivateKey.from_private_bytes(bytes(range(32))).public_key()
+    return key.public_bytes(serialization.Encoding.PEM,
+                            serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+
+
+def test_public_key_is_published(
+    scenario: tuple[list[DeploymentRecord], datetime], tmp_path: Path
+) -> None:
+    from patrolcast.oversight.transparency import write_json, write_public_key
+
+    records, when = scenario
+    pem = _ed25519_pem()
+    report = build_report(records, MONTH, generated_at=when, audit_public_key_pem=pem)
+    fingerprint = report.audit_public_key_fingerprint
+    assert fingerprint is not None and fingerprint.startswith("sha256:")
+    doc = json.loads(write_json(report, tmp_path / "t.json").read_text(encoding="utf-8"))
+    assert doc["audit_public_key"]["pem"].strip() == pem.strip()
+    assert doc["audit_public_key"]["fingerprint"] == fingerprint
+    page = write_html(report, tmp_path / "t.html").read_text(encoding="utf-8")
+    assert "BEGIN PUBLIC KEY" in page and fingerprint in page
+    rows = list(csv.reader(write_csv(report, tmp_path / "t.csv").open(encoding="utf-8")))
+    assert [MONTH, "audit_public_key", "Ed25519", "fingerprint", fingerprint, ""] in rows
+    pem_path = write_public_key(report, tmp_path / "public_key.pem")
+    assert pem_path is not None and pem_path.read_text(encoding="ascii").strip() == pem.strip()
+    # the file is the key: it loads back as the same Ed25519 key
+    from cryptography.hazmat.primitives import serialization
+
+    assert serialization.load_pem_public_key(pem_path.read_bytes())
+    none = build_report(records, MONTH, generated_at=when)
+    assert none.as_dict()["audit_public_key"] is None
+    assert write_public_key(none, tmp_path / "none.pem") is None
+
+
+def test_public_key_must_be_ed25519() -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    with pytest.raises(InputError, match="PEM"):
+        build_report([], MONTH, generated_at=datetime(2025, 7, 1, tzinfo=UTC),
+                     audit_public_key_pem="not a key")
+    other = ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    with pytest.raises(InputError, match="Ed25519"):
+        build_report([], MONTH, generated_at=datetime(2025, 7, 1, tzinfo=UTC),
+                     audit_public_key_pem=other)

@@ -128,7 +128,10 @@ def is_margin(cell: Cell, shape: tuple[int, ...]) -> bool:
 def announced_range(
     value: int, status: int, threshold: int, *, margin: bool = False
 ) -> tuple[int, int | None]:
-    """The range a mark tells the public (see the module notes); ``None``: unbounded."""
+    """The range a mark tells the public (see the module notes); ``None``: unbounded.
+
+    ``margin=False`` for a small total gives the range of a ``"<3"``-marked total (the marks
+    before small totals were shown ``[c]``; used to measure the old publications)."""
     if status == PUBLISHED:
         return value, value
     if value == 0:
@@ -154,7 +157,9 @@ def is_protected(
 class _Program:
     """The attacker's integer program for one published table: one variable per hidden cell."""
 
-    def __init__(self, values: IntArray, status: IntArray, threshold: int) -> None:
+    def __init__(self, values: IntArray, status: IntArray, threshold: int,
+                 small_totals_marked_small: bool = False) -> None:
+        self.small_totals = small_totals_marked_small
         self.values = np.asarray(values, dtype=np.int64)
         self.status = np.asarray(status, dtype=np.int64)
         self.threshold = threshold
@@ -180,7 +185,7 @@ class _Program:
         lower, upper = np.empty(n), np.empty(n)
         for k, c in enumerate(self.hidden):
             lo, hi = announced_range(int(self.values[c]), int(self.status[c]), threshold,
-                                     margin=is_margin(c, self.values.shape))
+                                     margin=self._margin(c))
             lower[k], upper[k] = lo, self.cap if hi is None else hi
         self.constraint = (
             LinearConstraint(np.array(rows_a), np.array(rhs), np.array(rhs)) if rows_a else None
@@ -190,6 +195,11 @@ class _Program:
         truth = np.array([self.values[c] for c in self.hidden], dtype=np.int64)
         self.seen_lo, self.seen_hi = truth.copy(), truth.copy()
         self.exact: dict[int, list[bool]] = {}
+
+    def _margin(self, c: Cell) -> bool:
+        """A margin whose mark is ``[c]`` (a small total marked ``"<3"`` counts as inner)."""
+        margin = is_margin(c, self.values.shape)
+        return margin and not (self.small_totals and self.status[c] == PRIMARY_HIDDEN)
 
     def solve(self, k: int, sense: float) -> int:
         objective = np.zeros(len(self.hidden))
@@ -206,7 +216,7 @@ class _Program:
     def cell_range(self, c: Cell, k: int, lo: int, hi: int) -> CellRange:
         return CellRange(cell=c, value=int(self.values[c]), status=int(self.status[c]), lo=lo,
                          hi=None if hi >= self.cap else hi, threshold=self.threshold,
-                         margin=is_margin(c, self.values.shape))
+                         margin=self._margin(c))
 
     def exact_range(self, c: Cell) -> CellRange:
         k = self.index[c]
@@ -237,10 +247,18 @@ def feasible_ranges(
 
 
 def unprotected(
-    values: IntArray, status: IntArray, threshold: int, cells: list[Cell] | None = None
+    values: IntArray,
+    status: IntArray,
+    threshold: int,
+    cells: list[Cell] | None = None,
+    *,
+    small_totals_marked_small: bool = False,
 ) -> list[Cell]:
-    """The hidden cells (or those of ``cells``) that fail the protection rule, in order."""
-    program = _Program(values, status, threshold)
+    """The hidden cells (or those of ``cells``) that fail the protection rule, in order.
+
+    ``small_totals_marked_small``: judge a publication whose small totals were marked
+    ``"<3"`` rather than ``[c]`` (the line-by-line era), for comparison."""
+    program = _Program(values, status, threshold, small_totals_marked_small)
     wanted = program.hidden if cells is None else [c for c in cells if c in program.index]
     return sorted(c for c in wanted if not program.protected(c))
 

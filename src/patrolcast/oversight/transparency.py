@@ -1,21 +1,34 @@
 """The monthly public transparency report (``patrolcast report transparency``).
 
-For one calendar month (UTC) of proposals: deployments by borough and outcome, by trigger type
-and outcome, authorised durations, extensions, authorising rank, plus the algorithm described
-under the UK Algorithmic Transparency Recording Standard (:mod:`patrolcast.oversight.atrs`).
-Written as HTML (self-contained: no scripts, no external assets), CSV (long format, every text
-cell escaped against formula injection) and GeoJSON (borough polygons in WGS84, RFC 7946, with
-the suppressed counts as properties).
+For one calendar month of proposals: deployments by borough and outcome, by trigger type and
+outcome, authorised durations, extensions, authorising rank, plus the algorithm described under
+the UK Algorithmic Transparency Recording Standard (:mod:`patrolcast.oversight.atrs`). Written
+as HTML (self-contained: no scripts, no external assets), CSV (long format, every text cell
+escaped against formula injection), JSON, GeoJSON (borough polygons in WGS84, RFC 7946, with
+the suppressed counts as properties) and, when given, the audit log's public key
+(``write_public_key``) so that anyone can verify the signed audit exports.
+
+Month of a proposal (:attr:`DeploymentRecord.month`), in Europe/London local time: an
+authorised proposal is filed under the month of its authorised start (not the month it asked
+for); a refused one under the month of the refusal; an undecided one under its requested
+start. Without those times (older records) the requested start is used.
 
 Every count table is suppressed with :func:`patrolcast.oversight.suppression.suppress`: counts
-of 1 and 2 show as ``"<3"``, with secondary suppression (``"[c]"``) so totals do not give them
-away. A deployment that touches two boroughs counts once in each borough's row; the totals of
-the borough table are therefore borough-deployments, not deployments (the report says so).
+of 1 and 2 show as ``"<3"``, small totals and further withheld counts as ``"[c]"``, checked on
+the whole table so no hidden count can be solved from the rest. A deployment that touches two
+boroughs counts once in each borough's row; the totals of the borough table are therefore
+borough-deployments, not deployments (the report says so).
+
+A median (or any order statistic) of fewer than ``MIN_FOR_ORDER_STATISTIC`` (10) deployments
+is not published: the median of three deployments *is* one deployment's exact figure. Its
+value then reads "not published (fewer than 10)" and its flag (``headline_flags``, the CSV's
+``flag`` column) says why.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import html
 import json
 from collections import Counter
@@ -24,6 +37,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -35,14 +49,20 @@ from patrolcast.oversight.suppression import TOTAL, SuppressedTable, disclosed_c
 
 __all__ = [
     "DURATION_BANDS",
+    "MIN_FOR_ORDER_STATISTIC",
     "OUTCOMES",
+    "REPORT_TZ",
     "DeploymentRecord",
     "TransparencyReport",
     "build_report",
     "month_bounds",
+    "month_of",
+    "public_key_fingerprint",
     "write_csv",
     "write_geojson",
     "write_html",
+    "write_json",
+    "write_public_key",
 ]
 
 OUTCOMES = ("pending", "refused", "active", "cancelled", "expired")
@@ -59,7 +79,15 @@ FOLLOW_UPS = ("awaiting debrief", "debriefed", "reviewed")
 TRIGGERS = ("incident", "intelligence")
 DURATION_BANDS = ((0.0, 6.0, "up to 6 h"), (6.0, 12.0, "6-12 h"), (12.0, 24.0, "12-24 h"),
                   (24.0, float("inf"), "over 24 h"))
-MIN_FOR_MEDIAN = 3
+MIN_FOR_TOTAL = 3  # sums of hours: published from 3 authorised deployments
+MIN_FOR_ORDER_STATISTIC = 10  # medians and any other order statistic
+NOT_PUBLISHED = f"not published (fewer than {MIN_FOR_ORDER_STATISTIC})"
+REPORT_TZ = ZoneInfo("Europe/London")
+
+
+def month_of(when: datetime) -> str:
+    """``YYYY-MM`` of an aware instant in Europe/London local time."""
+    return when.astimezone(REPORT_TZ).strftime("%Y-%m")
 
 
 @dataclass(frozen=True)
@@ -76,10 +104,14 @@ class DeploymentRecord:
     authorising_rank: str | None = None
     area_km2: float = 0.0
     follow_up: str | None = None  # ended deployments: awaiting debrief, debriefed, reviewed
+    authorised_start: datetime | None = None  # authorised proposals: the start granted
+    decided_at: datetime | None = None  # when it was authorised or refused
 
     def __post_init__(self) -> None:
-        if self.requested_start.tzinfo is None:
-            raise InputError("requested_start must be timezone-aware (UTC)")
+        for name in ("requested_start", "authorised_start", "decided_at"):
+            value = getattr(self, name)
+            if value is not None and value.tzinfo is None:
+                raise InputError(f"{name} must be timezone-aware (UTC)")
         if self.outcome not in OUTCOMES:
             raise InputError(f"unknown outcome {self.outcome!r}: one of {', '.join(OUTCOMES)}")
         if self.trigger_type not in TRIGGERS:
@@ -90,8 +122,20 @@ class DeploymentRecord:
             raise InputError(f"unknown follow-up {self.follow_up!r}: one of {FOLLOW_UPS}")
 
     @property
+    def filed_by(self) -> str:
+        """Which time files this proposal under a month (see the module notes)."""
+        if self.authorised and self.authorised_start is not None:
+            return "authorised start"
+        if self.outcome == "refused" and self.decided_at is not None:
+            return "decision"
+        return "requested start"
+
+    @property
     def month(self) -> str:
-        return self.requested_start.astimezone(UTC).strftime("%Y-%m")
+        """The month this proposal is reported under (Europe/London)."""
+        when = {"authorised start": self.authorised_start, "decision": self.decided_at}.get(
+            self.filed_by, self.requested_start)
+        return month_of(when or self.requested_start)
 
     @property
     def authorised(self) -> bool:
@@ -110,12 +154,26 @@ class TransparencyReport:
     atrs: dict[str, dict[str, str]]
     borough_names: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    headline_flags: dict[str, str] = field(default_factory=dict)
+    audit_public_key_pem: str | None = None
+
+    @property
+    def audit_public_key_fingerprint(self) -> str | None:
+        if self.audit_public_key_pem is None:
+            return None
+        return public_key_fingerprint(self.audit_public_key_pem)
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "month": self.month,
             "generated_at": self.generated_at.isoformat(),
             "headline": self.headline,
+            "headline_flags": self.headline_flags,
+            "audit_public_key": None if self.audit_public_key_pem is None else {
+                "algorithm": "Ed25519",
+                "pem": self.audit_public_key_pem,
+                "fingerprint": self.audit_public_key_fingerprint,
+            },
             "tables": {
                 name: {
                     "title": self.titles[name],
@@ -140,8 +198,25 @@ def _display_records(table: SuppressedTable) -> list[dict[str, Any]]:
     return out
 
 
+def public_key_fingerprint(pem: str) -> str:
+    """``sha256:<hex>`` of the raw 32-byte Ed25519 key (the audit checkpoints' ``key_id``);
+    ``InputError`` unless ``pem`` is an Ed25519 public key in PEM."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    try:
+        key = serialization.load_pem_public_key(pem.encode("ascii"))
+    except (ValueError, TypeError, UnicodeEncodeError):
+        raise InputError("the audit public key is not a PEM public key") from None
+    if not isinstance(key, Ed25519PublicKey):
+        raise InputError("the audit public key must be an Ed25519 key")
+    raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return "sha256:" + hashlib.sha256(raw).hexdigest()
+
+
 def month_bounds(month: str) -> tuple[datetime, datetime]:
-    """The UTC instants ``[first day 00:00, next month's first day 00:00)`` of ``YYYY-MM``."""
+    """The UTC instants ``[first day 00:00, next month's first day 00:00)`` of ``YYYY-MM``
+    (also the check that ``month`` is ``YYYY-MM``; reports file by Europe/London months)."""
     try:
         start = datetime.strptime(month, "%Y-%m").replace(tzinfo=UTC)
     except ValueError:
@@ -167,11 +242,18 @@ def build_report(
     borough_names: dict[str, str] | None = None,
     atrs: dict[str, dict[str, str]] | None = None,
     threshold: int = 3,
+    audit_public_key_pem: str | None = None,
 ) -> TransparencyReport:
-    """Build the report for ``month`` (``YYYY-MM``, UTC) from the proposals whose requested
-    start falls in it."""
-    start, end = month_bounds(month)
-    mine = [r for r in records if start <= r.requested_start.astimezone(UTC) < end]
+    """Build the report for ``month`` (``YYYY-MM``) from the proposals filed under it
+    (:attr:`DeploymentRecord.month`: authorised start, else decision, else requested start,
+    in Europe/London). ``audit_public_key_pem``: the audit log's Ed25519 public key, published
+    with the report (checked: ``InputError`` if it is not one)."""
+    month_bounds(month)
+    key_pem = None
+    if audit_public_key_pem is not None:
+        public_key_fingerprint(audit_public_key_pem)
+        key_pem = audit_public_key_pem.strip() + "\n"
+    mine = [r for r in records if r.month == month]
     names = borough_names or {}
     label = {o: OUTCOME_LABELS[o] for o in OUTCOMES}
 
@@ -267,24 +349,51 @@ def build_report(
     }
     shown = outcome.display.iloc[0]
     hours = np.array([r.authorised_hours or 0.0 for r in authorised])
-    enough = not auth_hidden and len(authorised) >= MIN_FOR_MEDIAN
+    n_auth = len(authorised)
+    flags: dict[str, str] = {}
+
+    def order_statistic(key: str, values: list[float], digits: int) -> float | str:
+        if auth_hidden:
+            flags[key] = "withheld: the number of authorised deployments is withheld"
+            return "[c]"
+        if n_auth < MIN_FOR_ORDER_STATISTIC:
+            flags[key] = f"fewer than {MIN_FOR_ORDER_STATISTIC} authorised deployments"
+            return NOT_PUBLISHED
+        flags[key] = ""
+        return round(float(np.median(values)), digits)
+
+    enough_for_total = not auth_hidden and n_auth >= MIN_FOR_TOTAL
     headline: dict[str, Any] = {
         "proposals": shown[TOTAL],
-        "authorised": "[c]" if auth_hidden else len(authorised),
+        "authorised": "[c]" if auth_hidden else n_auth,
         **{o: shown[label[o]] for o in OUTCOMES},
-        "authorised_hours_total": round(float(hours.sum()), 1) if enough else "[c]",
-        "authorised_hours_median": round(float(np.median(hours)), 1) if enough else "[c]",
-        "area_km2_median": round(float(np.median([r.area_km2 for r in authorised])), 2)
-        if enough else "[c]",
+        "authorised_hours_total": round(float(hours.sum()), 1) if enough_for_total else "[c]",
+        "authorised_hours_median": order_statistic("authorised_hours_median",
+                                                   [float(h) for h in hours], 1),
+        "area_km2_median": order_statistic("area_km2_median",
+                                           [r.area_km2 for r in authorised], 2),
     }
     headline = {k: (v if isinstance(v, str | float) else int(v)) for k, v in headline.items()}
+    moved = sum(r.month != month_of(r.requested_start) for r in mine)
     notes = [
-        "Counts of 1 or 2 are shown as '<3'; '[c]' marks a further count withheld so that a "
-        "small one cannot be worked out from the totals.",
-        "Month of a proposal: the UTC month of its requested start. Outcomes as at "
-        f"{generated_at.astimezone(UTC).isoformat(timespec='minutes')}.",
+        "Counts of 1 or 2 are shown as '<3'. '[c]' marks a total of 1 or 2, or a further count "
+        "withheld so that a small one cannot be worked out: every table is checked as a whole "
+        "(all rows, columns and totals together) so that no withheld count can be solved, nor "
+        "a '<3' narrowed down to 1 or to 2.",
+        f"Medians are published only for {MIN_FOR_ORDER_STATISTIC} or more deployments: the "
+        "median of a few deployments is one deployment's exact figure.",
+        "Month of a proposal (Europe/London time): an authorised proposal is counted in the "
+        "month of its authorised start, a refused one in the month of the refusal, an "
+        "undecided one in the month of its requested start. "
+        f"{moved} of this month's {len(mine)} proposals asked for another month. Outcomes as "
+        f"at {generated_at.astimezone(UTC).isoformat(timespec='minutes')} UTC.",
         "No names, no individuals: ranks only; areas are published at borough level.",
     ]
+    if key_pem is not None:
+        notes.append(
+            "The audit log's exports are signed; verify them with the Ed25519 public key "
+            f"published with this report (fingerprint {public_key_fingerprint(key_pem)})."
+        )
     return TransparencyReport(
         month=month,
         generated_at=generated_at,
@@ -294,18 +403,27 @@ def build_report(
         atrs=atrs or algorithm_record(),
         borough_names=names,
         notes=notes,
+        headline_flags=flags,
+        audit_public_key_pem=key_pem,
     )
 
 
 def _stuck_totals(table: SuppressedTable, columns: set[str]) -> set[str]:
-    """Columns whose column line still discloses a hidden count (their total is locked)."""
-    last = table.counts.shape[0] - 1
-    out = set()
-    for total in disclosed_cells(table):
-        col = str(table.counts.columns[total[1]])
-        if total[0] == last and col in columns:
-            out.add(col)
-    return out
+    """Locked column totals (among ``columns``) to hide because the table still discloses a
+    hidden count with them shown: those of the disclosed cells' columns, or, if none of those
+    is a shown locked total, every shown non-zero locked total of ``columns``."""
+    disclosed = disclosed_cells(table)
+    if not disclosed:
+        return set()
+    totals = table.counts.to_numpy()[-1]
+    status = table.status[-1]
+    names = [str(c) for c in table.counts.columns]
+    shown = {
+        col for j, col in enumerate(names)
+        if col in columns and int(status[j]) == 0 and int(totals[j]) > 0
+    }
+    near = {names[j] for _, j in disclosed} & shown
+    return near or shown
 
 
 def _table(counts: Counter[tuple[str, str]], rows: list[str], cols: list[str]) -> pd.DataFrame:
@@ -316,21 +434,49 @@ def _table(counts: Counter[tuple[str, str]], rows: list[str], cols: list[str]) -
 
 # --------------------------------------------------------------------------------- writers
 def write_csv(report: TransparencyReport, path: Path) -> Path:
-    """Long-format CSV: ``month, table, row, column, value``; text cells formula-escaped."""
+    """Long-format CSV: ``month, table, row, column, value, flag``; text cells formula-escaped.
+
+    ``flag`` says why a headline figure is not published (e.g. a median of fewer than 10
+    deployments). The audit public key's fingerprint is a row of table ``audit_public_key``;
+    the key itself is in the JSON, the HTML and the ``.pem`` file (:func:`write_public_key`).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
-        writer.writerow(["month", "table", "row", "column", "value"])
+        writer.writerow(["month", "table", "row", "column", "value", "flag"])
         for name, value in report.headline.items():
-            writer.writerow(_escaped([report.month, "headline", name, "", value]))
+            flag = report.headline_flags.get(name, "")
+            writer.writerow(_escaped([report.month, "headline", name, "", value, flag]))
         for name, table in report.tables.items():
             shown = table.display
             for row in shown.index:
                 for col in shown.columns:
                     writer.writerow(
-                        _escaped([report.month, name, row, col, shown.loc[row, col]])
+                        _escaped([report.month, name, row, col, shown.loc[row, col], ""])
                     )
+        if report.audit_public_key_fingerprint is not None:
+            writer.writerow(_escaped([report.month, "audit_public_key", "Ed25519",
+                                      "fingerprint", report.audit_public_key_fingerprint, ""]))
+    return path
+
+
+def write_json(report: TransparencyReport, path: Path) -> Path:
+    """The report as JSON (:meth:`TransparencyReport.as_dict`), public key included."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report.as_dict(), indent=1, ensure_ascii=False),
+                    encoding="utf-8")
+    return path
+
+
+def write_public_key(report: TransparencyReport, path: Path) -> Path | None:
+    """The audit log's public key as a ``.pem`` file beside the report (``None``: no key)."""
+    if report.audit_public_key_pem is None:
+        return None
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(report.audit_public_key_pem, encoding="ascii")
     return path
 
 
@@ -371,13 +517,23 @@ def write_html(report: TransparencyReport, path: Path) -> Path:
         "<h2>Headline</h2><dl>",
     ]
     for k, v in report.headline.items():
-        parts.append(f"<dt>{e(k.replace('_', ' '))}</dt><dd>{e(str(v))}</dd>")
+        flag = report.headline_flags.get(k, "")
+        shown = f"{v} ({flag})" if flag and isinstance(v, str) and flag not in v else str(v)
+        parts.append(f"<dt>{e(k.replace('_', ' '))}</dt><dd>{e(shown)}</dd>")
     parts.append("</dl><h2>Tables</h2>")
     for name, table in report.tables.items():
         parts.append(_html_table(report.titles[name], table))
     parts.append("<h2>Notes</h2><ul>")
     parts.extend(f"<li>{e(n)}</li>" for n in report.notes)
-    parts.append("</ul><h2>Algorithmic Transparency Recording Standard record</h2>")
+    parts.append("</ul>")
+    if report.audit_public_key_pem is not None:
+        parts.append(
+            "<h2>Verifying the audit log</h2><p>Exports of the audit log are signed with "
+            "Ed25519. Their signature can be checked with this public key, fingerprint "
+            f"<code>{e(report.audit_public_key_fingerprint or '')}</code>:</p>"
+            f"<pre>{e(report.audit_public_key_pem)}</pre>"
+        )
+    parts.append("<h2>Algorithmic Transparency Recording Standard record</h2>")
     for section, fields in report.atrs.items():
         parts.append(f"<h3>{e(section)}</h3><dl>")
         parts.extend(f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in fields.items())
