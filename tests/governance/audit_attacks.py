@@ -88,7 +88,7 @@ def signed_world(
 def build(tmp: Path, *, proposals: int = 4) -> Built:
     """A populated, signed SQLite database at ``tmp/chain.db`` (keys in ``tmp/keys``)."""
     world, signer = signed_world(tmp)
-    states = (State.REVIEWED, State.REFUSED, State.CANCELLED, State.ACTIVE, State.DEBRIEFED)
+    states = (State.DEBRIEFED, State.REFUSED, State.CANCELLED, State.ACTIVE, State.SUBMITTED)
     for k in range(proposals):
         walk_to(world, states[k % len(states)], offset=5000.0 * k)
     with world.session() as s:
