@@ -2,6 +2,8 @@
 
 Modules
 -------
+traces          GPS/AVL traces (GPX, CSV) and patrol logs, call signs pseudonymised on import
+dosage          delivered patrol per cell per hour, visits, dwell, gaps, patrol outside the area
 counts          windows, deployment areas and counting of events in areas and units
 outcome         one deployment against its forecast and matched controls; pooling over many
 displacement    the Weighted Displacement Quotient and Weighted Displacement Difference
@@ -17,6 +19,7 @@ from patrolcast.oversight.outcomes.displacement import (
     weighted_displacement_difference,
     weighted_displacement_quotient,
 )
+from patrolcast.oversight.outcomes.dosage import Dosage, Visit, compute_dosage
 from patrolcast.oversight.outcomes.outcome import (
     DeploymentOutcome,
     Effect,
@@ -27,21 +30,42 @@ from patrolcast.oversight.outcomes.outcome import (
     pool_outcomes,
 )
 from patrolcast.oversight.outcomes.pooling import PooledEffect, random_effects
+from patrolcast.oversight.outcomes.traces import (
+    PatrolLogEntry,
+    Trace,
+    pseudonymise,
+    read_gpx,
+    read_patrol_log,
+    read_trace,
+    read_trace_csv,
+    write_trace,
+)
 
 __all__ = [
     "DeploymentArea",
     "DeploymentOutcome",
+    "Dosage",
     "Effect",
+    "PatrolLogEntry",
     "ForecastCheck",
     "Periods",
     "PooledEffect",
+    "Trace",
+    "Visit",
     "Window",
+    "compute_dosage",
     "estimate_effect",
     "evaluate_deployment",
     "forecast_check",
     "pool_outcomes",
+    "pseudonymise",
     "random_effects",
+    "read_gpx",
+    "read_patrol_log",
+    "read_trace",
+    "read_trace_csv",
     "scaled_wdd",
     "weighted_displacement_difference",
     "weighted_displacement_quotient",
+    "write_trace",
 ]
