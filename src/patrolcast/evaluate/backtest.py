@@ -13,6 +13,7 @@ calibration figures; :func:`summarise` adds bootstrap confidence intervals over 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,15 +28,18 @@ from patrolcast.evaluate.executors import Executor, SerialExecutor
 from patrolcast.evaluate.metrics import (
     DEFAULT_FRACTIONS,
     flag_area,
+    flag_top,
     flagged_overlap,
     hit_rate,
+    interval_coverage,
     pai,
     pei_star,
     poisson_deviance,
     recapture_rate_index,
     reliability_table,
+    tiebreak_key,
 )
-from patrolcast.evaluate.splitters import Fold, RollingOrigin, data_end, short_folds
+from patrolcast.evaluate.splitters import Fold, RollingOrigin, local_data_end, short_folds
 from patrolcast.events import EventSet, from_days
 from patrolcast.forecast.base import Forecaster
 from patrolcast.geo.support import Support
@@ -65,6 +69,8 @@ class OriginTask:
     methods: tuple[tuple[str, Forecaster], ...]
     fractions: tuple[float, ...]
     target: str = "count"
+    protocol: str = "mask"  # "mask": units with an event before the origin; "area": all
+    timezone: str | None = None  # for the origin's local date
 
 
 @dataclass
@@ -75,13 +81,44 @@ class OriginResult:
     flagged: dict[tuple[str, float], tuple[npt.NDArray[np.int64], FloatArray]]
 
 
+PROTOCOLS = ("mask", "area")
+
+
+def _local_date(t: float, timezone: str | None) -> str:
+    """The date of instant ``t`` where the data are (an origin at local midnight)."""
+    when = from_days(t + 1e-6)
+    if timezone and timezone != "UTC":
+        from zoneinfo import ZoneInfo
+
+        when = when.astimezone(ZoneInfo(timezone))
+    return when.date().isoformat()
+
+
 def score_origin(task: OriginTask) -> OriginResult:
-    """Fit every method on the task's history and score it on the scoring window."""
+    """Fit every method on the task's history and score it on the scoring window.
+
+    Protocol ``"mask"`` (the field's, as in open_cp): only units that held at least one event
+    in the history before the origin are ranked and scored, the top units by score (ties
+    broken by a fixed key); events in other units are counted in ``n_outside_mask``.
+    Protocol ``"area"``: every unit of the study area, tied blocks shared pro rata.
+    """
     support = task.support
-    area = np.asarray(support.unit_area, dtype=np.float64)
-    observed = observed_per_unit(task.scoring, support, task.target)
+    full_area = np.asarray(support.unit_area, dtype=np.float64)
+    if task.protocol == "mask":
+        seen = observed_per_unit(task.history, support, "count") > 0
+    else:
+        seen = np.ones(support.n_units, dtype=bool)
+    if not seen.any():
+        seen = np.ones(support.n_units, dtype=bool)
+    keep = np.flatnonzero(seen)
+    area = full_area[keep]
+    key = tiebreak_key(support.n_units)[keep]
+    observed_all = observed_per_unit(task.scoring, support, task.target)
+    n_outside_mask = float(observed_all[~seen].sum())
+    observed = observed_all[keep]
+    count_all = observed_per_unit(task.scoring, support, "count")
     observed_next = (
-        observed_per_unit(task.next_scoring, support, task.target)
+        observed_per_unit(task.next_scoring, support, task.target)[keep]
         if task.next_scoring is not None
         else None
     )
@@ -92,17 +129,25 @@ def score_origin(task: OriginTask) -> OriginResult:
     for name, prototype in task.methods:
         model = prototype.clone().fit(task.history, cutoff=fold.origin)
         forecast = model.predict(support, fold.origin, fold.score_end)
-        score = forecast.ranking_score(task.target)
-        predicted = forecast.expected_count if task.target == "count" else forecast.expected_harm
-        deviance = poisson_deviance(predicted, observed) if task.target == "count" else math.nan
+        score = forecast.ranking_score(task.target)[keep]
+        counts = forecast.expected_count
+        predicted = (counts if task.target == "count" else forecast.expected_harm)
+        deviance = poisson_deviance(counts, count_all)
+        coverage = interval_coverage(counts, count_all)
+        lookback = model.lookback_used(fold.score_end - fold.origin)
+        recent = task.history.between(fold.origin - lookback, fold.origin)
+        n_lookback = float(observed_per_unit(recent, support, "count").sum())
         for f in task.fractions:
-            w = flag_area(score, area, f)
+            if task.protocol == "mask":
+                w = flag_top(score, area, f, key)
+            else:
+                w = flag_area(score, area, f)
             h = hit_rate(w, observed)
             nz = np.flatnonzero(w > 0)
-            flagged_sets[(name, f)] = (nz.astype(np.int64), w[nz])
+            flagged_sets[(name, f)] = (keep[nz].astype(np.int64), w[nz])
             rows.append(
                 {
-                    "origin": from_days(fold.origin).date().isoformat(),
+                    "origin": _local_date(fold.origin, task.timezone),
                     "origin_days": fold.origin,
                     "method": name,
                     "fraction": f,
@@ -112,7 +157,16 @@ def score_origin(task: OriginTask) -> OriginResult:
                     "caught": float((w * observed).sum()),
                     "n_events": float(observed.sum()),
                     "predicted_total": float(predicted.sum()),
+                    "observed_total": float(count_all.sum()),
+                    "n_outside_mask": n_outside_mask,
+                    "n_units_scored": int(keep.size),
+                    "events_in_lookback": n_lookback,
+                    "lookback_days": lookback,
                     "poisson_deviance": deviance,
+                    "cover80_units": coverage["units_0.8"],
+                    "cover95_units": coverage["units_0.95"],
+                    "cover80_total": coverage["total_0.8"],
+                    "cover95_total": coverage["total_0.95"],
                     "rri": (
                         recapture_rate_index(w, observed, observed_next)
                         if observed_next is not None
@@ -120,7 +174,7 @@ def score_origin(task: OriginTask) -> OriginResult:
                     ),
                 }
             )
-        table = reliability_table(predicted, observed)
+        table = reliability_table(counts, count_all)
         table.insert(0, "method", name)
         table.insert(0, "origin_days", fold.origin)
         reliability.extend({str(k): v for k, v in r.items()} for r in table.to_dict("records"))
@@ -155,6 +209,8 @@ def _tasks(
     methods: Mapping[str, Forecaster],
     fractions: Sequence[float],
     target: str,
+    protocol: str = "mask",
+    timezone: str | None = None,
 ) -> list[OriginTask]:
     tasks = []
     method_items = tuple((name, m.clone()) for name, m in methods.items())
@@ -175,6 +231,8 @@ def _tasks(
                 methods=method_items,
                 fractions=tuple(float(f) for f in fractions),
                 target=target,
+                protocol=protocol,
+                timezone=timezone,
             )
         )
     return tasks
@@ -200,6 +258,8 @@ def run_backtest(
     executor: Executor | None = None,
     on_origin_done: Callable[[int], None] | None = None,
     meta: Mapping[str, Any] | None = None,
+    protocol: str = "mask",
+    timezone: str | None = None,
 ) -> BacktestResult:
     """Backtest ``methods`` on the same rolling origins.
 
@@ -214,9 +274,14 @@ def run_backtest(
     executor : where origins run (default serial).
     on_origin_done : called with the number of origins finished so far.
     meta : extra descriptive fields stored with the result (dataset, level...).
+    protocol : ``"mask"`` (units with an event before each origin, top units by score) or
+        ``"area"`` (the whole study area); see :func:`score_origin`.
+    timezone : origins at local midnight in this zone (``None``: the splitter's own).
     """
     if target not in ("count", "harm"):
         raise ValueError(f"unknown target {target!r}")
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"unknown protocol {protocol!r}: use mask or area")
     if len(events) == 0:
         raise ValueError("no events to backtest on")
     if not methods:
@@ -227,9 +292,12 @@ def run_backtest(
             "these records give the month only: use a month horizon and step (e.g. 1M), "
             f"not {splitter.horizon} every {step}"
         )
-    end = data_end(float(events.t.max()), events.time_precision)
+    tz = None if events.time_precision == "month" else (timezone or splitter.timezone)
+    if tz != splitter.timezone:
+        splitter = dataclasses.replace(splitter, timezone=tz)
+    end = local_data_end(float(events.t.max()), events.time_precision, tz)
     folds = splitter.folds(float(events.t.min()), end)
-    tasks = _tasks(events, support, folds, methods, fractions, target)
+    tasks = _tasks(events, support, folds, methods, fractions, target, protocol, tz)
     runner = executor or SerialExecutor()
     results: list[OriginResult] = []
     for done, result in enumerate(runner.map(score_origin, tasks), start=1):
@@ -257,11 +325,33 @@ def run_backtest(
         "method_params": {name: m.get_params() for name, m in methods.items()},
         "fractions": [float(f) for f in fractions],
         "target": target,
+        "protocol": protocol,
+        "protocol_note": (
+            "scored on the units with at least one event before each origin (study mask), "
+            "top units by score, ties broken by a fixed key"
+            if protocol == "mask"
+            else "scored on every unit of the study area, tied units shared pro rata"
+        ),
+        "timezone": tz or "UTC",
+        "history_used_days": {
+            name: m.lookback_used(splitter.horizon.approx_days) for name, m in methods.items()
+        },
+        "n_events_outside_mask": float(
+            rows.drop_duplicates("origin_days")["n_outside_mask"].sum()
+        ),
+        "empty_lookback": {
+            name: int(
+                (rows[(rows["method"] == name)].drop_duplicates("origin_days")[
+                    "events_in_lookback"] <= 0).sum()
+            )
+            for name in methods
+        },
         "horizon": str(splitter.horizon),
         "step": str(splitter.step or splitter.horizon),
         "lookback": str(splitter.lookback) if splitter.lookback else "all",
         "n_origins": len(folds),
-        "origins": [from_days(f.origin).date().isoformat() for f in folds],
+        "origins": [_local_date(f.origin, tz) for f in folds],
+        "origin_times_utc": [from_days(f.origin).isoformat() for f in folds],
         "short_training_folds": short_folds(folds, float(events.t.min())),
         "n_units": support.n_units,
         "crs": support.crs,

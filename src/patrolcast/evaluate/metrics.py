@@ -45,6 +45,7 @@ Dantzig, G. B. (1957). Discrete-variable extremum problems. Operations Research 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -66,6 +67,9 @@ __all__ = [
     "flagged_overlap",
     "poisson_deviance",
     "reliability_table",
+    "tiebreak_key",
+    "flag_top",
+    "interval_coverage",
 ]
 
 DEFAULT_FRACTIONS: tuple[float, ...] = (0.01, 0.05, 0.10, 0.20)
@@ -308,3 +312,65 @@ def reliability_table(
             }
         )
     return pd.DataFrame(rows)
+
+
+def tiebreak_key(n_units: int, seed: int = 0) -> FloatArray:
+    """A fixed pseudo-random key per unit, for breaking ties in score the same way every time.
+
+    Ranking ties (thousands of zero cells in a naive forecast) are broken by this key, not by
+    unit order, so that no method gains from where cells happen to sit in the raster.
+    """
+    return np.random.default_rng(seed).permutation(n_units).astype(np.float64)
+
+
+def flag_top(
+    score: npt.ArrayLike,
+    unit_area: npt.ArrayLike | None,
+    fraction: float,
+    tiebreak: npt.ArrayLike,
+) -> FloatArray:
+    """Weight in [0, 1] of each unit among the top units covering ``fraction`` of the area.
+
+    The field's protocol (open_cp; Adepeju, Rosser & Cheng 2016): units are ranked by score
+    density, ties broken by ``tiebreak`` (ascending, see :func:`tiebreak_key`), and taken until
+    their area reaches ``fraction`` of the total; the last unit counts in part. On a grid this
+    is the top ``k = fraction * n`` cells.
+    """
+    s, a = _as_inputs(score, unit_area)
+    key = np.asarray(tiebreak, dtype=np.float64)
+    if not 0.0 < fraction <= 1.0:
+        raise ValueError(f"area fraction must be in (0, 1], got {fraction}")
+    weights = np.zeros_like(s)
+    if s.size == 0:
+        return weights
+    order = np.lexsort((key, -(s / a)))
+    before = np.concatenate([[0.0], np.cumsum(a[order])[:-1]])
+    target = fraction * float(a.sum())
+    weights[order] = np.clip((target - before) / a[order], 0.0, 1.0)
+    return weights
+
+
+def interval_coverage(
+    predicted: npt.ArrayLike, observed: npt.ArrayLike, levels: Sequence[float] = (0.8, 0.95)
+) -> dict[str, float]:
+    """Coverage of central Poisson predictive intervals, per unit and for the total.
+
+    For each level ``p`` the interval of a unit is ``[q((1-p)/2), q((1+p)/2)]`` of a Poisson
+    law with the predicted mean; ``units_<p>`` is the share of units whose observed count lies
+    in it, ``total_<p>`` is 1 when the observed total lies in the interval of the total's
+    Poisson law (sum of means), else 0. A calibrated forecast covers about ``p`` (discrete
+    intervals cover at least ``p``); over-dispersed data cover less.
+    """
+    from scipy.stats import poisson
+
+    mu = np.maximum(np.asarray(predicted, dtype=np.float64), 0.0)
+    y = np.asarray(observed, dtype=np.float64)
+    out: dict[str, float] = {}
+    for p in levels:
+        lo = poisson.ppf((1 - p) / 2, mu)
+        hi = poisson.ppf((1 + p) / 2, mu)
+        out[f"units_{p:g}"] = float(np.mean((y >= lo) & (y <= hi))) if y.size else math.nan
+        total_mu, total_y = float(mu.sum()), float(y.sum())
+        t_lo, t_hi = poisson.ppf((1 - p) / 2, total_mu), poisson.ppf((1 + p) / 2, total_mu)
+        out[f"total_{p:g}"] = float(t_lo <= total_y <= t_hi)
+    return out

@@ -26,7 +26,7 @@ from patrolcast.events import from_days, to_days
 
 __all__ = ["Period", "Fold", "RollingOrigin", "parse_period", "data_end"]
 
-_PERIOD = re.compile(r"^\s*(\d+)\s*([dwM])\s*$")
+_PERIOD = re.compile(r"^\s*(\d+)\s*([hdwM])\s*$")
 
 
 @dataclass(frozen=True)
@@ -34,13 +34,15 @@ class Period:
     """A length of time: ``n`` days, weeks or calendar months."""
 
     n: int
-    unit: str  # "d", "w" or "M"
+    unit: str  # "h", "d", "w" or "M"
 
     def __str__(self) -> str:
         return f"{self.n}{self.unit}"
 
     def add(self, t: float, times: int = 1) -> float:
         """``t`` (days since epoch) moved by ``times`` periods (negative moves back)."""
+        if self.unit == "h":
+            return t + self.n * times / 24.0
         if self.unit == "d":
             return t + self.n * times
         if self.unit == "w":
@@ -54,14 +56,32 @@ class Period:
 
     @property
     def approx_days(self) -> float:
-        return {"d": 1.0, "w": 7.0, "M": 30.44}[self.unit] * self.n
+        return {"h": 1.0 / 24.0, "d": 1.0, "w": 7.0, "M": 30.44}[self.unit] * self.n
+
+    def add_local(self, t: float, times: int, timezone: str | None) -> float:
+        """Like :meth:`add`, but days, weeks and months are calendar steps in ``timezone``:
+        local midnight stays local midnight across a clock change (hours stay elapsed hours)."""
+        if timezone is None or timezone == "UTC" or self.unit == "h":
+            return self.add(t, times)
+        from datetime import timedelta
+        from zoneinfo import ZoneInfo
+
+        zone = ZoneInfo(timezone)
+        local = from_days(t).astimezone(zone)
+        if self.unit == "M":
+            month = local.year * 12 + (local.month - 1) + self.n * times
+            moved = local.replace(year=month // 12, month=month % 12 + 1, day=1, tzinfo=None)
+        else:
+            days = self.n * times * (7 if self.unit == "w" else 1)
+            moved = local.replace(tzinfo=None) + timedelta(days=days)
+        return to_days(moved.replace(tzinfo=zone))
 
 
 def parse_period(text: str, *, what: str = "period") -> Period:
-    """``"7d"`` -> 7 days, ``"1w"`` -> 1 week, ``"1M"`` -> 1 calendar month."""
+    """``"8h"`` -> 8 hours, ``"7d"`` -> 7 days, ``"1w"`` -> 1 week, ``"1M"`` -> 1 month."""
     m = _PERIOD.match(str(text))
     if not m or int(m.group(1)) <= 0:
-        raise InputError(f"{what} {text!r} is not like 1d, 7d, 2w or 1M")
+        raise InputError(f"{what} {text!r} is not like 8h, 1d, 7d, 2w or 1M")
     return Period(int(m.group(1)), m.group(2))
 
 
@@ -80,6 +100,29 @@ def data_end(t_max: float, time_precision: str) -> float:
     if time_precision == "day":
         return float(math.floor(t_max + 1e-9)) + 1.0
     return float(math.floor(t_max + 1.0 / 24.0))
+
+
+def local_midnight_floor(t: float, timezone: str | None) -> float:
+    """The last local midnight in ``timezone`` at or before ``t`` (UTC midnight without one)."""
+    if timezone is None or timezone == "UTC":
+        return float(math.floor(t + 1e-9))
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(timezone)
+    local = from_days(t + 1e-9).astimezone(zone)
+    midnight = datetime(local.year, local.month, local.day, tzinfo=zone)
+    return to_days(midnight)
+
+
+def local_data_end(t_max: float, time_precision: str, timezone: str | None) -> float:
+    """The end of the data on a local midnight (month data: the UTC month end, as stored).
+
+    Timestamped data ending at local midnight have their last event minutes before it; the
+    end is the first local midnight after the last event unless that is more than an hour
+    away, in which case the partial last day is left out."""
+    if time_precision == "month" or timezone is None or timezone == "UTC":
+        return data_end(t_max, time_precision)
+    return local_midnight_floor(t_max + 1.0 / 24.0, timezone)
 
 
 @dataclass(frozen=True)
@@ -114,6 +157,7 @@ class RollingOrigin:
     step: Period | None = None
     lookback: Period | None = None
     last_end: float | None = None
+    timezone: str | None = None  # origins at local midnight in this zone (None: UTC)
 
     def folds(self, t_min: float, end: float) -> list[Fold]:
         """Folds for data covering ``[t_min, end)``, oldest origin first.
@@ -139,14 +183,17 @@ class RollingOrigin:
                 f"data ({from_days(end).date()})"
             )
         stop = self.last_end if self.last_end is not None else end
+        tz = self.timezone
         if self.horizon.unit == "M":
-            stop = _month_floor(stop)
-        last_origin = self.horizon.add(stop, -1)
-        origins = [step.add(last_origin, -k) for k in range(self.n_origins)][::-1]
+            stop = _month_floor(stop) if tz in (None, "UTC") else _local_month_floor(stop, tz)
+        elif tz not in (None, "UTC") and self.horizon.unit != "h":
+            stop = local_midnight_floor(stop, tz)
+        last_origin = self.horizon.add_local(stop, -1, tz)
+        origins = [step.add_local(last_origin, -k, tz) for k in range(self.n_origins)][::-1]
         first = origins[0]
         # At least one horizon of history before the first origin. A lookback reaching
         # before the data start is cut there (early folds then train on less).
-        need = self.horizon.add(first, -1)
+        need = self.horizon.add_local(first, -1, tz)
         if need < t_min - 1e-9:
             raise InputError(
                 f"not enough history for {self.n_origins} origins every {step} with a "
@@ -157,8 +204,8 @@ class RollingOrigin:
             Fold(
                 index=i,
                 origin=o,
-                train_start=self.lookback.add(o, -1) if self.lookback else -math.inf,
-                score_end=self.horizon.add(o),
+                train_start=self.lookback.add_local(o, -1, tz) if self.lookback else -math.inf,
+                score_end=self.horizon.add_local(o, 1, tz),
             )
             for i, o in enumerate(origins)
         ]
@@ -167,6 +214,14 @@ class RollingOrigin:
 def short_folds(folds: list[Fold], t_min: float) -> int:
     """How many folds have a training window cut short by the start of the data."""
     return sum(1 for f in folds if f.train_start < t_min - 1e-9 and math.isfinite(f.train_start))
+
+
+def _local_month_floor(t: float, timezone: str) -> float:
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(timezone)
+    local = from_days(t + 1e-9).astimezone(zone)
+    return to_days(datetime(local.year, local.month, 1, tzinfo=zone))
 
 
 def _month_floor(t: float) -> float:

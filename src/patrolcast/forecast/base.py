@@ -169,6 +169,18 @@ class Forecaster(ABC):
             terms=terms,
         )
 
+    def lookback_used(self, window_days: float) -> float:
+        """How many days of history before the cut-off the method uses for a window of
+        ``window_days`` (``inf``: all of it). Read from ``lookback_days`` or ``history_days``
+        hyperparameters; methods with another rule override it. Backtests give each method the
+        history it asks for and reports say what was used."""
+        params = self.get_params()
+        for key in ("lookback_days", "history_days"):
+            value = params.get(key)
+            if isinstance(value, int | float) and value > 0:
+                return float(value)
+        return float("inf")
+
     def _check_fitted(self) -> None:
         if not hasattr(self, "cutoff_"):
             raise NotFittedError(f"{type(self).__name__} is not fitted: call fit(events, cutoff=)")

@@ -76,17 +76,27 @@ class NaiveForecaster(Forecaster):
     Parameters
     ----------
     lookback_days : length ``L`` of the period counted, in days; ``None`` (default) uses the
-        forecast window's own length.
+        forecast window's own length; ``"all"`` counts every record before the cut-off (the
+        long-run rate, ``L`` = from the first record to the cut-off).
     """
 
     name = "naive"
 
-    def __init__(self, *, lookback_days: float | None = None) -> None:
+    def __init__(self, *, lookback_days: float | str | None = None) -> None:
         self.lookback_days = lookback_days
 
     def _validate_params(self) -> None:
-        if self.lookback_days is not None and not float(self.lookback_days) > 0:
-            raise ValueError(f"lookback_days must be positive or None, got {self.lookback_days}")
+        if self.lookback_days is None or self.lookback_days == "all":
+            return
+        if isinstance(self.lookback_days, str) or not float(self.lookback_days) > 0:
+            raise ValueError(
+                f"lookback_days must be positive, None or 'all', got {self.lookback_days!r}"
+            )
+
+    def lookback_used(self, window_days: float) -> float:
+        if self.lookback_days == "all":
+            return float("inf")
+        return window_days if self.lookback_days is None else float(self.lookback_days)
 
     def _fit(self, history: EventSet, cutoff: float) -> None:
         self.history_ = history
@@ -96,8 +106,13 @@ class NaiveForecaster(Forecaster):
         self, support: Support, start: float, end: float
     ) -> tuple[FloatArray, FloatArray, dict[str, FloatArray]]:
         window = end - start
-        days = window if self.lookback_days is None else float(self.lookback_days)
-        events, length = recent(self.history_, self.fit_cutoff_, days)
+        if self.lookback_days == "all":
+            events = self.history_
+            first = float(events.t.min()) if len(events) else self.fit_cutoff_ - window
+            length = max(self.fit_cutoff_ - first, window)
+        else:
+            days = window if self.lookback_days is None else float(self.lookback_days)
+            events, length = recent(self.history_, self.fit_cutoff_, days)
         count, harm = counts_per_unit(support, events)
         scale = window / length
         return count * scale, harm * scale, {}

@@ -54,8 +54,35 @@ def _etas(*, horizon_days: float = 7.0) -> Forecaster:
     return ETASForecaster(history_days=730.0)
 
 
+def _naive_365(*, horizon_days: float = 7.0) -> Forecaster:
+    """Baseline: the counts of the last 365 days, scaled to the window."""
+    from patrolcast.forecast.naive import NaiveForecaster
+
+    return NaiveForecaster(lookback_days=365.0)
+
+
+def _naive_all(*, horizon_days: float = 7.0) -> Forecaster:
+    """Baseline: the counts of all history before the cut-off, scaled to the window."""
+    from patrolcast.forecast.naive import NaiveForecaster
+
+    return NaiveForecaster(lookback_days="all")
+
+
+def _boosted(*, horizon_days: float = 7.0) -> Forecaster:
+    """Poisson gradient boosting on background, seasonal and near-repeat features per unit."""
+    from patrolcast.forecast.boosted import BoostedForecaster
+
+    return BoostedForecaster()
+
+
+#: The baselines every backtest includes (a reviewer's first question).
+BASELINES: tuple[str, ...] = ("naive-365", "naive-all")
+
 FORECASTERS: dict[str, ForecasterFactory] = {
     "naive": _naive,
+    "naive-365": _naive_365,
+    "naive-all": _naive_all,
+    "boosted": _boosted,
     "kde": _kde,
     "prospective": _prospective,
     "etas": _etas,

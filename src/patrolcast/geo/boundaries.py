@@ -77,14 +77,16 @@ def _sources(path: Path) -> list[str]:
         return found
     if path.suffix.lower() == ".zip":
         return _shapefiles_in_zip(path)
+    if path.suffix.lower() == ".gz":  # e.g. a gzipped GeoJSON, read through GDAL's /vsigzip/
+        return [f"/vsigzip/{path.resolve()}"]
     return [str(path)]
 
 
-def _read_one(source: str, crs: str) -> Any:
+def _read_one(source: str, crs: str, layer: str | None = None, where: str | None = None) -> Any:
     import pyogrio
 
     try:
-        frame = pyogrio.read_dataframe(source)
+        frame = pyogrio.read_dataframe(source, layer=layer, where=where)
     except Exception as exc:  # pyogrio raises several error types for unreadable files
         raise InputError(f"cannot read boundaries from {source}: {exc}") from None
     if frame.crs is None:
@@ -95,14 +97,23 @@ def _read_one(source: str, crs: str) -> Any:
 
 
 def read_polygons(
-    path: str | Path, *, crs: str = "EPSG:27700"
+    path: str | Path,
+    *,
+    crs: str = "EPSG:27700",
+    layer: str | None = None,
+    where: str | None = None,
 ) -> tuple[npt.NDArray[np.object_], pd.DataFrame]:
     """Every polygon of a boundary file (valid, in ``crs``) and its attribute table.
 
     Several shapefiles (a zip or folder of them) are stacked; attribute columns are lower-cased.
+    ``layer`` picks one layer of a multi-layer file (GeoPackage); ``where`` is an OGR SQL
+    attribute filter (e.g. ``"PFA22NM = 'Merseyside'"``), both passed to GDAL.
     """
     metric_crs(crs)
-    frames = [_read_one(src, crs) for src in _sources(Path(path))]
+    frames = [_read_one(src, crs, layer, where) for src in _sources(Path(path))]
+    if all(len(f) == 0 for f in frames):
+        what = f" matching {where!r}" if where else ""
+        raise InputError(f"{Path(path).name} holds no features{what}")
     geoms = np.concatenate([np.asarray(f.geometry.values, dtype=object) for f in frames])
     attrs = pd.concat(
         [pd.DataFrame(f.drop(columns=f.geometry.name)).rename(columns=str.lower) for f in frames],

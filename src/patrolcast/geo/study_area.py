@@ -39,16 +39,70 @@ class StudyArea:
         return np.asarray(shapely.intersects(self.geometry, pts), dtype=bool)
 
 
-def study_area_from_file(path: str | Path, *, crs: str = "EPSG:27700") -> StudyArea:
-    """The union of every polygon in a boundary file (GeoPackage, shapefile, zipped shapefiles).
+    def to_json(self) -> dict[str, object]:
+        """What every output records about the study area: its source and size."""
+        return {"source": self.source, "km2": round(self.area_km2, 3), "crs": self.crs}
 
-    The file's polygons are reprojected to ``crs`` when they are in another CRS.
+
+def study_area_from_file(
+    path: str | Path,
+    *,
+    crs: str = "EPSG:27700",
+    layer: str | None = None,
+    where: str | None = None,
+) -> StudyArea:
+    """The union of the polygons of a boundary file, read through GDAL.
+
+    GeoPackage, GeoJSON (also gzipped), shapefile, or a zip or folder of shapefiles; ``layer``
+    picks a layer and ``where`` filters features (OGR SQL, e.g. ``"PFA22NM = 'Merseyside'"``).
+    The polygons are reprojected to ``crs`` when they are in another CRS.
     """
     from patrolcast.geo.boundaries import read_polygons
 
-    geoms, _frame = read_polygons(path, crs=crs)
+    geoms, _frame = read_polygons(path, crs=crs, layer=layer, where=where)
     union = shapely.union_all(shapely.buffer(geoms, 0))
-    return StudyArea(union, crs, f"union of {len(geoms)} polygons in {Path(path).name}")
+    if shapely.area(union) <= 0:
+        raise InputError(f"{Path(path).name} holds no polygon with an area")
+    detail = "".join(
+        [f", layer {layer}" if layer else "", f", where {where}" if where else ""]
+    )
+    return StudyArea(union, crs, f"{len(geoms)} polygon(s) of {Path(path).name}{detail}")
+
+
+def majority_area(
+    path: str | Path,
+    x: npt.ArrayLike,
+    y: npt.ArrayLike,
+    *,
+    crs: str,
+    code_field: str,
+    name_field: str,
+) -> tuple[StudyArea, float]:
+    """The polygon of a boundary file holding most of the points, and the share it holds.
+
+    Used for data.police.uk records, whose force is the police force area where most of its
+    records lie (a few stray, mis-geocoded records elsewhere do not move it).
+    """
+    from patrolcast.geo.boundaries import read_polygons
+
+    geoms, attrs = read_polygons(path, crs=crs)
+    xa = np.asarray(x, dtype=np.float64)
+    ya = np.asarray(y, dtype=np.float64)
+    ok = np.isfinite(xa) & np.isfinite(ya)
+    if not ok.any():
+        raise InputError("no events with coordinates: cannot tell which area holds the data")
+    pts = shapely.points(xa[ok], ya[ok])
+    tree = shapely.STRtree(geoms)
+    pt_idx, geom_idx = tree.query(pts, predicate="intersects")
+    counts = np.bincount(geom_idx, minlength=len(geoms))
+    if counts.sum() == 0:
+        raise InputError(f"no event lies in any polygon of {Path(path).name}")
+    best = int(np.argmax(counts))
+    code = str(attrs[code_field.lower()].iloc[best])
+    name = str(attrs[name_field.lower()].iloc[best])
+    share = float(counts[best]) / float(ok.sum())
+    source = f"{name} ({code}), {Path(path).name}"
+    return StudyArea(geoms[best], crs, source), share
 
 
 def study_area_from_points(
