@@ -226,3 +226,97 @@ def test_short_history_with_slow_decay_needs_the_end_of_window_term() -> None:
     fit.fit(sim.events, cutoff=90.0)
     assert fit.branching_ratio_ == pytest.approx(0.5, rel=0.15)
     assert fit.omega_ == pytest.approx(0.05, rel=0.25)
+
+
+def test_collapse_incidents_merges_victims_of_one_incident() -> None:
+    from patrolcast.forecast.etas import collapse_incidents
+
+    # three victims of one shooting (same minute or 20-40 minutes later, within 30 m, chained),
+    # a shooting at the same spot five days later, and one 500 m away at the same time
+    ev = EventSet.from_arrays(
+        [1.0, 1.0, 1.0 + 20 / 1440, 1.0 + 40 / 1440, 6.0, 1.0],
+        [0.0, 10.0, 25.0, 45.0, 0.0, 500.0],
+        np.zeros(6),
+        crs=CRS,
+        mark=[0, 1, 0, 0, 0, 0],
+    )
+    out, merged = collapse_incidents(ev)
+    assert merged == 3 and len(out) == 3
+    assert out.x.tolist() == [0.0, 500.0, 0.0]
+    assert out.mark.tolist() == [1, 0, 0]  # fatal if any victim died
+    same, none = collapse_incidents(ev, minutes=1.0, metres=1.0)
+    assert none == 0 and len(same) == 6
+
+
+def test_leave_out_weights_match_the_raster_smoothing() -> None:
+    """The time-stable background subtracts each near neighbour's kernel at an event's pixel:
+    the pair weights must equal what the Gaussian filter puts there (the plain reference)."""
+    from patrolcast.forecast.etas import BackgroundDensity, LeaveOut
+
+    rng = np.random.default_rng(3)
+    n = 120
+    t = np.sort(rng.uniform(0, 60, n))
+    x, y = rng.uniform(0, 1500, n), rng.uniform(0, 1500, n)
+    h = rng.choice([50.0, 100.0, 200.0], n)
+    dens = BackgroundDensity(x, y, h)
+    lo = LeaveOut(dens, t, gap_days=10.0)
+    assert lo.src.size > 0
+    for k in rng.choice(lo.src.size, 25, replace=False):
+        i, j = int(lo.src[k]), int(lo.dst[k])
+        level = dens.levels.index(float(h[i]))
+        r, pix = dens.rasters[level], dens.pixels[level]
+        one = r.smooth(x[i : i + 1], y[i : i + 1], np.ones(1), h[i]) / r.res**2
+        assert lo.kernel[k] == pytest.approx(one[pix[j]], rel=1e-9, abs=1e-15)
+    # every neighbour within 10 days is listed (both directions): the window sums agree
+    w = rng.uniform(0.2, 1.0, n)
+    brute = np.array([w[np.abs(t - t[j]) <= 10.0].sum() for j in range(n)])
+    np.testing.assert_allclose(lo.window_weight(w), brute)
+
+
+def test_persistent_hot_spots_are_not_passed_off_as_triggering() -> None:
+    """Places hit all year round at random times, no triggering at all: the fit must either
+    find (almost) no triggering or say it is not trustworthy, never report a confident one."""
+    rng = np.random.default_rng(3)
+    pts = rng.uniform(0, 8000, (30, 2))
+    k = rng.integers(0, 30, 1500)
+    x = np.concatenate([rng.uniform(0, 8000, 3000), pts[k, 0]])
+    y = np.concatenate([rng.uniform(0, 8000, 3000), pts[k, 1]])
+    t = rng.uniform(0, 730.0, x.size)
+    ev = EventSet.from_arrays(t, x, y, crs=CRS)
+    fit = ETASForecaster(history_days=None, deduplicate=False).fit(ev, cutoff=730.0)
+    assert fit.branching_ratio_ < 0.02 or not fit.trustworthy_
+    assert fit.params_summary()["not_trustworthy_because"] == fit.trust_reasons_
+    assert len(fit.params_summary()["restarts"]) == 2
+
+
+def test_simulated_triggering_is_trusted_and_reported() -> None:
+    fit, model, _ = _recovery(days=365, mu=5.5, seed=11)
+    p = fit.params_summary()
+    assert fit.trustworthy_ and p["converged"] and p["not_trustworthy_because"] == []
+    assert p["n_iter"] < fit.max_iter
+
+
+def test_conditioning_adds_new_events_without_refitting() -> None:
+    model = ETASModel(mu=4.0, theta=(0.5,), omega=0.3, sigma=70.0, hotspots=10)
+    sim = simulate_etas(model, AREA, days=300, seed=7, crs=CRS)
+    fit = ETASForecaster(history_days=None, max_days=40.0, max_distance=500.0).fit(
+        sim.events, cutoff=280.0
+    )
+    burst = EventSet.from_arrays([285.0, 289.5, 290.2], [523000.0] * 3, [172000.0] * 3, crs=CRS)
+    later = fit.conditioned_on(burst, until=290.0)  # the last burst event is after `until`
+    assert later.cutoff_ == 290.0 and fit.cutoff_ == 280.0  # the fitted model is untouched
+    assert later.omega_ == fit.omega_ and later.mu_ == fit.mu_
+    assert len(later.t_) == len(fit.t_) + 2
+    # the new events' expected offspring in the window, by hand
+    w = later.time_weights(290.0, 297.0)[-2:]
+    lag = 290.0 - np.array([285.0, 289.5])
+    by_hand = fit.theta_[0] * (np.exp(-fit.omega_ * lag) - np.exp(-fit.omega_ * (lag + 7.0)))
+    np.testing.assert_allclose(w, by_hand, rtol=1e-12)
+    grid = Grid.covering(*shapely.bounds(AREA), cell_size=250.0, crs=CRS)
+    cell = int(grid.assign([523000.0], [172000.0])[0])
+    before = fit.predict(grid, 290.0, 297.0)
+    after = later.predict(grid, 290.0, 297.0)
+    np.testing.assert_allclose(after.terms["background"], before.terms["background"])
+    assert after.terms["triggered"][cell] > before.terms["triggered"][cell] + 0.5 * w.sum() * 0.3
+    with pytest.raises(ValueError, match="cut-off"):
+        later.predict(grid, 285.0, 286.0)

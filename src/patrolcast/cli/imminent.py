@@ -103,11 +103,15 @@ def register(app: typer.Typer) -> None:
         if png is not None:
             typer.echo(f"wrote {png}")
 
-    @app.command()
+    alert_app = typer.Typer(help="Serious-assault alerts: issue one, or replay a period.")
+    app.add_typer(alert_app, name="alert")
+
+    @alert_app.callback(invoke_without_command=True)
     def alert(
-        dataset: str = typer.Option(..., "--dataset", "-d", help="Ingested dataset name."),
-        time: str = typer.Option(..., "--time", help="When it happened (ISO with zone)."),
-        offence: str = typer.Option(..., help="Offence, e.g. 'shooting', 'fatal shooting'."),
+        ctx: typer.Context,
+        dataset: str = typer.Option("", "--dataset", "-d", help="Ingested dataset name."),
+        time: str = typer.Option("", "--time", help="When it happened (ISO with zone)."),
+        offence: str = typer.Option("", help="Offence, e.g. 'shooting', 'fatal shooting'."),
         x: float | None = typer.Option(None, "--x", help="Easting in the dataset's CRS, m."),
         y: float | None = typer.Option(None, "--y", help="Northing in the dataset's CRS, m."),
         lon: float | None = typer.Option(None, "--lon", help="Longitude (WGS84)."),
@@ -124,11 +128,20 @@ def register(app: typer.Typer) -> None:
         home: Path | None = typer.Option(None, help="Data home (default: settings)."),
         as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
     ) -> None:
-        """Cells whose risk a new serious incident raises, by how much, and for how long."""
-        import numpy as np
+        """Cells whose risk a new serious incident raises, by how much, and for how long.
 
-        from patrolcast.forecast.alert import mark_of_offence, serious_assault_alert
-        from patrolcast.forecast.etas import ETASForecaster
+        The zone comes from the self-exciting model when its fit is trustworthy, else from the
+        near-repeat (Knox) table, and the alert says which and why.
+        """
+        if ctx.invoked_subcommand is not None:
+            return
+        if not dataset or not time or not offence:
+            raise InputError("give --dataset, --time and --offence (or: alert backtest ...)")
+        from patrolcast.forecast.alert import (
+            fit_alert_model,
+            mark_of_offence,
+            serious_assault_alert,
+        )
         from patrolcast.forecast.near_repeat import knox_test
         from patrolcast.geo.study_area import study_area_from_points
         from patrolcast.geo.support import Grid, Support
@@ -157,8 +170,7 @@ def register(app: typer.Typer) -> None:
                 f"only {len(history)} events in the {history_days:g} days before {time}: "
                 "too few to fit a model (is the time inside the data's period?)"
             )
-        marked = bool(len(history.mark)) and len(np.unique(history.mark)) > 1
-        model = ETASForecaster(history_days=history_days, marked=marked).fit(history, cutoff=t)
+        model, choice = fit_alert_model(history, t, history_days=history_days)
         area = study_area_from_points(everything.x, everything.y, crs=everything.crs)
         grid = cast(Support, Grid.clipped_to(area, cell_size=cell_size))
         knox = knox_test(
@@ -166,8 +178,8 @@ def register(app: typer.Typer) -> None:
             time_precision=history.time_precision,
         )  # fmt: skip
         result = serious_assault_alert(
-            model, grid, x=x, y=y, t=t, mark=mark if marked else None, days=days, knox=knox,
-            min_ratio=min_ratio,
+            model, grid, x=x, y=y, t=t, mark=mark if model.marked else None, days=days,
+            knox=knox, min_ratio=min_ratio,
         )  # fmt: skip
         if geojson is not None:
             result.write_geojson(geojson)
@@ -175,9 +187,62 @@ def register(app: typer.Typer) -> None:
             doc = result.to_dict()
             doc["dataset"] = dataset
             doc["incident"]["offence"] = offence
+            doc["model_selection"] = choice
             typer.echo(json.dumps(doc, indent=1))
             return
         _print_alert(result, dataset, offence, geojson)
+
+    @alert_app.command("backtest")
+    def alert_backtest(
+        dataset: str = typer.Option(..., "--dataset", "-d", help="Ingested dataset name."),
+        start: str = typer.Option(..., help="First incident time replayed (ISO with zone)."),
+        end: str = typer.Option(..., help="End of the replayed period, excluded (ISO)."),
+        offences: str = typer.Option(
+            "all", help="Which incidents issue an alert: 'all', or 'fatal' (fatal only)."
+        ),
+        groups: str = typer.Option("", help="Offence groups to load; default all."),
+        days: int = typer.Option(14, help="Days each model alert lasts."),
+        refit_days: float = typer.Option(28.0, help="Refit the model every this many days."),
+        history_days: float = typer.Option(730.0, help="Days of history each fit uses."),
+        cell_size: float = typer.Option(250.0, "--cell-size", help="Grid cell size, metres."),
+        min_ratio: float = typer.Option(0.02, help="The alert's min_ratio (model zone)."),
+        permutations: int = typer.Option(99, help="Shuffles for each Knox table."),
+        png: Path | None = typer.Option(None, help="Write the lift-by-distance plot here."),
+        out: Path | None = typer.Option(None, help="Write the full JSON result here."),
+        home: Path | None = typer.Option(None, help="Data home (default: settings)."),
+        as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    ) -> None:
+        """Replay a period: issue every alert as it would have been, score what followed."""
+        from patrolcast.evaluate.alert_backtest import (
+            AlertBacktestSpec,
+            alert_backtest_on_grid,
+            plot_lift,
+        )
+        from patrolcast.evaluate.jobs import open_store
+
+        choice = offences.strip().lower()
+        if choice not in ("all", "fatal"):
+            raise InputError(f"--offences must be 'all' or 'fatal', got {offences!r}")
+        spec = AlertBacktestSpec(
+            start=parse_when(start), end=parse_when(end), days=days, refit_days=refit_days,
+            history_days=history_days, min_ratio=min_ratio, permutations=permutations,
+            serious_marks=(1,) if choice == "fatal" else None,
+        )  # fmt: skip
+        events = open_store(home).events(dataset, groups=_groups(groups))
+        if len(events) == 0:
+            raise InputError(f"dataset {dataset!r} has no events")
+        result = alert_backtest_on_grid(events, spec, cell_size=cell_size)
+        doc = result.to_dict()
+        doc["dataset"] = dataset
+        if png is not None:
+            plot_lift(result, png, title=f"Lift after an incident: {dataset}")
+        if out is not None:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(json.dumps(doc, indent=1), encoding="utf-8")
+        if as_json:
+            typer.echo(json.dumps(doc, indent=1))
+            return
+        _print_backtest(doc)
 
 
 def register_simulate(app: typer.Typer) -> None:
@@ -237,20 +302,54 @@ def _print_alert(result: Any, dataset: str, offence: str, geojson: Path | None) 
     console.print(
         f"[bold]{dataset}[/]: {offence} at ({inc['x']:.0f}, {inc['y']:.0f}) {inc['time']} UTC. "
         f"Model: branching ratio {inc['branching_ratio_used']:.2f} for this offence, mean delay "
-        f"{p['mean_trigger_delay_days']:.1f} days, spatial scale {p['sigma_m']:.0f} m."
+        f"{p['mean_trigger_delay_days']:.1f} days, spatial scales "
+        f"{', '.join(f'{v:.0f}' for v in p['sigmas_m'])} m; EM "
+        f"{'converged' if p['converged'] else 'NOT converged'} in {p['n_iter']} iterations."
     )
+    console.print(f"[bold]Rule: {result.rule['name']}[/] - {result.rule['reason']}")
     table = Table(title=f"{len(result.cells)} cells raised over the next {result.days} days")
-    for col in ("cell", "dist m", "added events", "vs background", "day 1 RR", "day 7 RR",
-                "top earlier event"):  # fmt: skip
-        table.add_column(col, justify="left" if col in ("cell", "top earlier event") else "right")
+    for col in ("cell", "dist m", "added events", "vs background", "this incident",
+                "background", "past events", "day 1 RR", "top earlier event", "rule"):  # fmt: skip
+        left = col in ("cell", "top earlier event", "rule")
+        table.add_column(col, justify="left" if left else "right")
     for c in result.cells[:20]:
         rr = c.relative_risk_by_day
         top = c.top_past_events[0] if c.top_past_events else None
         table.add_row(
             c.unit_id, f"{c.distance_m:.0f}", f"{c.added_total:.3f}", f"+{c.ratio_total:.0%}",
-            f"{rr[0]:.1f}", f"{rr[min(6, len(rr) - 1)]:.1f}",
-            f"{top['days_before']:.1f} d before, {top['distance_m']} m" if top else "-",
+            f"{c.shares['this_incident']:.0%}", f"{c.shares['background']:.0%}",
+            f"{c.shares['past_events']:.0%}", f"{rr[0]:.1f}",
+            f"{top['days_before']:.1f} d before, {top['distance_m']} m" if top else "-", c.rule,
         )  # fmt: skip
     console.print(table)
     if geojson is not None:
         console.print(f"wrote {geojson}")
+
+
+def _print_backtest(doc: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    def ci(pair: list[float] | None) -> str:
+        return f" ({pair[0]:.2f}-{pair[1]:.2f})" if pair else ""
+
+    console = Console()
+    console.print(
+        f"[bold]{doc['dataset']}[/] {doc['period'][0][:10]} to {doc['period'][1][:10]}: "
+        f"{doc['incidents']} incidents, {len(doc['fits'])} fits, {doc['fits_converged']} "
+        f"converged, {doc['fits_trustworthy']} trustworthy (the others fall back to Knox)."
+    )
+    table = Table(title="Alert zones scored against what followed")
+    for col in ("rule", "alerts", "cells", "km2-days", "caught", "per km2-day", "lift",
+                "obs / expected"):  # fmt: skip
+        table.add_column(col, justify="left" if col == "rule" else "right")
+    for name, r in doc["rules"].items():
+        per = r["caught_per_km2_day"]
+        table.add_row(
+            name, str(r["alerts_with_zone"]), str(r["cells_flagged"]), f"{r['km2_days']:.0f}",
+            str(r["events_caught"]), "-" if per is None else f"{per:.4f}",
+            "-" if r["lift"] is None else f"{r['lift']:.2f}{ci(r.get('lift_bootstrap_95'))}",
+            "-" if r["calibration"] is None
+            else f"{r['calibration']:.2f}{ci(r.get('calibration_poisson_95'))}",
+        )  # fmt: skip
+    console.print(table)

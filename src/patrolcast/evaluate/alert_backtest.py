@@ -67,6 +67,7 @@ __all__ = [
     "run_alert_backtest",
     "poisson_interval",
     "plot_lift",
+    "alert_backtest_on_grid",
     "RULES",
 ]
 
@@ -411,3 +412,19 @@ def plot_lift(
     fig.savefig(path)
     plt.close(fig)
     return path
+
+
+def alert_backtest_on_grid(
+    events: EventSet, spec: AlertBacktestSpec, *, cell_size: float = 250.0, progress: Any = None
+) -> AlertBacktestResult:
+    """Run the alert backtest on a square grid over the events' study area (as the command's)."""
+    from typing import cast
+
+    from patrolcast.geo.study_area import study_area_from_points
+    from patrolcast.geo.support import Grid
+
+    if not cell_size > 0:
+        raise InputError(f"cell size must be positive, got {cell_size!r}")
+    area = study_area_from_points(events.x, events.y, crs=events.crs)
+    grid = cast(Support, Grid.clipped_to(area, cell_size=cell_size))
+    return run_alert_backtest(events, grid, spec, progress=progress)
