@@ -103,3 +103,17 @@ def test_a_proposal_without_a_pin_is_refused(world: World) -> None:
         s.commit()
         with pytest.raises(Refused, match="predates policy pinning"):
             service.assess(s, actor="cat", clock=world.clock, proposal_id=pid)
+
+
+def test_a_snapshot_digest_must_be_a_full_sha256(world: World) -> None:
+    from datetime import timedelta
+
+    from patrolcast.governance.snapshots import record_snapshot
+
+    with world.session() as s:
+        for short in ("ab" * 8, "ab" * 31, "zz" * 32, "ab" * 33):
+            with pytest.raises(InputError, match="64 hex"):
+                record_snapshot(
+                    s, method="kde", params={}, created_at=world.clock.now() - timedelta(hours=1),
+                    digest=short, actor="ana", clock=world.clock,
+                )

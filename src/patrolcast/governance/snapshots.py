@@ -28,7 +28,7 @@ PIPELINE = "system"
 #: People who may record a snapshot; anyone else (auditor, administrator, unknown) is refused.
 RECORD_ROLES = frozenset({Role.ANALYST, Role.INTELLIGENCE_OFFICER})
 
-_DIGEST = re.compile(r"^(sha256:)?[0-9a-f]{16,128}$")
+_DIGEST = re.compile(r"(sha256:)?[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -81,8 +81,8 @@ def record_snapshot(
     forecasting pipeline; anyone else is refused (audited)."""
     if not method.strip():
         raise InputError("snapshot method is empty")
-    if not _DIGEST.match(digest.lower()):
-        raise InputError("snapshot digest must be hex (optionally 'sha256:'-prefixed)")
+    if not _DIGEST.fullmatch(digest.lower()):
+        raise InputError("snapshot digest must be a SHA-256: 64 hex characters (optionally 'sha256:')")
     created = as_utc(created_at)
     now = (clock or SystemClock()).now()
 
