@@ -43,6 +43,13 @@ class Settings:
     server_url: str = ""  # the patrolcast server the CLI's governance commands talk to
     boroughs_file: str = ""  # borough boundaries (default: London boroughs in shared data)
     api_secret: str | None = None
+    # Optional OpenID Connect sign-in (patrolcast.app.oidc); empty issuer: switched off.
+    oidc_issuer: str = ""  # the provider's issuer URL (https; http only on loopback)
+    oidc_client_id: str = ""
+    oidc_client_secret_file: str = ""  # a file (mode 0600) holding the client secret
+    oidc_redirect_url: str = ""  # https://<server>/api/auth/oidc/callback, as registered
+    oidc_username_claim: str = "preferred_username"  # maps to an existing local account
+    oidc_mfa_acr: str = ""  # comma-separated acr values that count as a second factor
 
     @property
     def store_dir(self) -> Path:

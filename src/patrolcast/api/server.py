@@ -213,6 +213,10 @@ def create_app(ctx: AppContext) -> FastAPI:
             tags=[spec.tag],
         )
     app.mount("/static", StaticFiles(directory=_STATIC), name="static")
+    if ctx.oidc is not None:  # optional single sign-on (patrolcast.api.oidc_routes)
+        from patrolcast.api.oidc_routes import install_oidc
+
+        install_oidc(app, ctx, ctx.oidc)
     return app
 
 
