@@ -137,7 +137,7 @@ def proposal_body(**over: Any) -> dict[str, Any]:
     return body
 
 
-def authorisation_body(world: ApiWorld, hours: float = 6, **over: Any) -> dict[str, Any]:
+def authorisation_body(world: ApiWorld, hours: float = 5, **over: Any) -> dict[str, Any]:
     start = world.clock.now()
     body: dict[str, Any] = {
         "reasons": "Grounds met; proportionate.",

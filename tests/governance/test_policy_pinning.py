@@ -17,7 +17,7 @@ from patrolcast.governance.values import ConsultationDetails
 from tests.governance.helpers import World, authorisation, walk_to
 
 
-def _v2(max_hours: str = "6") -> str:
+def _v2(max_hours: str = "5") -> str:
     body = shipped_profile_text("armed-foot-patrol")
     body = body.replace("version = 1", "version = 2", 1)
     return body.replace("max_hours = 8", f"max_hours = {max_hours}", 1)
@@ -49,14 +49,14 @@ def test_only_an_administrator_installs_and_the_attempt_is_audited(world: World)
 def test_a_new_version_applies_to_new_proposals_not_to_pinned_ones(world: World) -> None:
     pid = walk_to(world, State.CONSULTED)
     with world.session() as s:
-        install_profile(s, actor="admin", clock=world.clock, text=_v2(max_hours="6"))
+        install_profile(s, actor="admin", clock=world.clock, text=_v2(max_hours="5"))
         assert resolve_profile(s, "armed-foot-patrol").version == 2
-        # The pinned v1 allows 8 hours; v2 would refuse them.
+        # The pinned v1 allows 6 hours; v2 (at most 5) would refuse them.
         service.authorise(
             s, actor="acc1", clock=world.clock, proposal_id=pid,
-            details=authorisation(world, hours=8),
+            details=authorisation(world, hours=6),
         )
-    new = walk_to(world, State.SUBMITTED, offset=5000)
+    new = walk_to(world, State.DRAFT, offset=5000)
     with world.session() as s:
         p = s.get(Proposal, new)
         assert p is not None and p.profile_version == 2
@@ -76,7 +76,7 @@ def test_a_profile_edited_in_the_database_refuses_every_later_step(world: World)
     with world.session() as s:
         row = s.execute(select(InstalledProfile)).scalar_one()
         # Insider edit: loosen the profile's text (and even recompute its stored digest).
-        loose = row.content.replace("max_hours = 6", "max_hours = 70", 1)
+        loose = row.content.replace("max_hours = 5", "max_hours = 70", 1)
         for content, digest in (
             (loose, row.sha256),
             (loose, hashlib.sha256(loose.encode()).hexdigest()),

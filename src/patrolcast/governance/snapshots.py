@@ -82,7 +82,7 @@ def record_snapshot(
     if not method.strip():
         raise InputError("snapshot method is empty")
     if not _DIGEST.fullmatch(digest.lower()):
-        raise InputError("snapshot digest must be a SHA-256: 64 hex characters (optionally 'sha256:')")
+        raise InputError("snapshot digest must be a SHA-256: 64 hex characters")
     created = as_utc(created_at)
     now = (clock or SystemClock()).now()
 
