@@ -272,3 +272,20 @@ def test_a_small_count_must_not_be_narrowed_to_within_one() -> None:
     assert shown[0] == ["<5", "<5", 4]
     assert (0, 0) in oracle_failures(shown, _with_margins([[3, 1]]), 5)
     assert (0, 0) in disclosed_cells(table) + inherent_cells(table)
+
+
+def test_warm_lp_and_integer_program_agree(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The warm-started relaxation (the fast path) and scipy.optimize.milp give the same
+    ranges; with the fast path off, the integer program alone still finds the disclosure."""
+    import patrolcast.oversight.disclosure as disclosure
+
+    rng = np.random.default_rng(3)
+    cases = [rng.choice([0, 1, 2, 3, 5, 9], size=(3, 4)) for _ in range(6)]
+    fast = [suppress(pd.DataFrame(c)) for c in cases]
+    fast_ranges = [feasible_ranges(t.counts.to_numpy(), t.status, 3) for t in fast]
+    monkeypatch.setattr(disclosure, "_FAST", False)
+    for table, expected in zip(fast, fast_ranges, strict=True):
+        assert feasible_ranges(table.counts.to_numpy(), table.status, 3) == expected
+    rows = [[2, 6], [5, 3]]
+    table = _table(rows, {(0, 0): 1, (0, 1): 2, (1, 0): 2, (1, 1): 2})
+    assert disclosed_cells(table) == [(0, 0), (0, 1), (1, 0), (1, 1)]

@@ -55,6 +55,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.sparse import csc_array, csr_array
 
 __all__ = [
     "PRIMARY_HIDDEN",
@@ -154,6 +155,54 @@ def is_protected(
     return top > lo
 
 
+try:  # HiGHS as bundled with SciPy, driven directly so that re-solves start warm
+    from scipy.optimize._highspy import _core as _highs
+
+    _FAST = hasattr(_highs, "_Highs") and hasattr(_highs, "HighsLp")
+except ImportError:  # pragma: no cover - other SciPy layouts: scipy.optimize.milp alone
+    _FAST = False
+
+
+class _WarmLp:
+    """The linear relaxation in one HiGHS instance, re-solved for each objective.
+
+    An optimal vertex that is integral is also optimal for the integer program (the integer
+    optimum can be no better than the relaxation's, and this vertex attains it). For two-way
+    tables with margins the constraint matrix is totally unimodular, so vertices are integral;
+    whenever one is not, :meth:`solve` returns ``None`` and the caller solves the integer
+    program with :func:`scipy.optimize.milp`.
+    """
+
+    def __init__(self, a: npt.NDArray[np.float64], b: npt.NDArray[np.float64],
+                 lower: npt.NDArray[np.float64], upper: npt.NDArray[np.float64]) -> None:
+        matrix = csc_array(a)
+        lp = _highs.HighsLp()
+        lp.num_col_, lp.num_row_ = a.shape[1], a.shape[0]
+        lp.col_cost_ = np.zeros(a.shape[1])
+        lp.col_lower_, lp.col_upper_ = lower, upper
+        lp.row_lower_, lp.row_upper_ = b, b
+        lp.a_matrix_.format_ = _highs.MatrixFormat.kColwise
+        lp.a_matrix_.start_ = matrix.indptr
+        lp.a_matrix_.index_ = matrix.indices
+        lp.a_matrix_.value_ = matrix.data
+        lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = a.shape[1], a.shape[0]
+        self.highs = _highs._Highs()
+        self.highs.setOptionValue("output_flag", False)
+        self.highs.passModel(lp)
+        self.columns = np.arange(a.shape[1], dtype=np.int32)
+
+    def solve(self, objective: npt.NDArray[np.float64]) -> IntArray | None:
+        self.highs.changeColsCost(len(self.columns), self.columns, objective)
+        self.highs.run()
+        if self.highs.getModelStatus() != _highs.HighsModelStatus.kOptimal:
+            return None
+        x = np.asarray(self.highs.getSolution().col_value, dtype=np.float64)
+        rounded = np.rint(x)
+        if np.abs(x - rounded).max(initial=0.0) > 1e-7:
+            return None
+        return rounded.astype(np.int64)
+
+
 class _Program:
     """The attacker's integer program for one published table: one variable per hidden cell."""
 
@@ -187,14 +236,12 @@ class _Program:
             lo, hi = announced_range(int(self.values[c]), int(self.status[c]), threshold,
                                      margin=self._margin(c))
             lower[k], upper[k] = lo, self.cap if hi is None else hi
-        self.constraint = (
-            LinearConstraint(np.array(rows_a), np.array(rhs), np.array(rhs)) if rows_a else None
-        )
-        self.bounds = Bounds(lower, upper)
+        self.a, self.b = np.array(rows_a), np.array(rhs)
+        self.lower, self.upper = lower, upper
+        self.fast = _WarmLp(self.a, self.b, lower, upper) if (rows_a and _FAST) else None
         # Values seen in feasible tables so far, per hidden cell (the true table is one).
         truth = np.array([self.values[c] for c in self.hidden], dtype=np.int64)
         self.seen_lo, self.seen_hi = truth.copy(), truth.copy()
-        self.exact: dict[int, list[bool]] = {}
 
     def _margin(self, c: Cell) -> bool:
         """A margin whose mark is ``[c]`` (a small total marked ``"<3"`` counts as inner)."""
@@ -204,14 +251,21 @@ class _Program:
     def solve(self, k: int, sense: float) -> int:
         objective = np.zeros(len(self.hidden))
         objective[k] = sense
-        res = milp(objective, constraints=self.constraint or (), bounds=self.bounds,
-                   integrality=np.ones(len(self.hidden)))
-        if res.status != 0 or res.x is None:
-            raise ValueError(f"published table is inconsistent ({res.message})")
-        x = np.rint(res.x).astype(np.int64)
+        return int(self._solve(objective)[k])
+
+    def _solve(self, objective: npt.NDArray[np.float64]) -> IntArray:
+        x = self.fast.solve(objective) if self.fast is not None else None
+        if x is None:  # no warm LP, or its optimum is fractional: the integer program decides
+            constraint = (LinearConstraint(csr_array(self.a), self.b, self.b)
+                          if len(self.b) else ())
+            res = milp(objective, constraints=constraint, bounds=Bounds(self.lower, self.upper),
+                       integrality=np.ones(len(self.hidden)))
+            if res.status != 0 or res.x is None:
+                raise ValueError(f"published table is inconsistent ({res.message})")
+            x = np.rint(res.x).astype(np.int64)
         np.minimum(self.seen_lo, x, out=self.seen_lo)
         np.maximum(self.seen_hi, x, out=self.seen_hi)
-        return int(x[k])
+        return x
 
     def cell_range(self, c: Cell, k: int, lo: int, hi: int) -> CellRange:
         return CellRange(cell=c, value=int(self.values[c]), status=int(self.status[c]), lo=lo,
