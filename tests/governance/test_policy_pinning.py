@@ -71,12 +71,12 @@ def test_an_installed_version_cannot_be_overwritten_or_go_backwards(world: World
 
 def test_a_profile_edited_in_the_database_refuses_every_later_step(world: World) -> None:
     with world.session() as s:
-        install_profile(s, actor="admin", clock=world.clock, text=_v2())
+        install_profile(s, actor="admin", clock=world.clock, text=_v2(max_hours="8"))
     pid = walk_to(world, State.ASSESSED)
     with world.session() as s:
         row = s.execute(select(InstalledProfile)).scalar_one()
         # Insider edit: loosen the profile's text (and even recompute its stored digest).
-        loose = row.content.replace("max_hours = 5", "max_hours = 70", 1)
+        loose = row.content.replace("max_hours = 8", "max_hours = 70", 1)
         for content, digest in (
             (loose, row.sha256),
             (loose, hashlib.sha256(loose.encode()).hexdigest()),
