@@ -336,8 +336,9 @@ def test_settings_switch_it_on_only_with_a_private_secret_file(tmp_path: Path) -
     secret = tmp_path / "secret"
     secret.write_text("s3cret-value-from-the-provider")
     secret.chmod(0o644)
-    base = {"oidc_issuer": "https://idp.example.org", "oidc_client_id": "patrolcast",
-            "oidc_client_secret_file": str(secret)}
+    base: dict[str, Any] = {"oidc_issuer": "https://idp.example.org",
+                            "oidc_client_id": "patrolcast",
+                            "oidc_client_secret_file": str(secret)}
     with pytest.raises(InputError, match="chmod 600"):
         oidc_settings(Settings(**base))
     secret.chmod(0o600)
