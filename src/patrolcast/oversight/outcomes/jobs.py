@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from patrolcast.errors import InputError
-from patrolcast.events import EventSet, to_days
+from patrolcast.events import EventSet, from_days, to_days
 from patrolcast.oversight.outcomes.counts import DeploymentArea, Window
 from patrolcast.oversight.outcomes.dosage import Dosage, compute_dosage
 from patrolcast.oversight.outcomes.outcome import (
@@ -103,6 +103,7 @@ def evaluate_job(
     events = _events(store, dataset, groups)
     dep = DeploymentArea(deployment_id, area, _time(start), _time(end), events.crs,
                          buffer_m=buffer_m, forecast_expected=forecast_expected)  # fmt: skip
+    _covers(events, dep, pre_days, residual_days)
     return evaluate_deployment(events, dep, _pool(events, pool_cell_m), pre_days=pre_days,
                                residual_days=residual_days, measure=measure)  # fmt: skip
 
@@ -129,6 +130,17 @@ def dosage_job(
     dosage = compute_dosage(trace, area, Window(_time(start), _time(end)), grid, log=entries,
                             max_gap_minutes=max_gap_minutes)  # fmt: skip
     return DosageOutcome(dosage, trace, grid)
+
+
+def _covers(events: EventSet, dep: DeploymentArea, pre_days: float, residual_days: float) -> None:
+    """Refuse a deployment the data do not cover: missing data would look like a reduction."""
+    first, last = float(events.t.min()), float(events.t.max())
+    if dep.start - pre_days < first - 1.0 or dep.end + residual_days > last + 1.0:
+        raise InputError(
+            f"{dep.deployment_id}: the data ({from_days(first):%Y-%m-%d} to "
+            f"{from_days(last):%Y-%m-%d}) do not cover its {pre_days:g} days before and "
+            f"{residual_days:g} days after; missing data would look like an effect"
+        )
 
 
 def quarter_bounds(quarter: str) -> tuple[float, float]:
@@ -163,6 +175,8 @@ def quarterly_job(
     views = [_view_dict(v) for v in (raw if isinstance(raw, list) else raw.get("proposals", []))]
     events = _events(store, dataset, groups)
     deps = [d for d in evaluable_deployments(views, crs=crs or events.crs) if lo <= d.start < hi]
+    for d in deps:
+        _covers(events, d, 182.0, residual_days)
     pool = _pool(events, pool_cell_m)
     outcomes = [evaluate_deployment(events, d, pool, residual_days=residual_days) for d in deps]
     pooled = pool_outcomes(outcomes) if outcomes else None
