@@ -169,9 +169,10 @@ def register(app: typer.Typer) -> None:
         else:
             trigger = {"kind": "incident", "offence": offence, "place": place,
                        "occurred_at": _iso(incident_at, tz, "--incident-at")}
-        body = {
+        area = {"bbox": box, "wkt": area_wkt, "crs": crs, "boroughs": list(borough)}
+        body: dict[str, Any] = {
             "trigger": {k: v for k, v in trigger.items() if v is not None},
-            "area": {"bbox": box, "wkt": area_wkt, "crs": crs, "boroughs": list(borough)},
+            "area": {k: v for k, v in area.items() if v is not None},
             "start": _iso(start, tz, "--start"),
             "end": _iso(end, tz, "--end"),
             "hours": hours,
@@ -180,7 +181,6 @@ def register(app: typer.Typer) -> None:
             "profile": profile,
             "draft": draft,
         }
-        body["area"] = {k: v for k, v in body["area"].items() if v is not None}
         _transition(ApiClient.signed_in(server).call("propose", None, body), as_json)
 
     @app.command()

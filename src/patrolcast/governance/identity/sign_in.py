@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -50,6 +52,7 @@ __all__ = [
     "reauthenticate",
 ]
 
+T = TypeVar("T")
 MAX_FAILURES = 5
 LOCKOUT = timedelta(minutes=15)
 ENROLMENT_TTL = timedelta(hours=72)
@@ -266,9 +269,9 @@ class _Refused(Exception):
         self.error = error
 
 
-def _run(session: Session, work: object) -> object:
+def _run(session: Session, work: Callable[[], T]) -> T:
     try:
-        return run_transaction(session, work, commit_on=(_Refused,))  # type: ignore[arg-type]
+        return run_transaction(session, work, commit_on=(_Refused,))
     except _Refused as exc:
         raise exc.error from None
 
@@ -380,7 +383,7 @@ def authenticate(
             action=action,
         )
 
-    return _run(session, work)  # type: ignore[return-value]
+    return _run(session, work)
 
 
 def reauthenticate(
