@@ -57,13 +57,14 @@ class Sso:
                                  "order by seq desc limit 1")).one()
         return row[0], row[1], row[2], json.loads(row[3])
 
-    def refused(self, r: httpx.Response, rule: str, actor: str = "(oidc)") -> dict[str, Any]:
+    def refused(self, r: httpx.Response, rule: str, actor: str = "(oidc)",
+                action: str = "login") -> dict[str, Any]:
         """The response is a 401 refusal and the last audit entry records it with ``rule``."""
         assert r.status_code == 401, r.text
         assert r.json()["code"] == "not-authenticated"
         assert COOKIE not in r.cookies
-        who, action, outcome, detail = self.last_audit()
-        assert (who, action, outcome) == (actor, "login", "denied"), (who, action, detail)
+        who, did, outcome, detail = self.last_audit()
+        assert (who, did, outcome) == (actor, action, "denied"), (who, did, detail)
         assert detail["rule"] == rule and detail["via"] == "oidc", detail
         return detail
 
@@ -194,7 +195,7 @@ def test_a_firearms_or_authorising_role_needs_a_second_factor_from_the_provider(
     sso.refused(sso.sign_in(), "second-factor", actor="acc1")
 
 
-def test_re_authentication_stays_the_local_password_and_code(sso: Sso) -> None:
+def test_re_authentication_stays_possible_with_the_local_password_and_code(sso: Sso) -> None:
     sso.provider.user = {"sub": "u-admin", "preferred_username": "admin", "amr": ["mfa"]}
     browser = sso.browser()
     assert sso.sign_in(browser).status_code == 200
@@ -205,6 +206,44 @@ def test_re_authentication_stays_the_local_password_and_code(sso: Sso) -> None:
                      json={"password": "correct horse battery staple",
                            "totp": sso.world.code("admin")})
     assert r.status_code == 200, r.text
+    r = browser.post("/api/users/ana/roles", json={"role": "intelligence_officer"}, headers=csrf)
+    assert r.status_code == 200, r.text
+
+
+def test_re_authentication_through_the_provider_needs_a_fresh_sign_in_there(sso: Sso) -> None:
+    sso.provider.user = {"sub": "u-admin", "preferred_username": "admin", "amr": ["mfa"]}
+    browser = sso.browser()
+    assert sso.sign_in(browser).status_code == 200
+    csrf = {CSRF_HEADER: browser.cookies[CSRF_COOKIE]}
+    grant = {"role": "intelligence_officer"}
+    # A provider that reuses its own session (an old auth_time) does not count.
+    sso.provider.changes = {"auth_time": int(sso.world.clock.now().timestamp()) - 3600}
+    sso.refused(browser.get("/api/auth/oidc/reauth"), "reauth-not-fresh", "admin", "reauth")
+    assert browser.post("/api/users/ana/roles", json=grant, headers=csrf).status_code == 401
+    # Signing in as someone else at the provider does not re-authenticate this session.
+    sso.provider.changes = {}
+    sso.provider.user = {"sub": "u-acc1", "preferred_username": "acc1", "amr": ["otp"]}
+    sso.refused(browser.get("/api/auth/oidc/reauth"), "reauth-session", "acc1", "reauth")
+    # Nor without a second factor, for an administrator.
+    sso.provider.user = {"sub": "u-admin", "preferred_username": "admin", "amr": ["pwd"]}
+    sso.refused(browser.get("/api/auth/oidc/reauth"), "second-factor", "admin", "reauth")
+    # A fresh sign-in with a second factor opens the window, which the next action consumes.
+    sso.provider.user = {"sub": "u-admin", "preferred_username": "admin", "amr": ["mfa"]}
+    r = browser.get("/api/auth/oidc/reauth")
+    assert r.status_code == 200 and "Re-authenticated as <strong>admin</strong>" in r.text
+    asked = sso.provider.authorize_requests[-1]
+    assert asked["prompt"] == "login" and asked["max_age"] == "0"
+    assert sso.world.audit_tail(2) == [("admin", "reauth_window", "done"),
+                                       ("admin", "reauth", "done")]
+    assert browser.post("/api/users/ana/roles", json=grant, headers=csrf).status_code == 200
+    grant2 = {"role": "community_lead"}
+    assert browser.post("/api/users/ana/roles", json=grant2, headers=csrf).status_code == 401
+    # Only a browser session can ask; a personal token or nobody cannot.
+    token = sso.world.tokens["admin"]
+    r = httpx.get(f"{sso.base}/api/auth/oidc/reauth", headers={"Authorization": f"Bearer {token}"},
+                  follow_redirects=False)
+    assert r.status_code == 401
+    assert httpx.get(f"{sso.base}/api/auth/oidc/reauth").status_code == 401
 
 
 # -- refusals --------------------------------------------------------------------------------

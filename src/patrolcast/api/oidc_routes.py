@@ -5,8 +5,10 @@
 cookie would not survive; the cookie is scoped to ``/api/auth/oidc/`` and lasts 10 minutes).
 ``GET /api/auth/oidc/callback`` finishes the sign-in: the session cookie exactly as
 ``/api/auth/login`` sets it, plus ``pc_csrf`` (readable by the page, SameSite=Strict) because the
-CSRF token cannot travel in a JSON body through a redirect. A refusal is the usual JSON error
-(401) and clears the attempt cookie.
+CSRF token cannot travel in a JSON body through a redirect. ``GET /api/auth/oidc/reauth`` (a
+signed-in browser session) sends the person to the provider to sign in again (``prompt=login``);
+the same callback then opens the session's re-authentication window. A refusal is the usual JSON
+error (401) and clears the attempt cookie.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import html
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from patrolcast.app import oidc
+from patrolcast.app import auth_cases, oidc
 from patrolcast.app.context import AppContext
 from patrolcast.errors import AuthenticationError
 
@@ -39,7 +41,17 @@ def install_oidc(app: FastAPI, ctx: AppContext, settings: oidc.OidcSettings) -> 
              response_class=RedirectResponse, status_code=302)
     def oidc_login(request: Request) -> Response:
         """Sign in through the force's identity provider (redirects there)."""
-        url, attempt = oidc.begin(ctx, sso, redirect_uri(request))
+        return to_provider(*oidc.begin(ctx, sso, redirect_uri(request)))
+
+    @app.get("/api/auth/oidc/reauth", tags=["sign-in"], name="oidc_reauth",
+             response_class=RedirectResponse, status_code=302)
+    def oidc_reauth(request: Request) -> Response:
+        """Re-authenticate this browser session at the identity provider (redirects there)."""
+        who = auth_cases.principal_for(ctx, request.cookies.get(COOKIE), csrf=None,
+                                       changes=False, via_cookie=True)
+        return to_provider(*oidc.begin(ctx, sso, redirect_uri(request), reauth_for=who))
+
+    def to_provider(url: str, attempt: str) -> Response:
         response = RedirectResponse(url, status_code=302)
         response.set_cookie(oidc.ATTEMPT_COOKIE, attempt, httponly=True, samesite="lax",
                             secure=ctx.secure_cookies, path=_ATTEMPT_PATH,
@@ -60,6 +72,15 @@ def install_oidc(app: FastAPI, ctx: AppContext, settings: oidc.OidcSettings) -> 
             refused.delete_cookie(oidc.ATTEMPT_COOKIE, path=_ATTEMPT_PATH)
             return refused
         name = html.escape(str(out["user"]["username"]))
+        if "reauth_until" in out:
+            done = HTMLResponse(
+                "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+                "<title>patrolcast: re-authenticated</title></head><body>"
+                f"<p>Re-authenticated as <strong>{name}</strong>: repeat the action within "
+                "5 minutes.</p><p><a href=\"/\">Continue</a></p></body></html>"
+            )
+            done.delete_cookie(oidc.ATTEMPT_COOKIE, path=_ATTEMPT_PATH)
+            return done
         page = HTMLResponse(
             "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
             "<title>patrolcast: signed in</title></head><body>"

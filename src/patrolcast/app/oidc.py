@@ -4,31 +4,37 @@ Authorization-code flow with PKCE (S256), ``state`` and ``nonce``. The provider 
 someone is; patrolcast decides *what they may do*: the configured claim (default
 ``preferred_username``, casefolded, the local username rule) names an EXISTING local account, and
 every role comes from that account's local grants (roles or groups the provider sends are
-ignored). An unknown, disabled, locked or tampered account is refused. Holders of the roles that
-need a second factor (:data:`patrolcast.governance.identity.credentials.TOTP_ROLES`) must have
-proved one at the provider: the ID token's ``amr`` includes ``mfa``, ``otp``, ``hwk`` or ``swk``,
-or its ``acr`` is one the server is configured to accept. Then a browser session is opened exactly
-as :func:`patrolcast.app.auth_cases.login` opens one. Every completed sign-in, failure and refusal
-is an audit entry (``action="login"``, ``detail.via="oidc"``); tokens, codes, ``state`` and
-``nonce`` never are.
+ignored). An unknown, disabled, locked or tampered (unsealed) account is refused. Where
+patrolcast's own sign-in would demand a one-time code (the roles in
+:data:`patrolcast.governance.identity.credentials.TOTP_ROLES`, or an enrolled TOTP secret), the
+provider must have proved a second factor: the ID token's ``amr`` includes ``mfa``, ``otp``,
+``hwk`` or ``swk``, or its ``acr`` is one the server is configured to accept. Then a browser
+session is opened exactly as :func:`patrolcast.app.auth_cases.login` opens one. Every completed
+sign-in, failure and refusal is an audit entry (``action="login"`` or ``"reauth"``,
+``detail.via="oidc"``); tokens, codes, ``state`` and ``nonce`` never are.
 
-The sign-in attempt (``state``, ``nonce``, PKCE verifier, when it started) travels in a short-lived
-cookie sealed with the server key's HMAC (:meth:`ServerKey.mac`), so any server process can finish
-it; each attempt is accepted once (the server remembers finished attempts until they would have
-expired anyway) and the provider accepts each code once. ID tokens are verified with ``joserfc``
-(signature against the provider's JWKS from its discovery document, issuer, audience and ``azp``,
-expiry, issue time, nonce); the asymmetric algorithms only, never ``none`` or a MAC.
+The attempt (``state``, ``nonce``, PKCE verifier, when it started, its purpose) travels in a
+short-lived cookie sealed with the server key's HMAC (:meth:`ServerKey.mac`). Each attempt is
+accepted once: the server process remembers finished attempts until they would have expired
+anyway, and the provider accepts each code once. ID tokens are verified with ``joserfc`` (the
+successor of the deprecated ``authlib.jose``): signature against the provider's JWKS from its
+discovery document, issuer, audience and ``azp``, expiry, issue time, nonce; asymmetric
+algorithms only, never ``none`` or a MAC. PKCE comes from ``authlib.oauth2.rfc7636``.
 
-Re-authentication before authorise/extend/role changes stays the local password and one-time
-code (:func:`patrolcast.app.auth_cases.reauth`).
+Re-authentication before authorise/extend/role changes may also go through the provider
+(``begin(..., reauth_for=principal)``): it asks for ``prompt=login`` and ``max_age=0``, and opens
+the browser session's 5-minute window only when the ID token names the same person with an
+``auth_time`` after the request (and a second factor where one is needed). The local password and
+one-time code (:func:`patrolcast.app.auth_cases.reauth`) keep working.
 
 Public API
 ----------
 ``OidcSettings`` and ``oidc_settings(settings) -> OidcSettings | None``; ``OidcClient(settings)``
-(discovery, JWKS, code exchange, ID-token verification; caches); ``begin(ctx, sso, redirect_uri)
--> tuple[str, str]`` (the provider URL and the attempt cookie's value); ``finish(ctx, sso, *,
-attempt, params, redirect_uri) -> dict`` (the new browser session, as ``auth_cases.login``
-returns it); ``ATTEMPT_COOKIE``, ``ATTEMPT_TTL``, ``SECOND_FACTOR_AMR``.
+(discovery, JWKS, code exchange, ID-token verification; caches); ``begin(ctx, sso, redirect_uri,
+*, reauth_for=None) -> tuple[str, str]`` (the provider URL and the attempt cookie's value);
+``finish(ctx, sso, *, attempt, params, redirect_uri) -> dict`` (a new browser session as
+``auth_cases.login`` returns it, or ``{"reauth_until", "user"}``); ``ATTEMPT_COOKIE``,
+``ATTEMPT_TTL``, ``SECOND_FACTOR_AMR``.
 """
 
 from __future__ import annotations
@@ -43,7 +49,7 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -55,16 +61,17 @@ from joserfc import jwt
 from joserfc.errors import ClaimError, ExpiredTokenError, JoseError
 from joserfc.jwk import KeySet
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from patrolcast.app.context import AppContext
+from patrolcast.app.context import AppContext, Principal
 from patrolcast.config import Settings
 from patrolcast.errors import AuthenticationError, InputError
 from patrolcast.governance import audit
 from patrolcast.governance.clock import as_utc
 from patrolcast.governance.db import run_transaction
 from patrolcast.governance.identity import credentials, sessions
-from patrolcast.governance.models import Credential, Person
-from patrolcast.governance.roles import find_actor, normalise_username
+from patrolcast.governance.models import AuthSession, Credential, Person
+from patrolcast.governance.roles import Actor, find_actor, normalise_username
 
 __all__ = [
     "ATTEMPT_COOKIE",
@@ -99,6 +106,10 @@ _SECOND_FACTOR = (
     "and one-time code)"
 )
 _PROVIDER_SAID_NO = "single sign-on refused: the identity provider did not sign you in"
+_NOT_FRESH = ("re-authentication refused: the identity provider did not ask you to sign in again "
+              "(no fresh auth_time); try again, or use your patrolcast password and code")
+_REAUTH_SESSION = ("re-authentication refused: you signed in at the identity provider as someone "
+                   "else, or this browser session has ended; sign in again")
 
 
 # --------------------------------------------------------------------------------------------
@@ -190,6 +201,7 @@ class _Refusal(Exception):
         self.message = message
         self.actor = actor
         self.detail = detail
+        self.action = "login"  # "reauth" for a re-authentication attempt
 
 
 class OidcClient:
@@ -260,10 +272,12 @@ class OidcClient:
             raise _Refusal("discovery", "the provider signs ID tokens with no accepted algorithm")
         return allowed
 
-    def authorization_url(self, *, state: str, nonce: str, verifier: str,
-                          redirect_uri: str) -> str:
+    def authorization_url(self, *, state: str, nonce: str, verifier: str, redirect_uri: str,
+                          fresh: bool = False) -> str:
+        """Where to send the browser; ``fresh`` asks the provider to sign the person in again
+        (``prompt=login``, ``max_age=0``) rather than reuse its own session."""
         endpoint = str(self.metadata()["authorization_endpoint"])
-        query = urlencode({
+        params = {
             "response_type": "code",
             "client_id": self.settings.client_id,
             "redirect_uri": redirect_uri,
@@ -272,7 +286,10 @@ class OidcClient:
             "nonce": nonce,
             "code_challenge": create_s256_code_challenge(verifier),
             "code_challenge_method": "S256",
-        })
+        }
+        if fresh:
+            params.update({"prompt": "login", "max_age": "0"})
+        query = urlencode(params)
         return f"{endpoint}{'&' if '?' in endpoint else '?'}{query}"
 
     def exchange(self, *, code: str, verifier: str, redirect_uri: str) -> str:
@@ -367,6 +384,8 @@ class _Attempt:
     nonce: str
     verifier: str
     started: int  # seconds since the epoch, server clock
+    purpose: str = "login"  # "login" | "reauth"
+    session_id: int = 0  # reauth: the browser session whose window it opens
 
 
 def _b64(data: bytes) -> str:
@@ -398,18 +417,26 @@ def _open_attempt(ctx: AppContext, value: str | None, now: int) -> _Attempt:
 # Use cases
 
 
-def begin(ctx: AppContext, sso: OidcClient, redirect_uri: str) -> tuple[str, str]:
-    """Start a sign-in: the provider's authorization URL, and the sealed attempt cookie."""
+def begin(ctx: AppContext, sso: OidcClient, redirect_uri: str, *,
+          reauth_for: Principal | None = None) -> tuple[str, str]:
+    """Start a sign-in (or, for ``reauth_for``, a re-authentication of that browser session):
+    the provider's authorization URL, and the sealed attempt cookie."""
+    if reauth_for is not None and reauth_for.kind != "browser":
+        raise InputError("re-authentication through the identity provider is for browser "
+                         "sessions; with a personal token, give your password and code")
     attempt = _Attempt(
         id=secrets.token_urlsafe(12),
         state=secrets.token_urlsafe(32),
         nonce=secrets.token_urlsafe(32),
         verifier=generate_token(64),
         started=int(as_utc(ctx.clock.now()).timestamp()),
+        purpose="login" if reauth_for is None else "reauth",
+        session_id=0 if reauth_for is None else reauth_for.session_id,
     )
     try:
         url = sso.authorization_url(state=attempt.state, nonce=attempt.nonce,
-                                    verifier=attempt.verifier, redirect_uri=redirect_uri)
+                                    verifier=attempt.verifier, redirect_uri=redirect_uri,
+                                    fresh=reauth_for is not None)
     except _Refusal as refusal:
         _audit_refusal(ctx, sso, refusal)
         raise AuthenticationError(
@@ -426,7 +453,8 @@ def finish(
     params: Mapping[str, str],
     redirect_uri: str,
 ) -> dict[str, Any]:
-    """Finish a sign-in the provider sent back: verify it all, then open a browser session."""
+    """Finish what the provider sent back: verify it all, then open a browser session (sign-in)
+    or open the re-authentication window of the session that asked (``"reauth_until"``)."""
     try:
         return _finish(ctx, sso, attempt, params, redirect_uri)
     except _Refusal as refusal:
@@ -438,20 +466,28 @@ def _finish(ctx: AppContext, sso: OidcClient, cookie: str | None, params: Mappin
             redirect_uri: str) -> dict[str, Any]:
     now = int(as_utc(ctx.clock.now()).timestamp())
     found = _open_attempt(ctx, cookie, now)
-    state = params.get("state") or ""
-    if not hmac.compare_digest(state.encode(), found.state.encode()):
-        raise _Refusal("attempt", "state does not match this browser's attempt", _ATTEMPT)
-    if not sso.first_finish(found.id, found.started, now):
-        raise _Refusal("attempt", "this attempt was already finished (replayed state)", _ATTEMPT)
-    if params.get("error"):
-        raise _Refusal("provider-error", f"the provider answered {_clip(params['error'], 40)}",
-                       _PROVIDER_SAID_NO)
-    code = params.get("code") or ""
-    if not code or len(code) > 2000:
-        raise _Refusal("provider-error", "the provider sent no code")
-    id_token = sso.exchange(code=code, verifier=found.verifier, redirect_uri=redirect_uri)
-    claims = sso.verify(id_token, nonce=found.nonce, now=now)
-    return _open_session(ctx, sso, claims)
+    try:
+        state = params.get("state") or ""
+        if not hmac.compare_digest(state.encode(), found.state.encode()):
+            raise _Refusal("attempt", "state does not match this browser's attempt", _ATTEMPT)
+        if not sso.first_finish(found.id, found.started, now):
+            raise _Refusal("attempt", "this attempt was already finished (replayed state)",
+                           _ATTEMPT)
+        if params.get("error"):
+            raise _Refusal("provider-error",
+                           f"the provider answered {_clip(params['error'], 40)}",
+                           _PROVIDER_SAID_NO)
+        code = params.get("code") or ""
+        if not code or len(code) > 2000:
+            raise _Refusal("provider-error", "the provider sent no code")
+        id_token = sso.exchange(code=code, verifier=found.verifier, redirect_uri=redirect_uri)
+        claims = sso.verify(id_token, nonce=found.nonce, now=now)
+        if found.purpose == "reauth":
+            return _reauth(ctx, sso, claims, found, now)
+        return _open_session(ctx, sso, claims)
+    except _Refusal as refusal:
+        refusal.action = "reauth" if found.purpose == "reauth" else "login"
+        raise
 
 
 def _second_factor(sso: OidcClient, claims: Mapping[str, Any]) -> bool:
@@ -474,36 +510,47 @@ def _who(sso: OidcClient, claims: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _open_session(ctx: AppContext, sso: OidcClient, claims: Mapping[str, Any]) -> dict[str, Any]:
+def _username(sso: OidcClient, claims: Mapping[str, Any], who: dict[str, Any]) -> str:
     claim = sso.settings.username_claim
-    who = _who(sso, claims)
     try:
-        name = normalise_username(claims.get(claim), what=f"the {claim} claim")
+        return normalise_username(claims.get(claim), what=f"the {claim} claim")
     except InputError:
         raise _Refusal("username-claim", f"the {claim} claim is missing or not a username",
                        _NO_ACCOUNT, **who) from None
+
+
+def _account(ctx: AppContext, s: Session, sso: OidcClient, claims: Mapping[str, Any], name: str,
+             who: dict[str, Any], now: datetime) -> tuple[Person, Actor, bool]:
+    """The local account ``name``: it exists, is sealed, enabled and unlocked, and the provider
+    proved a second factor where patrolcast's own sign-in would demand a one-time code."""
+    person = s.execute(select(Person).where(Person.username == name)).scalar_one_or_none()
+    cred = s.get(Credential, person.id) if person else None
+    actor = find_actor(s, name) if person else None
+    if person is None or cred is None or actor is None:
+        raise _Refusal("unknown-account", "no local account", _NO_ACCOUNT, name, **who)
+    if not credentials.is_sealed(ctx.key, cred, person.username):
+        raise _Refusal("credential-not-sealed", "the credential row is not sealed",
+                       _ACCOUNT_BLOCKED, name, **who)
+    if cred.disabled_at is not None:
+        raise _Refusal("account-disabled", "the account is disabled", _ACCOUNT_BLOCKED, name,
+                       **who)
+    if cred.locked_until is not None and now < cred.locked_until:
+        raise _Refusal("locked", "the account is locked", _ACCOUNT_BLOCKED, name, **who)
+    factor = _second_factor(sso, claims)
+    if (credentials.needs_totp(actor.roles) or cred.totp_secret) and not factor:
+        raise _Refusal("second-factor", "a second factor is needed; amr/acr report none",
+                       _SECOND_FACTOR, name, **who)
+    return person, actor, factor
+
+
+def _open_session(ctx: AppContext, sso: OidcClient, claims: Mapping[str, Any]) -> dict[str, Any]:
+    who = _who(sso, claims)
+    name = _username(sso, claims, who)
     with ctx.db.session() as s:
 
         def work() -> dict[str, Any]:
             now = as_utc(ctx.clock.now())
-            person = s.execute(select(Person).where(Person.username == name)).scalar_one_or_none()
-            cred = s.get(Credential, person.id) if person else None
-            actor = find_actor(s, name) if person else None
-            if person is None or cred is None or actor is None:
-                raise _Refusal("unknown-account", "no local account", _NO_ACCOUNT, name, **who)
-            if not credentials.is_sealed(ctx.key, cred, person.username):
-                raise _Refusal("credential-not-sealed", "the credential row is not sealed",
-                               _ACCOUNT_BLOCKED, name, **who)
-            if cred.disabled_at is not None:
-                raise _Refusal("account-disabled", "the account is disabled", _ACCOUNT_BLOCKED,
-                               name, **who)
-            if cred.locked_until is not None and now < cred.locked_until:
-                raise _Refusal("locked", "the account is locked", _ACCOUNT_BLOCKED, name, **who)
-            factor = _second_factor(sso, claims)
-            if credentials.needs_totp(actor.roles) and not factor:
-                raise _Refusal("second-factor",
-                               "the role needs a second factor; amr/acr report none",
-                               _SECOND_FACTOR, name, **who)
+            _person, actor, factor = _account(ctx, s, sso, claims, name, who, now)
             audit.append(s, actor=name, action="login", target_type="person", target_id=name,
                          outcome="done", detail={**who, "second_factor": factor}, now=now)
             issued = sessions.issue(s, ctx.key, actor=actor, kind="browser", now=now)
@@ -519,6 +566,48 @@ def _open_session(ctx: AppContext, sso: OidcClient, claims: Mapping[str, Any]) -
         return run_transaction(s, work)
 
 
+def _reauth(ctx: AppContext, sso: OidcClient, claims: Mapping[str, Any], found: _Attempt,
+            now_ts: int) -> dict[str, Any]:
+    """Open the re-authentication window of the session that asked, when the provider signed
+    the same person in again just now (``auth_time`` after the request; ``prompt=login``)."""
+    who = _who(sso, claims)
+    name = _username(sso, claims, who)
+    auth_time = claims.get("auth_time")
+    if (
+        isinstance(auth_time, bool)
+        or not isinstance(auth_time, int | float)
+        or not found.started - LEEWAY_SECONDS <= auth_time <= now_ts + LEEWAY_SECONDS
+    ):
+        raise _Refusal("reauth-not-fresh", "auth_time is missing or before the request",
+                       _NOT_FRESH, name, **who)
+    with ctx.db.session() as s:
+
+        def work() -> dict[str, Any]:
+            now = as_utc(ctx.clock.now())
+            person, actor, factor = _account(ctx, s, sso, claims, name, who, now)
+            row = s.get(AuthSession, found.session_id)
+            if (
+                row is None
+                or row.kind != "browser"
+                or row.person_id != person.id
+                or row.revoked_at is not None
+                or now >= row.expires_at
+                or now - row.last_seen_at > timedelta(seconds=row.idle_seconds)
+            ):
+                raise _Refusal("reauth-session",
+                               "not the live browser session of the person who signed in",
+                               _REAUTH_SESSION, name, **who)
+            audit.append(s, actor=name, action="reauth", target_type="person", target_id=name,
+                         outcome="done", detail={**who, "second_factor": factor}, now=now)
+            until = sessions.grant_reauth(row, now)
+            audit.append(s, actor=name, action="reauth_window", target_type="session",
+                         target_id=row.id, outcome="done",
+                         detail={"kind": "browser", "via": "oidc"}, now=now)
+            return {"reauth_until": until.isoformat(), "user": actor.to_dict()}
+
+        return run_transaction(s, work)
+
+
 def _audit_refusal(ctx: AppContext, sso: OidcClient, refusal: _Refusal) -> None:
     detail = {"via": "oidc", "issuer": _clip(sso.settings.issuer, 200), **refusal.detail,
               "rule": refusal.rule, "reason": _clip(refusal.reason, 200)}
@@ -526,7 +615,7 @@ def _audit_refusal(ctx: AppContext, sso: OidcClient, refusal: _Refusal) -> None:
         run_transaction(
             s,
             lambda: audit.append(
-                s, actor=refusal.actor, action="login", target_type="person",
+                s, actor=refusal.actor, action=refusal.action, target_type="person",
                 target_id=refusal.actor, outcome="denied", detail=detail,
                 now=as_utc(ctx.clock.now()),
             ),
