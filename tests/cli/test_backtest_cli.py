@@ -25,7 +25,8 @@ def _backtest(tmp_path: Path, *extra: str) -> tuple[int, str]:
     result = runner.invoke(
         app,
         ["backtest", "--dataset", "synth", "--horizon", "7d", "--origins", "4",
-         "--executor", "serial", "--n-boot", "200", "--out", str(tmp_path), *extra],
+         "--executor", "serial", "--n-boot", "200", "--out", str(tmp_path),
+         "--study-area", "hull", "--no-select", *extra],
     )
     return result.exit_code, result.stdout
 
@@ -34,7 +35,11 @@ def test_backtest_json(tmp_path: Path, fake_store: FakeStore) -> None:
     code, out = _backtest(tmp_path, "--json")
     assert code == 0, out
     payload = json.loads(out)
-    assert set(payload["methods"]) == {"naive", "kde", "prospective"}
+    # the baselines a reviewer asks for are always there
+    assert set(payload["methods"]) == {"naive", "kde", "prospective", "naive-365", "naive-all"}
+    assert payload["meta"]["protocol"] == "mask"
+    assert payload["meta"]["warnings"]  # the hull was asked for: said in the output
+    assert "recommended" in payload["recommendation"]["methods"]["kde"]
     for method in payload["methods"].values():
         for metric in ("hit_rate", "pai"):
             assert set(method[metric]) == {"0.01", "0.05", "0.1", "0.2"}
@@ -77,7 +82,7 @@ def test_bad_input_is_one_clear_error(
 
     result = runner.invoke(
         app, ["backtest", "--dataset", "synth", "--executor", "serial", "--out", str(tmp_path),
-              *args],
+              "--study-area", "hull", *args],
     )
     assert result.exit_code != 0
     assert isinstance(result.exception, InputError)

@@ -26,7 +26,8 @@ def test_forecast_json_and_files(tmp_path: Path, fake_store: FakeStore) -> None:
     result = runner.invoke(
         app,
         ["forecast", "--dataset", "synth", "--method", "kde", "--start", "2022-06-01",
-         "--horizon", "7d", "--cell-size", "250", "--out", str(tmp_path), "--json"],
+         "--horizon", "7d", "--cell-size", "250", "--out", str(tmp_path), "--json",
+         "--study-area", "hull"],
     )
     assert result.exit_code == 0, result.stdout
     payload = json.loads(result.stdout)
@@ -55,6 +56,7 @@ def test_forecast_json_and_files(tmp_path: Path, fake_store: FakeStore) -> None:
     ],
 )
 def test_bad_input(tmp_path: Path, fake_store: FakeStore, args: list[str], message: str) -> None:
-    result = runner.invoke(app, ["forecast", "--dataset", "synth", "--out", str(tmp_path), *args])
+    result = runner.invoke(app, ["forecast", "--dataset", "synth", "--out", str(tmp_path),
+                                 "--study-area", "hull", *args])
     assert result.exit_code != 0
     assert message in str(result.exception)

@@ -51,7 +51,26 @@ def register(app: typer.Typer) -> None:
         origins: int = typer.Option(12, min=1, help="Number of rolling origins."),
         methods: str = typer.Option("naive,kde,prospective", help="Comma-separated methods."),
         lookback: str = typer.Option(
-            "", help="Training window before each origin (e.g. 365d, 6M); default: by horizon."
+            "", help="Common training window before each origin (e.g. 365d, 6M); default: "
+            "none, each method takes the history it asks for (stated in the report).",
+        ),
+        step: str = typer.Option("", help="Distance between origins (default: the horizon)."),
+        protocol: str = typer.Option(
+            "mask", help="mask: units with an event before each origin (the field's); area: all."
+        ),
+        boundary: Path | None = typer.Option(
+            None,
+            help="Study-area boundary (GeoPackage, GeoJSON, shapefile, zip) read through GDAL; "
+            "default: the force area (UK) or the mapping's city limits (US).",
+        ),
+        layer: str = typer.Option("", help="Layer of the boundary file (GeoPackage)."),
+        where: str = typer.Option("", help="Feature filter of the boundary file (OGR SQL)."),
+        study_area: str = typer.Option(
+            "default", "--study-area", help="default, or hull: the data's extent (a warning)."
+        ),
+        select: bool = typer.Option(
+            True, "--select/--no-select",
+            help="Choose kde/prospective parameters on data before the first origin (nested).",
         ),
         cell_size: float = typer.Option(250.0, "--cell-size", help="Grid cell size, metres."),
         groups: str = typer.Option(
@@ -89,6 +108,13 @@ def register(app: typer.Typer) -> None:
             n_boot=n_boot,
             seed=seed,
             end=end or None,
+            step=step or None,
+            protocol=protocol,
+            boundary=boundary,
+            layer=layer or None,
+            where=where or None,
+            study_area=study_area,
+            select=select,
         )
         study = study_for(spec, home=home)
         console = stderr_console()
@@ -101,6 +127,8 @@ def register(app: typer.Typer) -> None:
 
         from patrolcast.evaluate.report import rich_table
 
+        for warning in outcome.result.meta.get("warnings", []):
+            console.print(f"[bold yellow]warning:[/] {warning}")
         Console().print(rich_table(outcome.summary, title=outcome.title))
         Console().print(f"report: {', '.join(str(p) for p in outcome.paths.values())}")
 

@@ -23,7 +23,21 @@ def register(app: typer.Typer) -> None:
             "", help="Offence groups (comma-separated); default serious_violence,violence."
         ),
         boundary: Path | None = typer.Option(
-            None, help="Boundary file for the study area (default: the data's extent)."
+            None,
+            help="Study-area boundary (GeoPackage, GeoJSON, shapefile, zip) read through GDAL; "
+            "default: the force area (UK) or the mapping's city limits (US).",
+        ),
+        layer: str = typer.Option("", help="Layer of the boundary file (GeoPackage)."),
+        where: str = typer.Option(
+            "", help="Feature filter of the boundary file, OGR SQL: \"PFA22NM = 'Merseyside'\"."
+        ),
+        study_area: str = typer.Option(
+            "default", "--study-area", help="default, or hull: the data's extent (a warning)."
+        ),
+        target: str = typer.Option("count", help="Rank units by expected count or harm."),
+        select: bool = typer.Option(
+            False, "--select/--no-select",
+            help="Choose kde/prospective parameters by rolling-origin validation before --start.",
         ),
         out: Path = typer.Option(Path("out/forecast"), help="Output folder."),
         home: Path | None = typer.Option(None, help="Data home (default: settings)."),
@@ -41,6 +55,11 @@ def register(app: typer.Typer) -> None:
             level=level,
             groups=groups or None,
             boundary=boundary,
+            layer=layer or None,
+            where=where or None,
+            study_area=study_area,
+            target=target,
+            select=select,
         )
         outcome = forecast_job(spec, out_dir=out, home=home)
         if as_json:
@@ -56,7 +75,12 @@ def register(app: typer.Typer) -> None:
             f"{payload['end'][:16]} UTC over {outcome.n_units:,} units: "
             f"{outcome.expected_total:.1f} events expected"
         )
-        table = Table(title="Top units by expected harm")
+        area = outcome.study_area
+        console.print(f"study area: {area.get('source')} ({float(area.get('km2', 0)):,.1f} km2), "
+                      f"{float(area.get('events_outside', 0)):,.0f} events outside left out")
+        for warning in outcome.warnings:
+            console.print(f"[bold yellow]warning:[/] {warning}")
+        table = Table(title=f"Top units by expected {spec.target}")
         for col in ("rank", "unit", "easting", "northing", "expected count", "expected harm"):
             table.add_column(col, justify="left" if col == "unit" else "right")
         for row in outcome.top:

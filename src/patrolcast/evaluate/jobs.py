@@ -49,9 +49,10 @@ def open_store(home: Path | None = None) -> Any:
     return Store(settings.store_dir)
 
 
-def default_lookback(horizon: Period) -> Period:
-    """Training window long enough for every method's own lookback: 26 weeks, or 6 months."""
-    return Period(6, "M") if horizon.unit == "M" else Period(182, "d")
+def default_lookback(horizon: Period) -> Period | None:
+    """No common training window: each method takes the history it asks for (its own
+    ``lookback_days`` / ``history_days``), and the report says what each used."""
+    return None
 
 
 def _split_list(text: str | None) -> tuple[str, ...] | None:
@@ -86,7 +87,7 @@ class BacktestSpec:
     horizon: Period
     origins: int
     methods: tuple[str, ...]
-    lookback: Period
+    lookback: Period | None
     cell_size: float = 250.0
     groups: tuple[str, ...] | None = VIOLENCE_GROUPS
     target: str = "count"
@@ -98,6 +99,13 @@ class BacktestSpec:
     boundary: Path | None = None
     title: str = ""
     end: float | None = None  # the last scoring window ends here (default: the data's end)
+    step: Period | None = None
+    protocol: str = "mask"
+    layer: str | None = None
+    where: str | None = None
+    study_area: str = "default"
+    select: bool = True
+    end_text: str | None = None  # --end as given (a local date, resolved in the data's zone)
 
     @classmethod
     def from_options(
@@ -119,11 +127,19 @@ class BacktestSpec:
         boundary: Path | None = None,
         title: str = "",
         end: str | None = None,
+        step: str | None = None,
+        protocol: str = "mask",
+        layer: str | None = None,
+        where: str | None = None,
+        study_area: str = "default",
+        select: bool = True,
     ) -> BacktestSpec:
         h = parse_period(horizon, what="horizon")
         end_days = _parse_start(end, option="--end") if end else None
         if end_days is not None and h.unit == "M" and from_days(end_days).day != 1:
             raise InputError("with a month horizon, --end must be the first day of a month")
+        if protocol not in ("mask", "area"):
+            raise InputError(f"--protocol must be mask or area, not {protocol!r}")
         if origins < 1:
             raise InputError("--origins must be at least 1")
         if not (cell_size > 0 and math.isfinite(cell_size)):
@@ -138,6 +154,13 @@ class BacktestSpec:
             origins=origins,
             methods=_methods(methods),
             lookback=parse_period(lookback, what="lookback") if lookback else default_lookback(h),
+            step=parse_period(step, what="step") if step else None,
+            protocol=protocol,
+            layer=layer,
+            where=where,
+            study_area=study_area,
+            select=select,
+            end_text=end,
             cell_size=float(cell_size),
             groups=_split_list(groups) or VIOLENCE_GROUPS,
             target=target,
@@ -184,7 +207,29 @@ def study_for(
         cell_size=spec.cell_size,
         groups=spec.groups,
         boundary=spec.boundary,
+        layer=spec.layer,
+        where=spec.where,
+        study_area=spec.study_area,
     )
+
+
+def with_baselines(methods: tuple[str, ...]) -> tuple[str, ...]:
+    """The methods asked for, plus the baselines every backtest reports (naive-365, naive-all)."""
+    from patrolcast.forecast.registry import BASELINES
+
+    return tuple(dict.fromkeys([*methods, *BASELINES]))
+
+
+def _local_end(spec: BacktestSpec, timezone: str | None) -> float | None:
+    """``--end`` as a local midnight in the data's zone (UTC for month data)."""
+    if spec.end_text is None or timezone in (None, "UTC"):
+        return spec.end
+    from zoneinfo import ZoneInfo
+
+    when = datetime.fromisoformat(spec.end_text)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=ZoneInfo(timezone))
+    return to_days(when)
 
 
 def backtest_job(
@@ -197,14 +242,40 @@ def backtest_job(
     on_origin_done: Callable[[int], None] | None = None,
 ) -> BacktestOutcome:
     """Run the backtest of ``spec`` and write its report (JSON, markdown, PNG) to ``out_dir``."""
+    from patrolcast.evaluate.selection import select_params, selectable
+    from patrolcast.evaluate.splitters import local_data_end
     from patrolcast.forecast.registry import make_forecaster
 
     if study is None:
         study = study_for(spec, home=home, store=store)
-    methods = {m: make_forecaster(m, horizon_days=spec.horizon.approx_days) for m in spec.methods}
+    events = study.events
+    tz = None if events.time_precision == "month" else study.timezone
     splitter = RollingOrigin(
-        horizon=spec.horizon, n_origins=spec.origins, lookback=spec.lookback, last_end=spec.end
+        horizon=spec.horizon, n_origins=spec.origins, lookback=spec.lookback,
+        last_end=_local_end(spec, tz), step=spec.step, timezone=tz,
     )
+    end = local_data_end(float(events.t.max()), events.time_precision, tz)
+    folds = splitter.folds(float(events.t.min()), end)
+    chosen: dict[str, dict[str, Any]] = {}
+    selections: dict[str, Any] = {}
+    names = with_baselines(spec.methods)
+    for name in names:
+        if not (spec.select and selectable(name)):
+            continue
+        try:
+            sel = select_params(
+                events, study.support, name, horizon=spec.horizon, before=folds[0].origin,
+                n_origins=6, step=spec.step, protocol=spec.protocol, timezone=tz,
+            )
+        except InputError as exc:  # too little history before the evaluation
+            selections[name] = {"chosen": None, "note": f"defaults kept: {exc}"}
+            continue
+        chosen[name] = sel.chosen
+        selections[name] = sel.to_json()
+    methods = {
+        m: make_forecaster(m, horizon_days=spec.horizon.approx_days, **chosen.get(m, {}))
+        for m in names
+    }
     title = spec.title or (
         f"{spec.dataset}: {', '.join(spec.groups or ('all',))}, {spec.level}"
         + (f" {spec.cell_size:g} m" if spec.level == "grid" else "")
@@ -219,7 +290,13 @@ def backtest_job(
         target=spec.target,
         executor=make_executor(spec.executor, spec.workers),
         on_origin_done=on_origin_done,
+        protocol=spec.protocol,
+        timezone=tz,
         meta={
+            "study_area": study.study_area_json(),
+            "warnings": list(study.warnings),
+            "selection": selections,
+            "baselines": [m for m in names if m not in spec.methods],
             "title": title,
             "dataset": spec.dataset,
             "level": spec.level,
@@ -249,6 +326,12 @@ class ForecastSpec:
     level: str = "grid"
     groups: tuple[str, ...] | None = VIOLENCE_GROUPS
     boundary: Path | None = None
+    layer: str | None = None
+    where: str | None = None
+    study_area: str = "default"
+    target: str = "count"
+    select: bool = False
+    start_text: str | None = None  # --start as given (a local time when it has no zone)
 
     @classmethod
     def from_options(
@@ -262,7 +345,14 @@ class ForecastSpec:
         level: str = "grid",
         groups: str | None = None,
         boundary: Path | None = None,
+        layer: str | None = None,
+        where: str | None = None,
+        study_area: str = "default",
+        target: str = "count",
+        select: bool = False,
     ) -> ForecastSpec:
+        if target not in ("count", "harm"):
+            raise InputError(f"--target must be count or harm, not {target!r}")
         if "," in method:
             raise InputError("--method takes one method (backtest compares several)")
         (name,) = _methods(method)
@@ -277,6 +367,12 @@ class ForecastSpec:
             level=level,
             groups=_split_list(groups) or VIOLENCE_GROUPS,
             boundary=boundary,
+            layer=layer,
+            where=where,
+            study_area=study_area,
+            target=target,
+            select=select,
+            start_text=start,
         )
 
 
@@ -303,6 +399,9 @@ class ForecastOutcome:
     top: list[dict[str, Any]]
     paths: dict[str, Path] = field(default_factory=dict)
     snapshot: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    study_area: dict[str, Any] = field(default_factory=dict)
+    timezone: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -310,14 +409,17 @@ class ForecastOutcome:
             "method": self.spec.method,
             "level": self.spec.level,
             "cell_size": self.spec.cell_size if self.spec.level == "grid" else None,
-            "start": from_days(self.start).isoformat(),
-            "end": from_days(self.end).isoformat(),
+            "start": _iso(self.start, self.timezone),
+            "end": _iso(self.end, self.timezone),
             "n_units": self.n_units,
             "events_in_history": self.n_history,
             "expected_total": self.expected_total,
             "top_units": self.top,
             "files": {k: str(v) for k, v in self.paths.items()},
             "snapshot": self.snapshot,
+            "ranked_by": self.spec.target,
+            "study_area": self.study_area,
+            "warnings": self.warnings,
         }
 
 
@@ -335,7 +437,7 @@ def forecast_job(
     Without a start, the forecast starts where the data ends (the next period).
     """
     from patrolcast.evaluate.metrics import flag_area
-    from patrolcast.evaluate.splitters import data_end
+    from patrolcast.evaluate.splitters import local_data_end, local_midnight_floor
     from patrolcast.forecast.registry import make_forecaster
     from patrolcast.io.writers import (
         unit_ranks,
@@ -348,24 +450,66 @@ def forecast_job(
     if study is None:
         study = study_for(spec, home=home, store=store)
     events = study.events
+    tz = None if events.time_precision == "month" else study.timezone
+    data_stop = local_data_end(float(events.t.max()), events.time_precision, tz)
     start = spec.start
+    if spec.start_text and tz and datetime.fromisoformat(spec.start_text).tzinfo is None:
+        from zoneinfo import ZoneInfo  # a start without a zone is local time where the data are
+
+        start = to_days(datetime.fromisoformat(spec.start_text).replace(tzinfo=ZoneInfo(tz)))
     if math.isnan(start):
-        start = data_end(float(events.t.max()), events.time_precision)
-    if spec.horizon.unit == "M" and from_days(start).day != 1:
+        start = data_stop
+        if spec.horizon.unit != "h":
+            start = local_midnight_floor(start + 1e-6, tz) if tz else start
+    if start > data_stop + 1e-6:
+        raise InputError(
+            f"the window starts {from_days(start).date()}, after the data end "
+            f"({from_days(data_stop).date()}): the gap would be forecast as if nothing "
+            "happened in it; ingest the recent data or start at the data end"
+        )
+    if spec.horizon.unit == "M" and tz is None and from_days(start).day != 1:
         raise InputError("a month horizon needs --start on the first day of a month")
-    end = spec.horizon.add(start)
+    end = spec.horizon.add_local(start, 1, tz)
     history = events.before(start)
     if len(history) == 0:
         raise InputError(
             f"no {spec.dataset} events before {from_days(start).date()}: nothing to learn from"
         )
-    model = make_forecaster(spec.method, horizon_days=end - start).fit(events, cutoff=start)
+    from patrolcast.evaluate.backtest import observed_per_unit
+
+    if observed_per_unit(history, study.support, "count").sum() <= 0:
+        raise InputError(
+            f"none of the {spec.dataset} events before {from_days(start).date()} lies in any "
+            f"of the {study.support.n_units:,} units: the areas do not cover the data"
+        )
+    selection: dict[str, Any] = {}
+    params: dict[str, Any] = {}
+    if spec.select:
+        from patrolcast.evaluate.selection import select_params, selectable
+
+        if selectable(spec.method):
+            sel = select_params(events, study.support, spec.method, horizon=spec.horizon,
+                                before=start, n_origins=6, timezone=tz)
+            selection, params = sel.to_json(), dict(sel.chosen)
+    model = make_forecaster(spec.method, horizon_days=spec.horizon.approx_days, **params)
+    model.fit(events, cutoff=start)
     forecast = model.predict(study.support, start, end)
+    warnings = list(study.warnings)
+    lookback = model.lookback_used(spec.horizon.approx_days)
+    in_lookback = observed_per_unit(history.between(start - lookback, start), study.support,
+                                    "count").sum()
+    if in_lookback <= 0:
+        span = "all history" if math.isinf(lookback) else f"the last {lookback:g} days"
+        warnings.append(
+            f"no event in {span} before {from_days(start).date()} (a gap in the data?): "
+            f"the {spec.method} forecast is all zeros and says nothing about risk"
+        )
+    score = forecast.ranking_score(spec.target)
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = f"forecast_{_slug(spec.dataset)}_{spec.method}_{from_days(start).date()}"
     title = (
-        f"{spec.dataset}, {spec.method}: expected harm {from_days(start).date()} to "
-        f"{from_days(end).date()}\n(cyan: the top 5% of the area)"
+        f"{spec.dataset}, {spec.method}: expected {spec.target} {from_days(start).date()} to "
+        f"{from_days(end).date()}\n(cyan: the top 5% of the area by expected {spec.target})"
     )
     paths = {
         "gpkg": write_forecast_gpkg(forecast, study.support, out_dir / f"{stem}.gpkg"),
@@ -374,24 +518,32 @@ def forecast_job(
                                   areas=study.areas),
         "png": write_forecast_map(
             forecast, study.support, out_dir / f"{stem}.png", boundaries=study.boundaries,
-            title=title, outline=flag_area(forecast.expected_harm, study.support.unit_area, 0.05),
+            title=title, outline=flag_area(score, study.support.unit_area, 0.05),
         ),
     }
+    if forecast.terms:
+        paths["explain"] = _write_terms(forecast, study.support, out_dir / f"{stem}.explain.csv")
     # The snapshot a proposal can rely on (``patrolcast snapshot record --from-file``).
     snapshot = {
         "method": forecast.method,
         "params": {**forecast.params, "dataset": spec.dataset, "level": spec.level,
                    "cell_size": spec.cell_size, "groups": list(spec.groups or ())},
         "created_at": datetime.now(UTC).isoformat(),
-        "window_start": from_days(start).isoformat(),
-        "window_end": from_days(end).isoformat(),
+        "window_start": _iso(start, tz),
+        "window_end": _iso(end, tz),
         "digest": forecast.digest(),
         "uri": str(paths["gpkg"].resolve()),
+        "ranked_by": spec.target,
+        "study_area": study.study_area_json(),
+        "history_used_days": lookback,
+        "events_in_history_used": float(in_lookback),
+        "selection": selection,
+        "warnings": warnings,
     }
     snapshot_path = out_dir / f"{stem}.snapshot.json"
     snapshot_path.write_text(json.dumps(snapshot, indent=1, default=str), encoding="utf-8")
     paths["snapshot"] = snapshot_path
-    ranks = unit_ranks(forecast.expected_harm)
+    ranks = unit_ranks(score)
     order = sorted(range(len(ranks)), key=lambda i: int(ranks[i]))[:top]
     ids = study.support.unit_ids
     centres = study.support.centroids
@@ -415,4 +567,28 @@ def forecast_job(
         ],
         paths=paths,
         snapshot=snapshot,
+        warnings=warnings,
+        study_area=study.study_area_json(),
+        timezone=tz,
     )
+
+
+def _iso(t: float, timezone: str | None) -> str:
+    """An instant as ISO 8601 with the offset of the data's zone (UTC when it has none)."""
+    when = from_days(t)
+    if timezone and timezone != "UTC":
+        from zoneinfo import ZoneInfo
+
+        when = when.astimezone(ZoneInfo(timezone))
+    return when.isoformat()
+
+
+def _write_terms(forecast: Any, support: Any, path: Path) -> Path:
+    """Per unit: the forecast and each explanation term (what raised the unit)."""
+    frame = pd.DataFrame({"unit_id": forecast.unit_ids,
+                          "expected_count": forecast.expected_count})
+    for name, values in forecast.terms.items():
+        frame[name] = values
+    frame = frame.sort_values("expected_count", ascending=False, kind="stable")
+    frame.to_csv(path, index=False, float_format="%.6g")
+    return path

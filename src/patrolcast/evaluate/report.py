@@ -44,6 +44,42 @@ def _clean(value: Any) -> Any:
     return value
 
 
+BASELINE_METHODS = ("naive-365", "naive-all", "naive")
+
+
+def recommendations(
+    result: BacktestResult, *, fraction: float = 0.05, n_boot: int = 2000, seed: int = 20080101
+) -> dict[str, Any]:
+    """Which methods beat the best baseline, with the paired bootstrap interval.
+
+    The best baseline is the baseline (naive-365, naive-all, naive) with the highest mean hit
+    rate at ``fraction`` of the area. A method is *recommended* only when its paired 95%
+    interval of the hit-rate difference against that baseline lies above zero.
+    """
+    summary = summarise(result, n_boot=n_boot, seed=seed)
+    at = summary[(summary["fraction"] - fraction).abs() < 1e-9].set_index("method")["hit_rate"]
+    baselines = [m for m in BASELINE_METHODS if m in result.methods]
+    if not baselines:
+        return {"best_baseline": None, "fraction": fraction, "methods": {}}
+    best = max(baselines, key=lambda m: float(at.get(m, float("-inf"))))
+    diffs = paired_differences(result, best, n_boot=n_boot, seed=seed)
+    out: dict[str, Any] = {}
+    for _, r in diffs[(diffs["fraction"] - fraction).abs() < 1e-9].iterrows():
+        method = str(r["method"])
+        if method in baselines:
+            continue
+        base = float(at.get(best, float("nan")))
+        out[method] = {
+            "hit_rate": float(at.get(method, float("nan"))),
+            "diff": float(r["diff"]),
+            "diff_lo": float(r["diff_lo"]),
+            "diff_hi": float(r["diff_hi"]),
+            "relative": float(at.get(method, float("nan"))) / base - 1 if base > 0 else None,
+            "recommended": bool(math.isfinite(r["diff_lo"]) and r["diff_lo"] > 0),
+        }
+    return {"best_baseline": best, "fraction": fraction, "methods": out}
+
+
 def result_to_json(
     result: BacktestResult, *, n_boot: int = 2000, seed: int = 20080101, baseline: str = "naive"
 ) -> dict[str, Any]:
@@ -69,6 +105,12 @@ def result_to_json(
         entry["rri"] = {
             f"{f:g}": float(rows[rows["fraction"] == f]["rri"].mean()) for f in result.fractions
         }
+        per_origin = rows.drop_duplicates("origin_days")
+        if "cover80_units" in per_origin:
+            entry["coverage"] = {
+                k: float(per_origin[k].mean())
+                for k in ("cover80_units", "cover95_units", "cover80_total", "cover95_total")
+            }
         entry["overlap_next"] = {
             f"{f:g}": float(rows[rows["fraction"] == f]["overlap_next"].mean())
             for f in result.fractions
@@ -81,6 +123,7 @@ def result_to_json(
         "bootstrap": {"n_boot": n_boot, "seed": seed, "level": 0.95, "unit": "origin"},
         "methods": methods,
         "hit_rate_vs_" + baseline: diffs.to_dict("records"),
+        "recommendation": recommendations(result, n_boot=n_boot, seed=seed),
         "rows": result.rows.to_dict("records"),
         "reliability": result.reliability.to_dict("records"),
     }
@@ -216,6 +259,25 @@ def calibration_markdown(result: BacktestResult) -> str:
         "Calibration: mean Poisson deviance per unit (lower is better): "
         + ", ".join(f"{m} {v:.3f}" for m, v in deviance.items()),
         "",
+    ]
+    if "cover80_units" in rows:
+        cover = rows.groupby("method", sort=False)[
+            ["cover80_units", "cover95_units", "cover80_total", "cover95_total"]
+        ].mean()
+        lines += [
+            "Coverage of Poisson predictive intervals (share of units, and share of origins "
+            "whose total fell in the interval of the total):",
+            "",
+            "| method | 80% units | 95% units | 80% total | 95% total |",
+            "|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {m} | {r['cover80_units']:.3f} | {r['cover95_units']:.3f} | "
+            f"{r['cover80_total']:.2f} | {r['cover95_total']:.2f} |"
+            for m, r in cover.iterrows()
+        ]
+        lines.append("")
+    lines += [
         "| method | decile of predicted count | mean predicted | mean observed |",
         "|---|---|---|---|",
     ]
@@ -243,9 +305,11 @@ def write_report(
     meta = result.meta
     header = (
         f"{title or name}: {meta.get('n_origins')} origins ({meta.get('origins', ['?'])[0]} to "
-        f"{meta.get('origins', ['?'])[-1]}), horizon {meta.get('horizon')}, lookback "
-        f"{meta.get('lookback')}, {meta.get('n_units')} units\n\n"
+        f"{meta.get('origins', ['?'])[-1]}, every {meta.get('step')}, local midnight "
+        f"{meta.get('timezone', 'UTC')}), horizon {meta.get('horizon')}, "
+        f"{meta.get('n_units')} units, ranked and scored by {meta.get('target', 'count')}\n\n"
     )
+    header += _context_markdown(result)
     # what was not scored, said in the report rather than left in the JSON
     if meta.get("n_events_outside_support"):
         header += (
@@ -263,6 +327,79 @@ def write_report(
     )
     paths["md"] = md
     return paths
+
+
+def _context_markdown(result: BacktestResult) -> str:
+    """Study area, protocol, history per method, selection, warnings and the recommendation."""
+    meta = result.meta
+    lines = []
+    area = meta.get("study_area")
+    if area:
+        lines.append(
+            f"Study area: {area.get('source')} ({float(area.get('km2', 0)):,.1f} km2); "
+            f"{float(area.get('events_outside', 0)):,.0f} events outside it left out."
+        )
+    if meta.get("protocol_note"):
+        lines.append(
+            f"Protocol: {meta.get('protocol', 'area')}: {meta['protocol_note']}"
+            + (
+                f"; {float(meta.get('n_events_outside_mask', 0)):,.0f} scored-window events "
+                "fell in units outside the mask."
+                if meta.get("protocol") == "mask"
+                else "."
+            )
+        )
+    used = meta.get("history_used_days")
+    if used:
+        lines.append(
+            "History each method used (days before each origin): "
+            + ", ".join(
+                f"{m} {'all' if v is None or not math.isfinite(float(v)) else f'{float(v):g}'}"
+                for m, v in used.items()
+            )
+            + f"; common training window: {meta.get('lookback')}."
+        )
+    for method, sel in (meta.get("selection") or {}).items():
+        if sel.get("chosen") is None:
+            lines.append(f"{method}: {sel.get('note', 'defaults kept')}.")
+            continue
+        curve = ", ".join(
+            "/".join(f"{v:g}" if isinstance(v, float) else str(v)
+                     for k, v in c.items() if k != "hit_rate")
+            + f": {100 * c['hit_rate']:.1f}%"
+            for c in sel.get("curve", [])
+            if c.get("hit_rate") is not None
+        )
+        lines.append(
+            f"{method} parameters chosen on {sel['n_origins']} validation origins "
+            f"{sel['validation_origins'][0]} to {sel['validation_origins'][1]} (before the "
+            f"evaluation, {sel['criterion']}): {sel['chosen']}. Curve "
+            f"({'/'.join(k for k in sel['chosen'])}): {curve}."
+        )
+    empty = {m: n for m, n in (meta.get("empty_lookback") or {}).items() if n}
+    if empty:
+        lines.append(
+            "**Warning: empty look-back** (no event in the history the method uses, so it "
+            "forecast all zeros) at "
+            + ", ".join(f"{n} origins for {m}" for m, n in empty.items())
+            + "."
+        )
+    for warning in meta.get("warnings") or []:
+        lines.append(f"**Warning:** {warning}.")
+    rec = recommendations(result) if result.methods else {"methods": {}}
+    if rec.get("best_baseline"):
+        parts = []
+        for m, r in rec["methods"].items():
+            verdict = "recommended" if r["recommended"] else "not recommended"
+            parts.append(
+                f"{m} {verdict} ({100 * r['diff']:+.1f} points, 95% CI "
+                f"{100 * r['diff_lo']:+.1f} to {100 * r['diff_hi']:+.1f})"
+            )
+        lines.append(
+            f"Against the best baseline ({rec['best_baseline']}) at 5% of the area, paired "
+            "bootstrap over origins: " + ("; ".join(parts) or "no other method") + "."
+        )
+    return "\n\n".join(lines) + ("\n\n" if lines else "")
 
 
 def summary_json(
