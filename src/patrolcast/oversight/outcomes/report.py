@@ -131,6 +131,10 @@ def plot_dosage_map(dosage: Dosage, grid: Any, area: Any | None = None) -> Any:
     ax.set_title(f"Delivered {dosage.delivered_unit_hours:.1f} of {dosage.authorised_hours:.1f} "
                  "authorised hours", fontsize=9)  # fmt: skip
     ax.set_aspect("equal")
+    ax.ticklabel_format(useOffset=False, style="plain")
+    ax.tick_params(labelsize=7)
+    ax.set_xlabel(f"easting (m, {grid.crs})", fontsize=8)
+    ax.set_ylabel("northing (m)", fontsize=8)
     return fig
 
 
