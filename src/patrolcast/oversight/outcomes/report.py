@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import textwrap
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -299,30 +300,75 @@ def _write(path: Path, title: str, body: list[str], figs: list[Any], pdf: bool) 
     path.parent.mkdir(parents=True, exist_ok=True)
     written = [path]
     if pdf:
-        from matplotlib.backends.backend_pdf import PdfPages
-
-        pdf_path = path.with_suffix(".pdf")
-        with PdfPages(pdf_path) as doc:
-            fig, ax = _figure(8.3, 11.7)
-            ax.axis("off")
-            text = _strip(body)
-            ax.text(0, 1, title + "\n\n" + text, va="top", ha="left", fontsize=7,
-                    family="monospace", wrap=True)  # fmt: skip
-            doc.savefig(fig)
-            for f in figs:
-                doc.savefig(f, bbox_inches="tight")
-        written.append(pdf_path)
+        written.append(_write_pdf(path.with_suffix(".pdf"), title, body, figs))
     body = body + ["<h2>Figures</h2>"] + [_png(f) for f in figs]
     path.write_text(_page(title, body), encoding="utf-8")
     return written
 
 
-def _strip(body: list[str]) -> str:
-    """Tables as plain text lines for the PDF's first page."""
+def _tables_of(body: list[str]) -> list[tuple[str, list[str], list[list[str]]]]:
+    """The tables of this module's own HTML (caption, header, rows), for the PDF."""
     import re
 
-    text = "".join(body)
-    text = re.sub(r"</tr>|</caption>|</p>|</h2>|</li>", "\n", text)
-    text = re.sub(r"</t[hd]>", "  ", text)
-    text = re.sub(r"<[^>]+>", "", text)
-    return html.unescape(text)[:6000]
+    out = []
+    for block in re.findall(r"<table>(.*?)</table>", "".join(body), flags=re.S):
+        caption = re.search(r"<caption>(.*?)</caption>", block, flags=re.S)
+        head = re.findall(r"<th scope='col'>(.*?)</th>", block, flags=re.S)
+        rows = [re.findall(r"<t[hd](?: scope='row')?>(.*?)</t[hd]>", r, flags=re.S)
+                for r in re.findall(r"<tr>(.*?)</tr>", block.split("<tbody>", 1)[-1],
+                                    flags=re.S)]  # fmt: skip
+        out.append((html.unescape(caption.group(1)) if caption else "",
+                    [html.unescape(h) for h in head],
+                    [[html.unescape(c) for c in r] for r in rows]))  # fmt: skip
+    return out
+
+
+def _paragraphs(body: list[str]) -> str:
+    import re
+
+    found = re.findall(r"<p>(.*?)</p>", "".join(body), flags=re.S)
+    return html.unescape(" ".join(re.sub(r"<[^>]+>", "", p) for p in found))
+
+
+def _write_pdf(path: Path, title: str, body: list[str], figs: list[Any]) -> Path:
+    """Tables (as matplotlib tables, a few to a page) then the figures, one per page."""
+    from matplotlib.backends.backend_pdf import PdfPages
+
+    tables = _tables_of(body)
+    with PdfPages(path) as doc:
+        page: list[tuple[str, list[str], list[list[str]]]] = []
+        budget = 0
+        chunks: list[list[tuple[str, list[str], list[list[str]]]]] = []
+        for t in tables:
+            size = len(t[2]) + 3
+            if page and budget + size > 40:
+                chunks.append(page)
+                page, budget = [], 0
+            page.append(t)
+            budget += size
+        if page or not chunks:
+            chunks.append(page)
+        for k, chunk in enumerate(chunks):
+            fig, ax = _figure(8.3, 11.7)
+            ax.axis("off")
+            y = 0.93
+            if k == 0:
+                fig.text(0.05, 0.97, title, fontsize=12, weight="bold", va="top")
+                intro = "\n".join(textwrap.wrap(_paragraphs(body), 120))
+                fig.text(0.05, 0.945, intro, fontsize=6.5, va="top")
+                y = 0.935 - 0.011 * (intro.count("\n") + 1)
+            for caption, head, rows in chunk:
+                height = 0.018 * (len(rows) + 1)
+                fig.text(0.05, y, caption, fontsize=8, weight="bold", va="top")
+                sub = fig.add_axes((0.05, y - 0.01 - height, 0.9, height))
+                sub.axis("off")
+                if rows:
+                    table = sub.table(cellText=rows, colLabels=head or None, loc="upper left",
+                                      cellLoc="right", colLoc="right")
+                    table.auto_set_font_size(False)
+                    table.set_fontsize(6.5)
+                y -= height + 0.05
+            doc.savefig(fig)
+        for f in figs:
+            doc.savefig(f, bbox_inches="tight")
+    return path
