@@ -11,6 +11,7 @@ from __future__ import annotations
 from sqlalchemy.exc import OperationalError
 
 from patrolcast.app.context import AppContext
+from patrolcast.app.oidc import oidc_settings
 from patrolcast.config import Settings
 from patrolcast.errors import InputError
 from patrolcast.governance.db import open_database
@@ -37,6 +38,7 @@ def open_context(settings: Settings, *, create: bool = False) -> AppContext:
         key=key,
         signer=signer,
         boroughs_path=boroughs if boroughs.exists() else None,
+        oidc=oidc_settings(settings),
     )
 
 
