@@ -25,8 +25,11 @@ def main() -> None:
     from patrolcast.oversight.outcomes.injection import (
         Injection,
         SimulationSpec,
+        TrialSimulation,
         run_injection_study,
+        run_trial_study,
         summarise_study,
+        summarise_trials,
     )
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -38,6 +41,8 @@ def main() -> None:
     parser.add_argument("--figure", type=Path,
                         default=Path("docs/img/outcomes_injection_chicago.png"))
     parser.add_argument("--runs-csv", type=Path, default=None)
+    parser.add_argument("--trials", type=int, default=100,
+                        help="simulated crossover trials (0: none)")
     args = parser.parse_args()
     path = default_shared_data() / "incidents_timestamped" / "chicago_aggravated_assaults.csv.gz"
     with tempfile.TemporaryDirectory() as tmp:
@@ -50,6 +55,11 @@ def main() -> None:
     )
     runs = run_injection_study(events, spec)
     summary = summarise_study(runs, spec)
+    if args.trials:
+        sim = TrialSimulation(reduction=args.reduction, seed=args.seed)
+        summary["crossover_trials"] = summarise_trials(
+            run_trial_study(events, sim, n_trials=args.trials), sim
+        )
     print(json.dumps(summary, indent=2))
     if args.runs_csv:
         runs.to_csv(args.runs_csv, index=False)
