@@ -127,7 +127,7 @@ def step(world: World, session: object) -> TransitionResult:
     if state is State.DEBRIEFED:
         return service.review(
             s,
-            actor="sfc",
+            actor="acc2",  # independent of everyone who decided on it
             clock=c,
             proposal_id=pid,  # type: ignore[arg-type]
             details=ReviewDetails("fine"),

@@ -67,6 +67,8 @@ PEOPLE: dict[str, tuple[tuple[RoleSpec, ...], Rank | None]] = {
     "insp": ((RoleSpec(Role.AUTHORISING_OFFICER),), Rank.INSPECTOR),
     "tfc": ((RoleSpec(Role.TACTICAL_FIREARMS_COMMANDER),), Rank.INSPECTOR),
     "sfc": ((RoleSpec(Role.STRATEGIC_FIREARMS_COMMANDER),), Rank.CHIEF_SUPERINTENDENT),
+    # a second strategic commander, for reviews independent of the commanders named
+    "sfc2": ((RoleSpec(Role.STRATEGIC_FIREARMS_COMMANDER),), Rank.CHIEF_SUPERINTENDENT),
     "aud": ((RoleSpec(Role.OVERSIGHT_AUDITOR),), None),
 }
 
@@ -100,8 +102,12 @@ def details(
     hours: float = 6.0,
     boroughs: tuple[str, ...] = BOROUGHS,
     profile: str = "armed-foot-patrol",
+    start_in: float = 0.0,
 ) -> ProposalDetails:
+    """A proposal requesting ``hours`` from ``start_in`` hours from now (an authorisation
+    must lie inside the requested window)."""
     now = world.clock.now()
+    start = now + timedelta(hours=start_in)
     return ProposalDetails(
         trigger=Trigger(
             kind="incident",
@@ -110,8 +116,8 @@ def details(
             place="Example Road",
         ),
         area=area(offset, boroughs=boroughs),
-        start=now,
-        end=now + timedelta(hours=hours),
+        start=start,
+        end=start + timedelta(hours=hours),
         ndm=ndm(),
         snapshot_id=world.snapshot_id,
         profile=profile,
@@ -144,9 +150,15 @@ def walk_to(
 ) -> int:
     """Create a proposal and drive it to ``target`` (effective state at the clock's time)."""
     c = world.clock
+    start_later = start_in if start_in else (1.0 if target is State.AUTHORISED else 0.0)
     with world.session() as s:
         pid = service.propose(
-            s, actor=proposer, clock=c, details=details(world, offset=offset, profile=profile)
+            s,
+            actor=proposer,
+            clock=c,
+            details=details(
+                world, offset=offset, profile=profile, hours=hours, start_in=start_later
+            ),
         ).proposal_id
         if target is State.DRAFT:
             return pid
@@ -180,7 +192,6 @@ def walk_to(
                 details=RefusalDetails("Intelligence not corroborated."),
             )
             return pid
-        start_later = start_in if start_in else (1.0 if target is State.AUTHORISED else 0.0)
         service.authorise(
             s,
             actor=authoriser,
@@ -213,9 +224,11 @@ def walk_to(
             return pid
         from patrolcast.governance.values import ReviewDetails
 
+        # the reviewer is independent of everyone who decided (acc1 authorised and
+        # cancelled, tfc and sfc were the named commanders, tfc debriefed)
         service.review(
             s,
-            actor="sfc",
+            actor="acc2",
             clock=c,
             proposal_id=pid,
             details=ReviewDetails("Proportionate; debrief complete."),

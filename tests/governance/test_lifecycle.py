@@ -46,8 +46,9 @@ def test_full_lifecycle_with_expiry_debrief_review(world: World) -> None:
             proposal_id=pid,
             details=DebriefDetails("Two stops, no weapons found.", "Signed tfc"),
         )
+        # sfc was the named strategic commander: the review is by an independent one
         r = service.review(
-            s, actor="sfc", clock=c, proposal_id=pid, details=ReviewDetails("Proportionate.")
+            s, actor="sfc2", clock=c, proposal_id=pid, details=ReviewDetails("Proportionate.")
         )
         assert r.to_state is State.REVIEWED
         report = audit.verify(s)

@@ -39,7 +39,7 @@ def test_authorisation_spanning_clock_change_lasts_elapsed_hours(
             s,
             actor="ana",
             clock=world.clock,
-            details=details(world, hours=min(hours, 8), profile=profile),
+            details=details(world, hours=hours, profile=profile),
         ).proposal_id
     # walk the rest of the way with the same helper steps
     from patrolcast.governance.values import ConsultationDetails
@@ -99,7 +99,7 @@ def test_naive_times_never_reach_the_database(tmp_path: object) -> None:
         AuthorisationDetails(
             start=datetime(2026, 6, 1, 12), end=datetime(2026, 6, 1, 14), reasons="r", ndm=ndm()
         )
-    pid = walk_to(world, State.CONSULTED)
+    pid = walk_to(world, State.CONSULTED, hours=8)  # the authorisation lies inside the request
     with world.session() as s:
         service.authorise(
             s,

@@ -9,7 +9,8 @@ window, firearms commanders, consultation, public notice).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import defaultdict
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,11 +22,16 @@ from sqlalchemy.orm import Session
 
 from patrolcast.governance.clock import as_utc, elapsed_hours
 from patrolcast.governance.db import UTCDateTime
+from patrolcast.governance.expiry import effective_state
 from patrolcast.governance.models import (
     CommunityImpactAssessment,
     Consultation,
+    Debrief,
+    Decision,
     ForecastSnapshot,
+    Person,
     Proposal,
+    Review,
 )
 from patrolcast.governance.profiles import PolicyProfile, available_profiles
 from patrolcast.governance.roles import Actor, Rank, Role, find_actor
@@ -39,11 +45,18 @@ from patrolcast.governance.values import (
 
 __all__ = [
     "OWN_RULE",
+    "PART_STATES",
+    "READ_ALL_ROLES",
     "RETROSPECTIVE_GRACE",
     "WHO",
     "GuardContext",
+    "ReadFacts",
+    "involvement",
+    "may_read",
     "permission_guards",
     "policy_guards",
+    "read_basis",
+    "read_facts",
 ]
 
 # A window may start this long before the decision (the time it takes to record it), no more.
@@ -125,8 +138,14 @@ def separation_of_duties(ctx: GuardContext) -> None:
         raise Refused("separation-of-duties", f"nobody may {ctx.action} their own proposal")
     if rule == "must" and not own:
         raise Refused("separation-of-duties", f"only the proposer may {ctx.action} a proposal")
-    if ctx.action is Action.REVIEW and ctx.proposal.authorised_by_id == ctx.actor.person_id:
-        raise Refused("independent-review", "the officer who authorised cannot review it")
+    if ctx.action is Action.REVIEW:
+        parts = involvement(ctx.session, ctx.proposal).get(ctx.actor.person_id)
+        if parts:
+            raise Refused(
+                "independent-review",
+                "the review must be independent of everyone who decided on the proposal; "
+                f"{ctx.actor.username} was its {' and '.join(sorted(parts))}",
+            )
 
 
 def borough_scope(ctx: GuardContext) -> None:
@@ -178,6 +197,59 @@ def rank(ctx: GuardContext) -> None:
         _need_rank(ctx, ctx.profile.extensions[used].rank, f"extension {used + 1}")
 
 
+def involvement(session: Session, proposal: Proposal) -> dict[int, set[str]]:
+    """Everyone who took part in deciding on ``proposal``, by person id, with their parts:
+    proposer, authorising/refusing/extending/cancelling officer, the tactical and strategic
+    firearms commanders named on the authorisation, consulted borough commanders, the community
+    impact assessor, the debriefer and the reviewer."""
+    parts: dict[int, set[str]] = defaultdict(set)
+    parts[proposal.proposer_id].add("proposer")
+    if proposal.authorised_by_id is not None:
+        parts[proposal.authorised_by_id].add("authorising officer")
+    kinds = {
+        "authorise": "authorising officer",
+        "refuse": "refusing officer",
+        "extend": "extending officer",
+        "cancel": "cancelling officer",
+    }
+    named: dict[str, str] = {}
+    for d in session.execute(select(Decision).where(Decision.proposal_id == proposal.id)).scalars():
+        parts[d.decided_by_id].add(kinds.get(d.kind, f"{d.kind} officer"))
+        if d.kind == "authorise" and isinstance(d.details, dict):
+            for key, label in (
+                ("tactical_commander", "tactical firearms commander"),
+                ("strategic_commander", "strategic firearms commander"),
+            ):
+                if isinstance(d.details.get(key), str):
+                    named[d.details[key]] = label
+    for (who,) in session.execute(
+        select(Consultation.commander_id).where(Consultation.proposal_id == proposal.id)
+    ):
+        parts[who].add("consulted borough commander")
+    for (who,) in session.execute(
+        select(Debrief.signed_off_by_id).where(Debrief.proposal_id == proposal.id)
+    ):
+        parts[who].add("debriefer")
+    for (who,) in session.execute(
+        select(Review.reviewed_by_id).where(Review.proposal_id == proposal.id)
+    ):
+        parts[who].add("reviewer")
+    for (name,) in session.execute(
+        select(CommunityImpactAssessment.completed_by).where(
+            CommunityImpactAssessment.proposal_id == proposal.id,
+            CommunityImpactAssessment.completed_by.is_not(None),
+        )
+    ):
+        if name:
+            named.setdefault(name, "community impact assessor")
+    if named:
+        for pid, username in session.execute(
+            select(Person.id, Person.username).where(Person.username.in_(list(named)))
+        ):
+            parts[pid].add(named[username])
+    return dict(parts)
+
+
 def permission_guards() -> tuple[Guard, ...]:
     return (read_only, role, separation_of_duties, borough_scope, rank)
 
@@ -191,21 +263,13 @@ def _trigger_ok(
     if proposal.trigger_type == "incident":
         offence = proposal.incident_offence or ""
         if offence not in profile.incident_offences:
+            # the offence is typed text: the refusal lists the rule's offences, not the text
             raise Refused(
                 "minimum-trigger",
-                f"incident offence {offence!r} is not a trigger under {profile.name} "
+                f"the incident offence is not a trigger under {profile.name} "
                 f"({', '.join(sorted(profile.incident_offences))})",
             )
-        assert proposal.incident_at is not None
-        age = elapsed_hours(proposal.incident_at, now)
-        if age < 0:
-            raise Refused("minimum-trigger", "the incident is recorded as in the future")
-        if age > profile.incident_max_age_hours:
-            raise Refused(
-                "minimum-trigger",
-                f"the incident was {age:.1f} h ago; {profile.name} accepts incidents within "
-                f"{profile.incident_max_age_hours:g} h",
-            )
+        _incident_age_ok(profile, proposal, now, "now")
     else:
         grade = proposal.intelligence_grade or ""
         if grade not in profile.intelligence_grades:
@@ -215,6 +279,42 @@ def _trigger_ok(
                 f"({', '.join(sorted(profile.intelligence_grades))})",
             )
         _intelligence_item_ok(session, proposal, now)
+
+
+def _incident_age_ok(
+    profile: PolicyProfile,
+    proposal: Proposal,
+    at: datetime,
+    when: str,
+    *,
+    limit_hours: float | None = None,
+) -> None:
+    """The incident's age at ``at`` is between 0 and the profile's limit (default: its
+    ``incident_max_age_hours``). Intelligence triggers have no age here (their retention is
+    checked against the item)."""
+    if proposal.trigger_type != "incident":
+        return
+    assert proposal.incident_at is not None
+    limit = profile.incident_max_age_hours if limit_hours is None else limit_hours
+    age = elapsed_hours(proposal.incident_at, at)
+    if age < 0:
+        raise Refused("minimum-trigger", f"the incident is recorded as after {when}")
+    if age > limit + 1e-9:
+        aged = f"was {age:.1f} h ago" if when == "now" else f"is {age:.1f} h old at {when}"
+        raise Refused(
+            "minimum-trigger",
+            f"the incident {aged}; {profile.name} accepts incidents within {limit:g} h",
+        )
+
+
+def _lead_ok(profile: PolicyProfile, now: datetime, start: datetime, what: str) -> None:
+    lead = elapsed_hours(now, start)
+    if lead > profile.max_lead_hours + 1e-9:
+        raise Refused(
+            "max-lead",
+            f"{what} starts {lead:.1f} h after the decision; {profile.name} allows "
+            f"{profile.max_lead_hours:g} h",
+        )
 
 
 def _intelligence_item_ok(session: Session, proposal: Proposal, now: datetime) -> None:
@@ -295,9 +395,11 @@ def _in_crs(wkt: str, crs: str, target: str) -> Any:
     return shapely.transform(geom, lambda xy: np.column_stack(to.transform(xy[:, 0], xy[:, 1])))
 
 
-def _overlapping_deployments(
-    session: Session, proposal: Proposal
+def _nearby_deployments(
+    session: Session, proposal: Proposal, buffer_m: float
 ) -> list[tuple[Proposal, tuple[datetime, datetime]]]:
+    """Other deployments in the same place: areas that overlap, touch, or lie within
+    ``buffer_m`` metres (so tiles side by side, or a street apart, are one place)."""
     geom = shapely.from_wkt(proposal.area_wkt)
     rows = session.execute(
         select(Proposal).where(Proposal.id != proposal.id, Proposal.authorised_start.is_not(None))
@@ -308,7 +410,7 @@ def _overlapping_deployments(
         if window is None:
             continue
         other_geom = _in_crs(other.area_wkt, other.area_crs, proposal.area_crs)
-        if other_geom.intersection(geom).area > 0:
+        if shapely.dwithin(geom, other_geom, max(buffer_m, 0.0)):
             found.append((other, window))
     return found
 
@@ -317,12 +419,13 @@ def _cooldown_and_cap_ok(ctx: GuardContext, start: datetime, end: datetime) -> N
     assert ctx.proposal is not None
     profile = ctx.profile
     cool = timedelta(hours=profile.cooldown_hours)
-    others = _overlapping_deployments(ctx.session, ctx.proposal)
+    others = _nearby_deployments(ctx.session, ctx.proposal, profile.neighbour_buffer_m)
     for other, (o_start, o_end) in others:
         if start < o_end + cool and end > o_start - cool:
             raise Refused(
                 "cooldown",
-                f"the area overlaps deployment #{other.id} ({o_start:%Y-%m-%d %H:%M}Z to "
+                f"the area overlaps or lies within {profile.neighbour_buffer_m:g} m of "
+                f"deployment #{other.id} ({o_start:%Y-%m-%d %H:%M}Z to "
                 f"{o_end:%Y-%m-%d %H:%M}Z); {profile.name} requires "
                 f"{profile.cooldown_hours:g} h between deployments in an area",
             )
@@ -332,7 +435,8 @@ def _cooldown_and_cap_ok(ctx: GuardContext, start: datetime, end: datetime) -> N
         if len(near) + 1 > profile.cap_per_area:
             raise Refused(
                 "cap-per-area",
-                f"{len(near)} deployment(s) in this area within {profile.cap_window_days:g} "
+                f"{len(near)} deployment(s) in this area (or within "
+                f"{profile.neighbour_buffer_m:g} m) within {profile.cap_window_days:g} "
                 f"days (#{', #'.join(str(o.id) for o in near)}); {profile.name} allows "
                 f"{profile.cap_per_area}",
             )
@@ -345,6 +449,9 @@ def submit_rules(ctx: GuardContext) -> None:
         raise Refused("forecast-snapshot", "name the forecast snapshot relied on (record it first)")
     _area_ok(ctx.profile, p.area_km2)
     _trigger_ok(ctx.profile, p, ctx.now, ctx.session)
+    # a requested window whose start is already beyond the trigger's age limit can never be
+    # authorised: say so now
+    _incident_age_ok(ctx.profile, p, max(p.requested_start, ctx.now), "the requested start")
     _duration_ok(ctx.profile, p.requested_start, p.requested_end)
 
 
@@ -369,15 +476,24 @@ def authorisation_rules(ctx: GuardContext) -> None:
     assert p is not None
     d: AuthorisationDetails = ctx.details
     profile = ctx.profile
+    _duration_ok(profile, d.start, d.end)
+    _area_ok(profile, p.area_km2)
+    _trigger_ok(profile, p, ctx.now, ctx.session)
+    if d.start < as_utc(p.requested_start) or d.end > as_utc(p.requested_end):
+        raise Refused(
+            "requested-window",
+            f"the authorised window must lie inside the requested window "
+            f"({as_utc(p.requested_start):%Y-%m-%d %H:%M}Z to "
+            f"{as_utc(p.requested_end):%Y-%m-%d %H:%M}Z)",
+        )
     if d.start < ctx.now - RETROSPECTIVE_GRACE:
         raise Refused(
             "no-retrospective",
             f"the authorised window starts {d.start:%Y-%m-%d %H:%M}Z, in the past "
             f"(more than {RETROSPECTIVE_GRACE.total_seconds() / 60:g} min before the decision)",
         )
-    _duration_ok(profile, d.start, d.end)
-    _area_ok(profile, p.area_km2)
-    _trigger_ok(profile, p, ctx.now, ctx.session)
+    _lead_ok(profile, ctx.now, d.start, "the authorised window")
+    _incident_age_ok(profile, p, d.start, "the authorised start")
     consulted = {
         b
         for (b, _pos) in ctx.session.execute(
@@ -424,6 +540,7 @@ def _commanders_ok(ctx: GuardContext, d: AuthorisationDetails) -> None:
             "strategic",
         ),
     )
+    named: dict[str, int] = {}
     for required, username, needed_role, label in needs:
         if not username:
             if required:
@@ -434,6 +551,23 @@ def _commanders_ok(ctx: GuardContext, d: AuthorisationDetails) -> None:
         person = find_actor(ctx.session, username)
         if person is None or not person.has(needed_role):
             raise Refused("firearms-command", f"{username} is not a {label} firearms commander")
+        assert ctx.proposal is not None
+        if person.person_id == ctx.proposal.proposer_id:
+            raise Refused(
+                "independent-command",
+                f"the {label} firearms commander must be independent of the proposer",
+            )
+        if person.person_id == ctx.actor.person_id:
+            raise Refused(
+                "independent-command",
+                f"the {label} firearms commander must be independent of the authorising officer",
+            )
+        named[label] = person.person_id
+    if len(named) == 2 and named["tactical"] == named["strategic"]:
+        raise Refused(
+            "independent-command",
+            "the tactical and strategic firearms commanders must be two different people",
+        )
 
 
 def extension_rules(ctx: GuardContext) -> None:
@@ -463,6 +597,21 @@ def extension_rules(ctx: GuardContext) -> None:
             "max-total-duration",
             f"{total:g} h in all; {profile.name} allows {profile.max_total_hours:g} h",
         )
+    # An extension is a new decision about the time it adds (from the old end): decided no
+    # further ahead of it than an authorisation may be, on a trigger that is still held and
+    # was fresh at the authorised start; the new end is at most the profile's longest
+    # deployment after the latest start the trigger allowed.
+    _lead_ok(profile, ctx.now, as_utc(p.authorised_end), "the extended time")
+    if p.trigger_type == "intelligence":
+        _intelligence_item_ok(ctx.session, p, ctx.now)
+    _incident_age_ok(profile, p, as_utc(p.authorised_start), "the authorised start")
+    _incident_age_ok(
+        profile,
+        p,
+        d.new_end,
+        "the new end",
+        limit_hours=profile.incident_max_age_hours + profile.max_total_hours,
+    )
     _cooldown_and_cap_ok_extension(ctx, p.authorised_start, d.new_end)
 
 
@@ -470,7 +619,8 @@ def _cooldown_and_cap_ok_extension(ctx: GuardContext, start: datetime, end: date
     """An extension must not run into the cool-down of a later deployment in the area."""
     assert ctx.proposal is not None
     cool = timedelta(hours=ctx.profile.cooldown_hours)
-    for other, (o_start, _o_end) in _overlapping_deployments(ctx.session, ctx.proposal):
+    nearby = _nearby_deployments(ctx.session, ctx.proposal, ctx.profile.neighbour_buffer_m)
+    for other, (o_start, _o_end) in nearby:
         if o_start >= start and end > o_start - cool:
             raise Refused(
                 "cooldown",
@@ -501,3 +651,85 @@ def policy_guards(action: Action) -> tuple[Guard, ...]:
         Action.EXTEND: (extension_rules,),
     }
     return table.get(action, ())
+
+
+# --- reads: who may see a proposal -------------------------------------------------------------
+
+#: Roles that read every proposal (oversight and administration).
+READ_ALL_ROLES: frozenset[Role] = frozenset({Role.ADMINISTRATOR, Role.OVERSIGHT_AUDITOR})
+
+#: The (effective) states in which a role has a part to play, from ``WHO`` and the lifecycle's
+#: transition table (a test checks the two agree): a community lead assesses submitted
+#: proposals; an authorising officer decides on consulted ones, extends or cancels authorised
+#: and active ones, debriefs expired or cancelled ones and reviews debriefed ones; the firearms
+#: commanders cancel authorised or active ones, the tactical commander debriefs and the
+#: strategic commander reviews.
+PART_STATES: Mapping[Role, frozenset[State]] = {
+    Role.COMMUNITY_LEAD: frozenset({State.SUBMITTED}),
+    Role.AUTHORISING_OFFICER: frozenset(
+        {
+            State.CONSULTED,
+            State.AUTHORISED,
+            State.ACTIVE,
+            State.EXPIRED,
+            State.CANCELLED,
+            State.DEBRIEFED,
+        }
+    ),
+    Role.TACTICAL_FIREARMS_COMMANDER: frozenset(
+        {State.AUTHORISED, State.ACTIVE, State.EXPIRED, State.CANCELLED}
+    ),
+    Role.STRATEGIC_FIREARMS_COMMANDER: frozenset(
+        {State.AUTHORISED, State.ACTIVE, State.DEBRIEFED}
+    ),
+}
+
+
+@dataclass(frozen=True)
+class ReadFacts:
+    """What the read rule looks at: the effective state, the boroughs the area touches, the
+    proposer and everyone who took part in deciding on it (person ids)."""
+
+    state: State
+    boroughs: frozenset[str]
+    proposer_id: int
+    involved: frozenset[int]
+
+
+def read_basis(actor: Actor, facts: ReadFacts) -> str | None:
+    """Why ``actor`` may read a proposal (``"oversight"``, ``"proposer"``, ``"involved"``,
+    ``"borough"``, ``"part"``), or None: THE read rule, used for one proposal and for lists.
+
+    Administrators and oversight auditors read every proposal; the proposer reads their own;
+    anyone who took part in deciding on it reads it; a borough commander reads proposals whose
+    area touches a borough they command; a community lead, an authorising officer or a firearms
+    commander reads proposals in a state where their role has a part to play
+    (:data:`PART_STATES`). Nobody else.
+    """
+    if actor.roles & READ_ALL_ROLES:
+        return "oversight"
+    if facts.proposer_id == actor.person_id:
+        return "proposer"
+    if actor.person_id in facts.involved:
+        return "involved"
+    if actor.has(Role.BOROUGH_COMMANDER) and actor.boroughs & facts.boroughs:
+        return "borough"
+    if any(facts.state in PART_STATES.get(r, frozenset()) for r in actor.roles):
+        return "part"
+    return None
+
+
+def may_read(actor: Actor, facts: ReadFacts) -> bool:
+    return read_basis(actor, facts) is not None
+
+
+def read_facts(session: Session, proposal: Proposal, now: datetime) -> ReadFacts:
+    """The :class:`ReadFacts` of a stored proposal at ``now``."""
+    return ReadFacts(
+        state=effective_state(
+            proposal.state, proposal.authorised_start, proposal.authorised_end, now
+        ),
+        boroughs=frozenset(proposal.boroughs or ()),
+        proposer_id=proposal.proposer_id,
+        involved=frozenset(involvement(session, proposal)),
+    )

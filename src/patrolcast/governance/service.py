@@ -27,6 +27,7 @@ from patrolcast.governance import audit
 from patrolcast.governance.clock import Clock, as_utc
 from patrolcast.governance.db import run_transaction
 from patrolcast.governance.expiry import effective_state
+from patrolcast.governance.guards import read_basis, read_facts
 from patrolcast.governance.lifecycle import (
     TransitionResult,
     apply_in_transaction,
@@ -40,7 +41,7 @@ from patrolcast.governance.models import (
     Person,
     Proposal,
 )
-from patrolcast.governance.roles import Role, find_actor
+from patrolcast.governance.roles import Actor, Role, find_actor, log_name
 from patrolcast.governance.states import Action, Refused, State
 from patrolcast.governance.values import (
     AuthorisationDetails,
@@ -549,46 +550,79 @@ def _view(session: Session, p: Proposal, now: datetime) -> ProposalView:
     )
 
 
+class _ReadNotFound(InputError):
+    """No such proposal (the denied read is already in the audit log)."""
+
+
 def _audited_read(session: Session, *, actor: str, now: datetime, target: str, fetch: Any) -> Any:
+    """Run ``fetch(who)`` as an audited read: an unknown user, a read outside the actor's scope
+    (:func:`~patrolcast.governance.guards.read_basis`) or a missing proposal is appended as a
+    ``denied`` entry naming the rule (never the caller's text), then raised."""
+    by = log_name(actor)
+
+    def deny(rule: str, reason: str) -> None:
+        audit.append(
+            session,
+            actor=by,
+            action="read",
+            target_type="proposal",
+            target_id=target,
+            outcome="denied",
+            detail={"rule": rule, "reason": reason},
+            now=now,
+        )
+
     def work() -> Any:
         who = find_actor(session, actor)
         if who is None:
-            audit.append(
-                session,
-                actor=actor,
-                action="read",
-                target_type="proposal",
-                target_id=target,
-                outcome="denied",
-                detail={"rule": "unknown-user", "reason": "not a user"},
-                now=now,
-            )
-            raise Refused("unknown-user", f"{actor!r} is not a user of this system")
-        result = fetch()
+            deny("unknown-user", "not a user")
+            raise Refused("unknown-user", f"{by} is not a user of this system")
+        try:
+            result, detail = fetch(who)
+        except Refused as refused:
+            deny(refused.rule, refused.reason)
+            raise
+        except _ReadNotFound as missing:
+            deny("not-found", str(missing))
+            raise
         audit.append(
             session,
-            actor=actor,
+            actor=by,
             action="read",
             target_type="proposal",
             target_id=target,
             outcome="read",
-            detail={},
+            detail=detail,
             now=now,
         )
         return result
 
-    return run_transaction(session, work, commit_on=(Refused,))
+    return run_transaction(session, work, commit_on=(Refused, _ReadNotFound))
 
 
 def read_proposal(session: Session, *, actor: str, clock: Clock, proposal_id: int) -> ProposalView:
-    """One proposal with its effective state at ``clock.now()`` (an audited read)."""
-    now = as_utc(clock.now())
+    """One proposal with its effective state at ``clock.now()`` (an audited read).
 
-    def fetch() -> ProposalView:
+    Only readers the read rule allows (:func:`~patrolcast.governance.guards.read_basis`):
+    others are refused (``read-scope``) and the attempt is audited.
+    """
+    now = as_utc(clock.now())
+    if isinstance(proposal_id, bool) or not isinstance(proposal_id, int):
+        raise InputError("a proposal id is a whole number")
+
+    def fetch(who: Actor) -> tuple[ProposalView, dict[str, Any]]:
         p = session.get(Proposal, proposal_id, populate_existing=True)
         if p is None:
-            raise InputError(f"no proposal #{proposal_id}")
-        return _view(session, p, now)
+            raise _ReadNotFound(f"no proposal #{proposal_id}")
+        basis = read_basis(who, read_facts(session, p, now))
+        if basis is None:
+            raise Refused(
+                "read-scope",
+                f"{who.username} may not read proposal #{proposal_id}: only administrators, "
+                "oversight auditors, its proposer, those who decided on it, the commanders of "
+                "the boroughs it touches, and roles with a part to play in its current state",
+            )
+        return _view(session, p, now), {"basis": basis}
 
     return _audited_read(session, actor=actor, now=now, target=str(proposal_id), fetch=fetch)
 
@@ -596,15 +630,27 @@ def read_proposal(session: Session, *, actor: str, clock: Clock, proposal_id: in
 def list_proposals(
     session: Session, *, actor: str, clock: Clock, state: State | None = None
 ) -> list[ProposalView]:
-    """Every proposal (optionally in one effective state), as an audited read."""
+    """The proposals the actor may read (optionally in one effective state), an audited read.
+
+    The same read rule as :func:`read_proposal` filters the list; a user with no role at all
+    is refused (``read-scope``).
+    """
     now = as_utc(clock.now())
 
-    def fetch() -> list[ProposalView]:
+    def fetch(who: Actor) -> tuple[list[ProposalView], dict[str, Any]]:
+        if not who.roles:
+            raise Refused("read-scope", f"{who.username} holds no role: nothing to read")
         rows = session.execute(
             select(Proposal).order_by(Proposal.id).execution_options(populate_existing=True)
         ).scalars()
-        views = [_view(session, p, now) for p in rows]
-        return [v for v in views if state is None or v.state is state]
+        views = []
+        for p in rows:
+            facts = read_facts(session, p, now)
+            if state is not None and facts.state is not state:
+                continue
+            if read_basis(who, facts) is not None:
+                views.append(_view(session, p, now))
+        return views, {"count": len(views), "ids": [v.id for v in views]}
 
     return _audited_read(session, actor=actor, now=now, target="*", fetch=fetch)
 
