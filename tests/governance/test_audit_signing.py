@@ -8,6 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine
 
 from patrolcast.errors import InputError
 from patrolcast.governance import audit, service
@@ -23,7 +24,7 @@ from patrolcast.governance.signing import (
     verify_checkpoint,
 )
 from patrolcast.governance.states import State
-from tests.governance.audit_attacks import signed_world
+from tests.governance.audit_attacks import TRIGGERS, signed_world
 from tests.governance.helpers import World, make_world, sqlite_url, walk_to
 
 
@@ -130,4 +131,28 @@ def test_checkpoint_file_with_signature_round_trips(tmp_path: Path) -> None:
     assert back == cp
     with pytest.raises(InputError, match="another seq"):
         audit.Checkpoint.from_json(replace(cp, seq=cp.seq - 1).to_json())
+    world.db.dispose()
+
+
+def test_wiping_the_signatures_does_not_make_the_server_adopt_the_chain(tmp_path: Path) -> None:
+    world, signer = signed_world(tmp_path)
+    pem = signer.public_key_pem()
+    walk_to(world, State.SUBMITTED)
+    with world.session() as s:
+        signed = audit.checkpoint(s).seq
+    engine = create_engine(str(world.db.engine.url))
+    with engine.begin() as conn:  # an owner: triggers dropped, every signature removed
+        for name in TRIGGERS:
+            conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name}")
+        conn.exec_driver_sql("DELETE FROM audit_checkpoints")
+        conn.exec_driver_sql("UPDATE audit_head SET signed_seq = NULL, signature = NULL")
+    engine.dispose()
+    _unsigned_read(world)  # a forged entry, then the server writes again
+    with world.session() as s:
+        service.list_proposals(s, actor="aud", clock=world.clock)
+        report = audit.verify(s, public_key_pem=pem)
+    # the server found its last checkpoint in its own log, so the forged entry is counted
+    assert report.problems == (
+        f"1 entries between seq 0 and seq {signed + 2} were not written by the server",
+    )
     world.db.dispose()

@@ -225,27 +225,42 @@ def _signed_from(row: Any) -> SignedCheckpoint | None:
     )
 
 
+def _in_chain(conn: Connection, cp: SignedCheckpoint) -> bool:
+    found = conn.execute(select(_LOG.c.hash).where(_LOG.c.seq == cp.seq)).scalar()
+    return found == cp.hash
+
+
 def _newest_valid(conn: Connection, signer: AuditSigner) -> SignedCheckpoint | None:
-    """The newest checkpoint this signer made that is still intact (head row, else table)."""
+    """The newest checkpoint this signer made that is still intact and in the chain: the head
+    row's, else the newest in ``audit_checkpoints``, else the last line of the signer's own
+    checkpoint log (so wiping the signatures in the database cannot make the server adopt, and
+    so launder, entries it never wrote)."""
+    candidates: list[SignedCheckpoint] = []
     head = conn.execute(select(_HEAD).where(_HEAD.c.id == 1)).first()
-    cp = _signed_from(head) if head is not None else None
-    if cp is not None and cp.key_id == signer.key_id and signer.verify(cp):
-        return cp
+    if head is not None and (cp := _signed_from(head)) is not None:
+        candidates.append(cp)
     row = conn.execute(
         select(_CHECKPOINTS)
         .where(_CHECKPOINTS.c.key_id == signer.key_id)
         .order_by(_CHECKPOINTS.c.seq.desc())
         .limit(1)
     ).first()
-    if row is None:
-        return None
-    m = row._mapping
-    cp = SignedCheckpoint(
-        seq=int(m["seq"]), hash=str(m["hash"]), at=str(m["at"]), key_id=str(m["key_id"]),
-        adopted_seq=int(m["adopted_seq"]), unsigned=int(m["unsigned"]),
-        signature=str(m["signature"]),
-    )
-    return cp if signer.verify(cp) else None
+    if row is not None:
+        m = row._mapping
+        candidates.append(
+            SignedCheckpoint(
+                seq=int(m["seq"]), hash=str(m["hash"]), at=str(m["at"]), key_id=str(m["key_id"]),
+                adopted_seq=int(m["adopted_seq"]), unsigned=int(m["unsigned"]),
+                signature=str(m["signature"]),
+            )
+        )
+    for cp in candidates:
+        if cp.key_id == signer.key_id and signer.verify(cp) and _in_chain(conn, cp):
+            return cp
+    logged = signer.last_recorded()
+    if logged is not None and signer.verify(logged) and _in_chain(conn, logged):
+        return logged
+    return None
 
 
 def _sign_head(
@@ -569,6 +584,10 @@ def _check_signatures(
             )
         elif hashes.get(seq) != m["hash"]:
             problems.append(f"signed checkpoint seq {seq} does not match entry {seq} (rewritten)")
+    for cp in outside:
+        adopted.setdefault(cp.key_id, set()).add(cp.adopted_seq)
+    if newest is not None:
+        adopted.setdefault(newest.key_id, set()).add(newest.adopted_seq)
     for key_id, seen in adopted.items():
         if len(seen) > 1:
             problems.append(
@@ -622,7 +641,7 @@ def _check_signatures(
             notes.append(f"entries up to seq {newest.adopted_seq} predate the signing key")
     kept: list[tuple[str, SignedCheckpoint | None]] = [
         ("checkpoint file", checkpoint.signed if checkpoint else None),
-        ("checkpoint log", outside[-1] if outside else None),
+        ("checkpoint log", max(outside, key=lambda c: c.seq) if outside else None),
     ]
     for label, kept_cp in kept:
         if kept_cp is None:

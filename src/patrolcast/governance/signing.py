@@ -242,6 +242,19 @@ class AuditSigner:
         """True when ``cp`` was signed by this signer's key."""
         return verify_checkpoint(cp, self.public_key_pem())
 
+    def last_recorded(self) -> SignedCheckpoint | None:
+        """The last checkpoint in the log file (None without a log or a readable last line)."""
+        if self.checkpoint_log is None or not self.checkpoint_log.is_file():
+            return None
+        with self.checkpoint_log.open("rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            fh.seek(max(0, fh.tell() - 8192))
+            tail = fh.read().decode("utf-8", errors="replace").strip().splitlines()
+        try:
+            return SignedCheckpoint.from_dict(json.loads(tail[-1])) if tail else None
+        except (ValueError, InputError):
+            return None
+
     def record(self, cp: SignedCheckpoint) -> None:
         """Append ``cp`` to the checkpoint log file (if configured) and fsync it."""
         if self.checkpoint_log is None:
