@@ -53,6 +53,7 @@ def _verify_database(
     database = open_database(url, create=False, allow_new=False)
     try:
         with database.engine.connect() as conn:
+            conn.execution_options(sqlite_deferred=True)  # a read snapshot: writers carry on
             report = audit.verify(
                 conn, checkpoint=cp, public_key_pem=public_key_pem, checkpoint_log=logged
             )
