@@ -118,3 +118,19 @@ def test_refuses_mixed_crs() -> None:
     dep = DeploymentArea("x", shapely.box(0, 0, 250, 250), 200, 201, CRS)
     with pytest.raises(InputError):
         evaluate_deployment(ev, dep, grid)
+
+
+def test_harm_measure_scales_with_the_weights() -> None:
+    rng = np.random.default_rng(5)
+    grid = Grid.covering(0, 0, 5000, 5000, cell_size=250, crs=CRS)
+    rate = rng.gamma(2.0, 0.25, grid.n_units)
+    ev = _events_on_grid(rate, grid, 300, rng)
+    doubled = EventSet.from_arrays(ev.t, ev.x, ev.y, crs=CRS, harm=np.full(len(ev), 2.0))
+    dep = DeploymentArea("h", grid.cell_polygons()[210], 250.0, 278.0, CRS, buffer_m=250)
+    by_count = evaluate_deployment(doubled, dep, grid)
+    by_harm = evaluate_deployment(doubled, dep, grid, measure="harm")
+    assert by_harm.during.expected == pytest.approx(2 * by_count.during.expected)
+    assert by_harm.during.difference == pytest.approx(2 * by_count.during.difference)
+    # phi = E[w²]/E[w] = 2: the harm interval is the count interval in harm units
+    assert by_harm.during.low == pytest.approx(2 * by_count.during.low)
+    assert by_harm.during.high == pytest.approx(2 * by_count.during.high)
