@@ -24,14 +24,17 @@ def exported(tmp_path: Path) -> tuple[World, AuditSigner, Path]:
     world, signer = signed_world(tmp_path)
     walk_to(world, State.ACTIVE)
     with world.session() as s:
-        entries, cp = service.export_audit(s, actor="aud", clock=world.clock)
+        export = service.export_audit(s, actor="aud", clock=world.clock)
         last = audit.read_entries(s)[-1]
+    entries, cp = export
     assert (last.action, last.seq) == ("audit_export", cp.seq)  # the export covers itself
     assert entries[-1]["seq"] == cp.seq and cp.signed is not None and cp.signed.seq == cp.seq
-    doc = audit.export_document(entries, cp, public_key_pem=signer.public_key_pem())
-    path = tmp_path / "export.json"
-    path.write_text(json.dumps(doc, indent=1))
-    return world, signer, path
+    assert export.public_key_pem == signer.public_key_pem()
+    doc = export.to_dict()
+    assert doc == audit.export_document(entries, cp, public_key_pem=signer.public_key_pem())
+    assert doc["public_key_fingerprint"] == signer.key_id
+    json.dumps(doc)  # JSON-ready as it is (an API response)
+    return world, signer, export.write(tmp_path / "export.json")
 
 
 def _edit(path: Path, change: Any) -> Path:

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -63,6 +63,7 @@ from patrolcast.governance.signing import (
 
 __all__ = [
     "GENESIS",
+    "AuditExport",
     "AuditRecord",
     "Checkpoint",
     "VerifyReport",
@@ -751,6 +752,31 @@ def export_document(
         "public_key_fingerprint": key_fingerprint(public_key_pem) if public_key_pem else None,
         "public_key_pem": public_key_pem,
     }
+
+
+@dataclass(frozen=True)
+class AuditExport:
+    """What :func:`patrolcast.governance.service.export_audit` returns: the entries and the
+    checkpoint covering the last of them (unpacks as ``entries, checkpoint``), and the server's
+    public key when the export was signed. ``to_dict()`` is the export file's content."""
+
+    entries: list[dict[str, Any]]
+    checkpoint: Checkpoint
+    since: int = 0
+    public_key_pem: str | None = None
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter((self.entries, self.checkpoint))
+
+    def to_dict(self) -> dict[str, Any]:
+        return export_document(
+            self.entries, self.checkpoint, since=self.since, public_key_pem=self.public_key_pem
+        )
+
+    def write(self, path: Path) -> Path:
+        """Write the export file (JSON) and return its path."""
+        Path(path).write_text(json.dumps(self.to_dict(), indent=1) + "\n", encoding="utf-8")
+        return Path(path)
 
 
 def verify_export(path: Path, public_key_pem: str) -> VerifyReport:

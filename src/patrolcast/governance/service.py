@@ -42,6 +42,7 @@ from patrolcast.governance.models import (
     Proposal,
 )
 from patrolcast.governance.roles import Actor, Role, find_actor, log_name
+from patrolcast.governance.signing import SIGNER_INFO_KEY
 from patrolcast.governance.states import Action, Refused, State
 from patrolcast.governance.values import (
     AuthorisationDetails,
@@ -661,15 +662,16 @@ AUDIT_EXPORT_ROLES = frozenset({Role.OVERSIGHT_AUDITOR, Role.ADMINISTRATOR})
 
 def export_audit(
     session: Session, *, actor: str, clock: Clock, since: int = 0
-) -> tuple[list[dict[str, Any]], audit.Checkpoint]:
+) -> audit.AuditExport:
     """Entries after ``since`` and a checkpoint, for an oversight auditor or an administrator.
 
     The export is audited first, so the entries end with the export's own entry and the
     checkpoint (signed when the session has the server's signer) covers it; a refused attempt is
-    audited too. Write one file with :func:`patrolcast.governance.audit.export_document`."""
+    audited too. Unpacks as ``entries, checkpoint``; ``.to_dict()`` / ``.write(path)`` give the
+    one export file that :func:`patrolcast.governance.audit.verify_export` checks."""
     now = as_utc(clock.now())
 
-    def work() -> tuple[list[dict[str, Any]], audit.Checkpoint]:
+    def work() -> audit.AuditExport:
         who = find_actor(session, actor)
         if who is None or not who.roles & AUDIT_EXPORT_ROLES:
             reason = "exporting the audit log needs the role oversight_auditor or administrator"
@@ -697,6 +699,12 @@ def export_audit(
         entries = audit.export_entries(session, since=since)
         cp = audit.checkpoint(session, now=now)
         assert cp.seq == entry.seq
-        return entries, cp
+        signer = session.info.get(SIGNER_INFO_KEY)
+        return audit.AuditExport(
+            entries=entries,
+            checkpoint=cp,
+            since=since,
+            public_key_pem=signer.public_key_pem() if signer is not None else None,
+        )
 
     return run_transaction(session, work, commit_on=(PermissionDenied,))
