@@ -20,10 +20,10 @@ co-victims are one incident, collapsed first), the km2-days flagged, events caug
 *lift* = observed / the model's background expectation in the zone (what the background alone
 predicts), and *calibration* = observed / the model's full expectation (background, triggering
 by earlier events and by this incident) with an exact Poisson interval (Garwood 1936). Alerts
-overlap in space and time, so an event can count for several alerts; the intervals for lift and
-events per km2-day are therefore percentile bootstraps over alerts (2,000 replicates, seeded),
-and the Poisson interval of calibration, which treats alerts as independent, is narrower than
-the truth when alerts overlap.
+overlap in space and time, so an event can count for several alerts; the intervals for lift,
+events per km2-day and calibration are therefore also given as percentile bootstraps over alerts
+(2,000 replicates, seeded): the Poisson interval of calibration treats the counts as independent
+and is narrower than the truth when alerts overlap.
 
 Lift by distance and day: the events following each incident within 1 km and 28 days, by
 distance band and time band, over the background expectation in the same annulus and days
@@ -160,9 +160,12 @@ class _Tally:
         if n >= 2 and total_a > 0:
             idx = rng.integers(0, n, size=(replicates, n))
             so, sb, sa = o[idx].sum(axis=1), bg[idx].sum(axis=1), area[idx].sum(axis=1)
+            se = ex[idx].sum(axis=1)
             with np.errstate(divide="ignore", invalid="ignore"):
                 lift = np.where(sb > 0, so / sb, np.nan)
                 dens = np.where(sa > 0, so / sa, np.nan)
+                cal = np.where(se > 0, so / se, np.nan)
+            out["calibration_bootstrap_95"] = [float(v) for v in np.nanpercentile(cal, [2.5, 97.5])]
             out["lift_bootstrap_95"] = [float(v) for v in np.nanpercentile(lift, [2.5, 97.5])]
             out["caught_per_km2_day_bootstrap_95"] = [
                 float(v) for v in np.nanpercentile(dens, [2.5, 97.5])

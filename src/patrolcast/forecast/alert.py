@@ -5,10 +5,13 @@ and, optionally, the area's near-repeat (Knox) table (:mod:`patrolcast.forecast.
 the alert lists the cells whose expected count over the coming ``days`` the incident raises by at
 least ``min_ratio`` of the background, with, for each cell:
 
-- the daily series of the incident's added expected events, ``theta_m * (e^{-omega k} -
-  e^{-omega (k+1)}) * G(cell)`` for day ``k`` (``G`` the share of the Gaussian triggering kernel
-  over the cell, exact for square cells via the normal CDF), and its ratio to the cell's
-  background per day;
+- the daily series of the incident's added expected events: its direct offspring,
+  ``theta_m * (e^{-omega k} - e^{-omega (k+1)}) * G(cell)`` for day ``k`` (``G`` the share of the
+  triggering kernel over the cell, exact for square cells via the normal CDF), plus their own
+  offspring and so on (the closed-form cascade of :mod:`patrolcast.forecast.etas`, spread at
+  ``sigma * sqrt(2)``), and its ratio to the cell's background per day. The cell's expectation
+  also counts the cascades of earlier events and of background events that will occur during
+  the alert, so that observed / expected can be checked (``evaluate.alert_backtest``);
 - what else raises the cell: the model terms (background, triggering by earlier events, this
   incident) and the earlier events that contribute most (their time and distance only; the
   product holds places and times, never people);
@@ -91,11 +94,15 @@ def kernel_cell_mass(
     half: FloatArray,
     px: FloatArray,
     py: FloatArray,
+    widen: float = 1.0,
 ) -> FloatArray:
-    """Share of the model's triggering kernel (a mixture of Gaussian scales) in square cells."""
+    """Share of the model's triggering kernel (a mixture of Gaussian scales) in square cells.
+
+    ``widen`` multiplies the scales (``sqrt(2)`` for the later generations of a cascade).
+    """
     total: FloatArray | None = None
     for sig, w in zip(model.sigmas_, model.scale_weights_, strict=True):
-        part = float(w) * gaussian_cell_mass(cx, cy, half, px, py, float(sig))
+        part = float(w) * gaussian_cell_mass(cx, cy, half, px, py, float(sig) * widen)
         total = part if total is None else total + part
     assert total is not None
     return total
@@ -205,6 +212,7 @@ class CellAlert:
     top_past_events: list[dict[str, Any]]
     near_repeat: list[dict[str, Any]] = field(default_factory=list)
     shares: dict[str, float] = field(default_factory=dict)
+    direct_by_day: list[float] = field(default_factory=list)
     rule: str = "model"
 
     @property
@@ -257,7 +265,7 @@ class Alert:
             props = {
                 k: v
                 for k, v in c.to_dict().items()
-                if k not in ("top_past_events", "near_repeat", "terms", "shares")
+                if k not in ("top_past_events", "near_repeat", "terms", "shares", "direct_by_day")
             }
             props.update({f"term_{k}": v for k, v in c.terms.items()})
             props.update({f"share_{k}": v for k, v in c.shares.items()})
@@ -370,11 +378,30 @@ def serious_assault_alert(
     hi = np.minimum(k + 1.0, model.max_days)
     share = np.where(hi > k, np.exp(-omega * k) - np.exp(-omega * hi), 0.0)
     mass = kernel_cell_mass(model, cx[near], cy[near], half[near], np.array(x), np.array(y))
-    added = theta * mass[:, None] * share[None, :]  # (cells, days)
+    direct = theta * mass[:, None] * share[None, :]  # (cells, days): direct offspring
+    # later generations (offspring of offspring, as in ETASForecaster.predict): an intensity R
+    # now brings R e^{-kappa s} at lag s in all, kappa = omega (1 - n); spread at sigma sqrt 2
+    n_bar = min(model.branching_ratio_, 0.99)
+    kappa = omega * (1.0 - n_bar)
+
+    def later(rate_now: FloatArray) -> FloatArray:
+        """Events of the second and later generations per day, from intensities ``rate_now``."""
+        a, b = k[None, :], k[None, :] + 1.0
+        all_gen = (np.exp(-kappa * a) - np.exp(-kappa * b)) / kappa
+        first = (np.exp(-omega * a) - np.exp(-omega * b)) / omega
+        return np.asarray(np.maximum(all_gen - first, 0.0) * rate_now[:, None], dtype=np.float64)
+
+    mass2 = kernel_cell_mass(
+        model, cx[near], cy[near], half[near], np.array(x), np.array(y), widen=math.sqrt(2.0)
+    )
+    added = direct + mass2[:, None] * later(np.array([theta * omega]))
     if background_per_day is None:
         background_per_day = model.predict(support, t, t + 1.0).terms["background"]
     background_day = np.asarray(background_per_day, dtype=np.float64)[near]
     bg_total = background_day * days
+    # offspring of the background events that will occur during the alert
+    cum = k + 1.0 - (1.0 - np.exp(-kappa * (k + 1.0))) / kappa
+    bg_cascade_share = np.diff(np.concatenate([[0.0], cum])) * n_bar / (1.0 - n_bar)
     ratio_total = added.sum(axis=1) / np.maximum(bg_total, 1e-12)
     if rule["name"] == "model":
         keep = np.flatnonzero(ratio_total >= min_ratio)
@@ -403,7 +430,12 @@ def serious_assault_alert(
         a = lag0[:, None] + k[None, :]
         b = np.minimum(a + 1.0, model.max_days)
         per_day = np.where(b > a, np.exp(-omega * a) - np.exp(-omega * b), 0.0)
-        contrib = (ptheta[close] * m)[:, None] * per_day  # (events, days)
+        m2 = kernel_cell_mass(
+            model, np.array(cx[u]), np.array(cy[u]), np.array(half[u]), px[close], py[close],
+            widen=math.sqrt(2.0),
+        )  # fmt: skip
+        rate_now = ptheta[close] * omega * np.exp(-omega * lag0)
+        contrib = (ptheta[close] * m)[:, None] * per_day + m2[:, None] * later(rate_now)
         past_by_day = contrib.sum(axis=0)
         order = np.argsort(-contrib.sum(axis=1))[:top_events]
         top = [
@@ -418,7 +450,8 @@ def serious_assault_alert(
         ]
         dist = float(math.hypot(cx[u] - x, cy[u] - y))
         bg = float(background_day[c])
-        rr = (bg + past_by_day + added[c]) / max(bg, 1e-12)
+        bg_cascade = bg * bg_cascade_share
+        rr = (bg + bg_cascade + past_by_day + added[c]) / max(bg, 1e-12)
         nr: list[dict[str, Any]] = []
         if knox is not None:
             s, _ = knox.band_of(dist, 0.0)
@@ -434,6 +467,7 @@ def serious_assault_alert(
                 )
         terms = {
             "background": bg * days,
+            "triggered_by_new_background_events": float(bg_cascade.sum()),
             "triggered_by_past_events": float(past_by_day.sum()),
             "triggered_by_this_incident": float(added[c].sum()),
         }
@@ -456,9 +490,13 @@ def serious_assault_alert(
                 near_repeat=nr,
                 shares={
                     "this_incident": terms["triggered_by_this_incident"] / total,
-                    "background": terms["background"] / total,
+                    "background": (
+                        terms["background"] + terms["triggered_by_new_background_events"]
+                    )
+                    / total,
                     "past_events": terms["triggered_by_past_events"] / total,
                 },
+                direct_by_day=[float(v) for v in direct[c]],
                 rule=str(rule["name"]),
             )
         )
