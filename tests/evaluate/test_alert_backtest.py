@@ -42,6 +42,7 @@ def replay() -> dict:
     return json.loads(json.dumps(result.to_dict()))
 
 
+@pytest.mark.slow
 def test_every_incident_is_scored_under_every_rule(replay: dict) -> None:
     n = replay["incidents"]
     assert n > 300
@@ -54,6 +55,7 @@ def test_every_incident_is_scored_under_every_rule(replay: dict) -> None:
     assert len(replay["fits"]) == 2 and all(f["converged"] for f in replay["fits"])
 
 
+@pytest.mark.slow
 def test_true_model_is_calibrated_and_beats_the_background(replay: dict) -> None:
     """The data come from the model the alert fits: observed / expected in its zones must be
     near 1, and the events right after an incident, close to it, exceed the background alone.

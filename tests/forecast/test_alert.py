@@ -247,6 +247,7 @@ def test_untrustworthy_fit_falls_back_to_the_knox_zone(
     assert none.rule["name"] == "none" and not none.cells
 
 
+@pytest.mark.slow
 def test_alert_model_choice_uses_marks_only_when_supported() -> None:
     from patrolcast.forecast.alert import fit_alert_model
 
