@@ -271,8 +271,8 @@ def test_cli_alert_backtest_json(tmp_path: Path, store: _Store) -> None:
         app,
         [
             "alert", "backtest", "-d", "sim", "--start", from_days(START + 300).isoformat(),
-            "--end", from_days(START + 320).isoformat(), "--refit-days", "10", "--history-days", "120",
-            "--permutations", "19", "--json", "--png", str(png),
+            "--end", from_days(START + 320).isoformat(), "--refit-days", "10",
+            "--history-days", "120", "--permutations", "19", "--json", "--png", str(png),
         ],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
