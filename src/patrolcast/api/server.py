@@ -13,9 +13,10 @@ from __future__ import annotations
 import inspect
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import Body, FastAPI, Request, Response
+from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.staticfiles import StaticFiles
@@ -38,6 +39,8 @@ COOKIE = "pc_session"
 CSRF_HEADER = "X-CSRF-Token"
 _SAFE = {"GET", "HEAD", "OPTIONS"}
 _STATIC = Path(__file__).resolve().parent / "static"
+#: a row id in a path: the database's integer range (larger ids are 422, never a 500)
+RowId = Annotated[int, PathParam(ge=1, le=2**31 - 1)]
 
 
 def _secret(request: Request) -> tuple[str | None, bool]:
@@ -105,7 +108,8 @@ def _endpoint(ctx: AppContext, spec: ActionSpec) -> Callable[..., Any]:
     params = [inspect.Parameter("request", inspect.Parameter.KEYWORD_ONLY, annotation=Request)]
     if spec.target:
         params.append(inspect.Parameter(spec.target, inspect.Parameter.KEYWORD_ONLY,
-                                        annotation=spec.target_type))
+                                        annotation=RowId if spec.target_type is int
+                                        else spec.target_type))
     if spec.input is not None:
         from fastapi import Query
 
@@ -170,7 +174,7 @@ def create_app(ctx: AppContext) -> FastAPI:
         return auth_cases.list_tokens(ctx, _principal(ctx, request))
 
     @app.post("/api/auth/tokens/{token_id}/revoke", tags=["sign-in"])
-    def revoke(request: Request, token_id: int) -> dict[str, Any]:
+    def revoke(request: Request, token_id: RowId) -> dict[str, Any]:
         """Revoke a token (yours; an administrator may revoke anyone's)."""
         return auth_cases.revoke_token(ctx, _principal(ctx, request), token_id)
 
