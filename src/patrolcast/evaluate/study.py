@@ -131,6 +131,8 @@ def load_study(
         return _area_count_study(store, dataset, level, groups, boundary, shared, tz)
     events = store.events(dataset, groups=list(groups) if groups else None)
     _require_events(events, dataset, groups)
+    if tz == "UTC" and events.crs == "EPSG:27700":
+        tz = "Europe/London"  # British National Grid data: days start at midnight in the UK
     notes: list[str] = []
     warnings: list[str] = []
     area: StudyArea | None
