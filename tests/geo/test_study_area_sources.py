@@ -1,4 +1,4 @@
-"""Study areas from real boundary files: GDAL formats, layer and where, the force holding the data."""
+"""Study areas from boundary files: GDAL formats, layer and where, the force holding the data."""
 
 from __future__ import annotations
 
