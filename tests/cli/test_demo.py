@@ -31,7 +31,7 @@ def test_demo_reduced_runs_end_to_end_and_skips_a_second_ingest(
     assert ingested["rows_in"] == ingested["stored"] + ingested["quarantined"] > 20_000
     bt = payload["backtests"]["nypd-shootings"]
     assert len(bt["origins"]) == 3 and bt["horizon"] == "1M"
-    assert set(bt["methods"]) == {"naive", "kde", "prospective"}
+    assert set(bt["methods"]) == {"naive", "kde", "prospective", "naive-365", "naive-all"}
     for name in ("json", "md", "png"):
         assert Path(bt["files"][name]).exists()
     (forecast,) = payload["forecasts"]

@@ -33,6 +33,11 @@ def register(app: typer.Typer) -> None:
         shared_data: Path | None = typer.Option(
             None, "--shared-data", help="Real-data folder (default ../shared/data)."
         ),
+        boundary: Path | None = typer.Option(
+            None, help="Study-area boundary for the one dataset of --only (default: its own)."
+        ),
+        layer: str = typer.Option("", help="Layer of the boundary file."),
+        where: str = typer.Option("", help="Feature filter of the boundary file (OGR SQL)."),
         as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
     ) -> None:
         """Ingest, forecast, backtest and report on the shared real data."""
@@ -94,6 +99,9 @@ def register(app: typer.Typer) -> None:
                 ingest_progress=on_ingest,
                 on_backtest=on_backtest,
                 notify=lambda message: progress.console.print(message),
+                boundary=boundary,
+                layer=layer or None,
+                where=where or None,
             )
         if as_json:
             typer.echo(json.dumps(outcome.to_json(), indent=1, default=str))

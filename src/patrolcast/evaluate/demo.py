@@ -167,8 +167,17 @@ def run_demo(
     ingest_progress: Any = None,
     on_backtest: Callable[[DemoDataset, int], Callable[[int], None]] | None = None,
     notify: Notify = lambda message: None,
+    boundary: Path | None = None,
+    layer: str | None = None,
+    where: str | None = None,
 ) -> DemoOutcome:
-    """Ingest (if needed), forecast, backtest and report; returns what was written."""
+    """Ingest (if needed), forecast, backtest and report; returns what was written.
+
+    Study areas are each dataset's default (city limits, force area, the LSOAs); ``boundary``
+    (with ``layer``, ``where``) replaces it and needs a single dataset.
+    """
+    if boundary is not None and len(datasets) != 1:
+        raise InputError("--boundary applies to one dataset: add --only <dataset>")
     if not shared_data.is_dir():
         raise InputError(
             f"shared data folder {shared_data} not found (set PATROLCAST_SHARED_DATA)"
@@ -179,7 +188,8 @@ def run_demo(
     backtests: list[BacktestOutcome] = []
     for ds in datasets:
         study = load_study(store, ds.name, level=ds.level, cell_size=ds.cell_size,
-                           shared_data=shared_data)
+                           shared_data=shared_data, boundary=boundary, layer=layer, where=where)
+        notify(f"{ds.name}: study area {study.study_area_json()['source']}")
         fspec = ForecastSpec.from_options(dataset=ds.name, method=ds.forecast_method,
                                           start=None, horizon=ds.horizon, level=ds.level,
                                           cell_size=ds.cell_size)
@@ -220,19 +230,38 @@ def headline(b: BacktestOutcome, fraction: float = 0.05) -> str:
     return f"{b.title}: at {100 * fraction:g}% of area: " + "; ".join(parts)
 
 
+def _history(used: dict[str, float]) -> str:
+    return ", ".join(
+        f"{m} {'all' if v is None or v == float('inf') else f'{v:g} d'}" for m, v in used.items()
+    )
+
+
 def _write_summary(
     out_dir: Path, backtests: list[BacktestOutcome], forecasts: list[ForecastOutcome]
 ) -> Path:
-    from patrolcast.evaluate.report import markdown_table
+    from patrolcast.evaluate.report import markdown_table, recommendations
 
     lines = ["# patrolcast demo: forecasts and backtests on real data", ""]
     for b in backtests:
         meta = b.result.meta
+        area = meta.get("study_area", {})
+        rec = recommendations(b.result, n_boot=b.spec.n_boot, seed=b.spec.seed)
+        verdicts = ", ".join(
+            f"{m} {'recommended' if r['recommended'] else 'not recommended'} "
+            f"({100 * r['diff']:+.1f} points, 95% CI {100 * r['diff_lo']:+.1f} to "
+            f"{100 * r['diff_hi']:+.1f})"
+            for m, r in rec["methods"].items()
+        )
         lines += [
             f"## {b.title}",
             "",
+            f"Study area: {area.get('source', '?')} ({float(area.get('km2', 0)):,.1f} km2). "
+            f"Protocol: {meta.get('protocol_note', meta.get('protocol', ''))}. Against the best "
+            f"baseline ({rec['best_baseline']}) at 5% of the area: {verdicts or 'n/a'}.",
+            "",
             f"{meta['n_origins']} origins {meta['origins'][0]} to {meta['origins'][-1]}, "
-            f"horizon {meta['horizon']}, training window {meta['lookback']}, "
+            f"horizon {meta['horizon']}, history: each method's own "
+            f"({_history(meta.get('history_used_days', {}))}), "
             f"{meta['n_units']:,} units, {meta['n_events_scored']:,.0f} events scored. "
             f"Plot: `{b.paths['png'].name}`."
             + (
