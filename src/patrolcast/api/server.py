@@ -217,6 +217,9 @@ def create_app(ctx: AppContext) -> FastAPI:
             tags=[spec.tag],
         )
     app.mount("/static", StaticFiles(directory=_STATIC), name="static")
+    from patrolcast.web import mount_web  # the dashboard: pages over the same actions
+
+    mount_web(app, ctx)
     if ctx.oidc is not None:  # optional single sign-on (patrolcast.api.oidc_routes)
         from patrolcast.api.oidc_routes import install_oidc
 

@@ -1,0 +1,2 @@
+import { localiseTimes } from "./common.js";
+localiseTimes();
