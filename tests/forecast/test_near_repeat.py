@@ -123,3 +123,72 @@ def test_day_precision_ties_on_band_edges_match_reference_in_every_row() -> None
     for row in range(ref.observed.shape[0]):
         np.testing.assert_array_equal(fast.observed[row], ref.observed[row])
         np.testing.assert_allclose(fast.expected[row], ref.expected[row])
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"metric": "manhattan"},
+        {"same_location": True},
+        {"same_location": True, "metric": "manhattan"},
+        {"block_length": 120.0, "space_bands": (0, 1, 2, 3)},
+        {"time_unit": "hours", "time_bands": (0, 6, 24, 72)},
+    ],
+)
+def test_options_match_the_all_pairs_reference(options: dict) -> None:
+    t, x, y = _planted(4, n=300, planted=40)
+    x[:20] = x[40:60]  # some pairs at exactly the same place
+    y[:20] = y[40:60]
+    fast = knox_test(t, x, y, permutations=19, seed=2, **options)
+    ref = knox_reference(t, x, y, permutations=19, seed=2, **options)
+    np.testing.assert_array_equal(fast.observed, ref.observed)
+    np.testing.assert_allclose(fast.expected, ref.expected)
+    n = fast.n_events
+    assert fast.observed.sum() == n * (n - 1) // 2
+    assert fast.observed.shape == (len(fast.space_labels), len(fast.time_labels))
+
+
+def test_manhattan_same_location_blocks_and_hours_by_hand() -> None:
+    # two events at one place 3 hours apart; two 90 m east + 90 m north apart (127 m straight,
+    # 180 m Manhattan) 30 hours apart; a far one
+    t = np.array([0.0, 3 / 24, 10.0, 10.0 + 30 / 24, 40.0])
+    x = np.array([0.0, 0.0, 1000.0, 1090.0, 9000.0])
+    y = np.array([0.0, 0.0, 0.0, 90.0, 0.0])
+    bands = {"space_bands": (0, 150, 300), "time_bands": (0, 24, 48), "time_unit": "hours"}
+    eu = knox_test(t, x, y, same_location=True, permutations=9, **bands)  # type: ignore[arg-type]
+    assert eu.space_labels[0] == "same location" and eu.time_labels[0] == "0-24 hours"
+    assert eu.observed[0, 0] == 1  # same place, 3 h
+    assert eu.observed[1, 1] == 1  # 127 m, 30 h
+    man = knox_test(t, x, y, same_location=True, metric="manhattan", permutations=9, **bands)  # type: ignore[arg-type]
+    assert man.observed[2, 1] == 1  # 180 m Manhattan: the 150-300 band
+    blocks = knox_test(t, x, y, space_bands=(0, 1, 2), block_length=150.0, permutations=9)
+    assert blocks.space_edges == (0.0, 150.0, 300.0) and blocks.space_labels[0] == "0-1 blocks"
+    with pytest.raises(InputError, match="hours"):
+        knox_test(t, x, y, time_unit="hours", time_precision="day")
+    with pytest.raises(InputError, match="distance"):
+        knox_test(t, x, y, metric="chebyshev")
+
+
+def test_near_repeat_calculator_export_marks_significance() -> None:
+    import csv
+    import io
+
+    t, x, y = _planted(2)
+    res = knox_test(t, x, y, permutations=199, seed=0, same_location=True, time_precision="day")
+    rows = list(csv.reader(io.StringIO(res.to_nrc_csv())))
+    titles = [r[0] for r in rows if len(r) == 1]
+    assert titles == ["Observed frequencies", "Mean of Monte Carlo frequencies", "Knox ratios",
+                      "Statistical significance (p-values)"]  # fmt: skip
+    head = rows[1]
+    assert head[0] == "Distance" and head[1] == "0 to 6 days" and head[-1] == "More than 28 days"
+    ratios = rows[rows.index(["Knox ratios"]) + 2 : rows.index(["Knox ratios"]) + 2 + 5]
+    assert [r[0] for r in ratios] == ["Same location", "0 to 100 m", "100 to 200 m",
+                                      "200 to 400 m", "More than 400 m"]  # fmt: skip
+    # the planted near repeats (within 50 m, 5 days) are marked ** in the first distance band
+    assert ratios[1][1].endswith("**")
+    for s, row in enumerate(ratios):
+        for k, cell in enumerate(row[1:]):
+            mark = res.significance(s, k)
+            assert cell.endswith(mark) and (mark != "" or "*" not in cell)
+    doc = res.to_dict()
+    assert {c["significance"] for c in doc["cells"]} <= {"", "*", "**"}

@@ -66,6 +66,17 @@ def register(app: typer.Typer) -> None:
         time_bands: str = typer.Option("0,7,14,28", help="Time band edges, days."),
         permutations: int = typer.Option(999, help="Monte Carlo shuffles of the times."),
         seed: int = typer.Option(0, help="Seed of the shuffles."),
+        metric: str = typer.Option("euclidean", help="Distance: euclidean or manhattan."),
+        same_location: bool = typer.Option(
+            False, "--same-location", help="Add a first band for pairs at the same place."
+        ),
+        block_length: float | None = typer.Option(
+            None, help="Metres per block: the space bands are then given in blocks."
+        ),
+        time_unit: str = typer.Option("days", help="Unit of the time bands: days or hours."),
+        nrc_csv: Path | None = typer.Option(
+            None, "--nrc-csv", help="Write the table in the Near Repeat Calculator's layout."
+        ),
         png: Path | None = typer.Option(None, help="Write the heatmap of ratios to this PNG."),
         home: Path | None = typer.Option(None, help="Data home (default: settings)."),
         as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
@@ -79,9 +90,14 @@ def register(app: typer.Typer) -> None:
             space_bands=parse_bands(space_bands, "space"),
             time_bands=parse_bands(time_bands, "time"),
             permutations=permutations, seed=seed, time_precision=events.time_precision,
+            metric=metric.strip().lower(), same_location=same_location,
+            block_length=block_length, time_unit=time_unit.strip().lower(),
         )  # fmt: skip
         if png is not None:
             plot_knox(result, png, title=f"Near repeats: {dataset}")
+        if nrc_csv is not None:
+            nrc_csv.parent.mkdir(parents=True, exist_ok=True)
+            nrc_csv.write_text(result.to_nrc_csv(), encoding="utf-8")
         if as_json:
             doc = result.to_dict()
             doc["dataset"] = dataset

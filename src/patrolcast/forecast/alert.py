@@ -131,7 +131,8 @@ def knox_zone(knox: KnoxResult, alpha: float = 0.05) -> KnoxZone | None:
     """
     ratio, p = knox.ratio, knox.p_value
     sig = np.isfinite(ratio) & (ratio > 1.0) & (p < alpha)
-    n_s, n_t = len(knox.space_edges) - 1, len(knox.time_edges) - 1
+    outer = knox.row_outer_edges
+    n_s, n_t = len(outer), len(knox.time_edges) - 1
     if n_s < 1 or n_t < 1 or not sig[0, 0]:
         return None
     s = 0
@@ -140,7 +141,7 @@ def knox_zone(knox: KnoxResult, alpha: float = 0.05) -> KnoxZone | None:
     k = 0
     while k + 1 < n_t and sig[0, k + 1]:
         k += 1
-    radius = float(knox.space_edges[s + 1])
+    radius = float(outer[s])
     days = max(1, int(math.ceil(knox.time_edges[k + 1])))
     basis = (
         f"Knox ratio {ratio[0, 0]:.2f} (p = {p[0, 0]:.3f}) in {knox.space_labels[0]}, "

@@ -14,6 +14,14 @@ Bands are half-open: ``[0, 100)``, ``[100, 200)``, ``[200, 400)`` metres and ``>
 ("beyond"); ``[0, 7)``, ``[7, 14)``, ``[14, 28)`` days and ``>= 28`` days. With day-precision
 data, time differences are whole days (so "0-7 days" holds 0 to 6 days apart).
 
+Options the Near Repeat Calculator and R's ``NearRepeat`` package offer: Manhattan distance
+(``metric="manhattan"``, ``|dx| + |dy|``, for street grids); a *same location* band for pairs
+0 m apart (``same_location=True``; the first distance band then starts just above 0);
+distance bands read in blocks (``block_length``: the edges are given in blocks and the labels
+say so); time bands in hours (``time_unit="hours"``, only for data with times of day). The
+table can be written in the Calculator's layout (:meth:`KnoxResult.to_nrc_csv`), with
+significance at 0.05 and 0.01 marked.
+
 Speed: only pairs closer than the largest space edge are listed (a KD-tree,
 :meth:`scipy.spatial.cKDTree.query_pairs`). Shuffling times changes neither the number of pairs
 per space band nor per time band, so the "beyond" row follows by subtraction from the time-band
@@ -71,12 +79,29 @@ def _check_edges(edges: tuple[float, ...], what: str) -> tuple[float, ...]:
     return e
 
 
-def _band_labels(edges: tuple[float, ...], unit: str) -> list[str]:
+def _band_labels(edges: tuple[float, ...], unit: str, scale: float = 1.0) -> list[str]:
     def fmt(v: float) -> str:
-        return f"{v:g}"
+        return f"{v * scale:.4g}"
 
     labels = [f"{fmt(a)}-{fmt(b)} {unit}" for a, b in zip(edges, edges[1:], strict=False)]
     return [*labels, f">= {fmt(edges[-1])} {unit}"]
+
+
+SAME_LOCATION_M = 0.5  # pairs closer than this are "the same location" (snapped coordinates)
+
+
+def _space_rows(d: FloatArray, edges: tuple[float, ...], same_location: bool) -> IntArray:
+    """Row of each pair distance: [same location,] close bands, then the beyond row."""
+    rows = np.searchsorted(np.asarray(edges), d, side="right") - 1
+    rows = np.minimum(rows, len(edges) - 1)  # beyond the last edge: the beyond row
+    if same_location:
+        rows = np.where(d < SAME_LOCATION_M, 0, rows + 1)
+    return rows.astype(np.int64)
+
+
+def _distances(xa: FloatArray, ya: FloatArray, i: IntArray, j: IntArray, metric: str) -> FloatArray:
+    dx, dy = np.abs(xa[i] - xa[j]), np.abs(ya[i] - ya[j])
+    return np.asarray(dx + dy if metric == "manhattan" else np.hypot(dx, dy), dtype=np.float64)
 
 
 @numba.njit(cache=True)
@@ -162,6 +187,16 @@ class KnoxResult:
     time_precision: str
     n_duplicates_dropped: int = 0
     meta: dict[str, Any] = field(default_factory=dict)
+    metric: str = "euclidean"
+    same_location: bool = False
+    block_length: float | None = None  # metres per block, when bands are read in blocks
+    time_unit: str = "days"
+
+    @property
+    def row_outer_edges(self) -> list[float]:
+        """Outer distance edge (metres) of each close row (0 for the same-location row)."""
+        outer = list(self.space_edges[1:])
+        return [0.0, *outer] if self.same_location else outer
 
     @property
     def ratio(self) -> FloatArray:
@@ -170,17 +205,84 @@ class KnoxResult:
 
     @property
     def space_labels(self) -> list[str]:
-        return _band_labels(self.space_edges, "m")
+        if self.block_length:
+            labels = _band_labels(self.space_edges, "blocks", 1.0 / self.block_length)
+        else:
+            labels = _band_labels(self.space_edges, "m")
+        if self.metric == "manhattan":
+            labels = [f"{lb} (Manhattan)" for lb in labels]
+        return ["same location", *labels] if self.same_location else labels
 
     @property
     def time_labels(self) -> list[str]:
+        if self.time_unit == "hours":
+            return _band_labels(self.time_edges, "hours", 24.0)
         return _band_labels(self.time_edges, "days")
 
     def band_of(self, distance: float, days: float) -> tuple[int, int]:
         """Row and column of the band holding a pair ``distance`` metres and ``days`` apart."""
-        s = int(np.searchsorted(self.space_edges, distance, side="right")) - 1
+        s = int(_space_rows(np.array([float(distance)]), self.space_edges, self.same_location)[0])
         k = int(np.searchsorted(self.time_edges, days, side="right")) - 1
-        return min(s, len(self.space_edges) - 1), min(k, len(self.time_edges) - 1)
+        return s, min(k, len(self.time_edges) - 1)
+
+    def significance(self, s: int, k: int) -> str:
+        """``**`` if p < 0.01, ``*`` if p < 0.05 (and the ratio above 1), else empty."""
+        r, p = self.ratio[s, k], self.p_value[s, k]
+        if not np.isfinite(r) or r <= 1.0:
+            return ""
+        return "**" if p < 0.01 else "*" if p < 0.05 else ""
+
+    def _nrc_distance_labels(self) -> list[str]:
+        """Distance rows as the Near Repeat Calculator writes them ("1 to 100", "More than")."""
+        scale = 1.0 / self.block_length if self.block_length else 1.0
+        unit = "blocks" if self.block_length else "m"
+        out = ["Same location"] if self.same_location else []
+        for a, b in zip(self.space_edges, self.space_edges[1:], strict=False):
+            lo = a * scale if (a > 0 or self.same_location) else 0.0
+            out.append(f"{lo:.4g} to {b * scale:.4g} {unit}")
+        return [*out, f"More than {self.space_edges[-1] * scale:.4g} {unit}"]
+
+    def _nrc_time_labels(self) -> list[str]:
+        scale, unit = (24.0, "hours") if self.time_unit == "hours" else (1.0, "days")
+        out = []
+        for a, b in zip(self.time_edges, self.time_edges[1:], strict=False):
+            if self.time_precision == "day" and unit == "days":  # whole days: inclusive ends
+                out.append(f"{a:g} to {b - 1:g} {unit}")
+            else:
+                out.append(f"{a * scale:g} to {b * scale:g} {unit}")
+        return [*out, f"More than {self.time_edges[-1] * scale:g} {unit}"]
+
+    def to_nrc_csv(self) -> str:
+        """The table in the Near Repeat Calculator's output layout (CSV).
+
+        Four blocks, each with distance rows and time columns: observed frequencies, mean of
+        the Monte Carlo frequencies, Knox ratios (``*`` p < 0.05, ``**`` p < 0.01), and
+        p-values; then the settings. Cells are plain numbers or labels, never formulas.
+        """
+        import csv
+        import io
+
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        rows, cols = self._nrc_distance_labels(), self._nrc_time_labels()
+        blocks = [
+            ("Observed frequencies", lambda s, k: str(int(self.observed[s, k]))),
+            ("Mean of Monte Carlo frequencies", lambda s, k: f"{self.expected[s, k]:.2f}"),
+            ("Knox ratios", lambda s, k: "-" if not np.isfinite(self.ratio[s, k])
+             else f"{self.ratio[s, k]:.2f}{self.significance(s, k)}"),
+            ("Statistical significance (p-values)", lambda s, k: f"{self.p_value[s, k]:.3f}"),
+        ]  # fmt: skip
+        for title, cell in blocks:
+            w.writerow([title])
+            w.writerow(["Distance", *cols])
+            for s, label in enumerate(rows):
+                w.writerow([label, *(cell(s, k) for k in range(len(cols)))])
+            w.writerow([])
+        w.writerow(["Significance", "* p < 0.05", "** p < 0.01"])
+        w.writerow(["Events", self.n_events, "Duplicates dropped", self.n_duplicates_dropped])
+        w.writerow(["Iterations", self.permutations, "Seed", self.seed])
+        w.writerow(["Distance", self.metric, "Time precision", self.time_precision])
+        return buf.getvalue()
 
     def to_dict(self) -> dict[str, Any]:
         ratio = self.ratio
@@ -196,6 +298,7 @@ class KnoxResult:
                         "expected": float(self.expected[s, k]),
                         "ratio": None if math.isnan(r) else float(r),
                         "p_value": float(self.p_value[s, k]),
+                        "significance": self.significance(s, k),
                     }
                 )
         return {
@@ -207,6 +310,10 @@ class KnoxResult:
             "time_precision": self.time_precision,
             "space_edges_m": list(self.space_edges),
             "time_edges_days": list(self.time_edges),
+            "metric": self.metric,
+            "same_location": self.same_location,
+            "block_length_m": self.block_length,
+            "time_unit": self.time_unit,
             "cells": cells,
             **self.meta,
         }
@@ -267,6 +374,10 @@ def knox_test(
     seed: int = 0,
     time_precision: str = "minute",
     deduplicate: bool = True,
+    metric: str = "euclidean",
+    same_location: bool = False,
+    block_length: float | None = None,
+    time_unit: str = "days",
     engine: str = "numba",
 ) -> KnoxResult:
     """Knox test of space-time interaction with Monte Carlo permutation of times.
@@ -280,23 +391,27 @@ def knox_test(
     time_precision : ``"day"`` rounds times to whole days; ``"month"`` is refused.
     deduplicate : drop records with identical time and place first (several victims of one
         incident would otherwise look like a perfect near repeat).
+    metric : ``"euclidean"`` or ``"manhattan"`` distance.
+    same_location : add a first row for pairs at the same place (closer than 0.5 m).
+    block_length : metres per block: ``space_bands`` are then given in blocks.
+    time_unit : ``"days"`` or ``"hours"`` (the unit of ``time_bands``; hours need times of day).
     engine : ``"numba"`` or ``"reference"`` (plain numpy recount).
     """
-    sp = _check_edges(space_bands, "space")
-    te = _check_edges(time_bands, "time")
+    sp, te = _options(space_bands, time_bands, metric, block_length, time_unit, time_precision)
     if not (isinstance(permutations, int) and permutations >= 1):
         raise InputError(f"permutations must be a positive integer, got {permutations!r}")
     if engine not in ("numba", "reference"):
         raise InputError(f"unknown engine {engine!r}: use numba or reference")
     ta, xa, ya, dropped = _prepare(t, x, y, time_precision, deduplicate)
-    n_space = len(sp)  # close bands; the beyond row is added below
+    n_space = len(sp) + (1 if same_location else 0)  # rows, the beyond row included
     tree = cKDTree(np.column_stack([xa, ya]))
-    pairs = tree.query_pairs(r=sp[-1], output_type="ndarray")
+    pairs = tree.query_pairs(r=sp[-1], p=1.0 if metric == "manhattan" else 2.0,
+                             output_type="ndarray")  # fmt: skip
     i, j = pairs[:, 0], pairs[:, 1]
-    d = np.hypot(xa[i] - xa[j], ya[i] - ya[j])
+    d = _distances(xa, ya, i, j, metric)
     keep = d < sp[-1]
     i, j, d = i[keep], j[keep], d[keep]
-    sband = (np.searchsorted(np.asarray(sp), d, side="right") - 1).astype(np.int64)
+    sband = _space_rows(d, sp, same_location)
     edges = np.asarray(te, dtype=np.float64)
     totals = _time_band_totals(ta, edges)
     i = np.ascontiguousarray(i, dtype=np.int64)
@@ -328,7 +443,37 @@ def knox_test(
         seed=seed,
         time_precision=time_precision,
         n_duplicates_dropped=dropped,
+        metric=metric,
+        same_location=same_location,
+        block_length=block_length,
+        time_unit=time_unit,
     )
+
+
+def _options(
+    space_bands: tuple[float, ...],
+    time_bands: tuple[float, ...],
+    metric: str,
+    block_length: float | None,
+    time_unit: str,
+    time_precision: str,
+) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Checked band edges in metres and days."""
+    if metric not in ("euclidean", "manhattan"):
+        raise InputError(f"unknown distance {metric!r}: use euclidean or manhattan")
+    if time_unit not in ("days", "hours"):
+        raise InputError(f"unknown time unit {time_unit!r}: use days or hours")
+    if time_unit == "hours" and time_precision == "day":
+        raise InputError("time bands in hours need times of day; these data have dates only")
+    if block_length is not None and not (math.isfinite(block_length) and block_length > 0):
+        raise InputError(f"block length must be a positive number of metres, got {block_length}")
+    sp = _check_edges(space_bands, "space")
+    te = _check_edges(time_bands, "time")
+    if block_length is not None:
+        sp = tuple(v * block_length for v in sp)
+    if time_unit == "hours":
+        te = tuple(v / 24.0 for v in te)
+    return sp, te
 
 
 def knox_reference(
@@ -342,23 +487,27 @@ def knox_reference(
     seed: int = 0,
     time_precision: str = "minute",
     deduplicate: bool = True,
+    metric: str = "euclidean",
+    same_location: bool = False,
+    block_length: float | None = None,
+    time_unit: str = "days",
 ) -> KnoxResult:
     """The whole Knox test over all ``n (n - 1) / 2`` pairs in plain numpy (small inputs only).
 
     Uses the same seeded shuffles as :func:`knox_test`, so both give identical tables.
     """
-    sp = _check_edges(space_bands, "space")
-    te = _check_edges(time_bands, "time")
+    sp, te = _options(space_bands, time_bands, metric, block_length, time_unit, time_precision)
     ta, xa, ya, dropped = _prepare(t, x, y, time_precision, deduplicate)
     iu, ju = np.triu_indices(ta.size, k=1)
-    d = np.hypot(xa[iu] - xa[ju], ya[iu] - ya[ju])
-    srow = np.searchsorted(np.asarray(sp), d, side="right") - 1
+    d = _distances(xa, ya, iu, ju, metric)
+    n_rows = len(sp) + (1 if same_location else 0)
+    srow = np.where(d >= sp[-1], n_rows - 1, _space_rows(d, sp, same_location))
 
     def table(times: FloatArray) -> IntArray:
         dt = np.abs(times[iu] - times[ju])
         tcol = np.searchsorted(np.asarray(te), dt, side="right") - 1
         flat = srow * len(te) + tcol
-        return np.bincount(flat, minlength=len(sp) * len(te)).reshape(len(sp), len(te))
+        return np.bincount(flat, minlength=n_rows * len(te)).reshape(n_rows, len(te))
 
     observed = table(ta)
     rng = np.random.default_rng(seed)
@@ -379,6 +528,10 @@ def knox_reference(
         seed=seed,
         time_precision=time_precision,
         n_duplicates_dropped=dropped,
+        metric=metric,
+        same_location=same_location,
+        block_length=block_length,
+        time_unit=time_unit,
     )
 
 
