@@ -67,6 +67,7 @@ __all__ = [
     "run_alert_backtest",
     "poisson_interval",
     "plot_lift",
+    "plot_lift_arrays",
     "alert_backtest_on_grid",
     "RULES",
 ]
@@ -388,26 +389,37 @@ def plot_lift(
     result: AlertBacktestResult, path: Path, title: str = "Lift after an incident"
 ) -> Path:
     """Lift (observed / background expectation) by distance band, one line per day band."""
+    return plot_lift_arrays(
+        result.lift_observed, result.lift_background, result.n_incidents, path, title
+    )
+
+
+def plot_lift_arrays(
+    observed: FloatArray, background: FloatArray, n_incidents: int, path: Path, title: str
+) -> Path:
+    """:func:`plot_lift` from the arrays (e.g. read back from a result's JSON)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    lift = result.lift_table
+    observed, background = np.asarray(observed, float), np.asarray(background, float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lift = np.where(background > 0, observed / background, np.nan)
     mids = [(a + b) / 2 for a, b in zip(DIST_EDGES, DIST_EDGES[1:], strict=False)]
     fig, ax = plt.subplots(figsize=(6.4, 3.8), dpi=110)
     for k in range(lift.shape[1]):
-        o = result.lift_observed[:, k]
-        e = result.lift_background[:, k]
-        lo = np.array([poisson_interval(float(v))[0] for v in o]) / np.maximum(e, 1e-12)
-        hi = np.array([poisson_interval(float(v))[1] for v in o]) / np.maximum(e, 1e-12)
+        e = np.maximum(background[:, k], 1e-12)
+        lo = np.array([poisson_interval(float(v))[0] for v in observed[:, k]]) / e
+        hi = np.array([poisson_interval(float(v))[1] for v in observed[:, k]]) / e
         label = f"days {DAY_EDGES[k]:g}-{DAY_EDGES[k + 1]:g}"
         line = ax.plot(mids, lift[:, k], marker="o", label=label)[0]
         ax.fill_between(mids, lo, hi, color=line.get_color(), alpha=0.12)
     ax.axhline(1.0, color="grey", lw=0.8, ls="--")
+    ax.set_yscale("log")
     ax.set_xlabel("distance from the incident (m)")
     ax.set_ylabel("events / background expectation")
-    ax.set_title(f"{title}\n{result.n_incidents} incidents; bands: Poisson 95% (alerts overlap)",
+    ax.set_title(f"{title}\n{n_incidents} incidents; bands: Poisson 95% (alerts overlap)",
                  fontsize=9)  # fmt: skip
     ax.legend(fontsize=8)
     fig.tight_layout()

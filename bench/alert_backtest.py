@@ -1,0 +1,66 @@
+"""Replay serious-assault alerts on an ingested dataset and write the scores and the lift plot.
+
+    .venv/bin/python bench/alert_backtest.py --home /tmp/pc --dataset philadelphia \
+        --start 2021-01-01 --end 2022-01-01 --refit-days 56 --out /tmp/pc/phl.json \
+        --png docs/img/alert_lift_philadelphia.png
+
+The same as ``patrolcast alert backtest`` (see ``docs/readme/40-imminent.md``), printing each
+fit's convergence and trust as it goes. Dates are UTC midnights.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from patrolcast.evaluate.alert_backtest import AlertBacktestSpec, alert_backtest_on_grid, plot_lift
+from patrolcast.events import to_days
+from patrolcast.io.store import Store
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--home", type=Path, required=True)
+    ap.add_argument("--dataset", required=True)
+    ap.add_argument("--start", required=True)
+    ap.add_argument("--end", required=True)
+    ap.add_argument("--refit-days", type=float, default=28.0)
+    ap.add_argument("--cell-size", type=float, default=250.0)
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--png", type=Path)
+    args = ap.parse_args()
+
+    def day(text: str) -> float:
+        return to_days(datetime.fromisoformat(text).replace(tzinfo=UTC))
+
+    events = Store(args.home / "store").events(args.dataset)
+    spec = AlertBacktestSpec(start=day(args.start), end=day(args.end), refit_days=args.refit_days)
+    t0 = time.time()
+
+    def progress(fit: dict) -> None:
+        print(
+            f"{fit['cutoff'][:10]} incidents={fit['incidents']} converged={fit['converged']} "
+            f"trustworthy={fit['trustworthy']} {fit['not_trustworthy_because']} "
+            f"scales={[round(v) for v in fit['sigmas_m']]} "
+            f"delay={fit['mean_trigger_delay_days']:.1f}d [{time.time() - t0:.0f}s]",
+            flush=True,
+        )
+
+    result = alert_backtest_on_grid(events, spec, cell_size=args.cell_size, progress=progress)
+    doc = result.to_dict()
+    doc["dataset"] = args.dataset
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(doc, indent=1), encoding="utf-8")
+    if args.png:
+        plot_lift(result, args.png, title=f"Lift after an incident: {args.dataset}")
+    for name, r in doc["rules"].items():
+        print(name, {k: r[k] for k in ("alerts_with_zone", "km2_days", "events_caught",
+                                       "caught_per_km2_day", "lift", "calibration")})  # fmt: skip
+    print(f"{time.time() - t0:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
