@@ -104,10 +104,10 @@ def _figure(runs, summary, path: Path) -> None:  # type: ignore[no-untyped-def]
     ax.set_ylabel("estimated WDD")
     ax.set_title(f"WDD bias {summary['wdd_bias']:+.2f}, coverage {summary['wdd_coverage']:.1%}",
                  fontsize=9)
-    rr = summary["pooled_rate_ratio"]
+    rr = summary["pooled_ratio_of_sums"]
     fig.suptitle(f"Chicago aggravated assaults: {summary['injected']['reduction']:.0%} removed "
-                 f"in {summary['window_days']:.0f}-day windows on 500 m hot blocks; pooled rate "
-                 f"ratio {rr[0]:.2f} ({rr[1]:.2f}-{rr[2]:.2f}), injected "
+                 f"in {summary['window_days']:.0f}-day windows on 500 m hot blocks; pooled "
+                 f"observed/expected {rr[0]:.2f} ({rr[1]:.2f}-{rr[2]:.2f}), injected "
                  f"{summary['injected_rate_ratio']:.2f}", fontsize=10)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)

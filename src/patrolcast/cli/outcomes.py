@@ -75,7 +75,7 @@ def evaluate(
                                                    help="Expected count the decision used."),
     groups: str = typer.Option("", help="Offence groups (comma-separated); default: all."),
     measure: str = typer.Option("count", help="count or harm."),
-    pre_days: float = typer.Option(182.0, "--pre-days"),
+    pre_days: float = typer.Option(365.0, "--pre-days", help="Days before, for matching."),
     residual_days: float = typer.Option(7.0, "--residual-days"),
     buffer_m: float = typer.Option(500.0, "--buffer", help="Displacement buffer, metres."),
     pool_cell: float = typer.Option(250.0, "--pool-cell", help="Control cell size, metres."),

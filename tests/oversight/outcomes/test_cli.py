@@ -146,7 +146,8 @@ def test_evaluate_command_writes_report(tmp_path: Path, monkeypatch: pytest.Monk
     start = "2025-04-17T00:00:00Z"  # data run 2024-10-04 to 2025-11-08
     res = runner.invoke(_app(), ["outcomes", "evaluate", "-d", "synth", "--area", str(area),
                                  "--start", start, "--end", "2025-05-15T00:00:00Z",
-                                 "--forecast-expected", "5", "--out", str(out), "--json"])
+                                 "--forecast-expected", "5", "--pre-days", "182", "--out",
+                                 str(out), "--json"])
     assert res.exit_code == 0, res.output
     payload = json.loads(res.stdout)
     assert payload["deployment_id"] == "hotspot" and payload["forecast"]["expected"] == 5

@@ -53,14 +53,15 @@ def test_small_injection_study_on_real_data(chicago_events: EventSet) -> None:
     assert s["n_deployments"] == 30
     # the interval for the effect covers the injected removal in (nearly) every run
     assert s["difference_coverage"] >= 0.85
-    # the pooled rate ratio is below one and its interval holds the injected 0.5
-    est, lo, hi = s["pooled_rate_ratio"]
+    # the pooled ratio of sums is below one and its interval holds the injected 0.5
+    est, lo, hi = s["pooled_ratio_of_sums"]
     assert hi < 1.0 and lo <= 0.5 <= hi
     assert s["placebo_false_positive_rate"] <= 0.15
-    # no large pooled placebo effect (the log ratio of a few events leans slightly low)
-    _, plo, phi = s["placebo_pooled_rate_ratio"]
-    assert plo < 1.05 and phi > 0.95
-    assert 0.8 < s["placebo_ratio_of_sums"] < 1.25
+    # the placebos' pooled ratio holds 1; the pooled difference holds the injected mean
+    _, plo, phi = s["placebo_pooled_ratio_of_sums"]
+    assert plo <= 1.0 <= phi
+    d, dlo, dhi = s["pooled_difference"]
+    assert dlo <= s["injected_mean_difference"] <= dhi
 
 
 @pytest.mark.slow
@@ -72,7 +73,9 @@ def test_injection_study_200_deployments(chicago_events: EventSet) -> None:
     assert s["placebo_false_positive_rate"] <= 0.05
     assert s["placebo_residual_false_positive_rate"] <= 0.06
     assert abs(s["difference_bias"]) < 3 * s["difference_bias_se"] + 0.1
-    assert s["pooled_batch_coverage"] >= 0.8
+    assert s["pooled_ratio_batch_coverage"] >= 0.8
+    assert s["pooled_difference_batch_coverage"] >= 0.8
+    assert s["placebo_pooled_ratio_batch_false_positive_rate"] <= 0.2
 
 
 def test_crossover_trials_on_real_data_recover_the_injected_ratio(

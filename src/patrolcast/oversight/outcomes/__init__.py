@@ -28,6 +28,7 @@ from patrolcast.oversight.outcomes.outcome import (
     evaluate_deployment,
     forecast_check,
     pool_outcomes,
+    pooled_ratio,
 )
 from patrolcast.oversight.outcomes.pooling import PooledEffect, random_effects
 from patrolcast.oversight.outcomes.traces import (
@@ -58,6 +59,7 @@ __all__ = [
     "evaluate_deployment",
     "forecast_check",
     "pool_outcomes",
+    "pooled_ratio",
     "pseudonymise",
     "random_effects",
     "read_gpx",

@@ -61,7 +61,7 @@ class Periods:
 
     @classmethod
     def around(
-        cls, start: float, end: float, *, pre_days: float = 182.0, residual_days: float = 7.0
+        cls, start: float, end: float, *, pre_days: float = 365.0, residual_days: float = 7.0
     ) -> Periods:
         if pre_days <= 0 or residual_days <= 0:
             raise InputError("pre_days and residual_days must be positive")

@@ -26,7 +26,7 @@ import pandas as pd
 from patrolcast.errors import InputError
 from patrolcast.events import EventSet
 from patrolcast.oversight.outcomes.counts import DeploymentArea, Window, count_per_unit
-from patrolcast.oversight.outcomes.outcome import evaluate_deployment
+from patrolcast.oversight.outcomes.outcome import evaluate_deployment, ratio_of_sums
 from patrolcast.oversight.outcomes.pooling import random_effects
 
 __all__ = [
@@ -122,7 +122,7 @@ class SimulationSpec:
     n_deployments: int = 200
     block_m: float = 500.0
     window_days: float = 28.0
-    pre_days: float = 182.0
+    pre_days: float = 365.0
     residual_days: float = 7.0
     hot_share: float = 0.02
     n_controls: int = 10
@@ -197,6 +197,7 @@ def run_injection_study(events: EventSet, spec: SimulationSpec) -> pd.DataFrame:
             "covered": hit.during.low <= -truth.removed_during <= hit.during.high,
             "significant": hit.during.significant,
             "log_rr": hit.during.log_rr, "log_rr_se": hit.during.log_rr_se,
+            "diff_se": hit.during.se, "placebo_diff_se": none.during.se,
             "residual_diff": hit.residual.difference,
             "residual_covered": hit.residual.low <= -truth.removed_post <= hit.residual.high,
             "residual_log_rr": hit.residual.log_rr, "residual_log_rr_se": hit.residual.log_rr_se,
@@ -250,6 +251,32 @@ def summarise_study(runs: pd.DataFrame, spec: SimulationSpec) -> dict[str, Any]:
     pooled = random_effects(runs["log_rr"], runs["log_rr_se"], level=spec.level)
     placebo = random_effects(runs["placebo_log_rr"], runs["placebo_log_rr_se"], level=spec.level)
     batches = [runs.iloc[i: i + spec.batch] for i in range(0, n - spec.batch + 1, spec.batch)]
+    ratio_cov, ratio_fp, diff_cov, diff_fp = [], [], [], []
+    for b in batches:
+        r = _ratio(b["observed"], b["expected"], spec.level)
+        ratio_cov.append(r[1] <= 1 - inj.reduction <= r[2])
+        pr = _ratio(b["observed"] - b["diff"] + b["placebo_diff"], b["expected"], spec.level)
+        ratio_fp.append(not pr[1] <= 1.0 <= pr[2])
+        d = random_effects(b["diff"], b["diff_se"], level=spec.level)
+        diff_cov.append(d.low <= float(-b["truth_removed_during"].mean()) <= d.high)
+        pd_ = random_effects(b["placebo_diff"], b["placebo_diff_se"], level=spec.level)
+        diff_fp.append(not pd_.low <= 0 <= pd_.high)
+    whole = _ratio(runs["observed"], runs["expected"], spec.level)
+    placebo_whole = _ratio(runs["observed"] - runs["diff"] + runs["placebo_diff"],
+                           runs["expected"], spec.level)
+    diff_all = random_effects(runs["diff"], runs["diff_se"], level=spec.level)
+    out.update({
+        "pooled_ratio_of_sums": list(whole),
+        "pooled_ratio_batch_coverage": float(np.mean(ratio_cov)) if ratio_cov else None,
+        "placebo_pooled_ratio_of_sums": list(placebo_whole),
+        "placebo_pooled_ratio_batch_false_positive_rate": float(np.mean(ratio_fp))
+        if ratio_fp else None,
+        "pooled_difference": [diff_all.estimate, diff_all.low, diff_all.high],
+        "injected_mean_difference": float(-runs["truth_removed_during"].mean()),
+        "pooled_difference_batch_coverage": float(np.mean(diff_cov)) if diff_cov else None,
+        "placebo_pooled_difference_batch_false_positive_rate": float(np.mean(diff_fp))
+        if diff_fp else None,
+    })  # fmt: skip
     covered = [
         (p := random_effects(b["log_rr"], b["log_rr_se"], level=spec.level)).low <= target
         <= p.high for b in batches
@@ -258,13 +285,8 @@ def summarise_study(runs: pd.DataFrame, spec: SimulationSpec) -> dict[str, Any]:
         not ((p := random_effects(b["placebo_log_rr"], b["placebo_log_rr_se"],
                                   level=spec.level)).low <= 0 <= p.high) for b in batches
     ]  # fmt: skip
-    ratio = float(runs["observed"].sum() / runs["expected"].sum())
-    placebo_ratio = float((runs["placebo_diff"] + runs["expected"]).sum()
-                          / runs["expected"].sum())
     out.update({
         "injected_rate_ratio": 1 - inj.reduction,
-        "ratio_of_sums": ratio,
-        "placebo_ratio_of_sums": placebo_ratio,
         "pooled_rate_ratio": list(pooled.rate_ratio),
         "pooled_tau2": pooled.tau2,
         "pooled_batches": len(batches),
@@ -274,6 +296,11 @@ def summarise_study(runs: pd.DataFrame, spec: SimulationSpec) -> dict[str, Any]:
         if placebo_hits else None,
     })  # fmt: skip
     return out
+
+
+def _ratio(observed: pd.Series, expected: pd.Series, level: float) -> tuple[float, float, float]:
+    r = ratio_of_sums(observed, expected, level=level)
+    return r.rate_ratio, r.low, r.high
 
 
 @dataclass(frozen=True)

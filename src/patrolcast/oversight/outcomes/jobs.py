@@ -95,7 +95,7 @@ def _events(store: Any, dataset: str, groups: tuple[str, ...] | None) -> EventSe
 
 def evaluate_job(
     store: Any, dataset: str, *, area: Any, start: str, end: str,
-    groups: tuple[str, ...] | None = None, pool_cell_m: float = 250.0, pre_days: float = 182.0,
+    groups: tuple[str, ...] | None = None, pool_cell_m: float = 250.0, pre_days: float = 365.0,
     residual_days: float = 7.0, forecast_expected: float | None = None, measure: str = "count",
     buffer_m: float = 500.0, deployment_id: str = "deployment",
 ) -> DeploymentOutcome:  # fmt: skip
@@ -176,7 +176,7 @@ def quarterly_job(
     events = _events(store, dataset, groups)
     deps = [d for d in evaluable_deployments(views, crs=crs or events.crs) if lo <= d.start < hi]
     for d in deps:
-        _covers(events, d, 182.0, residual_days)
+        _covers(events, d, 365.0, residual_days)
     pool = _pool(events, pool_cell_m)
     outcomes = [evaluate_deployment(events, d, pool, residual_days=residual_days) for d in deps]
     pooled = pool_outcomes(outcomes) if outcomes else None

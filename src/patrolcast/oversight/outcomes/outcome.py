@@ -67,6 +67,9 @@ __all__ = [
     "forecast_check",
     "match_controls",
     "pool_outcomes",
+    "pooled_ratio",
+    "PooledRatio",
+    "ratio_of_sums",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -85,6 +88,7 @@ class Effect:
     log_rr_se: float
     p_value: float
     level: float = 0.95
+    se: float = 0.0  # standard deviation of the counterfactual count (normal approximation)
 
     @property
     def rate_ratio(self) -> tuple[float, float, float]:
@@ -197,7 +201,8 @@ def estimate_effect(
     diff = t_target - mu
     log_rr = math.log((t_target + 0.5 * phi) / (mu + 0.5 * phi))
     log_se = math.sqrt(var) / (mu + 0.5 * phi)
-    return Effect(t_target, mu, diff, t_target - hi_q, t_target - lo_q, log_rr, log_se, p, level)
+    return Effect(t_target, mu, diff, t_target - hi_q, t_target - lo_q, log_rr, log_se, p, level,
+                  math.sqrt(var))
 
 
 def _predictive(
@@ -291,7 +296,7 @@ def evaluate_deployment(
     deployment: DeploymentArea,
     pool: Any,
     *,
-    pre_days: float = 182.0,
+    pre_days: float = 365.0,
     residual_days: float = 7.0,
     n_controls: int = 10,
     measure: str = "count",
@@ -396,13 +401,78 @@ def evaluate_deployment(
 
 
 def pool_outcomes(
-    outcomes: Sequence[DeploymentOutcome], *, window: str = "during", level: float = 0.95
-) -> PooledEffect:
-    """Random-effects pooled log rate ratio over deployments (``window``: during or residual)."""
+    outcomes: Sequence[DeploymentOutcome], *, window: str = "during", scale: str = "log",
+    level: float = 0.95,
+) -> PooledEffect:  # fmt: skip
+    """Random-effects (DerSimonian-Laird) pooling over deployments.
+
+    ``scale="log"``: log rate ratios (observed / expected), the usual scale of hot-spot
+    meta-analyses; with a few events per deployment it leans low (the log of a small count is
+    biased downwards), so read it beside :func:`pooled_ratio`. ``scale="difference"``: events
+    (or harm) prevented per deployment, observed minus expected, which is unbiased at any count.
+    ``window``: ``during`` or ``residual``.
+    """
     if window not in ("during", "residual"):
         raise InputError("pool the 'during' or the 'residual' window")
     if not outcomes:
         raise InputError("no deployment outcomes to pool")
     effects = [getattr(o, window) for o in outcomes]
-    return random_effects([e.log_rr for e in effects], [e.log_rr_se for e in effects],
-                          level=level)
+    if scale == "log":
+        return random_effects([e.log_rr for e in effects], [e.log_rr_se for e in effects],
+                              level=level)  # fmt: skip
+    if scale == "difference":
+        return random_effects([e.difference for e in effects],
+                              [max(e.se, 1e-9) for e in effects], level=level)  # fmt: skip
+    raise InputError("scale must be 'log' or 'difference'")
+
+
+@dataclass(frozen=True)
+class PooledRatio:
+    """Sum of observed over sum of expected, with a robust (sandwich) interval."""
+
+    k: int
+    observed: float
+    expected: float
+    rate_ratio: float
+    low: float
+    high: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def pooled_ratio(
+    outcomes: Sequence[DeploymentOutcome], *, window: str = "during", level: float = 0.95
+) -> PooledRatio:
+    """``RR = sum observed / sum expected`` over deployments, in the manner of Mantel-Haenszel.
+
+    The variance of ``log RR`` is the empirical sandwich ``k/(k-1) * sum (O_i - RR E_i)² /
+    (sum O)²``, which absorbs overdispersion and heterogeneity between deployments without a
+    model for either; it needs some ten deployments or more. Unlike the mean of log ratios it
+    is not biased by deployments with few or no events.
+    """
+    if window not in ("during", "residual"):
+        raise InputError("pool the 'during' or the 'residual' window")
+    if len(outcomes) < 2:
+        raise InputError("a pooled ratio needs at least two deployments")
+    eff = [getattr(o, window) for o in outcomes]
+    return ratio_of_sums([e.observed for e in eff], [e.expected for e in eff], level=level)
+
+
+def ratio_of_sums(
+    observed: npt.ArrayLike, expected: npt.ArrayLike, *, level: float = 0.95
+) -> PooledRatio:
+    """The pooled ratio of :func:`pooled_ratio` from arrays of observed and expected counts."""
+    obs = np.asarray(observed, dtype=float)
+    exp = np.asarray(expected, dtype=float)
+    if obs.shape != exp.shape or obs.size < 2:
+        raise InputError("give observed and expected counts of at least two deployments")
+    if exp.sum() <= 0 or obs.sum() <= 0:
+        raise InputError("no events observed or expected across the deployments")
+    rr = float(obs.sum() / exp.sum())
+    k = obs.size
+    var = k / (k - 1) * float(((obs - rr * exp) ** 2).sum()) / float(obs.sum()) ** 2
+    z = _z(level)
+    se = math.sqrt(var)
+    return PooledRatio(k, float(obs.sum()), float(exp.sum()), rr, rr * math.exp(-z * se),
+                       rr * math.exp(z * se))

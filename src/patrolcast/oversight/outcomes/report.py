@@ -23,7 +23,7 @@ import numpy as np
 
 from patrolcast.events import from_days
 from patrolcast.oversight.outcomes.dosage import Dosage
-from patrolcast.oversight.outcomes.outcome import DeploymentOutcome
+from patrolcast.oversight.outcomes.outcome import DeploymentOutcome, pool_outcomes, pooled_ratio
 from patrolcast.oversight.outcomes.pooling import PooledEffect
 
 __all__ = [
@@ -273,10 +273,20 @@ def write_quarterly_report(
                        rows))  # fmt: skip
     if pooled is not None:
         rr = pooled.rate_ratio
-        body.append(_table("Pooled over deployments (DerSimonian-Laird random effects)",
-                           ["", "rate ratio", "low", "high", "tau²", "I²", "k"],
-                           [("window", rr[0], rr[1], rr[2], pooled.tau2, pooled.i2,
-                             pooled.k)]))  # fmt: skip
+        pooled_rows: list[tuple[Any, ...]] = [
+            ("rate ratio, random effects on the log scale", rr[0], rr[1], rr[2], pooled.tau2,
+             pooled.k)]
+        if len(outcomes) >= 2 and sum(o.during.observed for o in outcomes) > 0:
+            r = pooled_ratio(outcomes)
+            d = pool_outcomes(outcomes, scale="difference")
+            pooled_rows += [("rate ratio, sum observed / sum expected", r.rate_ratio, r.low, r.high,
+                      None, r.k),
+                     ("events per deployment, random effects", d.estimate, d.low, d.high,
+                      d.tau2, d.k)]
+        body.append(_table("Pooled over deployments (DerSimonian-Laird random effects; the "
+                           "log scale leans low when deployments have few events)",
+                           ["estimate", "value", "low", "high", "tau²", "k"],
+                           pooled_rows))  # fmt: skip
     if audit is not None:
         g = audit.groups
         body.append("<h2>Who lives in the most-targeted areas</h2>")
