@@ -24,11 +24,13 @@ operation are printed at the end of the module (``-s``).
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -38,6 +40,7 @@ from hypothesis import HealthCheck, settings
 from patrolcast.api.server import create_app
 from patrolcast.app.actions import ACTIONS, ActionSpec
 from patrolcast.app.context import AppContext
+from patrolcast.governance.db import open_database
 from patrolcast.governance.identity.keys import ServerKey
 from patrolcast.governance.identity.sign_in import LOCKOUT
 from tests.api.test_journey import consulted
@@ -50,8 +53,9 @@ from tests.api.world import (
 )
 
 # The document is the application's own (built from the action declarations); building it
-# needs no database, so the operations are known when pytest collects this module.
-_DOC_APP = create_app(AppContext(db=None, key=ServerKey.for_tests()))  # type: ignore[arg-type]
+# touches no table, so an unmigrated in-memory database will do at collection.
+_DOC_APP = create_app(AppContext(db=open_database("sqlite://", create=False),
+                                 key=ServerKey.for_tests()))
 _CHECKS: dict[str, Any] = {
     # Refusals (400/401/403/409) are real answers the document does not list.
     "status_code_conformance": {"enabled": False},
@@ -211,6 +215,10 @@ def _label(case: Any) -> str:
 def _record(backend: str, who: str, case: Any, status: int) -> None:
     EXAMPLES[(backend, who, _label(case))] += 1
     STATUSES[(backend, who, _label(case), status)] += 1
+    out = os.environ.get("PATROLCAST_FUZZ_COUNTS")  # a file the long runs keep up to date
+    if out and sum(EXAMPLES.values()) % 200 == 0:
+        rows = [[*k, n] for k, n in sorted(STATUSES.items())]
+        Path(out).write_text(json.dumps(rows))
 
 
 def _signed_in(world: ApiWorld, backend: str, who: str, case: Any) -> None:
@@ -293,67 +301,29 @@ def test_the_document_covers_every_declared_action() -> None:
 
 
 # --- slow: 1,000 examples per operation and person, every phase, SQLite and PostgreSQL ------
-# The schema is loaded from each world's own application when the test runs (a lazy schema),
-# so the coverage phase's cases are built only when the slow set is selected.
+# One function, parametrized over the backend and the person, so the coverage phase's cases
+# are built once per operation at collection.
+
+SCHEMA_FULL = schemathesis.openapi.from_asgi("/api/openapi.json", _DOC_APP, config=FULL)
 
 
-@pytest.fixture(scope="module")
-def full_schema_sqlite(sqlite_world: ApiWorld) -> Any:
-    return schemathesis.openapi.from_asgi("/api/openapi.json", sqlite_world.app, config=FULL)
-
-
-@pytest.fixture(scope="module")
-def full_schema_pg(pg_world: ApiWorld) -> Any:
-    return schemathesis.openapi.from_asgi("/api/openapi.json", pg_world.app, config=FULL)
-
-
-LAZY_SQLITE = schemathesis.pytest.from_fixture("full_schema_sqlite")
-LAZY_PG = schemathesis.pytest.from_fixture("full_schema_pg")
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> tuple[str, ApiWorld]:
+    name = request.param
+    world = request.getfixturevalue("sqlite_world" if name == "sqlite" else "pg_world")
+    return name, world
 
 
 @pytest.mark.slow
-@LAZY_SQLITE.parametrize()
+@SCHEMA_FULL.parametrize()
 @_fuzz_settings(MANY)
-def test_many_sqlite_as_administrator(case: Any, sqlite_world: ApiWorld) -> None:
-    _signed_in(sqlite_world, "sqlite", "admin", case)
-
-
-@pytest.mark.slow
-@LAZY_SQLITE.parametrize()
-@_fuzz_settings(MANY)
-def test_many_sqlite_as_analyst(case: Any, sqlite_world: ApiWorld) -> None:
-    _signed_in(sqlite_world, "sqlite", "ana", case)
-
-
-@pytest.mark.slow
-@LAZY_SQLITE.parametrize()
-@_fuzz_settings(MANY)
-def test_many_sqlite_without_signing_in(case: Any, sqlite_world: ApiWorld) -> None:
-    _anonymous(sqlite_world, "sqlite", case)
-
-
-@pytest.mark.slow
-@pytest.mark.postgres
-@LAZY_PG.parametrize()
-@_fuzz_settings(MANY)
-def test_many_postgresql_as_administrator(case: Any, pg_world: ApiWorld) -> None:
-    _signed_in(pg_world, "postgresql", "admin", case)
-
-
-@pytest.mark.slow
-@pytest.mark.postgres
-@LAZY_PG.parametrize()
-@_fuzz_settings(MANY)
-def test_many_postgresql_as_analyst(case: Any, pg_world: ApiWorld) -> None:
-    _signed_in(pg_world, "postgresql", "ana", case)
-
-
-@pytest.mark.slow
-@pytest.mark.postgres
-@LAZY_PG.parametrize()
-@_fuzz_settings(MANY)
-def test_many_postgresql_without_signing_in(case: Any, pg_world: ApiWorld) -> None:
-    _anonymous(pg_world, "postgresql", case)
+@pytest.mark.parametrize("who", ["admin", "ana", "anon"])
+def test_fuzz_many(case: Any, who: str, backend: tuple[str, ApiWorld]) -> None:
+    name, world = backend
+    if who == "anon":
+        _anonymous(world, name, case)
+    else:
+        _signed_in(world, name, who, case)
 
 
 @pytest.mark.slow
@@ -362,6 +332,6 @@ def test_many_reached_the_use_cases() -> None:
     backends = {b for (b, w, _o) in EXAMPLES if w in ("admin", "ana")}
     if not backends:
         pytest.skip("run with the slow fuzzing tests above")
-    for backend in backends:
-        _reached_the_use_cases(backend, "admin")
-        _reached_the_use_cases(backend, "ana")
+    for name in backends:
+        _reached_the_use_cases(name, "admin")
+        _reached_the_use_cases(name, "ana")
