@@ -6,12 +6,15 @@ import pytest
 import shapely
 
 from patrolcast.errors import InputError
+from patrolcast.governance import audit, service
+from patrolcast.governance.models import Proposal
 from patrolcast.governance.places import (
     BoroughList,
     borough_code,
     boroughs_intersecting,
     load_borough_list,
 )
+from patrolcast.governance.states import Refused, State
 from patrolcast.governance.values import (
     MIN_AREA_M2,
     Area,
@@ -19,6 +22,7 @@ from patrolcast.governance.values import (
     area_crs,
     bbox_wkt,
 )
+from tests.governance.helpers import World, authorisation, walk_to
 
 SQUARE = "POLYGON((530000 180000,530500 180000,530500 180500,530000 180500,530000 180000))"
 B = ("E09000001",)
@@ -183,3 +187,41 @@ def test_area_within_a_borough_list() -> None:
 def test_a_borough_list_refuses_non_gss_codes() -> None:
     with pytest.raises(InputError, match="GSS code"):
         BoroughList(codes=("Camden",), names=("Camden",))
+
+
+def test_a_stored_area_that_fails_validation_cannot_be_submitted_or_authorised(
+    world: World,
+) -> None:
+    """A row written before the area rules (lon/lat read as metres, 0.0001 m2) is refused."""
+    lonlat = "POLYGON((-0.1 51.5,-0.09 51.5,-0.09 51.51,-0.1 51.51,-0.1 51.5))"
+    draft = walk_to(world, State.DRAFT)
+    consulted = walk_to(world, State.CONSULTED, offset=3000.0)
+    with world.session() as s:
+        for pid in (draft, consulted):
+            p = s.get(Proposal, pid)
+            assert p is not None
+            p.area_wkt, p.area_km2 = lonlat, 1e-10
+        s.flush()
+        audit.append(
+            s,
+            actor="admin",
+            action="legacy_fixture",
+            target_type="proposal",
+            target_id="-",
+            outcome="done",
+            detail={},
+            now=world.clock.now(),
+        )
+        s.commit()
+        with pytest.raises(Refused) as err:
+            service.submit(s, actor="ana", clock=world.clock, proposal_id=draft)
+        assert err.value.rule == "area-invalid" and "degrees given as metres" in err.value.reason
+        with pytest.raises(Refused) as err:
+            service.authorise(
+                s,
+                actor="acc1",
+                clock=world.clock,
+                proposal_id=consulted,
+                details=authorisation(world),
+            )
+        assert err.value.rule == "area-invalid"

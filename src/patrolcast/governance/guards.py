@@ -20,6 +20,7 @@ import shapely
 from sqlalchemy import String, column, inspect, select, text
 from sqlalchemy.orm import Session
 
+from patrolcast.errors import InputError
 from patrolcast.governance.clock import as_utc, elapsed_hours
 from patrolcast.governance.db import UTCDateTime
 from patrolcast.governance.expiry import effective_state
@@ -37,6 +38,7 @@ from patrolcast.governance.profiles import PolicyProfile, available_profiles
 from patrolcast.governance.roles import Actor, Rank, Role, find_actor
 from patrolcast.governance.states import Action, Refused, State
 from patrolcast.governance.values import (
+    Area,
     AuthorisationDetails,
     ConsultationDetails,
     ExtensionDetails,
@@ -352,6 +354,16 @@ def _intelligence_item_ok(session: Session, proposal: Proposal, now: datetime) -
         )
 
 
+def _stored_area_ok(profile: PolicyProfile, p: Proposal) -> None:
+    """The stored area is validated again (a row written before the area rules, e.g. degrees
+    read as metres, cannot pass) and its size is computed from the polygon, not trusted."""
+    try:
+        area = Area(wkt=p.area_wkt, boroughs=tuple(p.boroughs or ()), crs=p.area_crs)
+    except InputError as exc:
+        raise Refused("area-invalid", f"the proposal's area fails validation: {exc}") from None
+    _area_ok(profile, area.area_km2)
+
+
 def _area_ok(profile: PolicyProfile, area_km2: float) -> None:
     if area_km2 > profile.max_area_km2:
         raise Refused(
@@ -447,7 +459,7 @@ def submit_rules(ctx: GuardContext) -> None:
     assert p is not None
     if p.snapshot_id is None or ctx.session.get(ForecastSnapshot, p.snapshot_id) is None:
         raise Refused("forecast-snapshot", "name the forecast snapshot relied on (record it first)")
-    _area_ok(ctx.profile, p.area_km2)
+    _stored_area_ok(ctx.profile, p)
     _trigger_ok(ctx.profile, p, ctx.now, ctx.session)
     # a requested window whose start is already beyond the trigger's age limit can never be
     # authorised: say so now
@@ -477,7 +489,7 @@ def authorisation_rules(ctx: GuardContext) -> None:
     d: AuthorisationDetails = ctx.details
     profile = ctx.profile
     _duration_ok(profile, d.start, d.end)
-    _area_ok(profile, p.area_km2)
+    _stored_area_ok(profile, p)
     _trigger_ok(profile, p, ctx.now, ctx.session)
     if d.start < as_utc(p.requested_start) or d.end > as_utc(p.requested_end):
         raise Refused(
