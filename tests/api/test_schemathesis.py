@@ -90,7 +90,8 @@ PUBLIC = {
 _SPECS: dict[tuple[str, str], ActionSpec] = {(a.method, a.path): a for a in ACTIONS}
 
 FEW = 8
-MANY = 1000
+#: the slow set's examples per operation and person (PATROLCAST_FUZZ_EXAMPLES for a shorter run)
+MANY = int(os.environ.get("PATROLCAST_FUZZ_EXAMPLES", "1000"))
 
 #: (backend, who, "METHOD /path") -> examples sent; (..., status) -> responses
 EXAMPLES: Counter[tuple[str, str, str]] = Counter()
