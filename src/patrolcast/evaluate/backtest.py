@@ -258,7 +258,7 @@ def run_backtest(
     executor: Executor | None = None,
     on_origin_done: Callable[[int], None] | None = None,
     meta: Mapping[str, Any] | None = None,
-    protocol: str = "mask",
+    protocol: str = "area",
     timezone: str | None = None,
 ) -> BacktestResult:
     """Backtest ``methods`` on the same rolling origins.
@@ -274,8 +274,9 @@ def run_backtest(
     executor : where origins run (default serial).
     on_origin_done : called with the number of origins finished so far.
     meta : extra descriptive fields stored with the result (dataset, level...).
-    protocol : ``"mask"`` (units with an event before each origin, top units by score) or
-        ``"area"`` (the whole study area); see :func:`score_origin`.
+    protocol : ``"area"`` (the whole study area, default here) or ``"mask"`` (units with an
+        event before each origin, top units by score; the default of ``patrolcast backtest``);
+        see :func:`score_origin`.
     timezone : origins at local midnight in this zone (``None``: the splitter's own).
     """
     if target not in ("count", "harm"):
