@@ -152,3 +152,41 @@ def test_evaluate_command_writes_report(tmp_path: Path, monkeypatch: pytest.Monk
     payload = json.loads(res.stdout)
     assert payload["deployment_id"] == "hotspot" and payload["forecast"]["expected"] == 5
     assert out.exists() and "Observed against" in out.read_text()
+
+
+def test_quarterly_command_from_a_governance_export(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(4)
+    n = 40000
+    ev = EventSet.from_arrays(19700.0 + rng.uniform(0, 800, n), rng.uniform(0, 5000, n),
+                              rng.uniform(0, 5000, n), crs="EPSG:27700")
+    monkeypatch.setattr("patrolcast.evaluate.jobs.open_store", lambda home=None: _Store(ev))
+    square = "POLYGON((2500 2500,2750 2500,2750 2750,2500 2750,2500 2500))"
+    proposals = [
+        {"id": 1, "state": "debriefed", "area_wkt": square,
+         "authorised_start": "2025-02-03T18:00:00+00:00",
+         "authorised_end": "2025-02-04T06:00:00+00:00"},
+        {"id": 2, "state": "reviewed", "area_wkt": square,
+         "authorised_start": "2025-03-03T18:00:00+00:00",
+         "authorised_end": "2025-03-04T06:00:00+00:00",
+         "cancelled_at": "2025-03-03T20:00:00+00:00"},
+        {"id": 3, "state": "active", "area_wkt": square,
+         "authorised_start": "2025-03-05T18:00:00+00:00",
+         "authorised_end": "2025-03-06T06:00:00+00:00"},
+        {"id": 4, "state": "debriefed", "area_wkt": square,
+         "authorised_start": "2025-04-05T18:00:00+00:00",
+         "authorised_end": "2025-04-06T06:00:00+00:00"},
+    ]  # fmt: skip
+    path = tmp_path / "proposals.json"
+    path.write_text(json.dumps(proposals))
+    out = tmp_path / "q.html"
+    res = runner.invoke(_app(), ["outcomes", "quarterly", "-d", "synth", "--proposals",
+                                 str(path), "--quarter", "2025Q1", "--out", str(out), "--json"])
+    assert res.exit_code == 0, res.output
+    # proposal 3 is not debriefed, proposal 4 is in the next quarter
+    assert json.loads(res.stdout)["deployments"] == 2
+    page = out.read_text()
+    assert "proposal-1" in page and "proposal-2" in page and "proposal-3" not in page
+    bad = runner.invoke(_app(), ["outcomes", "quarterly", "-d", "synth", "--proposals",
+                                 str(path), "--quarter", "2025Q5", "--out", str(out)])
+    assert bad.exit_code != 0

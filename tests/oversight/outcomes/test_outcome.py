@@ -134,3 +134,10 @@ def test_harm_measure_scales_with_the_weights() -> None:
     # phi = E[w²]/E[w] = 2: the harm interval is the count interval in harm units
     assert by_harm.during.low == pytest.approx(2 * by_count.during.low)
     assert by_harm.during.high == pytest.approx(2 * by_count.during.high)
+
+
+def test_silent_controls_still_leave_doubt() -> None:
+    # controls with no events in a two-hour window: mu = 0, but the interval is not degenerate
+    e = estimate_effect(20, 0, 100, 0, length_ratio=2 / (365 * 24))
+    assert e.expected == 0 and e.se > 0 and e.log_rr_se > 0
+    assert e.low <= 0 <= e.high and not e.significant

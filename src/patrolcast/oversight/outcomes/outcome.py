@@ -196,7 +196,8 @@ def estimate_effect(
         1.0 / max(c_pre, 0.5) + 1.0 / max(c_target, 0.5) if c_pre > 0 else 0.0
     )
     var = phi * mu + alpha * mu * mu + phi * mu * mu * noise
-    var = max(var, phi * 0.5 * ratio)  # an empty pre-period still leaves Poisson doubt
+    # an empty pre-period (or silent controls) still leaves Poisson doubt
+    var = max(var, phi * 0.5 * max(ratio, length_ratio))
     lo_q, hi_q, p = _predictive(t_target, mu, var, phi, level)
     diff = t_target - mu
     log_rr = math.log((t_target + 0.5 * phi) / (mu + 0.5 * phi))
