@@ -42,7 +42,9 @@ def oracle_values(display: list[list[Any]], t: int = 3) -> dict[tuple[int, int],
     """Every value each hidden cell takes in some integer table consistent with ``display``
     (inner rows x columns, then a total column; the last row holds the column totals)."""
     n_rows, n_cols = len(display) - 1, len(display[0]) - 1
-    rng = {(i, j): _announced(display[i][j], i == n_rows or j == n_cols, t)
+    # totals, and every cell of a table with one row or one column (it repeats its totals)
+    rng = {(i, j): _announced(display[i][j], i == n_rows or j == n_cols or 1 in (n_rows, n_cols),
+                              t)
            for i in range(n_rows + 1) for j in range(n_cols + 1)}
 
     def pub(i: int, j: int) -> int | None:
@@ -146,24 +148,30 @@ def _table(rows: list[list[int]], hidden: dict[tuple[int, int], int], t: int = 3
 # --------------------------------------------------------------------------- hand cases
 def test_oracle_itself_on_a_known_table() -> None:
     # [<3, <3, 5 | 9]: the two hidden cells sum to 4 and each is 1 or 2, so both are 2.
-    shown = [["<3", "<3", 5, 9], ["[c]", "[c]", 5, 9]]
+    shown = [["<3", "<3", 5, 9], ["[c]", "[c]", 6, 13], ["[c]", "[c]", 11, 22]]
     assert oracle_values(shown)[(0, 0)] == {2}
-    assert oracle_failures(shown, _with_margins([[2, 2, 5]])) == [(0, 0), (0, 1), (1, 0),
-                                                                 (1, 1)]
+    assert oracle_failures(shown, _with_margins([[2, 2, 5], [4, 3, 6]]))[:2] == [(0, 0),
+                                                                               (0, 1)]
+
+
+TWO_IN_A_ROW = [[2, 2, 5], [4, 3, 6]]
 
 
 def test_two_hidden_small_cells_in_one_line_are_disclosed() -> None:
     """The mutation-audit case: with 5 and 9 published, both 2s are pinned (before the fix,
     a bound of ``threshold`` instead of ``threshold - 1`` reported nothing)."""
-    table = _table([[2, 2, 5]], {(0, 0): 1, (0, 1): 1, (1, 0): 1, (1, 1): 1})
+    table = _table(TWO_IN_A_ROW, {(0, 0): 1, (0, 1): 1, (1, 0): 2, (1, 1): 2})
     assert _shown(table)[0] == [PRIMARY, PRIMARY, 5, 9]
     assert (0, 0) in disclosed_cells(table) and (0, 1) in disclosed_cells(table)
     ranges = feasible_ranges(table.counts.to_numpy(), table.status, 3)
     assert (ranges[(0, 0)].lo, ranges[(0, 0)].hi) == (2, 2)
-    out = suppress(pd.DataFrame([[2, 2, 5]]))
+    out = suppress(pd.DataFrame(TWO_IN_A_ROW))
     assert disclosed_cells(out) == []
-    assert oracle_failures(_shown(out), _with_margins([[2, 2, 5]])) == []
-    assert _shown(out)[0][2] == SECONDARY  # the 5 is withheld: the 2s are 1 or 2 again
+    assert oracle_failures(_shown(out), _with_margins(TWO_IN_A_ROW)) == []
+    # a one-row table [2, 2, 5] repeats its totals: its cells are marked as totals, "[c]"
+    one_row = suppress(pd.DataFrame([[2, 2, 5]]))
+    assert _shown(one_row)[0][:2] == [SECONDARY, SECONDARY]
+    assert oracle_failures(_shown(one_row), _with_margins([[2, 2, 5]])) == []
 
 
 def test_cell_solvable_only_from_rows_and_columns_together() -> None:
@@ -265,12 +273,14 @@ def test_higher_thresholds(threshold: int) -> None:
 
 def test_a_small_count_must_not_be_narrowed_to_within_one() -> None:
     """Threshold 5 ("<5": 1 to 4). Row [3, 1 | 4] with the 1 and the 3 hidden and the total
-    shown: the 3 is at least 1 and at most 3, the 1 at most 3: nothing pinned, but the 3 can
-    no longer be 4, its neighbour, which "<5" allowed: disclosed under the +-1 rule."""
-    table = _table([[3, 1]], {(0, 0): 1, (0, 1): 1, (1, 0): 1, (1, 1): 1}, 5)
+    shown (the row below hidden as "[c]"): the 3 is at least 1 and at most 3, the 1 at most
+    3: nothing pinned, but the 3 can no longer be 4, its neighbour, which "<5" allowed:
+    disclosed under the +-1 rule."""
+    rows = [[3, 1], [6, 7]]
+    table = _table(rows, {(0, 0): 1, (0, 1): 1, (1, 0): 2, (1, 1): 2}, 5)
     shown = _shown(table)
     assert shown[0] == ["<5", "<5", 4]
-    assert (0, 0) in oracle_failures(shown, _with_margins([[3, 1]]), 5)
+    assert (0, 0) in oracle_failures(shown, _with_margins(rows), 5)
     assert (0, 0) in disclosed_cells(table) + inherent_cells(table)
 
 
@@ -289,3 +299,22 @@ def test_warm_lp_and_integer_program_agree(monkeypatch: pytest.MonkeyPatch) -> N
     rows = [[2, 6], [5, 3]]
     table = _table(rows, {(0, 0): 1, (0, 1): 2, (1, 0): 2, (1, 1): 2})
     assert disclosed_cells(table) == [(0, 0), (0, 1), (1, 0), (1, 1)]
+
+
+def test_tables_solved_together() -> None:
+    """Each table passes alone; linked (same total in both), the small counts are pinned."""
+    from patrolcast.oversight.disclosure import joint_unprotected
+
+    # by trigger: two "<3" in column 0, so its total is at least 2
+    trig = suppress(pd.DataFrame([[1, 4], [1, 4]]))
+    # by borough: one "<3" beside a 0 in column 0, so its total is at most 2
+    boro = suppress(pd.DataFrame([[2, 3], [0, 5]]))
+    assert disclosed_cells(trig) == [] and disclosed_cells(boro) == []
+    assert _shown(trig)[2][0] == SECONDARY and _shown(boro)[2][0] == SECONDARY
+    tables = [(t.counts.to_numpy(), t.status, 3) for t in (trig, boro)]
+    link = ([(0, (2, 0), 1.0), (1, (2, 0), -1.0)], 0.0, 0.0)  # the same total in both
+    assert (0, (0, 0)) in joint_unprotected(tables, [link])
+    # the same with the trigger column withheld (status 3: any count from 0): safe
+    withheld = trig.withhold([(0, 0), (1, 0)])
+    tables[0] = (withheld.counts.to_numpy(), withheld.status, 3)
+    assert joint_unprotected(tables, [link]) == []

@@ -22,19 +22,27 @@ def test_one_row_secondary_suppression() -> None:
     table = pd.DataFrame({"incident": [2], "intelligence": [7], "other": [0]}, index=["all"])
     out = suppress(table)
     shown = out.display
-    assert shown.loc["all", "incident"] == PRIMARY
+    # a table with one row repeats its totals, so its small counts are marked as totals
+    assert shown.loc["all", "incident"] == SECONDARY
     # 7 would give the 2 away from the total 9: it is hidden too; the zero stays.
     assert shown.loc["all", "intelligence"] == SECONDARY
     assert shown.loc["all", "other"] == 0
     assert shown.loc["all", "Total"] == 9
-    assert shown.loc["Total", "incident"] == SECONDARY  # a small total is "[c]", not "<3"
+    assert shown.loc["Total", "incident"] == SECONDARY
     assert disclosed_cells(out) == []
+
+
+def test_small_totals_are_marked_c() -> None:
+    table = pd.DataFrame({"incident": [2, 0], "intelligence": [7, 4]}, index=["x", "y"])
+    shown = suppress(table).display
+    assert shown.loc["x", "incident"] == PRIMARY
+    assert shown.loc["Total", "incident"] == SECONDARY  # a small total is "[c]", not "<3"
 
 
 def test_secondary_must_keep_ambiguity() -> None:
     # hidden 1 + hidden 3 = 4 would be recoverable (1 is the only split with the 3 >= 3),
     # so a further cell or the total is hidden.
-    table = pd.DataFrame({"a": [1], "b": [3], "c": [10]}, index=["r"])
+    table = pd.DataFrame({"a": [1, 4], "b": [3, 5], "c": [10, 6]}, index=["r", "s"])
     out = suppress(table)
     assert out.display.loc["r", "a"] == PRIMARY
     assert disclosed_cells(out) == []

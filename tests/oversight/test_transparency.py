@@ -25,6 +25,7 @@ from patrolcast.oversight.transparency import (
     OUTCOMES,
     DeploymentRecord,
     build_report,
+    linked_disclosures,
     write_csv,
     write_geojson,
     write_html,
@@ -107,11 +108,12 @@ def test_suppression_in_every_table(scenario: tuple[list[DeploymentRecord], date
         values = table.counts.to_numpy()
         shown = table.display.to_numpy()
         last = (values.shape[0] - 1, values.shape[1] - 1)
+        one_line = min(values.shape) == 2  # a single row or column repeats its totals
         for (i, j), v in np.ndenumerate(values):
             if 0 < v < 3:
                 seen_small += 1
-                margin = i == last[0] or j == last[1]
-                assert shown[i, j] == (SECONDARY if margin else PRIMARY)
+                total = one_line or i == last[0] or j == last[1] or table.status[i, j] == 3
+                assert shown[i, j] == (SECONDARY if total else PRIMARY)
             elif not table.suppressed[i, j]:
                 assert shown[i, j] == v
         assert disclosed_cells(table) == []
@@ -198,6 +200,7 @@ def test_linked_totals_are_hidden_alike(
             assert report.tables["durations"].display.loc["Total", "Total"] in ("<3", "[c]")
         for table in report.tables.values():
             assert disclosed_cells(table) == []
+        assert linked_disclosures(report) == [], seed
 
 
 def _single_borough_month(seed: int) -> list[DeploymentRecord]:
@@ -234,6 +237,23 @@ def test_borough_totals_do_not_reveal_a_suppressed_outcome_count(seed: int) -> N
         if borough.status[last, list(borough.counts.columns).index(col)] == 0:
             status[:, j] = 0  # known exactly from the borough table
     assert disclosed_cells(SuppressedTable(outcome.counts, status, outcome.threshold)) == []
+    # and no small count can be solved from all the tables and the headline together
+    assert linked_disclosures(report) == []
+
+
+def test_linked_tables_cannot_be_played_against_each_other() -> None:
+    """Seed 0: two '<3' by trigger in the 'ran to expiry' column say its total is at least 2;
+    one '<3' beside a 0 by borough says at most 2; so the count was 2 and each trigger cell 1,
+    although every table passed on its own. The trigger column is now withheld whole."""
+    report = build_report(_single_borough_month(0), "2026-05",
+                          generated_at=datetime(2026, 6, 1, tzinfo=UTC))
+    assert linked_disclosures(report) == []
+    notes = [n for n in report.notes if "withheld entirely" in n]
+    assert any("ran to expiry" in n for n in notes)
+    trigger = report.tables["by_trigger"]
+    j = list(trigger.counts.columns).index(OUTCOME_LABELS["expired"])
+    assert (trigger.status[:-1, j] == 3).all()  # withheld, zeros included
+    assert set(trigger.display.iloc[:-1, j]) == {SECONDARY}
 
 
 # --------------------------------------------------------------- order statistics (medians)

@@ -12,6 +12,13 @@ announces:
 - ``"[c]"`` on a total (row total, column total or grand total, status 1 when the total is
   itself small, 2 when it is hidden as a secondary): at least 1. Small totals are marked
   ``[c]``, not ``"<3"``: a ``"<3"`` total over two ``"<3"`` counts would announce 1 + 1 = 2.
+  A table with one row (or one column) of counts repeats its totals, so all its cells count
+  as totals (:func:`is_margin`): they are often totals of a linked table too (the outcome
+  counts are the column totals of the trigger table), where ``"<3"`` would again pin them.
+- ``"[c]"`` on a cell of a withheld line (status 3, a whole row or column of a table withheld,
+  zeros included, because linked tables together would give a count away; the report names
+  such lines): any count from 0. Only a withheld small count (1 to ``threshold - 1``) is
+  sensitive, protected when not pinned; a withheld 0 or large count was publishable anyway.
 - A hidden cell whose true value is 0 (a linked total hidden because it is hidden in another
   table) is given ``[0, inf)``, so the attacker's knowledge always contains the truth.
 
@@ -50,6 +57,7 @@ linear constraints", *JASA* 95 (2000) 916-928 (upper and lower protection levels
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,19 +69,22 @@ __all__ = [
     "PRIMARY_HIDDEN",
     "PUBLISHED",
     "SECONDARY_HIDDEN",
+    "WITHHELD",
     "Audit",
     "CellRange",
+    "Link",
     "announced_range",
     "audit",
     "feasible_ranges",
     "is_margin",
     "is_protected",
+    "joint_unprotected",
     "fully_hidden",
     "table_lines",
     "unprotected",
 ]
 
-PUBLISHED, PRIMARY_HIDDEN, SECONDARY_HIDDEN = 0, 1, 2
+PUBLISHED, PRIMARY_HIDDEN, SECONDARY_HIDDEN, WITHHELD = 0, 1, 2, 3
 
 Cell = tuple[int, int]
 IntArray = npt.NDArray[np.int64]
@@ -122,8 +133,10 @@ def table_lines(shape: tuple[int, int]) -> list[tuple[list[Cell], Cell]]:
 
 
 def is_margin(cell: Cell, shape: tuple[int, ...]) -> bool:
-    """Whether ``cell`` is in the total row or the total column."""
-    return cell[0] == shape[0] - 1 or cell[1] == shape[1] - 1
+    """Whether ``cell`` is a total: in the total row or the total column, or anywhere in a
+    table with a single inner row or column (its cells repeat the totals)."""
+    rows, cols = shape[0], shape[1]
+    return rows <= 2 or cols <= 2 or cell[0] == rows - 1 or cell[1] == cols - 1
 
 
 def announced_range(
@@ -135,7 +148,7 @@ def announced_range(
     before small totals were shown ``[c]``; used to measure the old publications)."""
     if status == PUBLISHED:
         return value, value
-    if value == 0:
+    if value == 0 or status == WITHHELD:
         return 0, None
     if status == PRIMARY_HIDDEN and not margin:
         return 1, threshold - 1
@@ -147,7 +160,7 @@ def is_protected(
 ) -> bool:
     """The protection rule of the module notes, for a hidden cell of true value ``value``
     whose feasible range is ``[lo, hi]`` (``hi is None``: unbounded)."""
-    if status == PUBLISHED:
+    if status == PUBLISHED or (status == WITHHELD and not 0 < value < threshold):
         return True
     top = float("inf") if hi is None else hi
     if status == PRIMARY_HIDDEN and not margin:
@@ -173,14 +186,15 @@ class _WarmLp:
     program with :func:`scipy.optimize.milp`.
     """
 
-    def __init__(self, a: npt.NDArray[np.float64], b: npt.NDArray[np.float64],
-                 lower: npt.NDArray[np.float64], upper: npt.NDArray[np.float64]) -> None:
+    def __init__(self, a: npt.NDArray[np.float64], row_lo: npt.NDArray[np.float64],
+                 row_hi: npt.NDArray[np.float64], lower: npt.NDArray[np.float64],
+                 upper: npt.NDArray[np.float64]) -> None:
         matrix = csc_array(a)
         lp = _highs.HighsLp()
         lp.num_col_, lp.num_row_ = a.shape[1], a.shape[0]
         lp.col_cost_ = np.zeros(a.shape[1])
         lp.col_lower_, lp.col_upper_ = lower, upper
-        lp.row_lower_, lp.row_upper_ = b, b
+        lp.row_lower_, lp.row_upper_ = row_lo, row_hi
         lp.a_matrix_.format_ = _highs.MatrixFormat.kColwise
         lp.a_matrix_.start_ = matrix.indptr
         lp.a_matrix_.index_ = matrix.indices
@@ -203,50 +217,77 @@ class _WarmLp:
         return rounded.astype(np.int64)
 
 
-class _Program:
-    """The attacker's integer program for one published table: one variable per hidden cell."""
+Key = tuple[int, Cell]  # (table number, cell)
+Link = tuple[list[tuple[int, Cell, float]], float, float]
+"""A relation between tables: ``lo <= sum(coef * table[t][cell]) <= hi``."""
 
-    def __init__(self, values: IntArray, status: IntArray, threshold: int,
+
+class _Program:
+    """The attacker's integer program: one variable per hidden cell of one or more tables,
+    each table's rows and columns adding up, plus any links between the tables."""
+
+    def __init__(self, tables: list[tuple[IntArray, IntArray, int]], links: Sequence[Link] = (),
                  small_totals_marked_small: bool = False) -> None:
         self.small_totals = small_totals_marked_small
-        self.values = np.asarray(values, dtype=np.int64)
-        self.status = np.asarray(status, dtype=np.int64)
-        self.threshold = threshold
-        self.hidden = [(int(i), int(j))
-                       for i, j in zip(*np.nonzero(self.status != PUBLISHED), strict=True)]
-        self.index = {c: k for k, c in enumerate(self.hidden)}
+        self.tables = [(np.asarray(v, dtype=np.int64), np.asarray(s, dtype=np.int64), t)
+                       for v, s, t in tables]
+        self.hidden: list[Key] = [
+            (t, (int(i), int(j)))
+            for t, (_, status, _) in enumerate(self.tables)
+            for i, j in zip(*np.nonzero(status != PUBLISHED), strict=True)
+        ]
+        self.index = {key: k for k, key in enumerate(self.hidden)}
         n = len(self.hidden)
         rows_a: list[npt.NDArray[np.float64]] = []
-        rhs: list[float] = []
-        for members, total in table_lines(self.values.shape):
+        row_lo: list[float] = []
+        row_hi: list[float] = []
+
+        def add(terms: list[tuple[int, Cell, float]], lo: float, hi: float) -> None:
             row = np.zeros(n)
             const = 0.0
-            for cell, sign in [(c, 1.0) for c in members] + [(total, -1.0)]:
-                if cell in self.index:
-                    row[self.index[cell]] += sign
+            for t, cell, coef in terms:
+                if (t, cell) in self.index:
+                    row[self.index[(t, cell)]] += coef
                 else:
-                    const += sign * float(self.values[cell])
+                    const += coef * float(self.tables[t][0][cell])
             if row.any():
                 rows_a.append(row)
-                rhs.append(-const)
+                row_lo.append(lo - const)
+                row_hi.append(hi - const)
+
+        for t, (values, _, _) in enumerate(self.tables):
+            for members, total in table_lines(values.shape):
+                add([(t, c, 1.0) for c in members] + [(t, total, -1.0)], 0.0, 0.0)
+        for terms, low, high in links:
+            add(terms, low, high)
         # A finite cap keeps every maximisation bounded; reaching it means "no upper bound".
-        self.cap = int(4 * int(self.values.max(initial=0)) + 4 * threshold + 16)
+        top = max((int(v.max(initial=0)) + 4 * t for v, _, t in self.tables), default=0)
+        self.cap = int(4 * top + 16)
         lower, upper = np.empty(n), np.empty(n)
-        for k, c in enumerate(self.hidden):
-            lo, hi = announced_range(int(self.values[c]), int(self.status[c]), threshold,
-                                     margin=self._margin(c))
-            lower[k], upper[k] = lo, self.cap if hi is None else hi
-        self.a, self.b = np.array(rows_a), np.array(rhs)
+        for k, key in enumerate(self.hidden):
+            lo, hi = announced_range(self.value(key), self.status(key), self.tables[key[0]][2],
+                                     margin=self._margin(key))
+            lower[k] = lo
+            upper[k] = self.cap if hi is None else hi
+        self.a = np.array(rows_a).reshape(len(rows_a), n)
+        self.row_lo, self.row_hi = np.array(row_lo), np.array(row_hi)
         self.lower, self.upper = lower, upper
-        self.fast = _WarmLp(self.a, self.b, lower, upper) if (rows_a and _FAST) else None
-        # Values seen in feasible tables so far, per hidden cell (the true table is one).
-        truth = np.array([self.values[c] for c in self.hidden], dtype=np.int64)
+        self.fast = (_WarmLp(self.a, self.row_lo, self.row_hi, lower, upper)
+                     if (rows_a and _FAST) else None)
+        # Values seen in feasible tables so far, per hidden cell (the true tables are one).
+        truth = np.array([self.value(key) for key in self.hidden], dtype=np.int64)
         self.seen_lo, self.seen_hi = truth.copy(), truth.copy()
 
-    def _margin(self, c: Cell) -> bool:
+    def value(self, key: Key) -> int:
+        return int(self.tables[key[0]][0][key[1]])
+
+    def status(self, key: Key) -> int:
+        return int(self.tables[key[0]][1][key[1]])
+
+    def _margin(self, key: Key) -> bool:
         """A margin whose mark is ``[c]`` (a small total marked ``"<3"`` counts as inner)."""
-        margin = is_margin(c, self.values.shape)
-        return margin and not (self.small_totals and self.status[c] == PRIMARY_HIDDEN)
+        margin = is_margin(key[1], self.tables[key[0]][0].shape)
+        return margin and not (self.small_totals and self.status(key) == PRIMARY_HIDDEN)
 
     def solve(self, k: int, sense: float) -> int:
         objective = np.zeros(len(self.hidden))
@@ -256,8 +297,8 @@ class _Program:
     def _solve(self, objective: npt.NDArray[np.float64]) -> IntArray:
         x = self.fast.solve(objective) if self.fast is not None else None
         if x is None:  # no warm LP, or its optimum is fractional: the integer program decides
-            constraint = (LinearConstraint(csr_array(self.a), self.b, self.b)
-                          if len(self.b) else ())
+            constraint = (LinearConstraint(csr_array(self.a), self.row_lo, self.row_hi)
+                          if len(self.row_lo) else ())
             res = milp(objective, constraints=constraint, bounds=Bounds(self.lower, self.upper),
                        integrality=np.ones(len(self.hidden)))
             if res.status != 0 or res.x is None:
@@ -267,24 +308,24 @@ class _Program:
         np.maximum(self.seen_hi, x, out=self.seen_hi)
         return x
 
-    def cell_range(self, c: Cell, k: int, lo: int, hi: int) -> CellRange:
-        return CellRange(cell=c, value=int(self.values[c]), status=int(self.status[c]), lo=lo,
-                         hi=None if hi >= self.cap else hi, threshold=self.threshold,
-                         margin=self._margin(c))
+    def cell_range(self, key: Key, lo: int, hi: int) -> CellRange:
+        return CellRange(cell=key[1], value=self.value(key), status=self.status(key), lo=lo,
+                         hi=None if hi >= self.cap else hi, threshold=self.tables[key[0]][2],
+                         margin=self._margin(key))
 
-    def exact_range(self, c: Cell) -> CellRange:
-        k = self.index[c]
-        return self.cell_range(c, k, self.solve(k, 1.0), self.solve(k, -1.0))
+    def exact_range(self, key: Key) -> CellRange:
+        k = self.index[key]
+        return self.cell_range(key, self.solve(k, 1.0), self.solve(k, -1.0))
 
-    def protected(self, c: Cell) -> bool:
-        """Whether ``c`` is protected; stops as soon as feasible tables already seen prove it
-        (the true range contains every value seen, and the rule is monotone in the range)."""
-        k = self.index[c]
+    def protected(self, key: Key) -> bool:
+        """Whether ``key`` is protected; stops as soon as feasible tables already seen prove
+        it (the true range contains every value seen, and the rule is monotone in the range)."""
+        k = self.index[key]
         for sense in (1.0, -1.0):
-            if self.cell_range(c, k, int(self.seen_lo[k]), int(self.seen_hi[k])).protected:
+            if self.cell_range(key, int(self.seen_lo[k]), int(self.seen_hi[k])).protected:
                 return True
             self.solve(k, sense)
-        return self.cell_range(c, k, int(self.seen_lo[k]), int(self.seen_hi[k])).protected
+        return self.cell_range(key, int(self.seen_lo[k]), int(self.seen_hi[k])).protected
 
 
 def feasible_ranges(
@@ -295,9 +336,9 @@ def feasible_ranges(
 ) -> dict[Cell, CellRange]:
     """``[lo, hi]`` of each hidden cell (or of ``cells``) over every integer table that agrees
     with the published cells, the additivity of the table and the marks' announced ranges."""
-    program = _Program(values, status, threshold)
-    wanted = program.hidden if cells is None else [c for c in cells if c in program.index]
-    return {c: program.exact_range(c) for c in wanted}
+    program = _Program([(values, status, threshold)])
+    wanted = [key for key in program.hidden if cells is None or key[1] in cells]
+    return {key[1]: program.exact_range(key) for key in wanted}
 
 
 def unprotected(
@@ -312,9 +353,23 @@ def unprotected(
 
     ``small_totals_marked_small``: judge a publication whose small totals were marked
     ``"<3"`` rather than ``[c]`` (the line-by-line era), for comparison."""
-    program = _Program(values, status, threshold, small_totals_marked_small)
-    wanted = program.hidden if cells is None else [c for c in cells if c in program.index]
-    return sorted(c for c in wanted if not program.protected(c))
+    program = _Program([(values, status, threshold)], (), small_totals_marked_small)
+    wanted = [key for key in program.hidden if cells is None or key[1] in cells]
+    return sorted(key[1] for key in wanted if not program.protected(key))
+
+
+def joint_unprotected(
+    tables: Sequence[tuple[IntArray, IntArray, int]], links: Sequence[Link]
+) -> list[tuple[int, Cell]]:
+    """Hidden *small* counts (1 to threshold - 1) that fail the protection rule when several
+    published tables are solved together, ``links`` saying how they relate
+    (``lo <= sum(coef * tables[t][cell]) <= hi``, e.g. two tables that show the same total,
+    or a total that is at least another). Each table is expected to pass on its own; a
+    withheld count of ``threshold`` or more pinned through another table's totals gives no
+    small number away and is not reported here."""
+    program = _Program(list(tables), links)
+    small = [key for key in program.hidden if 0 < program.value(key) < program.tables[key[0]][2]]
+    return sorted(key for key in small if not program.protected(key))
 
 
 def fully_hidden(values: IntArray, status: IntArray) -> IntArray:

@@ -46,6 +46,7 @@ from patrolcast.oversight.disclosure import (
     PRIMARY_HIDDEN,
     PUBLISHED,
     SECONDARY_HIDDEN,
+    WITHHELD,
     audit,
     fully_hidden,
     is_margin,
@@ -94,6 +95,14 @@ class SuppressedTable:
     @property
     def suppressed(self) -> npt.NDArray[np.bool_]:
         return self.status != _PUB
+
+    def withhold(self, cells: list[Cell]) -> SuppressedTable:
+        """This table with ``cells`` withheld as ``[c]`` whatever their value, zeros included
+        (status 3: the public is told that ``[c]`` there may stand for any count, even 0)."""
+        status = self.status.copy()
+        for cell in cells:
+            status[cell] = WITHHELD
+        return SuppressedTable(counts=self.counts, status=status, threshold=self.threshold)
 
 
 def disclosed_cells(table: SuppressedTable) -> list[Cell]:

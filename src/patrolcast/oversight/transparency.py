@@ -31,6 +31,7 @@ import csv
 import hashlib
 import html
 import json
+import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -45,6 +46,7 @@ import pandas as pd
 from patrolcast.errors import InputError
 from patrolcast.io.writers import escape_csv_cell
 from patrolcast.oversight.atrs import algorithm_record
+from patrolcast.oversight.disclosure import WITHHELD, Link, joint_unprotected
 from patrolcast.oversight.suppression import TOTAL, SuppressedTable, disclosed_cells, suppress
 
 __all__ = [
@@ -55,6 +57,7 @@ __all__ = [
     "DeploymentRecord",
     "TransparencyReport",
     "build_report",
+    "linked_disclosures",
     "month_bounds",
     "month_of",
     "public_key_fingerprint",
@@ -337,6 +340,39 @@ def build_report(
         if not stuck:
             break
         forced |= stuck
+    # Solved together, tables can pin a count that each protects on its own (two "<3" by
+    # trigger say the outcome total is at least 2, one "<3" and zeros by borough say at most
+    # 2). Suppressing more cannot help (zeros are shown): the offending line of the dependent
+    # table is withheld whole, zeros included, and the report says which.
+    withheld: list[tuple[str, str]] = []
+    names_in_order = list(tables)
+    shown_auth = None if auth_hidden else len(authorised)
+    while failures := _joint_failures(tables, shown_auth):
+        choice = None
+        for t, cell in failures:
+            name = names_in_order[t]
+            if name == "by_outcome":
+                continue  # the outcome counts are the totals the others are linked to
+            line, cells = _line_of(tables[name], cell)
+            if any(tables[name].status[c] != WITHHELD for c in cells):
+                choice = name, line, cells
+                break
+        if choice is None:
+            # The pinned cells' own lines are withheld: the bound comes from elsewhere.
+            # Withhold the first column with a bound that makes things better (or the first).
+            options = _small_columns(tables)
+            if not options:
+                break  # nothing left to withhold; reported by linked_disclosures()
+            choice = options[0]
+            for name, line, cells in options:
+                trial = dict(tables)
+                trial[name] = tables[name].withhold(cells)
+                if len(_joint_failures(trial, shown_auth)) < len(failures):
+                    choice = name, line, cells
+                    break
+        name, line, cells = choice
+        tables[name] = tables[name].withhold(cells)
+        withheld.append((name, line))
     titles = {
         "by_outcome": "Proposals by outcome",
         "by_trigger": "Proposals by trigger and outcome",
@@ -389,6 +425,11 @@ def build_report(
         f"at {generated_at.astimezone(UTC).isoformat(timespec='minutes')} UTC.",
         "No names, no individuals: ranks only; areas are published at borough level.",
     ]
+    for name, line in withheld:
+        notes.append(
+            f"In '{titles[name]}', {line} is withheld entirely ('[c]' there may also stand "
+            "for 0): with the other tables it would have given a small count away."
+        )
     if key_pem is not None:
         notes.append(
             "The audit log's exports are signed; verify them with the Ed25519 public key "
@@ -408,10 +449,100 @@ def build_report(
     )
 
 
+def _links(tables: dict[str, SuppressedTable], authorised: int | None) -> list[Link]:
+    """How the report's tables relate (table numbers in the order of ``tables``): the same
+    outcome totals in the outcome, trigger and rank tables; borough totals at least the
+    outcome totals; durations, extensions and follow-up totals as sums of outcome totals;
+    the headline's number of authorised deployments when it is shown."""
+    names = list(tables)
+    num = {n: k for k, n in enumerate(names)}
+
+    def total(name: str, col: str) -> tuple[int, tuple[int, int], float]:
+        t = tables[name]
+        return num[name], (t.counts.shape[0] - 1, list(t.counts.columns).index(col)), 1.0
+
+    def neg(term: tuple[int, tuple[int, int], float]) -> tuple[int, tuple[int, int], float]:
+        return term[0], term[1], -term[2]
+
+    o = {key: total("by_outcome", OUTCOME_LABELS[key]) for key in OUTCOMES}
+    links: list[Link] = []
+    for key in [*OUTCOMES, TOTAL]:
+        col = TOTAL if key == TOTAL else OUTCOME_LABELS[key]
+        out = total("by_outcome", col)
+        links.append(([total("by_trigger", col), neg(out)], 0.0, 0.0))
+        links.append(([total("by_borough", col), neg(out)], 0.0, math.inf))
+    auth = [o[k] for k in AUTHORISED]
+    for name, col in (("by_rank", "authorised"), ("durations", TOTAL), ("extensions", TOTAL)):
+        links.append(([total(name, col), *map(neg, auth)], 0.0, 0.0))
+    links.append(([total("by_rank", "refused"), neg(o["refused"])], 0.0, 0.0))
+    links.append(([total("follow_up", TOTAL), *(neg(o[k]) for k in ENDED)], 0.0, 0.0))
+    if authorised is not None:
+        links.append((auth, float(authorised), float(authorised)))
+    return links
+
+
+def _small_columns(tables: dict[str, SuppressedTable]
+                   ) -> list[tuple[str, str, list[tuple[int, int]]]]:
+    """Columns (besides the outcome table's) with a "<3" or "[c]" that still announces a
+    lower bound, as candidate lines to withhold: (table, line name, inner cells)."""
+    out = []
+    for name, table in tables.items():
+        if name == "by_outcome":
+            continue
+        rows, cols = table.counts.shape
+        for j in range(cols - 1):
+            line, cells = _line_of(table, (0, j))
+            if line.startswith("column") and any(table.status[c] in (1, 2) for c in cells):
+                out.append((name, line, cells))
+    return out
+
+
+def _line_of(table: SuppressedTable, cell: tuple[int, int]
+             ) -> tuple[str, list[tuple[int, int]]]:
+    """The inner cells of ``cell``'s column, or if those are withheld already (or ``cell`` is
+    a row total) its row, or else the whole breakdown, and how to name that line."""
+    rows, cols = table.counts.shape
+    # with a single inner row (column) the total row (column) repeats it: withheld alike
+    last_r = rows if rows == 2 else rows - 1
+    last_c = cols if cols == 2 else cols - 1
+    i, j = cell
+    lines = []
+    if j < cols - 1:
+        lines.append((f"column '{table.counts.columns[j]}'", [(r, j) for r in range(last_r)]))
+    if i < rows - 1:
+        lines.append((f"row '{table.counts.index[i]}'", [(i, c) for c in range(last_c)]))
+    lines.append(("the breakdown", [(r, c) for r in range(last_r) for c in range(last_c)]))
+    for line in lines:  # the first that still shows something
+        if any(table.status[c] != WITHHELD for c in line[1]):
+            return line
+    return lines[-1]
+
+
+def _joint_failures(tables: dict[str, SuppressedTable], authorised: int | None
+                    ) -> list[tuple[int, tuple[int, int]]]:
+    return joint_unprotected(
+        [(t.counts.to_numpy().astype(np.int64), t.status, t.threshold) for t in tables.values()],
+        _links(tables, authorised),
+    )
+
+
+def linked_disclosures(report: TransparencyReport) -> list[tuple[str, str, str]]:
+    """Hidden counts an attacker could solve by combining the report's tables (and the
+    headline): ``(table, row, column)`` for each; empty for a safe report."""
+    authorised = report.headline["authorised"]
+    names = list(report.tables)
+    out = []
+    for t, (i, j) in _joint_failures(report.tables,
+                                     authorised if isinstance(authorised, int) else None):
+        counts = report.tables[names[t]].counts
+        out.append((names[t], str(counts.index[i]), str(counts.columns[j])))
+    return out
+
+
 def _stuck_totals(table: SuppressedTable, columns: set[str]) -> set[str]:
     """Locked column totals (among ``columns``) to hide because the table still discloses a
     hidden count with them shown: those of the disclosed cells' columns, or, if none of those
-    is a shown locked total, every shown non-zero locked total of ``columns``."""
+    is a shown locked total, the smallest shown non-zero locked total of ``columns``."""
     disclosed = disclosed_cells(table)
     if not disclosed:
         return set()
@@ -419,11 +550,13 @@ def _stuck_totals(table: SuppressedTable, columns: set[str]) -> set[str]:
     status = table.status[-1]
     names = [str(c) for c in table.counts.columns]
     shown = {
-        col for j, col in enumerate(names)
+        col: int(totals[j]) for j, col in enumerate(names)
         if col in columns and int(status[j]) == 0 and int(totals[j]) > 0
     }
-    near = {names[j] for _, j in disclosed} & shown
-    return near or shown
+    near = {names[j] for _, j in disclosed} & set(shown)
+    if near or not shown:
+        return near
+    return {min(shown, key=lambda c: (shown[c], c))}  # the least informative first
 
 
 def _table(counts: Counter[tuple[str, str]], rows: list[str], cols: list[str]) -> pd.DataFrame:
