@@ -14,8 +14,10 @@ from patrolcast.events import EventSet
 from patrolcast.geo.support import Grid
 from patrolcast.oversight.outcomes import (
     DeploymentArea,
+    Window,
     estimate_effect,
     evaluate_deployment,
+    expected_in_area,
     forecast_check,
     pool_outcomes,
 )
@@ -141,3 +143,16 @@ def test_silent_controls_still_leave_doubt() -> None:
     e = estimate_effect(20, 0, 100, 0, length_ratio=2 / (365 * 24))
     assert e.expected == 0 and e.se > 0 and e.log_rr_se > 0
     assert e.low <= 0 <= e.high and not e.significant
+
+
+def test_expected_in_area_from_a_forecast() -> None:
+    from patrolcast.forecast.base import Forecast
+
+    grid = Grid.covering(0, 0, 999, 999, cell_size=500, crs=CRS)  # four 500 m cells
+    fc = Forecast("naive", {}, grid.unit_ids, 0.0, 7.0, np.array([7.0, 14.0, 0.0, 28.0]),
+                  np.zeros(4))
+    # half of cell 0 (x 250-500, y 0-500) and all of cell 1 (x 500-1000, y 0-500)
+    area = shapely.box(250, 0, 1000, 500)
+    assert expected_in_area(fc, grid, area) == pytest.approx(0.5 * 7 + 14)
+    # a one-day deployment in a seven-day forecast window
+    assert expected_in_area(fc, grid, area, Window(0.0, 1.0)) == pytest.approx(17.5 / 7)

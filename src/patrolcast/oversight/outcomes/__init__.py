@@ -13,7 +13,12 @@ injection       injected-effect and placebo validation on real events
 
 from __future__ import annotations
 
-from patrolcast.oversight.outcomes.counts import DeploymentArea, Periods, Window
+from patrolcast.oversight.outcomes.counts import (
+    DeploymentArea,
+    Periods,
+    Window,
+    expected_in_area,
+)
 from patrolcast.oversight.outcomes.displacement import (
     scaled_wdd,
     weighted_displacement_difference,
@@ -56,6 +61,7 @@ __all__ = [
     "Window",
     "compute_dosage",
     "estimate_effect",
+    "expected_in_area",
     "evaluate_deployment",
     "forecast_check",
     "pool_outcomes",

@@ -29,6 +29,7 @@ __all__ = [
     "Window",
     "count_in_geometry",
     "count_per_unit",
+    "expected_in_area",
     "unit_polygons",
 ]
 
@@ -162,3 +163,23 @@ def _weights(events: EventSet, measure: str) -> FloatArray:
     if measure == "harm":
         return events.harm
     raise InputError(f"unknown measure {measure!r}: use 'count' or 'harm'")
+
+
+def expected_in_area(forecast: Any, support: Any, area: Any, window: Window | None = None) -> float:
+    """The expected count a forecast gives an area: the sum over units of ``expected_count``
+    times the share of each unit's area inside ``area``, scaled to ``window`` when the
+    deployment's window is shorter or longer than the forecast's (a uniform rate within it).
+
+    ``forecast`` is a :class:`~patrolcast.forecast.base.Forecast` on ``support`` (read through
+    its public fields only: ``unit_ids``, ``expected_count``, ``start``, ``end``).
+    """
+    import shapely
+
+    if list(forecast.unit_ids) != list(support.unit_ids):
+        raise InputError("the forecast was not made on this support (unit ids differ)")
+    polys = unit_polygons(support)
+    overlap = shapely.area(shapely.intersection(polys, area)) / np.asarray(support.unit_area)
+    total = float((np.asarray(forecast.expected_count, dtype=float) * overlap).sum())
+    if window is not None:
+        total *= window.days / (forecast.end - forecast.start)
+    return total
