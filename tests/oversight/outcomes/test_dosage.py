@@ -173,3 +173,19 @@ def test_write_trace_is_atomic_and_round_trips(tmp_path: Path) -> None:
     with pytest.raises(Exception):  # noqa: B017
         write_trace(bad, tmp_path / "bad.parquet")
     assert [p.name for p in tmp_path.iterdir()] == ["t.parquet"]
+
+
+def test_read_trace_dispatches_and_combines(tmp_path: Path) -> None:
+    from patrolcast.oversight.outcomes.traces import read_trace
+
+    gpx = tmp_path / "b21.gpx"
+    gpx.write_bytes(GPX)
+    csv = tmp_path / "avl.csv"
+    csv.write_text("time,lon,lat,call_sign\n2024-05-01T10:00:00Z,-0.1,51.5,Charlie 5\n")
+    both = Trace.concat([read_trace(gpx, key=KEY, crs=CRS, call_sign="Bravo 21"),
+                         read_trace(csv, key=KEY, crs=CRS)])
+    assert len(both) == 3 and len(set(both.unit)) == 2
+    with pytest.raises(InputError, match="call sign"):
+        read_trace(gpx, key=KEY, crs=CRS)
+    with pytest.raises(InputError, match=".gpx or .csv"):
+        read_trace(tmp_path / "x.kml", key=KEY, crs=CRS)
