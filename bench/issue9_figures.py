@@ -205,6 +205,11 @@ def main() -> None:
         out = run(config, store, cache, log)
         text = report(out["config"], out["result"])
         (args.out / f"{name}.md").write_text(text, encoding="utf-8")
+        from patrolcast.evaluate.report import plot_hit_rate
+
+        plot_hit_rate(summarise(out["result"], n_boot=2000), args.out / f"{name}.png",
+                      title=f"{config.dataset}, horizon {config.horizon}: study mask, "
+                      f"{out['result'].n_origins} held-out origins")
         print(text, flush=True)
 
 
