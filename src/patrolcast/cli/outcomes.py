@@ -68,9 +68,11 @@ def dosage(
 @outcomes_app.command("evaluate")
 def evaluate(
     dataset: str = typer.Option(..., "--dataset", "-d", help="Ingested dataset (timestamped)."),
-    area: Path = typer.Option(..., help="Treated area (GeoJSON, GeoPackage)."),
-    start: str = typer.Option(..., help="Window start, ISO 8601 with zone."),
-    end: str = typer.Option(..., help="Window end, ISO 8601 with zone."),
+    area: Path | None = typer.Option(None, help="Treated area (GeoJSON, GeoPackage)."),
+    start: str | None = typer.Option(None, help="Window start, ISO 8601 with zone."),
+    end: str | None = typer.Option(None, help="Window end, ISO 8601 with zone."),
+    proposal: Path | None = typer.Option(None, help="Or: a proposal exported from governance "
+                                         "(JSON): its area and authorised window."),
     forecast_expected: float | None = typer.Option(None, "--forecast-expected",
                                                    help="Expected count the decision used."),
     groups: str = typer.Option("", help="Offence groups (comma-separated); default: all."),
@@ -91,11 +93,13 @@ def evaluate(
 
     store = open_store(home)
     crs = store.meta(dataset)["crs"]
-    result = evaluate_job(store, dataset, area=read_area(area, crs=crs), start=start, end=end,
+    result = evaluate_job(store, dataset, area=read_area(area, crs=crs) if area else None,
+                          start=start, end=end, proposal=proposal,
                           groups=_split(groups) or None, pool_cell_m=pool_cell,
                           pre_days=pre_days, residual_days=residual_days,
                           forecast_expected=forecast_expected, measure=measure,
-                          buffer_m=buffer_m, deployment_id=area.stem)  # fmt: skip
+                          buffer_m=buffer_m,
+                          deployment_id=area.stem if area else "deployment")  # fmt: skip
     if out is not None:
         write_deployment_report(result, out, generated_at=datetime.now(UTC), pdf=pdf)
     e = result.during

@@ -152,6 +152,19 @@ def test_evaluate_command_writes_report(tmp_path: Path, monkeypatch: pytest.Monk
     payload = json.loads(res.stdout)
     assert payload["deployment_id"] == "hotspot" and payload["forecast"]["expected"] == 5
     assert out.exists() and "Observed against" in out.read_text()
+    # the same deployment from a governance proposal export gives the same answer
+    view = tmp_path / "p9.json"
+    view.write_text(json.dumps({
+        "id": 9, "state": "debriefed",
+        "area_wkt": "POLYGON((2500 2500,2750 2500,2750 2750,2500 2750,2500 2500))",
+        "authorised_start": "2025-04-17T00:00:00+00:00",
+        "authorised_end": "2025-05-15T00:00:00+00:00"}))  # fmt: skip
+    res = runner.invoke(_app(), ["outcomes", "evaluate", "-d", "synth", "--proposal", str(view),
+                                 "--pre-days", "182", "--json"])
+    assert res.exit_code == 0, res.output
+    again = json.loads(res.stdout)
+    assert again["deployment_id"] == "proposal-9"
+    assert again["during"]["expected"] == pytest.approx(payload["during"]["expected"])
 
 
 def test_quarterly_command_from_a_governance_export(tmp_path: Path,

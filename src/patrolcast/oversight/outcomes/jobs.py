@@ -94,15 +94,29 @@ def _events(store: Any, dataset: str, groups: tuple[str, ...] | None) -> EventSe
 
 
 def evaluate_job(
-    store: Any, dataset: str, *, area: Any, start: str, end: str,
+    store: Any, dataset: str, *, area: Any = None, start: str | None = None,
+    end: str | None = None, proposal: Path | None = None,
     groups: tuple[str, ...] | None = None, pool_cell_m: float = 250.0, pre_days: float = 365.0,
     residual_days: float = 7.0, forecast_expected: float | None = None, measure: str = "count",
     buffer_m: float = 500.0, deployment_id: str = "deployment",
 ) -> DeploymentOutcome:  # fmt: skip
-    """Evaluate one deployment (area polygon in the dataset's CRS, ISO window) on a dataset."""
+    """Evaluate one deployment on a dataset: an area polygon (in the dataset's CRS) with an ISO
+    window, or a proposal view exported from governance (JSON, as ``read_proposal`` returns)."""
     events = _events(store, dataset, groups)
-    dep = DeploymentArea(deployment_id, area, _time(start), _time(end), events.crs,
-                         buffer_m=buffer_m, forecast_expected=forecast_expected)  # fmt: skip
+    if proposal is not None:
+        from patrolcast.oversight.outcomes.sources import deployment_from_view
+
+        try:
+            view = _view_dict(json.loads(Path(proposal).read_text(encoding="utf-8")))
+        except (OSError, json.JSONDecodeError, AttributeError) as exc:
+            raise InputError(f"cannot read the proposal from {proposal}: {exc}") from None
+        dep = deployment_from_view(view, crs=events.crs, buffer_m=buffer_m,
+                                   forecast_expected=forecast_expected)  # fmt: skip
+    else:
+        if area is None or start is None or end is None:
+            raise InputError("give the area with --start and --end, or a --proposal export")
+        dep = DeploymentArea(deployment_id, area, _time(start), _time(end), events.crs,
+                             buffer_m=buffer_m, forecast_expected=forecast_expected)  # fmt: skip
     _covers(events, dep, pre_days, residual_days)
     return evaluate_deployment(events, dep, _pool(events, pool_cell_m), pre_days=pre_days,
                                residual_days=residual_days, measure=measure)  # fmt: skip
