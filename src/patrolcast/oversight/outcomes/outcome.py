@@ -184,13 +184,15 @@ def estimate_effect(
 
     With no control events before (``c_pre == 0``) the controls say nothing and ``mu`` falls
     back to the treated pre-period rate times ``length_ratio`` (target length / pre length).
+    Controls silent in the target window (``c_target == 0``) count as half an event, so that
+    a zero in a short window never makes a single event look impossible.
     """
     for v in (t_pre, t_target, c_pre, c_target):
         if not math.isfinite(v) or v < 0:
             raise InputError("counts must be non-negative numbers")
     if alpha < 0 or phi <= 0:
         raise InputError("alpha must be >= 0 and phi > 0")
-    ratio = c_target / c_pre if c_pre > 0 else length_ratio
+    ratio = max(c_target, 0.5) / c_pre if c_pre > 0 else length_ratio
     mu = t_pre * ratio
     noise = 1.0 / max(t_pre, 0.5) + (
         1.0 / max(c_pre, 0.5) + 1.0 / max(c_target, 0.5) if c_pre > 0 else 0.0
