@@ -10,6 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from patrolcast.cli.main import app
+from patrolcast.cli.snapshot_file import file_sha256, read_snapshot_file
+from patrolcast.errors import InputError
 from patrolcast.events import EventSet
 from patrolcast.forecast.registry import make_forecaster
 from patrolcast.geo.support import Grid
@@ -42,8 +44,7 @@ def test_digest_changes_with_any_value() -> None:
     assert replace(f, end=58.0).digest() != f.digest()
 
 
-def test_forecast_snapshot_is_recorded_for_proposals(tmp_path: Path, fake_store: FakeStore,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_forecast_snapshot_is_recorded_for_proposals(tmp_path: Path, fake_store: FakeStore) -> None:
     out = runner.invoke(app, ["forecast", "--dataset", "synth", "--start", "2022-06-01",
                               "--horizon", "7d", "--out", str(tmp_path), "--json"])
     assert out.exit_code == 0, out.output
@@ -54,25 +55,46 @@ def test_forecast_snapshot_is_recorded_for_proposals(tmp_path: Path, fake_store:
     assert snap["window_start"].startswith("2022-06-01")
     assert Path(snap["uri"]).exists()
 
-    db = f"sqlite:///{tmp_path / 'gov.db'}"
-    monkeypatch.delenv("PATROLCAST_USER", raising=False)
-    for argv in (["user", "add", "admin", "--role", "administrator"],
-                 ["user", "add", "ana", "--role", "analyst", "--as", "admin"]):
-        add = runner.invoke(app, [*argv, "--db", db, "--json"])
-        assert add.exit_code == 0, add.output
-    rec = runner.invoke(app, ["snapshot", "record", "--from-file", str(snap_file), "--as", "ana",
-                              "--db", db, "--json"])
-    assert rec.exit_code == 0, rec.output
-    recorded = json.loads(rec.stdout)
-    assert recorded["digest"] == snap["digest"]
+    # Recorded through the server by the analyst who relies on it.
+    from tests.api.world import make_api_world
+
+    world = make_api_world(f"sqlite:///{tmp_path / 'gov.db'}", tmp_path / "keys")
+    try:
+        body = read_snapshot_file(snap_file)
+        rec = world.as_("ana").post("/api/snapshots", json=body)
+        assert rec.status_code == 200, rec.text
+        recorded = rec.json()
+    finally:
+        world.ctx.db.dispose()
+    assert "sha256:" + recorded["digest"] == snap["digest"]
     assert recorded["method"] == "kde"
     assert recorded["params"]["window_start"] == snap["window_start"]
+    assert recorded["params"]["file_sha256"] == file_sha256(Path(snap["uri"]))
 
 
 def test_snapshot_file_must_be_a_snapshot(tmp_path: Path) -> None:
     bad = tmp_path / "x.json"
     bad.write_text('{"hello": 1}')
-    r = runner.invoke(app, ["snapshot", "record", "--from-file", str(bad), "--as", "ana",
-                            "--db", f"sqlite:///{tmp_path / 'g.db'}"])
+    r = runner.invoke(app, ["snapshot", "record", "--from-file", str(bad),
+                            "--server", "http://127.0.0.1:9"])
     assert r.exit_code != 0
     assert "not a forecast snapshot" in str(r.exception)
+
+
+def test_a_snapshot_whose_file_changed_or_digest_is_short_is_refused(tmp_path: Path) -> None:
+    forecast = tmp_path / "f.gpkg"
+    forecast.write_bytes(b"values")
+    snap = {"method": "kde", "digest": "sha256:" + "cd" * 32, "created_at": "2026-06-01T12:00Z",
+            "uri": str(forecast), "file_sha256": file_sha256(forecast)}
+    path = tmp_path / "f.snapshot.json"
+    path.write_text(json.dumps(snap))
+    assert read_snapshot_file(path)["params"]["file_sha256"] == snap["file_sha256"]
+    forecast.write_bytes(b"values, edited")
+    with pytest.raises(InputError, match="has changed"):
+        read_snapshot_file(path)
+    path.write_text(json.dumps({**snap, "digest": "ab" * 8}))
+    with pytest.raises(InputError, match="64 hex"):
+        read_snapshot_file(path)
+    path.write_text(json.dumps({**snap, "uri": str(tmp_path / "gone.gpkg")}))
+    with pytest.raises(InputError, match="does not exist"):
+        read_snapshot_file(path)

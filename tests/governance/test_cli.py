@@ -201,7 +201,7 @@ def test_cli_walks_the_whole_lifecycle_one_person_per_machine(team: Team) -> Non
                    stdin=team.secret_lines("bob1"), ok=False)
     assert "refused" in err
     out = team.run("acc1", "authorise", pid, "--reasons", "Met.", "--ndm",
-                   str(team.tmp / "ndm.json"), "--hours", "6", "--tactical", "tfc",
+                   str(team.tmp / "ndm.json"), "--hours", "5", "--tactical", "tfc",
                    "--strategic", "sfc", "--public-notice", "Notice.", "--password-stdin",
                    stdin=team.secret_lines("acc1"))
     assert out["to_state"] in ("authorised", "active")
