@@ -50,11 +50,17 @@ BOUNDARY_LAYERS: dict[str, tuple[str, str, float]] = {
 _LOCK = threading.Lock()
 
 
-def _to_wgs84(geom: Any, crs: str = HOUSE_CRS) -> Any:
-    import shapely
+@lru_cache(maxsize=4)
+def _transformer(crs: str) -> Any:
     from pyproj import Transformer
 
-    to = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+    return Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+
+
+def _to_wgs84(geom: Any, crs: str = HOUSE_CRS) -> Any:
+    import shapely
+
+    to = _transformer(crs)
     moved = shapely.transform(geom, lambda xy: np.column_stack(to.transform(xy[:, 0], xy[:, 1])))
     return shapely.set_precision(moved, 1e-6)
 
@@ -66,31 +72,34 @@ def to_wgs84_geojson(geom: Any, crs: str = HOUSE_CRS) -> dict[str, Any]:
     return dict(json.loads(shapely.to_geojson(_to_wgs84(geom, crs))))
 
 
+def _many_to_wgs84(geoms: list[Any], tolerance: float, crs: str = HOUSE_CRS) -> list[Any]:
+    """Simplify (metres) and move many geometries at once; GeoJSON dicts out."""
+    import shapely
+
+    arr = shapely.simplify(np.asarray(geoms, dtype=object), tolerance, preserve_topology=True)
+    moved = _to_wgs84(arr, crs)
+    return [json.loads(t) for t in shapely.to_geojson(moved)]
+
+
 def _collection(features: list[dict[str, Any]]) -> dict[str, Any]:
     return {"type": "FeatureCollection", "features": features}
 
 
 @lru_cache(maxsize=8)
 def _boundary_text(folder: Path, layer: str) -> str:
-    import shapely
 
     name, level, tolerance = BOUNDARY_LAYERS[layer]
     path = folder / name
     if not path.exists():
         raise InputError(f"no {layer} boundaries at {path}")
-    features = []
     if level == "roads":
         import pyogrio
 
         frame = pyogrio.read_dataframe(path)
         if frame.crs is not None:
             frame = frame.to_crs(HOUSE_CRS)
-        for geom in frame.geometry:
-            if geom is None or geom.is_empty:
-                continue
-            simple = shapely.simplify(geom, tolerance)
-            features.append({"type": "Feature", "properties": {},
-                             "geometry": to_wgs84_geojson(simple)})
+        geoms = [g for g in frame.geometry if g is not None and not g.is_empty]
+        props: list[dict[str, Any]] = [{} for _ in geoms]
     else:
         from patrolcast.geo import boundaries
 
@@ -98,10 +107,10 @@ def _boundary_text(folder: Path, layer: str) -> str:
                   "ward": boundaries.read_ward_boundaries,
                   "lsoa": boundaries.read_lsoa_boundaries}[level]
         areas = reader(path)
-        for code, label, geom in zip(areas.ids, areas.names, areas.geometries, strict=True):
-            simple = shapely.simplify(geom, tolerance, preserve_topology=True)
-            features.append({"type": "Feature", "properties": {"code": code, "name": label},
-                             "geometry": to_wgs84_geojson(simple)})
+        geoms = list(areas.geometries)
+        props = [{"code": c, "name": n} for c, n in zip(areas.ids, areas.names, strict=True)]
+    features = [{"type": "Feature", "properties": p, "geometry": g}
+                for p, g in zip(props, _many_to_wgs84(geoms, tolerance), strict=True)]
     return json.dumps(_collection(features), separators=(",", ":"))
 
 
@@ -236,7 +245,7 @@ def _forecast_layer(geojson: Path, explain: Path, mtime: float) -> ForecastLayer
     outline = shapely.union_all([g for g, t in zip(metric.geometry, top, strict=True) if t])
     features = []
     units: dict[str, dict[str, Any]] = {}
-    simple = [shapely.simplify(g, 5.0, preserve_topology=True) for g in metric.geometry]
+    moved = _many_to_wgs84(list(metric.geometry), 5.0)
     for i, uid in enumerate(frame["unit_id"].astype(str)):
         props = {
             "unit_id": uid,
@@ -247,8 +256,7 @@ def _forecast_layer(geojson: Path, explain: Path, mtime: float) -> ForecastLayer
             "bbox": [round(float(v), 1) for v in bounds[i]],
         }
         units[uid] = props
-        features.append({"type": "Feature", "properties": props,
-                         "geometry": to_wgs84_geojson(simple[i])})
+        features.append({"type": "Feature", "properties": props, "geometry": moved[i]})
     doc = _collection(features)
     doc["study_area"] = to_wgs84_geojson(study)
     doc["top5_outline"] = to_wgs84_geojson(outline) if not outline.is_empty else None
