@@ -27,7 +27,7 @@ from patrolcast.governance import audit
 from patrolcast.governance.clock import Clock, as_utc
 from patrolcast.governance.db import run_transaction
 from patrolcast.governance.expiry import effective_state
-from patrolcast.governance.guards import read_basis, read_facts
+from patrolcast.governance.guards import proposal_read_basis
 from patrolcast.governance.lifecycle import (
     TransitionResult,
     apply_in_transaction,
@@ -490,8 +490,14 @@ class ProposalView:
         )
 
 
-def _view(session: Session, p: Proposal, now: datetime) -> ProposalView:
-    names = {row[0]: row[1] for row in session.execute(select(Person.id, Person.username))}
+def _names(session: Session) -> dict[int, str]:
+    return {row[0]: row[1] for row in session.execute(select(Person.id, Person.username))}
+
+
+def _view(
+    session: Session, p: Proposal, now: datetime, names: dict[int, str] | None = None
+) -> ProposalView:
+    names = _names(session) if names is None else names
     consultations = tuple(
         {
             "borough": c.borough,
@@ -615,7 +621,7 @@ def read_proposal(session: Session, *, actor: str, clock: Clock, proposal_id: in
         p = session.get(Proposal, proposal_id, populate_existing=True)
         if p is None:
             raise _ReadNotFound(f"no proposal #{proposal_id}")
-        basis = read_basis(who, read_facts(session, p, now))
+        basis, _facts = proposal_read_basis(session, who, p, now)
         if basis is None:
             raise Refused(
                 "read-scope",
@@ -645,12 +651,14 @@ def list_proposals(
             select(Proposal).order_by(Proposal.id).execution_options(populate_existing=True)
         ).scalars()
         views = []
+        names = _names(session)
         for p in rows:
-            facts = read_facts(session, p, now)
-            if state is not None and facts.state is not state:
+            stored = effective_state(p.state, p.authorised_start, p.authorised_end, now)
+            if state is not None and stored is not state:
                 continue
-            if read_basis(who, facts) is not None:
-                views.append(_view(session, p, now))
+            basis, _facts = proposal_read_basis(session, who, p, now)
+            if basis is not None:
+                views.append(_view(session, p, now, names))
         return views, {"count": len(views), "ids": [v.id for v in views]}
 
     return _audited_read(session, actor=actor, now=now, target="*", fetch=fetch)
