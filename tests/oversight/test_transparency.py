@@ -151,6 +151,7 @@ def test_html_and_geojson(
     page = write_html(report, tmp_path / "t.html").read_text(encoding="utf-8")
     assert "<script>" not in page and "&lt;script&gt;" in page
     assert "Tier 2.6: Risks, mitigations and impact assessments" in page
+    assert "checked by integer programming" in page  # the ATRS record states the protection
     assert "http" not in page.lower().replace("http-equiv", "")  # no external assets
     doc = json.loads(write_geojson(report, tmp_path / "t.geojson").read_text())
     assert doc["type"] == "FeatureCollection"

@@ -108,7 +108,16 @@ def algorithm_record(
                 "refused; items expire and are purged automatically, the purge audited. "
                 "Stop-and-search ethnicity is used only in aggregate disproportionality checks."
             ),
-            "Data sharing": "published tables are aggregated monthly with small counts suppressed",
+            "Data sharing": (
+                "published tables are aggregated monthly by borough; counts of 1 or 2 are "
+                "suppressed, and every table, and all the tables of a report together, are "
+                "checked by integer programming so that no suppressed count can be worked out "
+                "from the rest; medians are published only for 10 or more deployments"
+            ),
+            "Verification": (
+                "the audit log's exports are signed (Ed25519); the public key is published "
+                "with each transparency report"
+            ),
         },
         "Tier 2.6: Risks, mitigations and impact assessments": {
             "Feedback loops": (

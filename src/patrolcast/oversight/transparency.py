@@ -412,10 +412,11 @@ def build_report(
     headline = {k: (v if isinstance(v, str | float) else int(v)) for k, v in headline.items()}
     moved = sum(r.month != month_of(r.requested_start) for r in mine)
     notes = [
-        "Counts of 1 or 2 are shown as '<3'. '[c]' marks a total of 1 or 2, or a further count "
-        "withheld so that a small one cannot be worked out: every table is checked as a whole "
-        "(all rows, columns and totals together) so that no withheld count can be solved, nor "
-        "a '<3' narrowed down to 1 or to 2.",
+        "Counts of 1 or 2 are shown as '<3'. '[c]' marks a total of 1 or 2 (in a table with a "
+        "single row every count is also a total), or a further count withheld so that a small "
+        "one cannot be worked out. Every table, and all the tables with the headline together, "
+        "are checked by solving them as a system of equations: no withheld count can be "
+        "worked out, nor a '<3' narrowed down to 1 or to 2.",
         f"Medians are published only for {MIN_FOR_ORDER_STATISTIC} or more deployments: the "
         "median of a few deployments is one deployment's exact figure.",
         "Month of a proposal (Europe/London time): an authorised proposal is counted in the "
