@@ -26,8 +26,8 @@ and the target is the count in the window that followed. scikit-learn's
 ``HistGradientBoostingRegressor`` with Poisson loss (Friedman 2001; Ke et al. 2017) maps the
 features to an expected count. Units with no event within 2 km in all history get the training
 rate of such units (they are almost always zero). With too little history for a model (no
-event in any training window) the forecast is the last year's rate per unit. Harm is the expected count times the unit's
-long-run harm per event (shrunk to the overall mean).
+event in any training window) the forecast is the last year's rate per unit. Harm is the
+expected count times the unit's long-run harm per event (shrunk to the overall mean).
 
 Explanations (``terms``): for each group of features (``long_run``, ``recent``, ``seasonal``) the
 drop in a unit's expected count when that group is set to what an empty history would give; a
