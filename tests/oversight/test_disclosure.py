@@ -318,3 +318,14 @@ def test_tables_solved_together() -> None:
     withheld = trig.withhold([(0, 0), (1, 0)])
     tables[0] = (withheld.counts.to_numpy(), withheld.status, 3)
     assert joint_unprotected(tables, [link]) == []
+
+
+def test_a_broken_fast_path_falls_back_to_milp(monkeypatch: pytest.MonkeyPatch) -> None:
+    import patrolcast.oversight.disclosure as disclosure
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise AttributeError("no such HiGHS binding")
+
+    monkeypatch.setattr(disclosure._WarmLp, "solve", broken)
+    table = _table([[2, 6], [5, 3]], {(0, 0): 1, (0, 1): 2, (1, 0): 2, (1, 1): 2})
+    assert disclosed_cells(table) == [(0, 0), (0, 1), (1, 0), (1, 1)]

@@ -272,8 +272,12 @@ class _Program:
         self.a = np.array(rows_a).reshape(len(rows_a), n)
         self.row_lo, self.row_hi = np.array(row_lo), np.array(row_hi)
         self.lower, self.upper = lower, upper
-        self.fast = (_WarmLp(self.a, self.row_lo, self.row_hi, lower, upper)
-                     if (rows_a and _FAST) else None)
+        self.fast: _WarmLp | None = None
+        if rows_a and _FAST:
+            try:
+                self.fast = _WarmLp(self.a, self.row_lo, self.row_hi, lower, upper)
+            except Exception:  # a SciPy whose private HiGHS binding differs: milp alone
+                self.fast = None
         # Values seen in feasible tables so far, per hidden cell (the true tables are one).
         truth = np.array([self.value(key) for key in self.hidden], dtype=np.int64)
         self.seen_lo, self.seen_hi = truth.copy(), truth.copy()
@@ -295,7 +299,12 @@ class _Program:
         return int(self._solve(objective)[k])
 
     def _solve(self, objective: npt.NDArray[np.float64]) -> IntArray:
-        x = self.fast.solve(objective) if self.fast is not None else None
+        x = None
+        if self.fast is not None:
+            try:
+                x = self.fast.solve(objective)
+            except Exception:  # same: fall back to the public integer solver for good
+                self.fast = None
         if x is None:  # no warm LP, or its optimum is fractional: the integer program decides
             constraint = (LinearConstraint(csr_array(self.a), self.row_lo, self.row_hi)
                           if len(self.row_lo) else ())
