@@ -117,3 +117,15 @@ def test_a_snapshot_digest_must_be_a_full_sha256(world: World) -> None:
                     s, method="kde", params={}, created_at=world.clock.now() - timedelta(hours=1),
                     digest=short, actor="ana", clock=world.clock,
                 )
+
+
+def test_a_proposal_may_use_an_installed_profile_of_a_new_name(world: World) -> None:
+    text_ = shipped_profile_text("armed-foot-patrol").replace(
+        'name = "armed-foot-patrol"', 'name = "knife-crime-week"', 1
+    )
+    with world.session() as s:
+        install_profile(s, actor="admin", clock=world.clock, text=text_)
+    pid = walk_to(world, State.SUBMITTED, profile="knife-crime-week")
+    with world.session() as s:
+        p = s.get(Proposal, pid)
+        assert p is not None and (p.profile, p.profile_version) == ("knife-crime-week", 1)

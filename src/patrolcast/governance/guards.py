@@ -34,7 +34,7 @@ from patrolcast.governance.models import (
     Proposal,
     Review,
 )
-from patrolcast.governance.profiles import PolicyProfile, available_profiles
+from patrolcast.governance.profiles import PolicyProfile
 from patrolcast.governance.roles import Actor, Rank, Role, find_actor
 from patrolcast.governance.states import Action, Refused, State
 from patrolcast.governance.values import (
@@ -644,11 +644,12 @@ def _cooldown_and_cap_ok_extension(ctx: GuardContext, start: datetime, end: date
 
 def propose_rules(ctx: GuardContext) -> None:
     d: ProposalDetails = ctx.details
-    allowed = available_profiles()
-    if d.profile not in allowed:
+    # The lifecycle resolved the name among the shipped and administrator-installed profiles
+    # only (never a file); this guards against a details/profile mix-up.
+    if ctx.profile.name != d.profile:
         raise Refused(
             "policy-profile",
-            f"the profile is not an installed policy profile ({', '.join(allowed)}): "
+            "the profile is not a shipped or installed policy profile: "
             "a proposer cannot choose their own rules",
         )
     if d.snapshot_id is not None and ctx.session.get(ForecastSnapshot, d.snapshot_id) is None:

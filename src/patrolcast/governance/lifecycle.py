@@ -50,7 +50,7 @@ from patrolcast.governance.models import (
     Review,
 )
 from patrolcast.governance.policy_registry import pinned_profile, resolve_profile
-from patrolcast.governance.roles import Actor, find_actor
+from patrolcast.governance.roles import Actor, find_actor, log_name
 from patrolcast.governance.states import (
     Action,
     InvalidTransition,
@@ -349,10 +349,10 @@ def _apply(
 ) -> TransitionResult:
     actor = find_actor(session, username)
     if actor is None:
-        refused = Refused("unknown-user", f"{username!r} is not a user of this system")
+        refused = Refused("unknown-user", f"{log_name(username)} is not a user of this system")
         _deny(
             session,
-            username=username,
+            username=log_name(username),
             action=action,
             proposal_id=proposal_id,
             state=None,

@@ -89,7 +89,7 @@ def propose(
             session, action=Action.PROPOSE, actor=actor, clock=clock, details=details
         )
     now = as_utc(clock.now())
-    return run_atomically(  # type: ignore[no-any-return]
+    return run_atomically(
         session,
         actor=actor,
         action=Action.PROPOSE.value,
@@ -121,7 +121,7 @@ def assess_with(
 ) -> TransitionResult:
     """Record a completed assessment and mark the proposal assessed: both or neither."""
     now = as_utc(clock.now())
-    return run_atomically(  # type: ignore[no-any-return]
+    return run_atomically(
         session,
         actor=actor,
         action=Action.ASSESS.value,
@@ -359,7 +359,7 @@ def _record_assessment(
     proposal = session.get(Proposal, proposal_id)
     reason = None
     if who is None:
-        reason = ("unknown-user", f"{actor!r} is not a user of this system")
+        reason = ("unknown-user", f"{log_name(actor)} is not a user of this system")
     elif not who.has(Role.COMMUNITY_LEAD):
         reason = ("role", "a community impact assessment needs the role community_lead")
     elif proposal is None:
@@ -369,7 +369,7 @@ def _record_assessment(
     if reason is not None:
         audit.append(
             session,
-            actor=actor,
+            actor=log_name(actor),
             action="assessment_record",
             target_type="proposal",
             target_id=proposal_id,
