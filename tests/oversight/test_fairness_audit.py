@@ -137,3 +137,24 @@ def test_points_in_areas_and_file_round_trip(tmp_path) -> None:  # type: ignore[
     with pytest.raises(InputError):
         read_audit_areas(tmp_path / "missing.gpkg")
     assert np.isclose(back["A"].sum(), 6)
+
+
+def test_audit_runs_on_the_shared_lsoa_tables(shared_data) -> None:  # type: ignore[no-untyped-def]
+    from patrolcast.io.deprivation import read_imd, read_imd_population
+    from tests.conftest import require
+
+    xlsx = require(shared_data / "census_and_lookups" / "london_lsoa_deprivation.xlsx")
+    frame = read_imd_population(xlsx).merge(read_imd(xlsx)[["lsoa_code", "crime_score",
+                                                            "income_score"]], on="lsoa_code")
+    # a stand-in forecast: the IMD crime domain score, shifted to be non-negative
+    frame["pred"] = frame["crime_score"] - frame["crime_score"].min()
+    audit = audit_forecast(frame, count="pred", area_id="lsoa_code", total="population_2015",
+                           groups=["children_0_15", "aged_16_59", "aged_60_plus"],
+                           income="income_score", income_groups=5)
+    assert audit.n_areas == 4835 and audit.window_areas == 242
+    # the three age groups cover everyone: their shares sum to 1 in every window
+    for col in ("jurisdiction_share", "most_share", "median_share", "least_share"):
+        assert audit.groups[col].sum() == pytest.approx(1.0, abs=1e-6)
+    assert audit.income is not None
+    assert audit.income["population"].sum() == pytest.approx(frame["population_2015"].sum())
+    assert 0 < audit.concentration["gini"] < 1
