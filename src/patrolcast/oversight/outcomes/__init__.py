@@ -7,8 +7,14 @@ dosage          delivered patrol per cell per hour, visits, dwell, gaps, patrol 
 counts          windows, deployment areas and counting of events in areas and units
 outcome         one deployment against its forecast and matched controls; pooling over many
 displacement    the Weighted Displacement Quotient and Weighted Displacement Difference
-pooling         DerSimonian-Laird random-effects pooling of log rate ratios
-injection       injected-effect and placebo validation on real events
+pooling         DerSimonian-Laird random-effects pooling
+trial           randomised crossover allocation (with its SHA-256 digest) and its analysis
+sources         deployment values from governance's proposal views (debriefed or reviewed)
+injection       injected-effect, placebo and simulated-trial validation on real events
+report          deployment outcome and quarterly evaluation reports (HTML, PDF)
+jobs            the services behind the ``outcomes`` and ``fairness-audit`` commands
+
+The fairness audit of place-based forecasts is :mod:`patrolcast.oversight.fairness_audit`.
 """
 
 from __future__ import annotations
