@@ -1,0 +1,76 @@
+"""Ingest tests written to kill surviving mutants (issue 15).
+
+Each test names the mutant it kills. They check the store's contents, not the summary's own
+``rows_in == stored + quarantined`` identity (``FileSummary.check`` already asserts that).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from patrolcast.io import Store, ingest
+
+SF_HEADER = "uid,offense_type,date_time,longitude,latitude"
+
+
+def _sf_row(uid: int) -> str:
+    return (
+        f"{uid},personal robbery,2019-01-{1 + uid % 28:02d}T{uid % 24:02d}:{uid % 60:02d}:00Z,"
+        f"-122.4{uid % 10},37.7{uid % 10}"
+    )
+
+
+def _write(path: Path, lines: list[str]) -> Path:
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("block_bytes", [1024, 1 << 24])
+def test_duplicate_key_in_a_later_block_is_quarantined(tmp_path: Path, block_bytes: int) -> None:
+    """Mutant: drop ``seen_keys.contains(kkey)`` (the cross-block duplicate check).
+
+    400 distinct keyed rows, then a repeat of the first key near the end of the file: with
+    1 KiB blocks the repeat is many blocks after the original. 400 rows are stored, one is
+    quarantined as a duplicate, on its own line number.
+    """
+    rows = [_sf_row(uid) for uid in range(1, 401)]
+    lines = [SF_HEADER, *rows[:395], rows[0], *rows[395:]]  # the repeat is on line 397
+    path = _write(tmp_path / "sf.csv", lines)
+    s = ingest(path, store=Store(tmp_path / "store"), block_bytes=block_bytes)
+    assert s.reasons == {"duplicate within file": 1}
+    assert s.stored == 400 and s.events == 400
+    store = Store(tmp_path / "store")
+    frame = store.events_frame("sf")
+    assert len(frame) == 400
+    assert frame["event_id"].is_unique
+    q = store.quarantine("sf")
+    assert q[["line", "reason"]].to_numpy().tolist() == [[397, "duplicate within file"]]
+    # the stored copy is the first one (line 2), not the repeat
+    first = frame.sort_values("line")["line"].tolist()
+    assert first[0] == 2 and 397 not in first
+
+
+def test_duplicate_of_a_duplicate_is_quarantined_each_time(tmp_path: Path) -> None:
+    """A key repeated three times across blocks: one stored, two quarantined."""
+    rows = [_sf_row(uid) for uid in range(1, 201)]
+    lines = [SF_HEADER, *rows[:100], rows[5], *rows[100:], rows[5]]
+    s = ingest(_write(tmp_path / "sf3.csv", lines), store=Store(tmp_path / "store"),
+               block_bytes=1024)  # fmt: skip
+    assert s.reasons == {"duplicate within file": 2}
+    frame = Store(tmp_path / "store").events_frame("sf3")
+    assert len(frame) == 200 and frame["event_id"].is_unique
+
+
+def test_key_already_stored_by_an_earlier_file(tmp_path: Path) -> None:
+    """A second file repeating a key of the first stores nothing twice."""
+    store = Store(tmp_path / "store")
+    first = [_sf_row(uid) for uid in range(1, 51)]
+    ingest(_write(tmp_path / "a.csv", [SF_HEADER, *first]), store=store, dataset="sf")
+    second = [_sf_row(10), _sf_row(1000)]
+    s = ingest(_write(tmp_path / "b.csv", [SF_HEADER, *second]), store=store, dataset="sf")
+    assert s.reasons == {"already stored (same event id)": 1}
+    assert s.stored == 1
+    frame = Store(tmp_path / "store").events_frame("sf")
+    assert len(frame) == 51 and frame["event_id"].is_unique
