@@ -207,6 +207,21 @@ def test_cli_walks_the_whole_lifecycle_one_person_per_machine(team: Team) -> Non
     assert out["to_state"] in ("authorised", "active")
     shown = team.run("aud", "deployments", "show", pid)
     assert [d["by"] for d in shown["decisions"]] == ["acc1"]
+    # The auditor exports the record; the export verifies on its own with the server's key.
+    export = team.tmp / "audit-export.json"
+    team.run("aud", "audit", "export", "--out", str(export))
+    assert stat.S_IMODE(export.stat().st_mode) == 0o600
+    keys = team.tmp / "server" / "keys"
+    checked = CliRunner().invoke(app, ["audit", "verify", "--export", str(export),
+                                       "--keys-dir", str(keys), "--json"])
+    assert checked.exit_code == 0, checked.output
+    assert json.loads(checked.output)["ok"] is True
+    doc = json.loads(export.read_text())
+    doc["entries"][3]["actor"] = "someone-else"
+    export.write_text(json.dumps(doc))
+    tampered = CliRunner().invoke(app, ["audit", "verify", "--export", str(export),
+                                        "--keys-dir", str(keys)])
+    assert tampered.exit_code == 1
     assert team.run("ana", "logout")["signed_out"] is True
     err = team.run("ana", "deployments", "list", ok=False)
     assert "not signed in" in err

@@ -124,7 +124,35 @@ def _act(server: str | None, name: str, proposal: int, body: dict[str, Any], as_
     _transition(client.call(name, proposal, body), as_json)
 
 
+def _register_audit_export() -> None:
+    from patrolcast.cli.audit import audit_app
+
+    @audit_app.command("export")
+    def audit_export(
+        out: Path = typer.Option(..., "--out", help="Write the export (JSON) to this file."),
+        server: str = SERVER,
+        as_json: bool = JSON,
+    ) -> None:
+        """Export the whole log with a signed checkpoint covering the export's own entry
+        (oversight auditors, administrators); check it with `audit verify --export FILE`."""
+        import os
+
+        if out.exists() and not out.is_file():
+            raise InputError(f"--out {out} is not a file")
+        if not out.parent.is_dir() or not os.access(out.parent, os.W_OK):
+            raise InputError(f"--out: cannot write in {out.parent}")
+        doc = ApiClient.signed_in(server).call("audit_export")
+        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(doc, fh, indent=1)
+        cp = doc.get("checkpoint", {})
+        summary = {"out": str(out), "entries": len(doc.get("entries", [])), "checkpoint": cp}
+        _emit(summary, as_json,
+              f"{summary['entries']} entries to {out}; checkpoint #{cp.get('seq')} signed")
+
+
 def register(app: typer.Typer) -> None:
+    _register_audit_export()
     app.add_typer(user_app, name="user")
     app.add_typer(deployments_app, name="deployments")
     app.add_typer(snapshot_app, name="snapshot")
