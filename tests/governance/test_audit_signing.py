@@ -156,3 +156,17 @@ def test_wiping_the_signatures_does_not_make_the_server_adopt_the_chain(tmp_path
         f"1 entries between seq 0 and seq {signed + 2} were not written by the server",
     )
     world.db.dispose()
+
+
+def test_an_unwritable_checkpoint_log_never_fails_a_committed_write(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    world, signer = signed_world(tmp_path)
+    assert signer.checkpoint_log is not None
+    signer.checkpoint_log.unlink()
+    signer.checkpoint_log.mkdir()  # writing a line now fails
+    walk_to(world, State.DRAFT)  # committed and acknowledged all the same
+    assert "not written to the checkpoint log" in caplog.text
+    with world.session() as s:
+        assert audit.verify(s, public_key_pem=signer.public_key_pem()).ok
+    world.db.dispose()

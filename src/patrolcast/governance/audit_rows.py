@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -62,6 +63,7 @@ __all__ = [
     "take_pending",
 ]
 
+_log = logging.getLogger(__name__)
 DELETED = "deleted"
 #: Tables whose rows are not described by audit entries. Extend with :func:`register_ungoverned`.
 UNGOVERNED_TABLES: set[str] = {
@@ -290,7 +292,11 @@ def _after_commit(session: Session) -> None:
     outside = session.info.pop(OUTSIDE_KEY, None)
     if outside is not None:
         signer, cp = outside
-        signer.record(cp)
+        try:
+            signer.record(cp)
+        except OSError as exc:  # committed already: never turn a durable write into an error
+            _log.warning("audit checkpoint seq %s not written to the checkpoint log: %s",
+                         cp.seq, exc)
 
 
 def install(sessions: sessionmaker[Session]) -> None:
