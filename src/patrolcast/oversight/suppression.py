@@ -3,7 +3,8 @@ whole table.
 
 Primary suppression: a count of 1 or 2 (from 1 to ``threshold - 1``, default threshold 3) is
 shown as ``"<3"``; a row, column or grand total that small is shown ``"[c]"`` (a ``"<3"``
-total over two ``"<3"`` counts would announce 1 + 1 = 2). Zeros are shown: they identify
+total over two ``"<3"`` counts would announce 1 + 1 = 2), and so is every small count of a
+table with a single row or column, which repeats its totals. Zeros are shown: they identify
 nobody. A table is published with its row totals, column totals and grand total, so a hidden
 count could be worked out by subtraction, line by line or by solving several lines together.
 Secondary suppression hides further

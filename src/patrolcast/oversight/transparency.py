@@ -15,7 +15,9 @@ start. Without those times (older records) the requested start is used.
 
 Every count table is suppressed with :func:`patrolcast.oversight.suppression.suppress`: counts
 of 1 and 2 show as ``"<3"``, small totals and further withheld counts as ``"[c]"``, checked on
-the whole table so no hidden count can be solved from the rest. A deployment that touches two
+the whole table so no hidden count can be solved from the rest; then all tables and the
+headline are solved together (:func:`linked_disclosures`), and a column that would still give
+a small count away is withheld whole and named in the notes. A deployment that touches two
 boroughs counts once in each borough's row; the totals of the borough table are therefore
 borough-deployments, not deployments (the report says so).
 
