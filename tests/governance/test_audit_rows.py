@@ -21,6 +21,7 @@ from patrolcast.governance.audit_rows import (
     UNGOVERNED_TABLES,
     UnauditedWrite,
     current_digests,
+    register_ungoverned,
 )
 from patrolcast.governance.clock import FixedClock
 from patrolcast.governance.db import migrate, open_database
@@ -222,3 +223,16 @@ def test_the_database_refuses_edits_of_the_audit_tables(tmp_path: Path) -> None:
     with world.session() as s:
         assert audit.verify(s, public_key_pem=signer.public_key_pem()).ok
     world.db.dispose()
+
+
+def test_a_new_table_is_governed_until_registered(world: World) -> None:
+    _raw(world, "CREATE TABLE scratch (id INTEGER PRIMARY KEY, note TEXT)")
+    _raw(world, "INSERT INTO scratch (id, note) VALUES (1, 'x')")
+    assert _problems(world) == (
+        "scratch/1: no audit entry describes this row (inserted outside the application)",
+    )
+    register_ungoverned("scratch")
+    try:
+        assert _problems(world) == ()
+    finally:
+        UNGOVERNED_TABLES.discard("scratch")

@@ -45,6 +45,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 
 from patrolcast.governance.db import canonical_json
+from patrolcast.governance.models import Base
 from patrolcast.governance.states import Action
 
 __all__ = [
@@ -90,8 +91,13 @@ def register_ungoverned(*names: str) -> None:
 
 
 def is_governed(name: str, info: Mapping[str, Any] | None = None) -> bool:
+    """False for the registry's tables and for a mapped table declared ``info={"governed":
+    False}`` (a table of a module not imported here is governed unless registered)."""
     if name in UNGOVERNED_TABLES or name.startswith("sqlite_"):
         return False
+    if info is None:
+        table_obj = Base.metadata.tables.get(name)
+        info = table_obj.info if table_obj is not None else None
     return not (info is not None and info.get("governed") is False)
 
 
