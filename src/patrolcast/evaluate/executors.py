@@ -100,11 +100,19 @@ class LocalProcessExecutor:
 EXECUTORS: dict[str, Callable[[int | None], Executor]] = {
     "serial": lambda workers: SerialExecutor(),
     "local": lambda workers: LocalProcessExecutor(max_workers=workers),
+    "dask": lambda workers: _dask(workers),
 }
 
 
+def _dask(workers: int | None) -> Executor:
+    """A LocalCluster of ``workers`` processes per ``map`` (imported lazily: optional engine)."""
+    from patrolcast.evaluate.distributed import DaskExecutor
+
+    return DaskExecutor(workers=workers)
+
+
 def make_executor(name: str, workers: int | None = None) -> Executor:
-    """The executor called ``name`` (``local`` or ``serial``)."""
+    """The executor called ``name`` (``local``, ``serial`` or ``dask``)."""
     try:
         return EXECUTORS[name](workers)
     except KeyError:
