@@ -52,7 +52,7 @@ def test_transparency_scenario_end_to_end(tmp_path: Path) -> None:
     assert payload["headline"]["proposals"] == 30
     names = {Path(f).name for f in payload["files"]}
     assert names == {"transparency-2025-06.html", "transparency-2025-06.csv",
-                     "transparency-2025-06.geojson"}
+                     "transparency-2025-06.geojson", "transparency-2025-06.json"}
     assert "<3" in (out / "transparency-2025-06.csv").read_text(encoding="utf-8")
     # The scenario's unsuppressed database is never written beside the public files.
     assert sorted(p.name for p in out.iterdir()) == sorted(names)

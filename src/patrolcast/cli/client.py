@@ -145,6 +145,10 @@ class ApiClient:
             )
         except httpx.HTTPError as exc:
             raise InputError(f"cannot reach the server at {self.server}: {exc}") from None
+        if response.status_code < 400 and response.headers.get("content-type", "").startswith(
+            "text/plain"
+        ):
+            return response.text
         try:
             payload = response.json()
         except ValueError:

@@ -381,7 +381,7 @@ def _feedback_plot(rates: list[float], shares: list[float], *, policy: str, days
 
 # ----------------------------------------------------------------------- transparency
 def transparency(
-    month: str = typer.Option(..., help="Month to report, YYYY-MM (UTC)."),
+    month: str = typer.Option(..., help="Month to report, YYYY-MM (Europe/London)."),
     out: Path = typer.Option(Path("transparency"), help="Output folder."),
     scenario: bool = typer.Option(
         False, help="Build from the synthetic scenario month in a throwaway database (demo)."),
@@ -403,10 +403,13 @@ def transparency(
         write_csv,
         write_geojson,
         write_html,
+        write_json,
+        write_public_key,
     )
 
     month_bounds(month)  # a bad month is refused before anything is written
     clock: Any = SystemClock()
+    public_key: str | None = None  # the scenario's throwaway database has no signed log
     if scenario:
         # The scenario's database holds unsuppressed records: it lives in a private temporary
         # folder and never beside the public files.
@@ -423,6 +426,8 @@ def transparency(
                 database.dispose()
     else:
         views = _views(server)
+        # The public key the public checks exports against, as the server publishes it.
+        public_key = _client(server).request("GET", "/api/audit/public-key")
     try:
         boroughs = read_borough_boundaries(_shared("boundaries/london_boroughs.gpkg"))
         names = dict(zip(boroughs.ids, boroughs.names, strict=True))
@@ -431,13 +436,18 @@ def transparency(
     report = build_report(
         deployment_records(views), month, generated_at=clock.now(), borough_names=names,
         atrs=algorithm_record(grading_weights=load_weights().as_dict()),
+        audit_public_key_pem=public_key,
     )
     out.mkdir(parents=True, exist_ok=True)
     files = [
         write_html(report, out / f"transparency-{month}.html"),
         write_csv(report, out / f"transparency-{month}.csv"),
         write_geojson(report, out / f"transparency-{month}.geojson", boroughs),
+        write_json(report, out / f"transparency-{month}.json"),
     ]
+    key_file = write_public_key(report, out / "audit-public-key.pem")
+    if key_file is not None:
+        files.append(key_file)
     payload = {"month": month, "files": [str(f) for f in files], "headline": report.headline}
     _emit(payload, as_json, f"wrote {', '.join(str(f) for f in files)}\n{report.headline}")
 

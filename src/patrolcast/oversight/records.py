@@ -88,9 +88,21 @@ def deployment_records(views: Sequence[Any]) -> list[DeploymentRecord]:
                 authorising_rank=_deciding_rank(v) if outcome != "pending" else None,
                 area_km2=float(v.area_km2),
                 follow_up=_follow_up(v, outcome),
+                authorised_start=(
+                    as_utc(v.authorised_start) if v.authorised_start is not None else None
+                ),
+                decided_at=_decided_at(v),
             )
         )
     return out
+
+
+def _decided_at(view: Any) -> datetime | None:
+    """When the proposal was authorised or refused (the first such decision), if it was."""
+    for d in view.decisions:
+        if d.get("kind") in ("authorise", "refuse") and d.get("at"):
+            return as_utc(datetime.fromisoformat(str(d["at"])))
+    return None
 
 
 def _follow_up(view: Any, outcome: str) -> str | None:

@@ -109,6 +109,7 @@ class PlannedProposal:
             authorising_rank=self.rank,
             area_km2=round((self.side_m / 1000.0) ** 2, 6),
             follow_up=self.follow_up(report_time),
+            authorised_start=self.start if hours is not None else None,
         )
 
 
