@@ -42,6 +42,8 @@ COMMAND_MODULES = (
     "audit",
     "oversight",
     "outcomes",
+    "quarantine",
+    "national",
     "demo",
 )
 
