@@ -24,7 +24,7 @@ export async function api(method, path, body) {
   let data = null;
   try { data = text ? JSON.parse(text) : null; } catch { data = { error: text }; }
   if (!res.ok) {
-    if (res.status === 401 && data && data.code === "not-authenticated") {
+    if (res.status === 401 && data && data.code === "not-authenticated" && !path.startsWith("/api/auth/")) {
       location.assign(`/login?next=${encodeURIComponent(location.pathname + location.search)}`);
     }
     throw new ApiError(res.status, data);

@@ -73,11 +73,14 @@ function consultForm() {
 }
 
 function authoriseForm() {
-  const start = new Date(Math.max(Date.now(), Date.parse(p.requested_start)));
+  // Empty start: now (inside the requested window once it has begun); a future requested
+  // start is offered rounded up to the minute, so the window never starts before it.
+  const reqStart = Date.parse(p.requested_start);
+  const startValue = reqStart > Date.now() ? localInput(new Date(Math.ceil(reqStart / 60000) * 60000).toISOString()) : "";
   const hours = Math.max(0.5, Math.round((Date.parse(p.requested_end) - Date.parse(p.requested_start)) / 36e5 * 2) / 2);
   const f = el("form", { id: "authorise-form", novalidate: true }, el("h3", { text: "Decision" }),
     ...textField("auth-reasons", "Reasons for the decision", { area: true }),
-    ...textField("auth-start", "Start (Europe/London)", { type: "datetime-local", value: localInput(start.toISOString()) }),
+    ...textField("auth-start", "Start (Europe/London; empty: now)", { type: "datetime-local", value: startValue }),
     ...textField("auth-hours", "Hours", { value: String(hours) }),
     ...textField("auth-tactical", "Tactical firearms commander (username)"),
     ...textField("auth-strategic", "Strategic firearms commander (username)"),
@@ -171,6 +174,7 @@ async function main() {
   me = await whoAmI();
   p = await api("GET", `/api/proposals/${pid}`);
   $("proposal-title").textContent = `Proposal #${p.id}: ${p.state}`;
+  document.body.dataset.boroughs = p.boroughs.join(" ");
   document.body.dataset.state = p.state;
   const t = p.trigger;
   $("summary").replaceWith(dl([["State", p.state], ["Proposer", p.proposer], ["Profile", p.profile],
