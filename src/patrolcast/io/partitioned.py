@@ -280,8 +280,6 @@ def ingest_partitioned(
     """
     import time
 
-    from patrolcast.evaluate.executors import SerialExecutor
-
     started = time.perf_counter()
     check_dataset_name(dataset)
     unique = list(dict.fromkeys(str(Path(p).resolve()) for p in paths))
@@ -291,8 +289,10 @@ def ingest_partitioned(
         FileJob(path=p, root=str(root), dataset=dataset, force=force or force_of_file(Path(p)))
         for p in unique
     ]
-    runner = executor or SerialExecutor()
-    rows = list(runner.map(ingest_file_partitioned, jobs))
+    if executor is None:
+        rows = [ingest_file_partitioned(job) for job in jobs]
+    else:
+        rows = list(executor.map(ingest_file_partitioned, jobs))
     store = PartitionedStore(root)
     meta = store.meta(dataset) if (store.root / "meta" / f"{dataset}.json").exists() else {}
     summary = _summary(dataset, rows, meta)
