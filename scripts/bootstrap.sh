@@ -13,3 +13,4 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install --quiet -e ".[dev,api,postgres]"
   touch "$stamp"
 fi
+bash scripts/web_setup.sh  # the web dashboard: npm ci (Leaflet, axe-core); Debian chromium for browser tests

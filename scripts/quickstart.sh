@@ -1,7 +1,16 @@
 #!/usr/bin/env bash
 # One command for a newcomer: set everything up, then run the main job on real data from
-# ../shared/data (ingest, forecast, backtest, report). Results land in out/demo/.
+# ../shared/data (ingest, forecast, backtest, report). Results land in out/demo/. Then seed
+# a DEMO database for the web dashboard (var/demo-web) and print how to serve and sign in.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
-exec .venv/bin/patrolcast demo "$@"
+.venv/bin/patrolcast demo "$@"
+# The web dashboard on a DEMO database (demo accounts, the demo's forecasts; never real use).
+if [ -e var/demo-web/patrolcast.db ]; then
+  echo "DEMO database already seeded in var/demo-web (accounts: var/demo-web/demo-accounts.txt)"
+  echo "  start:   .venv/bin/patrolcast serve --home var/demo-web"
+  echo "  open:    http://127.0.0.1:8787/"
+else
+  .venv/bin/python -m patrolcast.app.demo_world var/demo-web
+fi

@@ -35,7 +35,8 @@ def test_sign_in_and_map_loads_from_the_server_only(dashboard: Dashboard) -> Non
         page.set_viewport_size({"width": 820, "height": 1180})  # a tablet
         page.reload()
         _map_ready(page)
-        assert page.locator("#map").bounding_box()["width"] > 700  # type: ignore[index]
+        box = page.locator("#map").bounding_box()
+        assert box is not None and box["width"] > 700
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
         dashboard.shot(page, "smoke-map-tablet")
     finally:
