@@ -14,6 +14,7 @@ import codecs
 import csv
 import gzip
 import hashlib
+import io
 from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
@@ -33,6 +34,47 @@ _DELIMITERS = (",", "\t", ";", "|")
 
 BLANK_LINE = "blank line"
 UNMATCHED_QUOTE = "malformed line: unmatched quote"
+NUL_BYTE = "malformed line: NUL byte"
+# A field longer than this is no value any publisher writes (the longest real field in the shared
+# data is a few hundred characters): its line is quarantined, with the field cut short in the raw
+# text kept, instead of reaching the store.
+MAX_FIELD_CHARS = 10_000
+_KEEP_OF_LONG_FIELD = 200
+# Signatures of binary formats people hand to ``ingest`` by mistake (zip is handled before).
+_MAGIC = {
+    b"PK\x03\x04": "a zip archive",
+    b"%PDF": "a PDF document",
+    b"\x89PNG": "a PNG image",
+    b"\xff\xd8\xff": "a JPEG image",
+    b"PAR1": "a Parquet file",
+    b"SQLite format 3": "an SQLite database",
+    b"\xd0\xcf\x11\xe0": "an old Office document (save it as CSV)",
+    b"BZh": "bzip2-compressed data (decompress it first)",
+    b"\xfd7zXZ": "xz-compressed data (decompress it first)",
+}
+
+
+def long_field_reason(chars: int) -> str:
+    return f"field too long ({chars:,} characters, limit {MAX_FIELD_CHARS:,})"
+
+
+def binary_kind(sample: bytes) -> str | None:
+    """What a sample of (decompressed) bytes is if it is not delimited text, else None.
+
+    Text may hold a stray NUL byte or control character in a row (that row is quarantined);
+    a file is binary when its first line holds one, or when they are more than 1% of the sample.
+    """
+    for magic, what in _MAGIC.items():
+        if sample.startswith(magic):
+            return what
+    head = sample[:_SAMPLE_BYTES]
+    arr = np.frombuffer(head, dtype=np.uint8)
+    control = (arr < 32) & (arr != 9) & (arr != 10) & (arr != 13) & (arr != 12)
+    first_end = head.find(b"\n")
+    first = control[: first_end if first_end >= 0 else len(arr)]
+    if first.any() or control.sum() > max(1, len(arr) // 100):
+        return "binary data"
+    return None
 
 
 def open_binary(path: Path) -> BinaryIO:
@@ -102,9 +144,10 @@ def sniff(path: Path) -> TextFormat | None:
         encoding = "utf-8"
     except UnicodeDecodeError:
         encoding = "utf-8" if bom else "cp1252"
+    what = binary_kind(sample)
+    if what is not None:
+        raise InputError(f"{path.name}: {what}, not delimited text")
     first = sample.split(b"\n", 1)[0].rstrip(b"\r").decode(encoding, errors="replace")
-    if b"\x00" in sample[:4096]:
-        raise InputError(f"{path}: binary data, not delimited text")
     counts = {d: first.count(d) for d in _DELIMITERS}
     delimiter = max(_DELIMITERS, key=lambda d: counts[d])
     if counts[delimiter] == 0:
@@ -195,13 +238,46 @@ def _parse_either(
     # rows and refused lines account for every line, there was no blank line and the line
     # numbers are exact. Otherwise (quotes, or blank lines that pyarrow skipped) the lines to
     # set aside are found first and the rest parsed again.
-    if b'"' not in buf and not buf.startswith((b"\n", b"\r\n")):
+    if (
+        b'"' not in buf
+        and b"\x00" not in buf
+        and not buf.startswith((b"\n", b"\r\n"))
+        and _longest_line(buf) <= MAX_FIELD_CHARS
+    ):
         block = _parse_lines(buf, first_line, n, fmt, encoding, careful=False, columns=columns)
         if block is not None:
             return block
     block = _parse_lines(buf, first_line, n, fmt, encoding, careful=True, columns=columns)
     assert block is not None
     return block
+
+
+def _longest_line(buf: bytes) -> int:
+    """Bytes in the longest line of ``buf`` (an upper bound on any field's characters)."""
+    if len(buf) <= MAX_FIELD_CHARS:
+        return len(buf)
+    ends = np.flatnonzero(np.frombuffer(buf, dtype=np.uint8) == 10)
+    if not len(ends):
+        return len(buf)
+    return int(max(ends[0], np.diff(ends).max(initial=0), len(buf) - 1 - ends[-1]))
+
+
+def _long_field(text: str, delimiter: str) -> tuple[int, str] | None:
+    """(characters, shortened line) if a field of ``text`` exceeds the limit, else None."""
+    try:
+        values = next(csv.reader([text], delimiter=delimiter), [])
+    except csv.Error:
+        values = text.split(delimiter)
+    longest = max((len(v) for v in values), default=0)
+    if longest <= MAX_FIELD_CHARS:
+        return None
+    short = [
+        v if len(v) <= MAX_FIELD_CHARS else f"{v[:_KEEP_OF_LONG_FIELD]}[... {len(v):,} characters]"
+        for v in values
+    ]
+    out = io.StringIO()
+    csv.writer(out, delimiter=delimiter, lineterminator="").writerow(short)
+    return longest, out.getvalue()
 
 
 def _parse_lines(
@@ -226,14 +302,31 @@ def _parse_lines(
         has_cr[nonempty] = arr[ends[nonempty] - 1] == 13
         blank = (length - has_cr) <= 0
         drop = blank.copy()
+        reasons: dict[int, str] = {}
+        if b"\x00" in buf:
+            nuls = np.flatnonzero(arr == 0)
+            has_nul = (np.searchsorted(nuls, ends) - np.searchsorted(nuls, starts)) > 0
+            for i in np.flatnonzero(has_nul & ~drop).tolist():
+                reasons[i] = NUL_BYTE
+            drop |= has_nul
+        for i in np.flatnonzero((length > MAX_FIELD_CHARS) & ~drop).tolist():
+            text = buf[starts[i] : ends[i]].decode("utf-8", errors="replace").rstrip("\r")
+            found = _long_field(text, fmt.delimiter)
+            if found is not None:
+                reasons[i] = long_field_reason(found[0])
+                drop[i] = True
         if b'"' in buf:
             quotes = np.flatnonzero(arr == 34)
             per_line = np.searchsorted(quotes, ends) - np.searchsorted(quotes, starts)
             drop |= (per_line % 2 == 1) & ~blank
         if drop.any():
-            for i in np.flatnonzero(drop):
+            for i in np.flatnonzero(drop).tolist():
                 text = buf[starts[i] : ends[i]].decode("utf-8", errors="replace").rstrip("\r")
-                reason = BLANK_LINE if blank[i] else UNMATCHED_QUOTE
+                reason = BLANK_LINE if blank[i] else reasons.get(i, UNMATCHED_QUOTE)
+                if reason == NUL_BYTE:
+                    text = text.replace("\x00", "\\x00")
+                elif reason != BLANK_LINE and reason != UNMATCHED_QUOTE:
+                    text = (_long_field(text, fmt.delimiter) or (0, text))[1]
                 bad.append(BadLine(int(line_numbers[i]), reason, text))
             keep = np.flatnonzero(~drop)
             buf = b"\n".join(buf[starts[i] : ends[i]] for i in keep) + (b"\n" if len(keep) else b"")
