@@ -22,8 +22,32 @@ def test_sign_in_and_map_loads_from_the_server_only(dashboard: Dashboard) -> Non
     before = len(dashboard.requests)
     ctx = dashboard.browser()
     try:
-        page = dashboard.sign_in(ctx, "ana")
+        page = ctx.pages[0] if ctx.pages else ctx.new_page()
+        page.goto(f"{dashboard.base}/map")
+        page.wait_for_url("**/login?next=**")
+        assert axe_violations(page) == []
+        # keyboard only: the username has the focus, the form goes in order, Enter submits
+        page.wait_for_selector("#username:focus")
+        page.keyboard.type("ana")
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.id") == "password"
+        page.keyboard.type(dashboard.world.password)
+        page.keyboard.press("Enter")
+        page.wait_for_url("**/map")
         _map_ready(page)
+        box = page.locator("#map").bounding_box()
+        assert box is not None
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        assert "City of London" in page.locator("#hover").inner_text()  # place names on hover
+        page.evaluate("document.activeElement.blur()")
+        page.keyboard.press("Tab")  # the skip link comes first and leads to the content
+        assert page.evaluate("document.activeElement.className") == "skip"
+        page.keyboard.press("Enter")
+        assert page.evaluate("document.activeElement.id") == "main"
+        page.locator("#cell-pick").focus()  # a cell chosen from the keyboard
+        page.keyboard.press("ArrowDown")
+        page.wait_for_selector("#cell dl")
+        assert "Expected count" in page.locator("#cell").inner_text()
         cells = page.locator("#map path.leaflet-interactive")
         assert cells.count() >= 50  # the forecast's cells are drawn
         assert "expected harm" in page.locator("#legend").inner_text()

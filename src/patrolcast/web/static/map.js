@@ -11,7 +11,7 @@ const UNITS = { expected_harm: "expected harm (harm-weighted offences in the win
   expected_count: "expected count (offences in the window)" };
 const state = { me: null, forecast: null, layer: null, outline: null, study: null, context: {},
   measure: "expected_harm", breaks: [], selected: null, deployments: null, intel: null,
-  boroughs: null, wards: null };
+  boroughs: null, wards: null, deploymentDoc: null, clockOffset: 0 };
 
 const map = L.map("map", { zoomSnap: 0.25, keyboard: true, attributionControl: false })
   .setView([51.509, -0.118], 11);
@@ -163,18 +163,30 @@ map.on("mousemove", (ev) => {
   document.getElementById("hover").textContent = names.length ? names.join(", ") : "";
 });
 
+// Deployments are read (an audited read) every five minutes; the time left is counted down
+// each minute against the server's clock.
+function renderDeployments() {
+  const list = document.getElementById("deployments");
+  const doc = state.deploymentDoc; if (!doc) return;
+  const now = Date.now() + state.clockOffset;
+  list.replaceChildren(...(doc.features.length ? doc.features.map((f) => {
+    const p = f.properties;
+    const m = Math.max(0, Math.floor((Date.parse(p.end) - now) / 60000));
+    const left = p.state === "active" ? `${Math.floor(m / 60)} h ${m % 60} min left` : `starts ${when(p.start)}`;
+    return el("li", { class: "deployment", "data-id": p.id },
+      el("a", { href: `/proposals/${p.id}`, text: `#${p.id} ${p.state}` }), `: ${left} (ends ${when(p.end)})`);
+  }) : [el("li", { text: "None active." })]));
+}
+
 async function loadDeployments() {
   const list = document.getElementById("deployments");
   try {
     const doc = await api("GET", "/web/data/deployments.geojson");
+    state.clockOffset = Date.parse(doc.now) - Date.now();
+    state.deploymentDoc = doc;
     if (state.deployments) map.removeLayer(state.deployments);
     state.deployments = L.geoJSON(doc, { pane: "top", style: { color: "#b00020", weight: 3, fill: false } }).addTo(map);
-    list.replaceChildren(...(doc.features.length ? doc.features.map((f) => {
-      const p = f.properties; const m = p.minutes_left;
-      const left = p.state === "active" ? `${Math.floor(m / 60)} h ${m % 60} min left` : `starts ${when(p.start)}`;
-      return el("li", { class: "deployment", "data-id": p.id },
-        el("a", { href: `/proposals/${p.id}`, text: `#${p.id} ${p.state}` }), `: ${left} (ends ${when(p.end)})`);
-    }) : [el("li", { text: "None active." })]));
+    renderDeployments();
   } catch (err) { list.replaceChildren(el("li", { class: "error", text: refusal(err) })); }
 }
 
@@ -210,7 +222,8 @@ async function main() {
   if (metas.length) await loadForecast(metas[0]);
   else document.getElementById("forecast-info").textContent = "No forecast on this server yet.";
   await Promise.all([...ctx, loadDeployments(), loadIntel()]);
-  setInterval(loadDeployments, 60000);
+  setInterval(renderDeployments, 60000);
+  setInterval(loadDeployments, 300000);
   document.getElementById("map").dataset.ready = "true";
 }
 main().catch((err) => fail("forecast-info", err));
