@@ -25,9 +25,21 @@ app = typer.Typer(
 )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from patrolcast import __version__
+
+        typer.echo(f"patrolcast {__version__}")
+        raise typer.Exit()
+
 
 @app.callback()
-def _root() -> None:
+def _root(
+    version: bool = typer.Option(
+        False, "--version", help="Print the version and exit.", is_eager=True,
+        callback=_print_version,
+    ),
+) -> None:  # fmt: skip
     """Accountable, place-based decision support for short targeted patrols."""
 
 

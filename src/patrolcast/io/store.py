@@ -275,13 +275,16 @@ class Store:
         frame = self.events_frame(dataset)
         return frame.drop(columns=["count", "harm", "mark", "rows", "key"], errors="ignore")
 
-    def quarantine(self, dataset: str) -> pd.DataFrame:
-        """Quarantined rows of ``dataset``: file, line, reason and (redacted) raw text."""
+    def quarantine(self, dataset: str, *, reason: str | None = None) -> pd.DataFrame:
+        """Quarantined rows of ``dataset``: file, line, reason and (redacted) raw text;
+        ``reason`` keeps the rows of that reason only."""
         self.meta(dataset)
         if not self.has_table(dataset, "quarantine"):
             return pd.DataFrame(columns=["file_id", "file", "line", "reason", "raw"])
+        where = " WHERE reason = ?" if reason is not None else ""
         return self.query(
-            f"SELECT * FROM {self._source(dataset, 'quarantine')} ORDER BY file, line"
+            f"SELECT * FROM {self._source(dataset, 'quarantine')}{where} ORDER BY file, line",
+            [reason] if reason is not None else None,
         )
 
     def files(self, dataset: str) -> pd.DataFrame:
