@@ -1,5 +1,5 @@
 """A real Dask LocalCluster for the distributed tests: 2 worker processes, 1 thread each,
-127.0.0.1 only, started once per module and always closed."""
+127.0.0.1 only, started once for the package and always closed."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 distributed = pytest.importorskip("distributed")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def client() -> Iterator[Any]:
     cluster = distributed.LocalCluster(
         n_workers=2,

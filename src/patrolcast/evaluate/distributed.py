@@ -50,6 +50,8 @@ __all__ = [
     "OriginRef",
     "StoreOriginExecutor",
     "dask_client",
+    "ForceRun",
+    "national_backtest",
     "score_origin_ref",
 ]
 
@@ -163,6 +165,17 @@ class DaskExecutor:
         self.retries = retries
         self.log = log
         self.report = DaskReport()
+        self.reports: list[DaskReport] = []  # one per map call (maps may run from threads)
+
+    def total(self) -> DaskReport:
+        """The reports of every ``map`` so far, added up."""
+        out = DaskReport(dashboard=self.report.dashboard)
+        for r in list(self.reports):
+            out.tasks += r.tasks
+            out.retried_after_error += r.retried_after_error
+            out.rerun_after_worker_loss += r.rerun_after_worker_loss
+            out.errors.extend(r.errors)
+        return out
 
     @contextlib.contextmanager
     def _session(self) -> Iterator[Any]:
@@ -176,11 +189,12 @@ class DaskExecutor:
 
     def map(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
         todo = list(items)
-        self.report = DaskReport(tasks=len(todo))
+        report = self.report = DaskReport(tasks=len(todo))
+        self.reports.append(report)
         if not todo:
             return
         with self._session() as client:
-            self.report.dashboard = str(client.dashboard_link or "")
+            report.dashboard = str(client.dashboard_link or "")
             futures = client.map(fn, todo, pure=False, retries=self.retries)
             keys = [f.key for f in futures]
             try:
@@ -188,15 +202,15 @@ class DaskExecutor:
                     try:
                         yield future.result()
                     except Exception as exc:
-                        self.report.errors.append(f"{future.key}: {type(exc).__name__}: {exc}")
+                        report.errors.append(f"{future.key}: {type(exc).__name__}: {exc}")
                         if self.log is not None:
                             self.log(f"task failed after {self.retries} retries: {exc}")
                         raise
             finally:
                 with contextlib.suppress(Exception):
                     seen = client.run_on_scheduler(_task_history, keys=keys, retries=self.retries)
-                    self.report.retried_after_error = int(seen["retried"])
-                    self.report.rerun_after_worker_loss = int(seen["rerun"])
+                    report.retried_after_error = int(seen["retried"])
+                    report.rerun_after_worker_loss = int(seen["rerun"])
                     if self.log is not None and (seen["retried"] or seen["rerun"]):
                         self.log(
                             f"{seen['retried']} task retries after an error, "
@@ -295,3 +309,71 @@ class StoreOriginExecutor:
             self._ref(t, tasks[i + 1] if i + 1 < len(tasks) else None) for i, t in enumerate(tasks)
         ]
         yield from self.inner.map(score_origin_ref, refs)  # type: ignore[misc]
+
+
+# -- the national backtest: every force's origins in flight at once ---------------------------
+
+
+@dataclass
+class ForceRun:
+    """One force's backtest and what it cost (wall seconds seen by the client)."""
+
+    force: str
+    records: int
+    seconds: float
+    result: Any  # BacktestResult
+
+
+def national_backtest(
+    root: Path | str,
+    dataset: str,
+    *,
+    forces: list[str],
+    methods: Callable[[], dict[str, Any]],
+    splitter: Any,
+    executor: Executor,
+    areas: dict[str, Any] | None = None,
+    cell_size: float = 500.0,
+    concurrent_forces: int = 1,
+    protocol: str = "mask",
+) -> list[ForceRun]:
+    """Backtest every force of ``dataset`` in the partitioned store, one task per origin.
+
+    ``methods`` builds fresh unfitted forecasters (name -> forecaster). Each force's support is
+    a grid of ``cell_size`` metres clipped to its boundary (``areas[force]``, a shapely polygon
+    in the store's CRS) or covering its records. Origin tasks carry no events: workers read the
+    force's partition by path (:class:`StoreOriginExecutor`). With ``concurrent_forces > 1``
+    the client submits several forces at once from threads, so a cluster stays busy across
+    forces (use it with :class:`DaskExecutor` sharing one ``client``).
+    """
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from patrolcast.evaluate.backtest import run_backtest
+    from patrolcast.geo.support import Grid
+    from patrolcast.io.partitioned import PartitionedStore
+
+    store = PartitionedStore(root)
+
+    def one(force: str) -> ForceRun:
+        started = time.perf_counter()
+        events = store.events(dataset, force=force)
+        area = (areas or {}).get(force)
+        if area is not None:
+            support = Grid.clipped_to(area, cell_size=cell_size, crs=events.crs)
+        else:
+            support = Grid.covering(
+                float(events.x.min()), float(events.y.min()), float(events.x.max()),
+                float(events.y.max()), cell_size=cell_size, crs=events.crs,
+            )  # fmt: skip
+        wrapped = StoreOriginExecutor(executor, root=root, dataset=dataset, force=force)
+        result = run_backtest(
+            events, support, methods(), splitter, executor=wrapped, protocol=protocol,
+            meta={"dataset": dataset, "force": force},
+        )  # fmt: skip
+        return ForceRun(force, len(events), time.perf_counter() - started, result)
+
+    if concurrent_forces <= 1:
+        return [one(f) for f in forces]
+    with ThreadPoolExecutor(max_workers=concurrent_forces) as pool:
+        return list(pool.map(one, forces))
