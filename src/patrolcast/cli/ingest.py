@@ -5,10 +5,14 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from patrolcast.errors import InputError
+
+if TYPE_CHECKING:
+    from patrolcast.io import IngestSummary
 
 
 def _parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
@@ -26,7 +30,9 @@ def _parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
 def register(app: typer.Typer) -> None:
     @app.command()
     def ingest(
-        path: Path = typer.Argument(..., help="A file, or a folder of .csv/.tsv (optionally .gz)."),
+        path: Path = typer.Argument(
+            ..., help="A file, a folder of .csv/.tsv (optionally .gz), or a zip archive."
+        ),
         kind: str = typer.Option(
             "auto",
             help="auto (from the header), police-uk-street, stop-search, london-datastore, "
@@ -49,10 +55,33 @@ def register(app: typer.Typer) -> None:
         from patrolcast.config import load_settings
         from patrolcast.io import Store
         from patrolcast.io import ingest as run_ingest
+        from patrolcast.io.archives import ingest_archive, is_zip
 
         settings = load_settings(home=home)
         store = Store(settings.store_dir)
         show_progress = not as_json and sys.stderr.isatty()
+        if is_zip(path):
+            if mapping is not None or kind != "auto":
+                raise InputError(
+                    "--kind and --mapping do not apply to a zip archive (each member's kind "
+                    "is read from its name or header)"
+                )
+            archive = ingest_archive(
+                path, store=store, dataset=dataset, crs=settings.crs, bbox=_parse_bbox(bbox),
+                taxonomy=taxonomy, shared_data=settings.shared_data,
+            )  # fmt: skip
+            if as_json:
+                typer.echo(json.dumps(archive.to_dict(), indent=1))
+                return
+            from rich.console import Console
+
+            console = Console()
+            for part in archive.datasets:
+                _print_summary(console, part)
+            for member in archive.skipped:
+                rows = f" ({member.rows:,} rows)" if member.rows else ""
+                console.print(f"member {member.name}{rows}: {member.status}", markup=False)
+            return
         if show_progress:
             from rich.progress import (
                 BarColumn,
@@ -90,27 +119,31 @@ def register(app: typer.Typer) -> None:
             typer.echo(json.dumps(summary.to_dict(), indent=1))
             return
         from rich.console import Console
-        from rich.table import Table
 
-        console = Console()
-        console.print(
-            f"[bold]{summary.dataset}[/] ({summary.kind}, {summary.crs}): "
-            f"{summary.rows_in:,} rows in = {summary.stored:,} stored + "
-            f"{summary.quarantined:,} quarantined; {summary.events:,} records; "
-            f"{summary.seconds:.1f} s"
-        )
-        console.print(f"projection: {summary.transformation}")
-        if summary.reasons:
-            table = Table(title="Quarantined rows by reason")
-            table.add_column("reason")
-            table.add_column("rows", justify="right")
-            for reason, n in sorted(summary.reasons.items(), key=lambda kv: -kv[1]):
-                table.add_row(reason, f"{n:,}")
-            console.print(table)
-        for note, n in sorted(summary.notes.items()):
-            console.print(f"note: {note}: {n:,}")
-        skipped = [f for f in summary.files if f.status != "ingested"]
-        if skipped:
-            console.print(f"{len(skipped)} file(s) skipped:")
-            for f in skipped[:10]:
-                console.print(f"  {f.path}: {f.status}")
+        _print_summary(Console(), summary)
+
+
+def _print_summary(console: Any, summary: IngestSummary) -> None:
+    from rich.table import Table
+
+    console.print(
+        f"[bold]{summary.dataset}[/] ({summary.kind}, {summary.crs}): "
+        f"{summary.rows_in:,} rows in = {summary.stored:,} stored + "
+        f"{summary.quarantined:,} quarantined; {summary.events:,} records; "
+        f"{summary.seconds:.1f} s"
+    )
+    console.print(f"projection: {summary.transformation}")
+    if summary.reasons:
+        table = Table(title="Quarantined rows by reason")
+        table.add_column("reason")
+        table.add_column("rows", justify="right")
+        for reason, n in sorted(summary.reasons.items(), key=lambda kv: -kv[1]):
+            table.add_row(reason, f"{n:,}")
+        console.print(table)
+    for note, n in sorted(summary.notes.items()):
+        console.print(f"note: {note}: {n:,}")
+    skipped = [f for f in summary.files if f.status != "ingested"]
+    if skipped:
+        console.print(f"{len(skipped)} file(s) skipped:")
+        for f in skipped[:10]:
+            console.print(f"  {f.path}: {f.status}")

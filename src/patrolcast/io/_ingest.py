@@ -308,7 +308,7 @@ class _Ids:
 def _ingest_file(
     path: Path, fmt: TextFormat, digest_of: Future[str], known: set[str], reader: Reader,
     store: Store, dataset: str, existing: _Ids, summary: FileSummary, block_bytes: int,
-    progress: Progress | None,
+    progress: Progress | None, label: str | None = None,
 ) -> npt.NDArray[np.int64] | None:  # fmt: skip
     """Ingest one file; None (and nothing written) when its digest is already recorded.
 
@@ -361,7 +361,7 @@ def _ingest_file(
 
     def quarantine_row(line: int, reason: str, raw: str) -> None:
         q_rows["file_id"].append(file_id)
-        q_rows["file"].append(str(path))
+        q_rows["file"].append(label or str(path))
         q_rows["line"].append(line)
         q_rows["reason"].append(reason)
         q_rows["raw"].append(raw)
@@ -549,6 +549,7 @@ def ingest(
     shared_data: Path | None = None,
     block_bytes: int = BLOCK_BYTES,
     progress: Progress | None = None,
+    label: Callable[[Path], str] | None = None,
 ) -> IngestSummary:
     """Ingest a file or a folder of files into ``dataset`` of the analytical store.
 
@@ -570,6 +571,8 @@ def ingest(
     bbox : study-area box ``(min_lon, min_lat, max_lon, max_lat)``; rows outside are quarantined.
     taxonomy : the offence taxonomy (default: the shipped ``offences.csv``).
     shared_data : the shared data folder, for London boundary files (area points).
+    label : the name recorded for a file (default: its path), e.g. ``archive.zip!member.csv``
+        for a member unpacked from an archive (:mod:`patrolcast.io.archives`).
     """
     started = time.perf_counter()
     st = store if isinstance(store, Store) else Store(store)
@@ -595,7 +598,8 @@ def ingest(
     hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="patrolcast-sha256")
     try:
         for p, fmt, skip in plan.files:
-            fs = FileSummary(path=str(p), sha256="", kind=plan.kind, mapping=reader.mapping_name)
+            name_of = label(p) if label else str(p)
+            fs = FileSummary(path=name_of, sha256="", kind=plan.kind, mapping=reader.mapping_name)
             summary.files.append(fs)
             if fmt is not None:
                 fs.encoding, fs.delimiter = fmt.encoding, fmt.delimiter_name
@@ -608,8 +612,9 @@ def ingest(
                 reader.months = tuple(c for c in fmt.header if _MONTH.match(c))
             digest_of = hasher.submit(file_digest, p)
             new = _ingest_file(
-                p, fmt, digest_of, digests, reader, st, name, existing, fs, block_bytes, progress
-            )
+                p, fmt, digest_of, digests, reader, st, name, existing, fs, block_bytes, progress,
+                name_of,
+            )  # fmt: skip
             if new is not None:
                 existing.add(new)
                 digests.add(fs.sha256)
