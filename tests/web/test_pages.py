@@ -91,6 +91,15 @@ def test_signed_in_data_and_role_refusals(client: Any, demo: Any) -> None:
     best = min(doc["features"], key=lambda f: f["properties"]["rank"])["properties"]
     cell = client.get(f"/web/data/forecasts/{demo.snapshots[0]}/cells/{best['unit_id']}").json()
     assert cell["terms"]["recent_events"] > 0 and cell["intelligence"]  # terms, intel touching
+    assert client.get("/web/data/alerts.geojson").json()["features"] == []
+    alerts = demo.home / "alerts"
+    alerts.mkdir(exist_ok=True)
+    ring = [[-0.09, 51.513], [-0.088, 51.513], [-0.088, 51.514], [-0.09, 51.514], [-0.09, 51.513]]
+    (alerts / "alert-city.geojson").write_text(json.dumps({"type": "FeatureCollection",
+        "features": [{"type": "Feature", "properties": {"rule_reason": "fixed rule"},
+                      "geometry": {"type": "Polygon", "coordinates": [ring]}}]}))
+    shown = client.get("/web/data/alerts.geojson").json()
+    assert shown["source"] == "alert-city.geojson" and len(shown["features"]) == 1
     refused = client.get("/web/data/audit")
     assert refused.status_code == 403 and "oversight_auditor" in refused.json()["error"]
 

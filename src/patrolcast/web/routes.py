@@ -63,6 +63,30 @@ def published_dir(ctx: AppContext) -> Path:
     return load_settings().home / "transparency"
 
 
+def alerts_dir(ctx: AppContext) -> Path:
+    """Near-repeat alerts (``patrolcast alert --geojson``): ``PATROLCAST_ALERTS_DIR``, else
+    ``alerts/`` beside a SQLite database, else ``<home>/alerts``."""
+    env = os.environ.get("PATROLCAST_ALERTS_DIR")
+    if env:
+        return Path(env)
+    return published_dir(ctx).parent / "alerts"
+
+
+def _alerts(ctx: AppContext) -> dict[str, Any]:
+    """The newest alert file's raised cells (an empty collection when there is none)."""
+    folder = alerts_dir(ctx)
+    files = sorted(folder.glob("*.geojson"), key=lambda p: p.stat().st_mtime) if (
+        folder.is_dir()) else []
+    if not files:
+        return {"type": "FeatureCollection", "features": [], "source": None}
+    try:
+        doc = json.loads(files[-1].read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise InputError(f"the alert file {files[-1].name} is not GeoJSON") from None
+    features = [f for f in doc.get("features", []) if isinstance(f, dict)]
+    return {"type": "FeatureCollection", "features": features, "source": files[-1].name}
+
+
 def is_demo(ctx: AppContext) -> bool:
     """A demo database carries a marker file beside it (:mod:`patrolcast.app.demo_world`)."""
     url = str(ctx.db.engine.url)
@@ -277,6 +301,11 @@ def _install_data(app: FastAPI, ctx: AppContext) -> None:
     @app.get("/web/data/deployments.geojson", include_in_schema=False)
     def deployments(request: Request) -> JSONResponse:
         return _json(_deployments(ctx, _principal(ctx, request)))
+
+    @app.get("/web/data/alerts.geojson", include_in_schema=False)
+    def alerts(request: Request) -> JSONResponse:
+        _principal(ctx, request)
+        return _json(_alerts(ctx))
 
     @app.get("/web/data/intel.geojson", include_in_schema=False)
     def intel(request: Request) -> JSONResponse:

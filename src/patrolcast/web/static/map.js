@@ -11,7 +11,7 @@ const UNITS = { expected_harm: "expected harm (harm-weighted offences in the win
   expected_count: "expected count (offences in the window)" };
 const state = { me: null, forecast: null, layer: null, outline: null, study: null, context: {},
   measure: "expected_harm", breaks: [], selected: null, deployments: null, intel: null,
-  boroughs: null, wards: null, deploymentDoc: null, clockOffset: 0 };
+  alerts: null, boroughs: null, wards: null, deploymentDoc: null, clockOffset: 0 };
 
 const map = L.map("map", { zoomSnap: 0.25, keyboard: true, attributionControl: false })
   .setView([51.509, -0.118], 11);
@@ -46,7 +46,9 @@ function legend() {
     el("p", { class: "small" }, el("span", { class: "swatch deploy", "aria-hidden": "true" }),
       " active or authorised deployment"),
     el("p", { class: "small" }, el("span", { class: "swatch intel", "aria-hidden": "true" }),
-      " graded intelligence place"));
+      " graded intelligence place"),
+    el("p", { class: "small" }, el("span", { class: "swatch alert", "aria-hidden": "true" }),
+      " near-repeat alert zone"));
 }
 
 function styleCell(f) {
@@ -190,6 +192,16 @@ async function loadDeployments() {
   } catch (err) { list.replaceChildren(el("li", { class: "error", text: refusal(err) })); }
 }
 
+async function loadAlerts() {
+  const note = document.getElementById("alert-note");
+  try {
+    const doc = await api("GET", "/web/data/alerts.geojson");
+    if (state.alerts) map.removeLayer(state.alerts);
+    state.alerts = L.geoJSON(doc, { pane: "top", style: { color: "#c25e00", weight: 2, dashArray: "8 3", fill: false } }).addTo(map);
+    note.textContent = doc.features.length ? `${doc.features.length} raised cell(s) from ${doc.source}.` : "No current alert.";
+  } catch (err) { note.textContent = `Not shown: ${refusal(err)}`; }
+}
+
 async function loadIntel() {
   const note = document.getElementById("intel-note");
   try {
@@ -221,7 +233,7 @@ async function main() {
     .map((b) => toggleContext(b.dataset.layer, true));
   if (metas.length) await loadForecast(metas[0]);
   else document.getElementById("forecast-info").textContent = "No forecast on this server yet.";
-  await Promise.all([...ctx, loadDeployments(), loadIntel()]);
+  await Promise.all([...ctx, loadDeployments(), loadIntel(), loadAlerts()]);
   setInterval(renderDeployments, 60000);
   setInterval(loadDeployments, 300000);
   document.getElementById("map").dataset.ready = "true";
