@@ -104,12 +104,22 @@ def dask_client(
     try:
         if log is not None:
             where = scheduler or client.scheduler.address
-            log(f"dask scheduler {where}; dashboard {client.dashboard_link}")
+            log(f"dask scheduler {where}; dashboard {_dashboard(client)}")
         yield client
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def _dashboard(client: Any) -> str:
+    """The dashboard address (served only where bokeh is installed: say so otherwise)."""
+    link = str(client.dashboard_link or "")
+    try:
+        import bokeh  # noqa: F401
+    except ImportError:
+        return f"{link} (not served here: pip install bokeh)"
+    return link
 
 
 @dataclass
@@ -180,8 +190,8 @@ class DaskExecutor:
     @contextlib.contextmanager
     def _session(self) -> Iterator[Any]:
         if self.client is not None:
-            if self.log is not None:
-                self.log(f"dask dashboard {self.client.dashboard_link}")
+            if self.log is not None and not self.reports[:-1]:  # once per executor
+                self.log(f"dask dashboard {_dashboard(self.client)}")
             yield self.client
             return
         with dask_client(scheduler=self.scheduler, workers=self.workers, log=self.log) as client:
