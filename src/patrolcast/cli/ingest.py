@@ -27,7 +27,75 @@ def _parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
     return (parts[0], parts[1], parts[2], parts[3])
 
 
+fetch_app = typer.Typer(help="Download published crime files.", no_args_is_help=True)
+
+
+@fetch_app.command("police-uk")
+def fetch_police_uk(
+    force: str = typer.Option(..., "--force", help="data.police.uk force id, e.g. city-of-london."),
+    start: str = typer.Option(..., "--from", help="First month, YYYY-MM."),
+    end: str = typer.Option(..., "--to", help="Last month, YYYY-MM."),
+    out: Path | None = typer.Option(None, help="Folder (default: <home>/downloads/police-uk)."),
+    kind: list[str] = typer.Option(
+        ["street", "stop-and-search"], help="street, stop-and-search, outcomes (repeatable)."
+    ),
+    layout: str = typer.Option(
+        "files",
+        help="files: {base}/{YYYY-MM}/{YYYY-MM}-{force}-{kind}.csv; "
+        "archive: {base}/{YYYY-MM}.zip (all forces).",
+    ),
+    base_url: str | None = typer.Option(
+        None,
+        help="Base URL (else PATROLCAST_POLICE_UK_BASE_URL, else the data.police.uk archive).",
+    ),
+    delay: float = typer.Option(1.0, min=0.0, help="Seconds between requests (be polite)."),
+    retries: int = typer.Option(4, min=0, help="Retries per file (dropped connection, 429, 5xx)."),
+    max_wait: float = typer.Option(300.0, min=0.0, help="Longest Retry-After to honour, seconds."),
+    refresh: bool = typer.Option(False, help="Download finished files again; report changes."),
+    home: Path | None = typer.Option(None, help="Data home."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Download a force's monthly data.police.uk files: resumable, checksummed, polite."""
+    from patrolcast.config import load_settings
+    from patrolcast.io import fetch
+
+    folder = out or load_settings(home=home).home / "downloads" / "police-uk"
+    items = fetch.plan(force, start, end, kinds=tuple(kind), layout=layout, base=base_url)
+    options = dict(delay=delay, retries=retries, max_wait=max_wait, refresh=refresh)
+    if not as_json and sys.stderr.isatty():
+        from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
+
+        with Progress(
+            TextColumn("{task.description}"), BarColumn(), DownloadColumn(), transient=True
+        ) as bar:
+            tasks: dict[str, Any] = {}
+
+            def report(name: str, done: int, total: int | None) -> None:
+                if name not in tasks:
+                    tasks[name] = bar.add_task(name, total=total)
+                bar.update(tasks[name], completed=done, total=total)
+
+            summary = fetch.fetch_files(items, folder, progress=report, **options)  # type: ignore[arg-type]
+    else:
+        summary = fetch.fetch_files(items, folder, **options)  # type: ignore[arg-type]
+    if as_json:
+        typer.echo(json.dumps(summary.to_dict(), indent=1))
+    else:
+        for f in summary.files:
+            if f.status != "skipped":
+                extra = f": {f.message}" if f.message else ""
+                typer.echo(f"{f.status:<10} {f.path}{extra}")
+        counts = ", ".join(f"{n} {s}" for s, n in summary.to_dict()["counts"].items())
+        typer.echo(
+            f"{len(summary.files)} file(s) in {folder}: {counts}; manifest.json records SHA-256"
+        )
+    if summary.failed:
+        raise typer.Exit(1)
+
+
 def register(app: typer.Typer) -> None:
+    app.add_typer(fetch_app, name="fetch")
+
     @app.command()
     def ingest(
         path: Path = typer.Argument(
