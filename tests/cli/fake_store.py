@@ -1,29 +1,9 @@
-"""A stand-in for :class:`patrolcast.io.store.Store` with its documented read API.
-
-It serves a synthetic point dataset (``synth``) so that the CLI adapters can be tested
-without ingesting anything; ingestion itself is tested in tests/io.
-"""
+"""Kept only for tests/evaluate/test_forecast_job.py (not owned by the CLI tests): ``FakeStore``
+is now a real :class:`patrolcast.io.store.Store` on a temporary folder, filled through the real
+ingest path (see tests/cli/synthetic_store.py). New tests use ``synthetic_store(tmp_path)``."""
 
 from __future__ import annotations
 
-from typing import Any
+from tests.cli.synthetic_store import temporary_synthetic_store as FakeStore  # noqa: N812
 
-from patrolcast.events import EventSet
-from tests.evaluate.synthetic import hotspot_events
-
-
-class FakeStore:
-    def __init__(self, events: EventSet | None = None) -> None:
-        # 2 km square near Trafalgar Square (British National Grid), 200 days of events.
-        base = events or hotspot_events(days=200)
-        self._events = EventSet.from_arrays(
-            base.t, base.x + 529_000, base.y + 179_000, crs="EPSG:27700"
-        )
-
-    def datasets(self) -> list[dict[str, Any]]:
-        return [{"name": "synth", "kind": "incidents"}]
-
-    def events(self, dataset: str, *, groups: Any = None, start: Any = None,
-               end: Any = None) -> EventSet:
-        assert dataset == "synth"
-        return self._events
+__all__ = ["FakeStore"]

@@ -9,16 +9,16 @@ import pytest
 from typer.testing import CliRunner
 
 from patrolcast.cli.main import app
-from tests.cli.fake_store import FakeStore
+from patrolcast.io import Store
+from tests.cli.synthetic_store import synthetic_store, use_store
 
 runner = CliRunner()
 
 
 @pytest.fixture()
-def fake_store(monkeypatch: pytest.MonkeyPatch) -> FakeStore:
-    store = FakeStore()
-    monkeypatch.setattr("patrolcast.evaluate.jobs.open_store", lambda home=None: store)
-    return store
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Store:
+    """A real store with the synthetic dataset ``synth`` (see tests/cli/synthetic_store.py)."""
+    return use_store(monkeypatch, synthetic_store(tmp_path / "home"))
 
 
 def _backtest(tmp_path: Path, *extra: str) -> tuple[int, str]:
@@ -31,7 +31,7 @@ def _backtest(tmp_path: Path, *extra: str) -> tuple[int, str]:
     return result.exit_code, result.stdout
 
 
-def test_backtest_json(tmp_path: Path, fake_store: FakeStore) -> None:
+def test_backtest_json(tmp_path: Path, store: Store) -> None:
     code, out = _backtest(tmp_path, "--json")
     assert code == 0, out
     payload = json.loads(out)
@@ -52,7 +52,7 @@ def test_backtest_json(tmp_path: Path, fake_store: FakeStore) -> None:
     assert Path(files["json"]).exists() and Path(files["png"]).exists()
 
 
-def test_report_backtest_round_trip(tmp_path: Path, fake_store: FakeStore) -> None:
+def test_report_backtest_round_trip(tmp_path: Path, store: Store) -> None:
     code, out = _backtest(tmp_path, "--json")
     saved = json.loads(out)["files"]["json"]
     result = runner.invoke(app, ["report", "backtest", saved, "--json", "--n-boot", "200",
@@ -76,7 +76,7 @@ def test_report_backtest_round_trip(tmp_path: Path, fake_store: FakeStore) -> No
     ],
 )
 def test_bad_input_is_one_clear_error(
-    tmp_path: Path, fake_store: FakeStore, args: list[str], message: str
+    tmp_path: Path, store: Store, args: list[str], message: str
 ) -> None:
     from patrolcast.errors import InputError
 
@@ -89,6 +89,6 @@ def test_bad_input_is_one_clear_error(
     assert message in str(result.exception)
 
 
-def test_unknown_dataset(tmp_path: Path, fake_store: FakeStore) -> None:
+def test_unknown_dataset(tmp_path: Path, store: Store) -> None:
     result = runner.invoke(app, ["backtest", "--dataset", "nope", "--out", str(tmp_path)])
     assert "no dataset 'nope'" in str(result.exception)

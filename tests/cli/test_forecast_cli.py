@@ -10,19 +10,19 @@ import pytest
 from typer.testing import CliRunner
 
 from patrolcast.cli.main import app
-from tests.cli.fake_store import FakeStore
+from patrolcast.io import Store
+from tests.cli.synthetic_store import DECOY_CELL, HOT_CELLS, X0, Y0, synthetic_store, use_store
 
 runner = CliRunner()
 
 
 @pytest.fixture()
-def fake_store(monkeypatch: pytest.MonkeyPatch) -> FakeStore:
-    store = FakeStore()
-    monkeypatch.setattr("patrolcast.evaluate.jobs.open_store", lambda home=None: store)
-    return store
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Store:
+    """A real store with the synthetic dataset ``synth`` (see tests/cli/synthetic_store.py)."""
+    return use_store(monkeypatch, synthetic_store(tmp_path / "home"))
 
 
-def test_forecast_json_and_files(tmp_path: Path, fake_store: FakeStore) -> None:
+def test_forecast_json_and_files(tmp_path: Path, store: Store) -> None:
     result = runner.invoke(
         app,
         ["forecast", "--dataset", "synth", "--method", "kde", "--start", "2022-06-01",
@@ -41,9 +41,30 @@ def test_forecast_json_and_files(tmp_path: Path, fake_store: FakeStore) -> None:
     assert len(files["csv"].read_text().splitlines()) == n + 1
     # The top cell is one of the two synthetic hot cells (centres 625 m and 1375 m in).
     top = payload["top_units"][0]
-    assert (round(top["easting"] - 529_000), round(top["northing"] - 179_000)) in {
-        (625, 625), (1375, 1375)
-    }
+    assert (round(top["easting"] - X0), round(top["northing"] - Y0)) in HOT_CELLS
+    # the default offence groups (violence) are applied: the burglary decoys are not history
+    violence = store.events("synth", groups=["serious_violence", "violence"],
+                            end="2022-06-01T00:00:00+01:00")
+    assert payload["events_in_history"] == len(violence) < len(
+        store.events("synth", end="2022-06-01T00:00:00+01:00")
+    )
+
+
+def test_forecast_offence_groups_reach_the_store(tmp_path: Path, store: Store) -> None:
+    """``--groups burglary`` forecasts burglary: the decoy cell ranks first. (A stand-in store
+    that ignored ``groups`` let a lost offence filter pass unnoticed.)"""
+    result = runner.invoke(
+        app,
+        ["forecast", "--dataset", "synth", "--method", "kde", "--start", "2022-06-01",
+         "--horizon", "7d", "--cell-size", "250", "--out", str(tmp_path), "--json",
+         "--study-area", "hull", "--groups", "burglary"],
+    )
+    assert result.exit_code == 0, result.stdout
+    payload = json.loads(result.stdout)
+    top = payload["top_units"][0]
+    assert (round(top["easting"] - X0), round(top["northing"] - Y0)) == DECOY_CELL
+    burglary = store.events("synth", groups=["burglary"], end="2022-06-01T00:00:00+01:00")
+    assert payload["events_in_history"] == len(burglary) > 0
 
 
 @pytest.mark.parametrize(
@@ -55,7 +76,7 @@ def test_forecast_json_and_files(tmp_path: Path, fake_store: FakeStore) -> None:
         (["--start", "2000-01-01"], "nothing to learn from"),
     ],
 )
-def test_bad_input(tmp_path: Path, fake_store: FakeStore, args: list[str], message: str) -> None:
+def test_bad_input(tmp_path: Path, store: Store, args: list[str], message: str) -> None:
     result = runner.invoke(app, ["forecast", "--dataset", "synth", "--out", str(tmp_path),
                                  "--study-area", "hull", *args])
     assert result.exit_code != 0

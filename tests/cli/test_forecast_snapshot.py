@@ -15,16 +15,16 @@ from patrolcast.errors import InputError
 from patrolcast.events import EventSet
 from patrolcast.forecast.registry import make_forecaster
 from patrolcast.geo.support import Grid
-from tests.cli.fake_store import FakeStore
+from patrolcast.io import Store
+from tests.cli.synthetic_store import synthetic_store, use_store
 
 runner = CliRunner()
 
 
 @pytest.fixture()
-def fake_store(monkeypatch: pytest.MonkeyPatch) -> FakeStore:
-    store = FakeStore()
-    monkeypatch.setattr("patrolcast.evaluate.jobs.open_store", lambda home=None: store)
-    return store
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Store:
+    """A real store with the synthetic dataset ``synth`` (see tests/cli/synthetic_store.py)."""
+    return use_store(monkeypatch, synthetic_store(tmp_path / "home"))
 
 
 def test_digest_changes_with_any_value() -> None:
@@ -44,7 +44,7 @@ def test_digest_changes_with_any_value() -> None:
     assert replace(f, end=58.0).digest() != f.digest()
 
 
-def test_forecast_snapshot_is_recorded_for_proposals(tmp_path: Path, fake_store: FakeStore) -> None:
+def test_forecast_snapshot_is_recorded_for_proposals(tmp_path: Path, store: Store) -> None:
     out = runner.invoke(app, ["forecast", "--dataset", "synth", "--start", "2022-06-01",
                               "--horizon", "7d", "--out", str(tmp_path), "--json"])
     assert out.exit_code == 0, out.output
