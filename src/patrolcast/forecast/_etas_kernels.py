@@ -194,9 +194,7 @@ def _estep_pairs(
 EStep = tuple[FloatArray, FloatArray, float, FloatArray, FloatArray, float]
 
 
-def _scales(
-    sigma: float | FloatArray, weights: FloatArray | None
-) -> tuple[FloatArray, FloatArray]:
+def _scales(sigma: float | FloatArray, weights: FloatArray | None) -> tuple[FloatArray, FloatArray]:
     sig = np.atleast_1d(np.asarray(sigma, dtype=np.float64))
     w = np.ones(1) if weights is None else np.asarray(weights, dtype=np.float64)
     if w.shape != sig.shape:
