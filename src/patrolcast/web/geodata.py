@@ -62,7 +62,7 @@ def _to_wgs84(geom: Any, crs: str = HOUSE_CRS) -> Any:
 
     to = _transformer(crs)
     moved = shapely.transform(geom, lambda xy: np.column_stack(to.transform(xy[:, 0], xy[:, 1])))
-    return shapely.set_precision(moved, 1e-6)
+    return shapely.set_precision(moved, 1e-5)  # about a metre
 
 
 def to_wgs84_geojson(geom: Any, crs: str = HOUSE_CRS) -> dict[str, Any]:
@@ -225,27 +225,55 @@ def _read_terms(path: Path) -> dict[str, dict[str, float]]:
     return out
 
 
+def _read_forecast(geojson: Path) -> Any:
+    """The forecast's units in the house CRS: the GeoPackage beside it when there is one
+    (already in metres), else its GeoJSON reprojected."""
+    import geopandas as gpd
+
+    gpkg = geojson.with_suffix(".gpkg")
+    frame = gpd.read_file(gpkg if gpkg.exists() else geojson, engine="pyogrio")
+    if frame.crs is None:
+        frame = frame.set_crs("EPSG:4326")
+    return frame.to_crs(HOUSE_CRS) if str(frame.crs) != HOUSE_CRS else frame
+
+
+def _union(geoms: Any) -> Any:
+    """The union of units that tile an area (a coverage), fast; a general union otherwise."""
+    import shapely
+
+    if len(geoms) == 0:
+        return shapely.Polygon()
+    try:
+        merged = shapely.coverage_union_all(geoms)
+        if merged.is_valid:
+            return merged
+    except shapely.errors.GEOSException:
+        pass
+    return shapely.union_all(geoms, grid_size=1.0)
+
+
 @lru_cache(maxsize=8)
 def _forecast_layer(geojson: Path, explain: Path, mtime: float) -> ForecastLayer:
-    import geopandas as gpd
     import shapely
 
     from patrolcast.evaluate.metrics import flag_area
 
-    frame = gpd.read_file(geojson, engine="pyogrio")
-    if frame.crs is None:
-        frame = frame.set_crs("EPSG:4326")
-    metric = frame.to_crs(HOUSE_CRS)
+    frame = _read_forecast(geojson)
     harm = np.asarray(frame["expected_harm"], dtype=float)
     count = np.asarray(frame["expected_count"], dtype=float)
-    area = np.asarray(metric.geometry.area, dtype=float)
+    geoms = np.asarray(list(frame.geometry), dtype=object)
+    area = shapely.area(geoms)
     top = flag_area(harm, area, 0.05) > 0
-    bounds = metric.geometry.bounds.to_numpy()
-    study = shapely.union_all(list(metric.geometry)).buffer(0.01).simplify(5.0)
-    outline = shapely.union_all([g for g, t in zip(metric.geometry, top, strict=True) if t])
+    bounds = shapely.bounds(geoms)
+    grid = bool(np.allclose(area, area[0])) if area.size else True
+    tolerance = 2.0 if grid else 15.0  # areas (LSOAs) are drawn simplified
+    study = _union(geoms).simplify(tolerance)
+    outline = _union(geoms[top]).simplify(tolerance / 2)
+    simple = shapely.simplify(geoms, tolerance, preserve_topology=False)
+    simple = np.where(shapely.is_empty(simple), geoms, simple)
+    moved = [json.loads(t) for t in shapely.to_geojson(_to_wgs84(simple))]
     features = []
     units: dict[str, dict[str, Any]] = {}
-    moved = _many_to_wgs84(list(metric.geometry), 5.0)
     for i, uid in enumerate(frame["unit_id"].astype(str)):
         props = {
             "unit_id": uid,

@@ -388,8 +388,24 @@ def _install_public(app: FastAPI, ctx: AppContext) -> None:
         return FileResponse(path, media_type=media, filename=name)
 
 
+def _warm(ctx: AppContext) -> None:
+    """Prepare the newest forecasts and the default context layers before anyone asks."""
+    folder = ctx.boroughs_path.parent if ctx.boroughs_path else None
+    try:
+        for meta in _latest_forecasts(ctx):
+            geodata.forecast_layer(_snapshot(ctx, int(meta["snapshot_id"])).uri)
+        if folder is not None:
+            for layer in ("boroughs", "roads"):
+                geodata.boundary_geojson(folder, layer)
+    except Exception:  # noqa: BLE001 - a cache warm-up; the request path reports errors
+        return
+
+
 def mount_web(app: FastAPI, ctx: AppContext) -> None:
     """Add the dashboard's pages, data routes and assets to the server's application."""
+    import threading
+
+    threading.Thread(target=_warm, args=(ctx,), name="web-warm-up", daemon=True).start()
     _install_data(app, ctx)
     _install_pages(app, ctx)
     _install_public(app, ctx)
