@@ -188,14 +188,18 @@ class Person:
     last_step: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def code(self) -> str | None:
-        """A one-time code this account has never used (waits for the next step if needed)."""
+    def code(self, ahead: int = 0) -> str | None:
+        """A one-time code this account has never used (waits for the next step if needed).
+
+        ``ahead=1`` takes the next step's code, which the server accepts for up to 90 s (one
+        step of drift): a re-authentication sent under load still arrives with a valid code.
+        """
         if self.secret is None:
             return None
         with self.lock:
             while True:
                 now_step = int(time.time()) // STEP
-                step = max(self.last_step + 1, now_step - 1)
+                step = max(self.last_step + 1, now_step - 1 + 2 * ahead)
                 if step <= now_step + 1:
                     self.last_step = step
                     return pyotp.TOTP(self.secret).at(step * STEP)
@@ -401,7 +405,7 @@ def closed_loop(base: str, path: str, headers: dict[str, str], clients: int,
             for st in seen:
                 statuses[st] = statuses.get(st, 0) + 1
 
-    threads = [threading.Thread(target=worker) for _ in range(clients)]
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(clients)]
     for th in threads:
         th.start()
     stop_at[0] = time.perf_counter() + 3600
@@ -434,13 +438,13 @@ def authorise_runs(world: World, clients: int, rounds: int,
             _send(c, "GET", "/static/robots.txt")
             for k in range(rounds):
                 officer = mine[j][k % len(mine[j])]
-                body = {"password": PASSWORD, "totp": officer.code()}
                 with lock:
                     pid, start = queue.pop()
                 auth = {"reasons": "Grounds met; proportionate.", "ndm": NDM, "start": start,
                         "hours": 2, "tactical_commander": "tfc", "strategic_commander": "sfc",
                         "public_notice": "Notice: armed patrols in the area tonight."}
                 barrier.wait()
+                body = {"password": PASSWORD, "totp": officer.code(ahead=1)}
                 t0 = time.perf_counter()
                 st = _send(c, "POST", "/api/auth/reauth", headers=officer.headers(), json=body)
                 record("reauth", t0, st)
@@ -450,7 +454,7 @@ def authorise_runs(world: World, clients: int, rounds: int,
                            headers=officer.headers(), json=auth)
                 record("authorise", t0, st)
 
-    threads = [threading.Thread(target=worker, args=(j,)) for j in range(clients)]
+    threads = [threading.Thread(target=worker, args=(j,), daemon=True) for j in range(clients)]
     for th in threads:
         th.start()
     for th in threads:
