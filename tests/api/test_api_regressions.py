@@ -7,8 +7,9 @@ import pytest
 from tests.api.world import ApiWorld
 
 # Ids beyond the database's integer range reached the database: SQLite raised OverflowError
-# ("Python int too large to convert to SQLite INTEGER") and PostgreSQL an out-of-range error,
-# both answered 500. Path ids are now bounded (1 .. 2**31 - 1) and refused with 422.
+# ("Python int too large to convert to SQLite INTEGER") for ids of 2**63 and more, answered 500
+# (PostgreSQL compared them and found nothing). Path ids are now bounded to the integer
+# column's range (1 .. 2**31 - 1) on every backend and refused with 422.
 _TOO_BIG = [2**31, 2**63, 2**64 + 1]
 
 
