@@ -60,7 +60,7 @@ def test_estep_numba_equals_dense_reference() -> None:
         t, x, y, marks, theta, 0.2, 90.0, mu, max_days=10.0, max_distance=400.0, block=97
     )
     for a, b in zip(fast, slow, strict=True):
-        np.testing.assert_allclose(a, b, rtol=1e-10)
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-10)
     # a mixture of two scales: same agreement, and one scale of weight 1 is the plain kernel
     sig, w = np.array([40.0, 160.0]), np.array([0.3, 0.7])
     fast2 = estep_pairs(parent, child, t, x, y, marks, theta, 0.2, sig, mu, w)
@@ -68,7 +68,7 @@ def test_estep_numba_equals_dense_reference() -> None:
         t, x, y, marks, theta, 0.2, sig, mu, max_days=10.0, max_distance=400.0, weights=w
     )
     for a, b in zip(fast2, slow2, strict=True):
-        np.testing.assert_allclose(a, b, rtol=1e-10)
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-10)
     one = estep_pairs(parent, child, t, x, y, marks, theta, 0.2, np.array([90.0, 300.0]), mu,
                       np.array([1.0, 0.0]))  # fmt: skip
     np.testing.assert_allclose(one[0], fast[0], rtol=1e-12)
