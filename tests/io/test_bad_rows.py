@@ -114,3 +114,41 @@ def test_a_few_stray_control_characters_do_not_make_a_file_binary(tmp_path: Path
     rows[10] = street_row(10, "On or near \x07Bell Street")
     s = ingest(_write(tmp_path / "bell.csv", rows), store=Store(tmp_path / "store"))
     assert (s.rows_in, s.stored, s.quarantined) == (200, 200, 0)
+
+
+def test_street_reader_equals_its_pandas_reference_on_awkward_rows() -> None:
+    import numpy as np
+    import pyarrow as pa
+
+    from patrolcast.io._readers import PoliceUkStreetReader, _py_stripped
+    from patrolcast.taxonomy import load_taxonomy
+
+    spaces = [chr(c) for c in range(0x3100) if chr(c).isspace()]
+    values = [f"{c}x{c}" for c in spaces] + ["plain", "", "\x1bx", "x\u200b", "\ufeffx"]
+    assert _py_stripped(pa.array(values)).to_pylist() == [v.strip() for v in values]
+    rows = {
+        "Crime ID": [" abc ", "", "abc", "d\u3000", None, "e", "f", "g", "h", "", ""],
+        "Month": ["2018-01", " 2018-01", "2018-13", "2018-02", "2018-02", "", "2018-02\u2028",
+                  "2018-03", "2018-03", "2018-03", "2018-03"],
+        "Longitude": ["-0.1", "-0.1", "-0.1", "", "0", "-0.2", "-0.1", "abc", "-0.1", "-0.1",
+                      "-0.1"],
+        "Latitude": ["51.5", "51.5", "51.5", "51.5", "0", "51.6", "51.5", "51.5", "51.5",
+                     "51.5", "51.5"],
+        "LSOA code": ["E01", " E01", "E01 ", "", "E02", "E02", "E01", "E03", "E04", "E01", ""],
+        "LSOA name": ["A", "A ", "", "B", "B", "B", "A", "C", "D", "A", None],
+        "Crime type": ["Other theft", "Other theft", "Burglary", "Robbery", "Nope",
+                       " Other theft", "Drugs", "Drugs", "Nope", "Anti-social behaviour",
+                       "Anti-social behaviour"],
+    }  # fmt: skip
+    table = pa.table({k: pa.array(v, pa.string()) for k, v in rows.items()})
+    reader = PoliceUkStreetReader(taxonomy=load_taxonomy(), target_crs="EPSG:27700", bbox=None)
+    lines = np.arange(2, 2 + table.num_rows)
+    fast, ref = reader.process(table, lines), reader.process_reference(table, lines)
+    assert fast.rejected.positions.tolist() == ref.rejected.positions.tolist()
+    assert fast.rejected.reasons.tolist() == ref.rejected.reasons.tolist()
+    assert "unknown offence" in ref.rejected.reasons.tolist()
+    assert fast.records.num_rows == ref.records.num_rows >= 4
+    assert fast.records.column_names == ref.records.column_names
+    for name in ref.records.column_names:
+        got, want = fast.records.column(name).to_pylist(), ref.records.column(name).to_pylist()
+        assert got == want, name

@@ -129,6 +129,49 @@ def _encoded(column: pa.ChunkedArray | pa.Array) -> tuple[npt.NDArray[np.int32],
     return codes, trimmed
 
 
+# What Python's str.strip() removes (str.isspace()), for RE2: a value starting or ending with one
+# of these is stripped in Python, exactly as the pandas reference does.
+_PY_SPACE = (
+    "[\\t-\\r\\x1c- \\x85\\xa0\\x{1680}\\x{2000}-\\x{200a}\\x{2028}\\x{2029}"
+    "\\x{202f}\\x{205f}\\x{3000}]"
+)
+_PY_PADDED = f"^{_PY_SPACE}|{_PY_SPACE}$"
+
+
+def _distinct(column: pa.ChunkedArray | pa.Array) -> tuple[npt.NDArray[np.int32], pa.Array]:
+    """Dictionary codes and the distinct values as they are (missing values as "")."""
+    arr = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    if arr.null_count:
+        arr = pc.fill_null(arr, "")
+    encoded = pc.dictionary_encode(arr)
+    codes = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int32)
+    return codes, encoded.dictionary
+
+
+def _py_strip(values: pa.Array) -> list[str]:
+    """Distinct values stripped as Python's ``str.strip`` does (few values: a Python loop)."""
+    return [v.strip() for v in values.to_pylist()]
+
+
+def _py_stripped(column: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """Text stripped exactly as ``str.strip`` (missing -> ""), vectorised: only when a value
+    starts or ends with a character Python counts as space is the column stripped in Python."""
+    arr = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    if arr.null_count:
+        arr = pc.fill_null(arr, "")
+    if not pc.any(pc.match_substring_regex(arr, _PY_PADDED)).as_py():
+        return arr
+    return pa.array([v.strip() for v in arr.to_pylist()], type=pa.string())
+
+
+def _stripped_dictionary(codes: npt.NDArray[np.int32], raw: pa.Array) -> pa.DictionaryArray:
+    """Codes into distinct raw text -> dictionary of stripped text, "" as missing."""
+    remap, uniques = pd.factorize(np.asarray(_py_strip(raw), dtype=object))
+    return _dictionary_array(
+        remap.astype(np.int32)[codes], pa.array(np.asarray(uniques, dtype=object), type=pa.string())
+    )
+
+
 def _dictionary_array(codes: npt.NDArray[np.int32], dictionary: pa.Array) -> pa.DictionaryArray:
     """Codes into a dictionary of text, with the empty text as a missing value."""
     empty = np.asarray(pc.equal(dictionary, "").to_numpy(zero_copy_only=False), dtype=bool)
@@ -223,6 +266,68 @@ class PoliceUkStreetReader(Reader):
         return STREET_COLUMNS
 
     def process(self, table: pa.Table, lines: npt.NDArray[np.int64]) -> Processed:
+        """Arrow throughout, each repeated value (month, LSOA, crime type) handled once per
+        distinct value; equal, record for record, to :meth:`process_reference` (tested)."""
+        n = table.num_rows
+        checks = Checks(n)
+        month_codes, month_raw = _distinct(table.column("Month"))
+        month_u = pd.to_datetime(
+            pd.Series(_py_strip(month_raw), dtype=object), format="%Y-%m", errors="coerce"
+        )
+        month_bad = month_u.isna().to_numpy()
+        checks.fail(month_bad[month_codes], acc.BAD_DATE)
+        month_us = _epoch_us(month_u)[month_codes]
+        xs, x_blank = parse_coordinates(table.column("Longitude"))
+        ys, y_blank = parse_coordinates(table.column("Latitude"))
+        missing = x_blank | y_blank
+        px, py = check_points(
+            checks, xs, ys, source_crs="EPSG:4326", target_crs=self.target_crs,
+            bbox_lonlat=self.bbox or GREAT_BRITAIN, raw_missing=missing,
+        )  # fmt: skip
+        label_codes, label_raw = _distinct(table.column("Crime type"))
+        label_values = np.asarray(label_raw.to_numpy(zero_copy_only=False), dtype=object)
+        group_values, harm_values = self.taxonomy.classify("police.uk", label_values)
+        checks.fail(np.asarray(pd.isna(group_values), dtype=bool)[label_codes], acc.UNKNOWN_OFFENCE)
+        crime_id = _py_stripped(table.column("Crime ID"))
+        keyed = np.asarray(
+            pc.greater(pc.utf8_length(crime_id), 0).to_numpy(zero_copy_only=False), dtype=bool
+        )
+        lsoa_codes, lsoa_raw = _distinct(table.column("LSOA code"))
+        lsoa_values = np.asarray(lsoa_raw.to_numpy(zero_copy_only=False), dtype=object)
+        content = _ids_from_content(
+            "police.uk/street",
+            numeric_hash(month_us),
+            _coordinate_hash(px, py),
+            hash_strings(lsoa_values)[lsoa_codes],
+            hash_strings(label_values)[label_codes],
+        )
+        key_hash = _ids_from_content(
+            "police.uk/street-id",
+            hash_strings(
+                np.asarray(crime_id.to_numpy(zero_copy_only=False), dtype=object),
+                categorize=False,
+            ),
+        )
+        gcodes, guniq = pd.factorize(group_values)  # unique dictionary (NaN -> -1)
+        row_groups = gcodes[label_codes].astype(np.int32)
+        rec = _empty_records(n)
+        rec.update(
+            time=pa.array(month_us, type=pa.timestamp("us", tz="UTC"), mask=month_bad[month_codes]),
+            x=px, y=py, harm=harm_values[label_codes],
+            offence=pa.DictionaryArray.from_arrays(pa.array(label_codes), label_raw),
+            offence_group=pa.DictionaryArray.from_arrays(
+                pa.array(row_groups, mask=row_groups < 0),
+                pa.array(np.asarray(guniq, dtype=object), type=pa.string()),
+            ),
+            key=pc.if_else(pa.array(keyed), crime_id, pa.scalar(None, pa.string())),
+            area_code=_stripped_dictionary(lsoa_codes, lsoa_raw),
+            area_name=_stripped_dictionary(*_distinct(table.column("LSOA name"))),
+            _hash=np.where(keyed, key_hash, content), _keyed=keyed,
+        )  # fmt: skip
+        return self._finish(checks, rec, lines, Counter())
+
+    def process_reference(self, table: pa.Table, lines: npt.NDArray[np.int64]) -> Processed:
+        """The plain pandas version :meth:`process` is tested against."""
         df = self._frame(table, STREET_COLUMNS)
         n = len(df)
         checks = Checks(n)

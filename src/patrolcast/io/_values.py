@@ -471,10 +471,16 @@ def tag_hash(tag: str) -> np.uint64:
     )
 
 
-def hash_strings(values: pd.Series | npt.NDArray[np.object_]) -> npt.NDArray[np.uint64]:
-    """Stable 64-bit hashes of strings (pandas' SipHash with its fixed default key)."""
+def hash_strings(
+    values: pd.Series | npt.NDArray[np.object_], *, categorize: bool = True
+) -> npt.NDArray[np.uint64]:
+    """Stable 64-bit hashes of strings (pandas' SipHash with its fixed default key).
+
+    ``categorize=False`` skips pandas' factorising first, which only pays where values
+    repeat (the hashes are the same either way; e.g. unique Crime IDs).
+    """
     arr = np.asarray(values, dtype=object)
-    return pd.util.hash_array(arr, categorize=True).astype(np.uint64)
+    return pd.util.hash_array(arr, categorize=categorize).astype(np.uint64)
 
 
 def mix(*parts: npt.NDArray[np.uint64] | np.uint64) -> npt.NDArray[np.uint64]:
