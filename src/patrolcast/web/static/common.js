@@ -3,7 +3,7 @@
 export const ZONE = "Europe/London";
 const CSRF_KEY = "patrolcast.csrf";
 
-export function setCsrf(token) { sessionStorage.setItem(CSRF_KEY, token || ""); }
+export function setCsrf(token) { localStorage.setItem(CSRF_KEY, token || ""); }
 
 export class ApiError extends Error {
   constructor(status, body) {
@@ -16,7 +16,7 @@ export async function api(method, path, body) {
   const headers = { "Accept": "application/json" };
   if (method !== "GET") {
     headers["Content-Type"] = "application/json";
-    headers["X-CSRF-Token"] = sessionStorage.getItem(CSRF_KEY) || "";
+    headers["X-CSRF-Token"] = localStorage.getItem(CSRF_KEY) || "";
   }
   const res = await fetch(path, { method, headers, credentials: "same-origin",
     body: body === undefined ? undefined : JSON.stringify(body) });
