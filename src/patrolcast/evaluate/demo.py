@@ -9,6 +9,7 @@ choice of datasets scale it up.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -205,6 +206,8 @@ def run_demo(
             methods=usable, cell_size=ds.cell_size, executor=executor, workers=workers,
             n_boot=n_boot, title=ds.title, end=ds.end,
         )
+        # a short nested selection keeps the demo within a few minutes on two cores
+        bspec = dataclasses.replace(bspec, select_origins=3)
         advance = on_backtest(ds, origins) if on_backtest else None
         backtests.append(
             backtest_job(bspec, out_dir=out_dir / "backtests", study=study,

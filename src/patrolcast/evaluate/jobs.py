@@ -106,6 +106,7 @@ class BacktestSpec:
     study_area: str = "default"
     select: bool = True
     end_text: str | None = None  # --end as given (a local date, resolved in the data's zone)
+    select_origins: int = 6  # validation origins of the nested selection
 
     @classmethod
     def from_options(
@@ -265,7 +266,8 @@ def backtest_job(
         try:
             sel = select_params(
                 events, study.support, name, horizon=spec.horizon, before=folds[0].origin,
-                n_origins=6, step=spec.step, protocol=spec.protocol, timezone=tz,
+                n_origins=spec.select_origins, step=spec.step, protocol=spec.protocol,
+                timezone=tz,
             )
         except InputError as exc:  # too little history before the evaluation
             selections[name] = {"chosen": None, "note": f"defaults kept: {exc}"}
