@@ -74,3 +74,68 @@ def test_key_already_stored_by_an_earlier_file(tmp_path: Path) -> None:
     assert s.stored == 1
     frame = Store(tmp_path / "store").events_frame("sf")
     assert len(frame) == 51 and frame["event_id"].is_unique
+
+
+def test_a_one_row_file_repeating_a_stored_key_stores_nothing(tmp_path: Path) -> None:
+    """Mutant: ``_Ids.contains`` answering "no" for a single value (``len(values) == 1``)."""
+    store = Store(tmp_path / "store")
+    ingest(_write(tmp_path / "a.csv", [SF_HEADER, *map(_sf_row, range(1, 21))]), store=store,
+           dataset="sf")  # fmt: skip
+    for uid in (1, 20):  # the smallest and the largest stored key
+        s = ingest(_write(tmp_path / f"one{uid}.csv", [SF_HEADER, _sf_row(uid)]), store=store,
+                   dataset="sf")  # fmt: skip
+        assert s.reasons == {"already stored (same event id)": 1} and s.stored == 0
+    assert len(Store(tmp_path / "store").events_frame("sf")) == 20
+
+
+def test_ingest_summary_as_json(tmp_path: Path) -> None:
+    """Mutants in ``FileSummary.to_dict`` / ``IngestSummary.to_dict``: the accounting printed by
+    ``patrolcast ingest --json`` names every count under its documented key, per file and in
+    total, with ingested and skipped files told apart."""
+    store = Store(tmp_path / "store")
+    folder = tmp_path / "in"
+    folder.mkdir()
+    rows = [_sf_row(uid) for uid in range(1, 11)]
+    _write(folder / "a.csv", [SF_HEADER, *rows, rows[0], "not,a,date,-122.4,37.7"])
+    _write(folder / "b.csv", [SF_HEADER, _sf_row(50)])
+    (folder / "empty.csv").write_text("", encoding="utf-8")
+    s = ingest(folder, store=store, dataset="sf")
+    d = s.to_dict()
+    assert {k: d[k] for k in d if k not in ("files", "seconds", "transformation")} == {
+        "dataset": "sf",
+        "kind": "incidents",
+        "crs": "EPSG:32610",
+        "rows_in": 13,
+        "stored": 11,
+        "events": 11,
+        "quarantined": 2,
+        "reasons": {"bad date": 1, "duplicate within file": 1},
+        "notes": {},
+        "files_ingested": 2,
+        "files_skipped": 1,
+    }
+    assert isinstance(d["seconds"], float) and d["seconds"] >= 0
+    assert d["transformation"] == s.transformation and "32610" in d["transformation"]
+    by_name = {Path(f["path"]).name: f for f in d["files"]}
+    assert set(by_name) == {"a.csv", "b.csv", "empty.csv"}
+    a = by_name["a.csv"]
+    assert {k: a[k] for k in a if k != "sha256"} == {
+        "path": str(folder / "a.csv"),
+        "kind": "incidents",
+        "mapping": "sfpd",
+        "status": "ingested",
+        "encoding": a["encoding"],
+        "delimiter": "comma",
+        "rows_in": 12,
+        "stored": 10,
+        "events": 10,
+        "quarantined": 2,
+        "reasons": {"bad date": 1, "duplicate within file": 1},
+        "notes": {},
+    }
+    assert a["encoding"] in ("ascii", "utf-8") and len(a["sha256"]) == 64
+    assert by_name["b.csv"]["stored"] == 1 and by_name["b.csv"]["status"] == "ingested"
+    assert by_name["empty.csv"]["status"] == "empty" and by_name["empty.csv"]["rows_in"] == 0
+    again = ingest(folder / "b.csv", store=store, dataset="sf").to_dict()
+    assert (again["files_ingested"], again["files_skipped"], again["stored"]) == (0, 1, 0)
+    assert again["files"][0]["status"] == "skipped: already ingested (same SHA-256)"
