@@ -5,6 +5,7 @@ that nothing left the server."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import threading
@@ -90,6 +91,10 @@ class Dashboard:
         path = self.shots / f"{name}.png"
         page.screenshot(path=str(path), full_page=True)
         print(f"screenshot: {path}")
+        keep = os.environ.get("PATROLCAST_WEB_SHOTS")  # a folder that outlives pytest's tmp
+        if keep:
+            Path(keep).mkdir(parents=True, exist_ok=True)
+            shutil.copy(path, Path(keep) / path.name)
         return path
 
     def external(self) -> list[str]:

@@ -18,7 +18,7 @@ function render() {
     el("tbody", {}, rows.slice(-500).reverse().map((e) => el("tr", { class: `outcome-${e.outcome}` },
       el("th", { scope: "row", text: String(e.seq) }), el("td", { text: when(e.recorded_at) }), el("td", { text: e.actor }),
       el("td", { text: e.action }), el("td", { text: `${e.target_type} ${e.target_id}` }), el("td", { text: e.outcome }),
-      el("td", { class: "detail", text: JSON.stringify(e.detail || {}) }))))));
+      el("td", { class: "detail", text: typeof e.detail === "string" ? e.detail : JSON.stringify(e.detail || {}) }))))));
 }
 
 async function main() {
