@@ -46,6 +46,20 @@ def _report(executor: Any) -> dict[str, Any]:
     return total().to_dict() if callable(total) else {}
 
 
+def _force_names(shared_data: Path, slugs: str | None) -> list[str] | None:
+    """Boundary-file names of the forces with these data.police.uk slugs."""
+    if not slugs:
+        return None
+    from patrolcast.io.national_replica import force_areas, slug_of
+
+    by_slug = {slug_of(name): name for name in force_areas(shared_data)}
+    wanted = [s.strip() for s in slugs.split(",") if s.strip()]
+    unknown = [s for s in wanted if s not in by_slug]
+    if unknown:
+        raise InputError(f"unknown force(s) {', '.join(unknown)}; known: {', '.join(by_slug)}")
+    return [by_slug[s] for s in wanted]
+
+
 @national_app.command("replica")
 def replica(
     out: Path = typer.Argument(..., help="Folder for YYYY-MM/YYYY-MM-<force>-street.csv."),
@@ -54,6 +68,9 @@ def replica(
     months: int = typer.Option(12, help="Number of months."),
     records_per_month: int = typer.Option(500_000, help="National records a month."),
     compress: bool = typer.Option(False, help="Write .csv.gz."),
+    forces: str | None = typer.Option(
+        None, help="Comma-separated force slugs, e.g. cleveland,city-of-london (default: 43)."
+    ),
     scheduler: str | None = SCHEDULER,
     workers: int | None = WORKERS,
     as_json: bool = typer.Option(False, "--json"),
@@ -65,6 +82,7 @@ def replica(
         made = generate_replica(
             out, shared_data=shared_data, start=start, n_months=months,
             records_per_month=records_per_month, compress=compress, executor=ex,
+            forces=_force_names(shared_data, forces),
         )  # fmt: skip
     rows = {m["force"]: sum(m["rows"].values()) for m in made}
     if as_json:
