@@ -8,9 +8,8 @@ matrix (tests/governance/test_permissions.py) decides those, and the journey tes
 
 from __future__ import annotations
 
-from typing import Any
-
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -30,6 +29,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiWorld]:
     w.ctx.db.dispose()
 
 BODIES: dict[str, dict[str, Any]] = {
+    "deployment_outcome": {"dataset": "none"},
     "user_add": {"username": "zed", "roles": ["analyst"]},
     "user_grant": {"role": "analyst"},
     "user_revoke": {"role": "analyst"},

@@ -26,6 +26,7 @@ class AppContext:
     boroughs_path: Path | None = None  # borough boundaries used to find whom to consult
     signer: Any = None  # the audit log's Ed25519 signer (public key published)
     secure_cookies: bool = False  # True when served over TLS
+    home: Path | None = None  # the data home whose analytical store outcome evaluations read
     oidc: Any = None  # OpenID Connect sign-in settings (patrolcast.app.oidc.OidcSettings) or None
 
     def borough_list(self) -> BoroughList | None:

@@ -23,6 +23,7 @@ __all__ = [
     "IntelListInput",
     "LoginInput",
     "NDMInput",
+    "OutcomeInput",
     "ProfileInstallInput",
     "ProposalListInput",
     "ProposeInput",
@@ -206,3 +207,15 @@ class ActivateInput(_Strict):
     username: Annotated[str, Field(max_length=64)]
     code: Annotated[str, Field(max_length=100)]
     password: Annotated[str, Field(max_length=256)]
+
+
+class OutcomeInput(_Strict):
+    """Evaluate one ended deployment on an ingested dataset of timestamped events."""
+
+    dataset: Annotated[str, Field(max_length=64)]
+    groups: Annotated[list[Annotated[str, Field(max_length=40)]], Field(max_length=20)] = []
+    measure: Literal["count", "harm"] = "count"
+    buffer_m: Finite = Field(500.0, gt=0, le=5000)
+    pre_days: Finite = Field(365.0, gt=0, le=3650)
+    residual_days: Finite = Field(7.0, ge=0, le=365)
+

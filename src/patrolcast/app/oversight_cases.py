@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from patrolcast.app.context import AppContext, Principal
-from patrolcast.app.inputs import IntelAddInput, IntelListInput
+from patrolcast.app.inputs import IntelAddInput, IntelListInput, OutcomeInput
 from patrolcast.errors import PermissionDenied
 from patrolcast.governance.clock import LONDON, parse_time
 from patrolcast.governance.db import run_transaction
 from patrolcast.governance.roles import Role
 
-__all__ = ["intel_add", "intel_list", "intel_purge"]
+__all__ = ["deployment_outcome", "intel_add", "intel_list", "intel_purge"]
 
 
 def intel_add(ctx: AppContext, who: Principal, _t: Any, body: IntelAddInput) -> dict[str, Any]:
@@ -64,3 +64,37 @@ def intel_purge(ctx: AppContext, who: Principal, _t: Any, _b: Any) -> dict[str, 
     with ctx.db.session() as s:
         ids = run_transaction(s, lambda: purge_expired(s, now=ctx.clock.now(), actor=who.username))
     return {"purged": ids}
+
+
+def deployment_outcome(
+    ctx: AppContext, who: Principal, pid: int, body: OutcomeInput
+) -> dict[str, Any]:
+    """One ended deployment against its forecast and matched controls, with displacement
+    (the proposal is read as the caller: an audited read within their scope)."""
+    import json
+    import tempfile
+    from pathlib import Path
+
+    from patrolcast.errors import InputError
+    from patrolcast.evaluate.jobs import open_store
+    from patrolcast.governance import service
+    from patrolcast.oversight.outcomes.jobs import evaluate_job
+
+    if ctx.home is None:
+        raise InputError("this server has no analytical store configured")
+    with ctx.db.session() as s:
+        view = service.read_proposal(s, actor=who.username, clock=ctx.clock, proposal_id=pid)
+    if view.authorised_start is None:
+        raise InputError(f"proposal #{pid} was never authorised: there is no deployment")
+    if view.state.value not in ("expired", "cancelled", "debriefed", "reviewed"):
+        raise InputError(f"proposal #{pid} is {view.state.value}: evaluate it once it has ended")
+    with tempfile.TemporaryDirectory(prefix="patrolcast-outcome-") as tmp:
+        path = Path(tmp) / "proposal.json"
+        path.write_text(json.dumps(view.to_dict()), encoding="utf-8")
+        result = evaluate_job(
+            open_store(ctx.home), body.dataset, proposal=path,
+            groups=tuple(body.groups) or None, measure=body.measure, buffer_m=body.buffer_m,
+            pre_days=body.pre_days, residual_days=body.residual_days,
+        )
+    return dict(result.as_dict())
+

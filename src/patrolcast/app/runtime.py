@@ -39,6 +39,7 @@ def open_context(settings: Settings, *, create: bool = False) -> AppContext:
         signer=signer,
         boroughs_path=boroughs if boroughs.exists() else None,
         oidc=oidc_settings(settings),
+        home=settings.home,
     )
 
 
