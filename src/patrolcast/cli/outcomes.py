@@ -112,7 +112,10 @@ def evaluate(
 @outcomes_app.command("quarterly")
 def quarterly(
     dataset: str = typer.Option(..., "--dataset", "-d", help="Ingested dataset (timestamped)."),
-    proposals: Path = typer.Option(..., help="Governance export: JSON list of proposals."),
+    proposals: Path | None = typer.Option(
+        None, help="Governance export (JSON list of proposals); default: read them from the "
+        "server as the signed-in person (an audited read)."),
+    server: str | None = typer.Option(None, "--server", help="Server URL (default: last login)."),
     quarter: str = typer.Option(..., help="YYYYQn, e.g. 2025Q1."),
     out: Path = typer.Option(Path("evaluation/quarterly.html"), help="HTML report path."),
     pdf: bool = typer.Option(False, help="Also write a PDF."),
@@ -120,11 +123,20 @@ def quarterly(
     as_json: bool = JSON,
 ) -> None:
     """Quarterly evaluation report over the quarter's debriefed deployments."""
+    import tempfile
+
     from patrolcast.evaluate.jobs import open_store
     from patrolcast.oversight.outcomes.jobs import quarterly_job
 
-    outcomes, paths = quarterly_job(open_store(home), dataset, proposals, quarter=quarter,
-                                    out=out, pdf=pdf)  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="patrolcast-quarter-") as tmp:
+        if proposals is None:
+            from patrolcast.cli.client import ApiClient
+
+            proposals = Path(tmp) / "proposals.json"
+            views = ApiClient.signed_in(server).call("list_proposals")
+            proposals.write_text(json.dumps(views), encoding="utf-8")
+        outcomes, paths = quarterly_job(open_store(home), dataset, proposals, quarter=quarter,
+                                        out=out, pdf=pdf)  # fmt: skip
     _emit({"deployments": len(outcomes), "files": [str(p) for p in paths]}, as_json,
           f"{len(outcomes)} deployments evaluated; wrote {', '.join(map(str, paths))}")
 
