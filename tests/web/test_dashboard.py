@@ -104,6 +104,7 @@ def _wait_state(page: object, state: str) -> None:
     page.wait_for_selector(f"body[data-state={state}]")  # type: ignore[attr-defined]
 
 
+@pytest.mark.slow  # about 60 s: with it the file passes 90 s (run with -m slow)
 @pytest.mark.realdata
 def test_five_person_journey_from_a_forecast_cell_to_an_active_deployment(
     dashboard: Dashboard,
@@ -241,6 +242,25 @@ def test_wrong_role_and_signed_out_visitor_are_refused(dashboard: Dashboard) -> 
         message = page.locator("#audit-error").inner_text()
         assert "refused" in message and "oversight_auditor" in message  # the API's words
         d.shot(page, "refused-analyst-audit")
+    finally:
+        ctx.close()
+    ctx = d.browser()  # a community lead may not propose: the form shows the API's refusal
+    try:
+        page = d.sign_in(ctx, "cat", "/propose")
+        page.wait_for_selector("#ndm-code_of_ethics")
+        for key, value in zip(("xmin", "ymin", "xmax", "ymax"),
+                              ("532250", "181000", "532500", "181250"), strict=True):
+            page.locator(f"#{key}").fill(value)
+        occurred = (d.clock.now() - timedelta(hours=1)).astimezone(LONDON)
+        page.get_by_label("When it happened").fill(occurred.strftime("%Y-%m-%dT%H:%M"))
+        page.get_by_label("Place").fill("Cheapside")
+        for key, text in NDM.items():
+            page.locator(f"#ndm-{key}").fill(text)
+        page.get_by_role("button", name="Propose and submit").click()
+        page.wait_for_selector("#propose-error:not(:empty)")
+        assert "refused" in page.locator("#propose-error").inner_text()
+        assert page.url.endswith("/propose")
+        d.shot(page, "refused-community-lead-propose")
     finally:
         ctx.close()
     ctx = d.browser()
