@@ -132,14 +132,18 @@ def main() -> None:
     serial_runs = None
     if "bt-serial" not in skip:
         seconds, serial_runs = _backtest(root, forces, areas, SerialExecutor(), args.origins, 1)
-        bt["serial"] = {"seconds": round(seconds, 2), "peak_mb": round(_peak_mb(), 1)}
+        cpu = round(sum(r.cpu_seconds for r in serial_runs), 2)
+        bt["serial"] = {"seconds": round(seconds, 2), "peak_mb": round(_peak_mb(), 1),
+                        "cpu_seconds": cpu}  # fmt: skip
         per_force = sorted(
-            (r.records, r.seconds, r.force, int(r.result.meta["n_units"])) for r in serial_runs
+            (r.records, r.cpu_seconds, r.force, int(r.result.meta["n_units"]), r.seconds)
+            for r in serial_runs
         )
         bt["per_force"] = [
-            {"force": f, "records": n, "cells": c, "seconds": round(s, 3)}
-            for n, s, f, c in per_force
-        ]
+            {"force": f, "records": n, "cells": c, "cpu_seconds": round(s, 3),
+             "wall_seconds": round(w, 3)}
+            for n, s, f, c, w in per_force
+        ]  # fmt: skip
         bt["cost_growth_slope"] = round(
             _slope([p[0] for p in per_force], [p[1] for p in per_force]), 3
         )

@@ -332,6 +332,7 @@ class ForceRun:
     records: int
     seconds: float
     result: Any  # BacktestResult
+    cpu_seconds: float = 0.0  # this process's CPU time (all of it with a serial executor)
 
 
 def national_backtest(
@@ -366,7 +367,7 @@ def national_backtest(
     store = PartitionedStore(root)
 
     def one(force: str) -> ForceRun:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         events = store.events(dataset, force=force)
         area = (areas or {}).get(force)
         if area is not None:
@@ -381,7 +382,10 @@ def national_backtest(
             events, support, methods(), splitter, executor=wrapped, protocol=protocol,
             meta={"dataset": dataset, "force": force},
         )  # fmt: skip
-        return ForceRun(force, len(events), time.perf_counter() - started, result)
+        return ForceRun(
+            force, len(events), time.perf_counter() - started, result,
+            cpu_seconds=time.process_time() - cpu,
+        )  # fmt: skip
 
     if concurrent_forces <= 1:
         return [one(f) for f in forces]
