@@ -73,7 +73,10 @@ def test_true_model_is_calibrated_and_beats_the_background(replay: dict) -> None
     assert model["lift_bootstrap_95"][0] > 1.0
     lift = np.array(replay["lift_by_distance_and_day"]["lift"], dtype=float)
     assert lift[0, 0] > 3.0  # 0-100 m, first 3 days: triggering at sigma = 80 m
-    assert np.nanmean(lift[-1]) == pytest.approx(1.0, abs=0.35)  # 800-1000 m: background
+    # 800-1000 m: no link to the incident, but lift is against the background alone, and half
+    # of all events are triggered (by others): about 1 / (1 - 0.5) = 2
+    assert np.nanmean(lift[-1]) == pytest.approx(2.0, abs=0.4)
+    assert lift[0, 0] > 2 * np.nanmean(lift[-1])
 
 
 def test_bad_periods_are_refused() -> None:
