@@ -40,6 +40,7 @@ _HERE = Path(__file__).resolve().parent
 _TEMPLATES = _HERE / "templates"
 _REPO = _HERE.parents[2]
 COOKIE = "pc_session"
+_WITH_MAP = {"map", "proposal"}  # pages that load Leaflet
 _PUBLISHED = re.compile(r"transparency-\d{4}-\d{2}\.(html|csv|geojson|json)")
 
 
@@ -100,14 +101,14 @@ def _page(title: str, body: str, *, script: str | None, public: bool = False,
     layout = Template((_TEMPLATES / "layout.html").read_text(encoding="utf-8"))
     fragment = (_TEMPLATES / body).read_text(encoding="utf-8")
     scripts = ""
-    if script == "map":
+    if script in _WITH_MAP:
         scripts = '<script src="/web/vendor/leaflet/leaflet.js"></script>\n'
     if script:
         scripts += f'<script type="module" src="/web/static/{script}.js"></script>'
     html = layout.safe_substitute(
         title=title, body=fragment, scripts=scripts,
         leaflet_css=('<link rel="stylesheet" href="/web/vendor/leaflet/leaflet.css">'
-                     if script == "map" else ""),
+                     if script in _WITH_MAP else ""),
         public="true" if public else "false",
         demo=('<p class="demo-banner" role="note">DEMO database: made-up accounts and '
               'illustrative data, never for operational use.</p>' if demo else ""),

@@ -170,6 +170,21 @@ async function history() {
     events.length ? el("ol", { class: "history" }, events.map(([at, t]) => el("li", { text: `${when(at)} · ${t}` }))) : el("p", { text: "No decisions yet." }));
 }
 
+/* global L */
+async function areaMap() {
+  if (typeof L === "undefined") return;
+  const m = L.map("proposal-map", { attributionControl: false, zoomSnap: 0.25 });
+  const area = await api("GET", `/web/data/proposals/${pid}/area.geojson`);
+  const layer = L.geoJSON(area, { style: { color: "#b00020", weight: 3, fillOpacity: 0.12 } }).addTo(m);
+  m.fitBounds(layer.getBounds(), { padding: [40, 40], maxZoom: 16 });
+  try {
+    const b = await api("GET", "/web/data/boundaries/boroughs.geojson");
+    L.geoJSON(b, { style: { color: "#222", weight: 1.2, fill: false }, interactive: false }).addTo(m);
+    const r = await api("GET", "/web/data/boundaries/roads.geojson");
+    L.geoJSON(r, { style: { color: "#5b5b5b", weight: 1.5 }, interactive: false }).addTo(m);
+  } catch { /* context is optional */ }
+}
+
 async function main() {
   me = await whoAmI();
   p = await api("GET", `/api/proposals/${pid}`);
@@ -195,6 +210,7 @@ async function main() {
   }
   try { $("profile").replaceChildren(valueNode(await api("GET", `/api/profiles/${encodeURIComponent(p.profile)}`))); }
   catch (err) { fail("profile", err); }
+  await areaMap().catch((err) => fail("proposal-error", err));
   await history().catch((err) => fail("history", err));
   actions();
 }
