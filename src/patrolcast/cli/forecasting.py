@@ -72,7 +72,8 @@ def register(app: typer.Typer) -> None:
         console = Console()
         console.print(
             f"[bold]{dataset}[/] {spec.method} forecast {payload['start'][:16]} to "
-            f"{payload['end'][:16]} UTC over {outcome.n_units:,} units: "
+            f"{payload['end'][:16]} (UTC{payload['start'][19:] or '+00:00'}, the data's local "
+            f"time) over {outcome.n_units:,} units: "
             f"{outcome.expected_total:.1f} events expected"
         )
         area = outcome.study_area
