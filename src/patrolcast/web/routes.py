@@ -406,7 +406,10 @@ def mount_web(app: FastAPI, ctx: AppContext) -> None:
     """Add the dashboard's pages, data routes and assets to the server's application."""
     import threading
 
-    threading.Thread(target=_warm, args=(ctx,), name="web-warm-up", daemon=True).start()
+    url = str(ctx.db.engine.url)
+    if not (url in ("sqlite://", "sqlite:///:memory:") or ":memory:" in url):
+        # an in-memory database is one connection: never shared with a second thread
+        threading.Thread(target=_warm, args=(ctx,), name="web-warm-up", daemon=True).start()
     _install_data(app, ctx)
     _install_pages(app, ctx)
     _install_public(app, ctx)
