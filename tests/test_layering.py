@@ -12,14 +12,19 @@ import patrolcast
 PACKAGE = Path(patrolcast.__file__).resolve().parent
 
 # For each layer, the layers it must never import (directly or inside functions).
+_ADAPTERS = {"app", "cli", "api", "web"}
 FORBIDDEN: dict[str, set[str]] = {
-    "io": {"forecast", "evaluate", "governance", "oversight", "cli"},
-    "taxonomy": {"forecast", "evaluate", "governance", "oversight", "cli"},
-    "geo": {"forecast", "evaluate", "governance", "oversight", "cli"},
-    "forecast": {"evaluate", "governance", "oversight", "cli"},
-    "evaluate": {"governance", "oversight", "cli"},
-    "governance": {"forecast", "evaluate", "oversight", "cli"},
-    "oversight": {"cli"},
+    "io": {"forecast", "evaluate", "governance", "oversight", *_ADAPTERS},
+    "taxonomy": {"forecast", "evaluate", "governance", "oversight", *_ADAPTERS},
+    "geo": {"forecast", "evaluate", "governance", "oversight", *_ADAPTERS},
+    "forecast": {"evaluate", "governance", "oversight", *_ADAPTERS},
+    "evaluate": {"governance", "oversight", *_ADAPTERS},
+    "governance": {"forecast", "evaluate", "oversight", *_ADAPTERS},
+    "oversight": {*_ADAPTERS},
+    # Use cases compose the layers below; the adapters (CLI, API, web pages) sit on top of them.
+    "app": {"cli", "api", "web"},
+    "api": {"cli"},
+    "web": {"cli"},
     # A neutral check every layer may call: it imports only patrolcast.errors.
     "privacy": {"forecast", "evaluate", "governance", "oversight", "cli", "app", "api", "web",
                 "io", "geo", "taxonomy"},
