@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -93,6 +95,26 @@ def fetch_police_uk(
         raise typer.Exit(1)
 
 
+@contextmanager
+def _progress(show: bool) -> Iterator[Callable[[str, int, int], None] | None]:
+    """A rich progress bar (bytes and rows) on a terminal, else nothing."""
+    if not show:
+        yield None
+        return
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+        TextColumn("{task.fields[rows]:,} rows"), TimeElapsedColumn(), transient=True,
+    ) as bar:  # fmt: skip
+        task = bar.add_task("ingest", total=None, rows=0)
+
+        def report(name: str, nbytes: int, rows: int) -> None:
+            bar.update(task, advance=nbytes, description=name, rows=rows)
+
+        yield report
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(fetch_app, name="fetch")
 
@@ -134,10 +156,11 @@ def register(app: typer.Typer) -> None:
                     "--kind and --mapping do not apply to a zip archive (each member's kind "
                     "is read from its name or header)"
                 )
-            archive = ingest_archive(
-                path, store=store, dataset=dataset, crs=settings.crs, bbox=_parse_bbox(bbox),
-                taxonomy=taxonomy, shared_data=settings.shared_data,
-            )  # fmt: skip
+            with _progress(show_progress) as report:
+                archive = ingest_archive(
+                    path, store=store, dataset=dataset, crs=settings.crs, bbox=_parse_bbox(bbox),
+                    taxonomy=taxonomy, shared_data=settings.shared_data, progress=report,
+                )  # fmt: skip
             if as_json:
                 typer.echo(json.dumps(archive.to_dict(), indent=1))
                 return
