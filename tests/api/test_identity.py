@@ -153,3 +153,11 @@ def test_activation_codes_are_single_use(api_sqlite: ApiWorld) -> None:
     assert c.post("/api/accounts/activate", json=body).status_code == 401
     weak = {"username": "newbie", "code": code, "password": "short"}
     assert c.post("/api/accounts/activate", json=weak).status_code == 400
+
+
+def test_framework_refusals_have_the_same_shape(api_sqlite: ApiWorld) -> None:
+    c = api_sqlite.as_("ana")
+    r = c.post("/api/proposals", content=b"{not json", headers={"content-type": "application/json"})
+    assert r.status_code in (400, 422) and "error" in r.json()
+    r = c.get("/api/no-such-route")
+    assert r.status_code == 404 and "error" in r.json()

@@ -94,7 +94,7 @@ class ApiWorld:
                 text("select actor, action, outcome from audit_log order by seq desc limit :n"),
                 {"n": n},
             ).all()
-        return [tuple(r) for r in rows]  # type: ignore[misc]
+        return [(str(r[0]), str(r[1]), str(r[2])) for r in rows]
 
 
 def make_api_world(url: str, keys: Path, *, boroughs_path: Path | None = None) -> ApiWorld:

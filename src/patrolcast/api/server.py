@@ -20,6 +20,8 @@ from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from patrolcast.app import auth_cases
 from patrolcast.app.actions import ACTIONS, ActionSpec, perform
@@ -85,6 +87,21 @@ def _install_errors(app: FastAPI) -> None:
     @app.exception_handler(InputError)
     async def _input(_r: Request, exc: InputError) -> JSONResponse:
         return _error(400, str(exc), code="bad-input")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_r: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # FastAPI's own refusals (a body that is not JSON, a wrong method, no such route) in
+        # the same one-line shape as ours.
+        response = _error(exc.status_code, str(exc.detail), code="http")
+        for key, value in (exc.headers or {}).items():
+            response.headers[key] = value
+        return response
+
+    @app.exception_handler(SQLAlchemyTimeoutError)
+    async def _busy(_r: Request, _exc: SQLAlchemyTimeoutError) -> JSONResponse:
+        response = _error(503, "the server is busy: try again in a moment", code="busy")
+        response.headers["Retry-After"] = "5"
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_r: Request, exc: RequestValidationError) -> JSONResponse:

@@ -162,11 +162,13 @@ def open_database(
             )
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, echo=echo, connect_args={"timeout": 60})
+        engine = create_engine(
+            url, echo=echo, connect_args={"timeout": 60}, **_pool_for(url)
+        )
         _configure_sqlite(engine, sqlite_synchronous)
     elif url.startswith("postgresql"):
         try:
-            engine = create_engine(url, echo=echo, pool_pre_ping=True)
+            engine = create_engine(url, echo=echo, pool_pre_ping=True, **_pool_for(url))
         except ModuleNotFoundError as exc:
             raise InputError(
                 f"PostgreSQL needs the driver {exc.name}: pip install 'patrolcast[postgres]'"
@@ -224,6 +226,18 @@ def restrict_app_role(engine: Engine, role: str) -> None:
                     f'GRANT SELECT, INSERT, UPDATE, DELETE ON "{name}" TO {quoted}'
                 )
         conn.exec_driver_sql(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {quoted}")
+
+
+#: Connections a server may hold: more than its worker threads (uvicorn runs sync routes on a
+#: pool of 40), so a request never waits for a connection another request is not using.
+POOL_SIZE, POOL_OVERFLOW = 20, 30
+
+
+def _pool_for(url: str) -> dict[str, Any]:
+    in_memory = ":memory:" in url or url.rstrip("/") in ("sqlite:", "sqlite:/")
+    if url.startswith("sqlite") and in_memory:
+        return {}
+    return {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW, "pool_timeout": 60}
 
 
 def add_version_location(path: Path) -> None:
