@@ -494,10 +494,34 @@ def _names(session: Session) -> dict[int, str]:
     return {row[0]: row[1] for row in session.execute(select(Person.id, Person.username))}
 
 
+def _records_by_proposal(
+    session: Session, ids: list[int]
+) -> tuple[dict[int, list[Consultation]], dict[int, list[Decision]]]:
+    """Consultations and decisions of many proposals in two queries (not two per proposal)."""
+    consults: dict[int, list[Consultation]] = {i: [] for i in ids}
+    decided: dict[int, list[Decision]] = {i: [] for i in ids}
+    for c in session.execute(
+        select(Consultation).where(Consultation.proposal_id.in_(ids)).order_by(Consultation.id)
+    ).scalars():
+        consults[c.proposal_id].append(c)
+    for d in session.execute(
+        select(Decision).where(Decision.proposal_id.in_(ids)).order_by(Decision.id)
+    ).scalars():
+        decided[d.proposal_id].append(d)
+    return consults, decided
+
+
 def _view(
-    session: Session, p: Proposal, now: datetime, names: dict[int, str] | None = None
+    session: Session,
+    p: Proposal,
+    now: datetime,
+    names: dict[int, str] | None = None,
+    records: tuple[list[Consultation], list[Decision]] | None = None,
 ) -> ProposalView:
     names = _names(session) if names is None else names
+    if records is None:
+        consults, decided = _records_by_proposal(session, [p.id])
+        records = (consults[p.id], decided[p.id])
     consultations = tuple(
         {
             "borough": c.borough,
@@ -506,9 +530,7 @@ def _view(
             "commander": names.get(c.commander_id),
             "at": c.recorded_at.isoformat(),
         }
-        for c in session.execute(
-            select(Consultation).where(Consultation.proposal_id == p.id).order_by(Consultation.id)
-        ).scalars()
+        for c in records[0]
     )
     decisions = tuple(
         {
@@ -520,9 +542,7 @@ def _view(
             "end": d.window_end.isoformat() if d.window_end else None,
             "at": d.decided_at.isoformat(),
         }
-        for d in session.execute(
-            select(Decision).where(Decision.proposal_id == p.id).order_by(Decision.id)
-        ).scalars()
+        for d in records[1]
     )
     trigger: dict[str, Any] = {"type": p.trigger_type}
     if p.trigger_type == "incident":
@@ -652,13 +672,17 @@ def list_proposals(
         ).scalars()
         views = []
         names = _names(session)
+        readable = []
         for p in rows:
             stored = effective_state(p.state, p.authorised_start, p.authorised_end, now)
             if state is not None and stored is not state:
                 continue
             basis, _facts = proposal_read_basis(session, who, p, now)
             if basis is not None:
-                views.append(_view(session, p, now, names))
+                readable.append(p)
+        consults, decided = _records_by_proposal(session, [p.id for p in readable])
+        for p in readable:
+            views.append(_view(session, p, now, names, (consults[p.id], decided[p.id])))
         return views, {"count": len(views), "ids": [v.id for v in views]}
 
     return _audited_read(session, actor=actor, now=now, target="*", fetch=fetch)
