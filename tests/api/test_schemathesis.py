@@ -89,7 +89,7 @@ PUBLIC = {
 }
 _SPECS: dict[tuple[str, str], ActionSpec] = {(a.method, a.path): a for a in ACTIONS}
 
-FEW = 8
+FEW = 4
 #: the slow set's examples per operation and person (PATROLCAST_FUZZ_EXAMPLES for a shorter run)
 MANY = int(os.environ.get("PATROLCAST_FUZZ_EXAMPLES", "1000"))
 
