@@ -113,3 +113,36 @@ def test_flag_top_ranks_by_density_and_breaks_ties_by_key() -> None:
     for bad in (0.0, -0.1, 1.01):
         with pytest.raises(ValueError, match="area fraction"):
             flag_top([1.0, 2.0], None, bad, [0.0, 1.0])
+
+
+def test_hit_rate_with_a_single_event_and_with_none() -> None:
+    from patrolcast.evaluate.metrics import hit_rate
+
+    assert hit_rate([1.0, 0.0, 0.0], [1, 0, 0]) == 1.0  # one event, flagged
+    assert hit_rate([0.0, 0.5, 0.0], [0, 1, 0]) == 0.5  # one event in a half-flagged unit
+    assert hit_rate([1, 0, 1], [2, 5, 1]) == pytest.approx(3 / 8)  # integer inputs
+    assert math.isnan(hit_rate([1.0, 0.0], [0, 0]))
+
+
+def test_pai_refuses_an_empty_area() -> None:
+    from patrolcast.evaluate.metrics import pai
+
+    assert pai(0.3, 0.1) == pytest.approx(3.0)
+    for bad in (0.0, -0.01):
+        with pytest.raises(ValueError, match="area fraction must be positive"):
+            pai(0.3, bad)
+
+
+def test_poisson_deviance_against_the_definition() -> None:
+    from patrolcast.evaluate.metrics import poisson_deviance
+
+    mu, y = [0.5, 2.0, 0.0, 3.0], [1, 0, 2, 3]
+    floored = [max(m, 1e-6) for m in mu]
+    terms = [
+        (b * math.log(b / m) if b > 0 else 0.0) - (b - m) for m, b in zip(floored, y, strict=True)
+    ]
+    assert poisson_deviance(mu, y) == pytest.approx(2 * sum(terms) / len(terms))
+    assert poisson_deviance([1.0, 2.0], [1, 2]) == 0.0  # a perfect forecast
+    assert math.isnan(poisson_deviance([], []))
+    with pytest.raises(ValueError, match="one value per unit"):
+        poisson_deviance([1.0, 2.0], [1])
