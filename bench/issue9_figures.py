@@ -148,15 +148,18 @@ def report(config: Config, result: BacktestResult) -> str:
     ]
     rows = result.rows
     for method in result.methods:
-        sel = summary[summary["method"] == method].set_index("fraction")
+        mine = summary[summary["method"] == method]
+        by_f: dict[float, dict[str, Any]] = {
+            float(r["fraction"]): dict(r) for _, r in mine.iterrows()
+        }
         cells = [
-            f"{100 * sel.loc[f, 'hit_rate']:.1f} ({100 * sel.loc[f, 'hit_rate_lo']:.1f}-"
-            f"{100 * sel.loc[f, 'hit_rate_hi']:.1f})"
+            f"{100 * by_f[f]['hit_rate']:.1f} ({100 * by_f[f]['hit_rate_lo']:.1f}-"
+            f"{100 * by_f[f]['hit_rate_hi']:.1f})"
             for f in (0.01, 0.05, 0.10, 0.20)
         ]
         per = rows[rows["method"] == method].drop_duplicates("origin_days")
         lines.append(
-            f"| {method} | " + " | ".join(cells) + f" | {sel.loc[0.05, 'pai']:.2f} | "
+            f"| {method} | " + " | ".join(cells) + f" | {by_f[0.05]['pai']:.2f} | "
             f"{per['poisson_deviance'].mean():.3f} | {per['cover80_units'].mean():.2f} / "
             f"{per['cover80_total'].mean():.2f} |"
         )
