@@ -139,3 +139,20 @@ def test_ingest_summary_as_json(tmp_path: Path) -> None:
     again = ingest(folder / "b.csv", store=store, dataset="sf").to_dict()
     assert (again["files_ingested"], again["files_skipped"], again["stored"]) == (0, 1, 0)
     assert again["files"][0]["status"] == "skipped: already ingested (same SHA-256)"
+
+
+def test_every_row_again_is_already_stored_or_a_duplicate(tmp_path: Path) -> None:
+    """Mutant: ``_Ids.contains`` clamping to the second-largest id (``len(ids) - 2``), which
+    misses a repeat of the largest id. Repeating *every* key covers the largest id, whatever
+    the key hashes are: across files (already stored) and across blocks (duplicate in file)."""
+    store = Store(tmp_path / "store")
+    rows = [_sf_row(uid) for uid in range(1, 61)]
+    ingest(_write(tmp_path / "a.csv", [SF_HEADER, *rows]), store=store, dataset="sf")
+    s = ingest(_write(tmp_path / "b.csv", [SF_HEADER, *reversed(rows)]), store=store,
+               dataset="sf")  # fmt: skip
+    assert s.reasons == {"already stored (same event id)": 60} and s.stored == 0
+    twice = ingest(_write(tmp_path / "c.csv", [SF_HEADER, *rows, *rows]), store=store,
+                   dataset="sf2", block_bytes=1024)  # fmt: skip
+    assert twice.reasons == {"duplicate within file": 60} and twice.stored == 60
+    assert len(Store(tmp_path / "store").events_frame("sf")) == 60
+    assert Store(tmp_path / "store").events_frame("sf2")["event_id"].is_unique
