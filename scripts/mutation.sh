@@ -54,7 +54,7 @@ run_module() {
   tests=${MODULES[$m]#*|}
   dir=$root/$m
   rm -rf "$dir"; mkdir -p "$dir"
-  (cd "$repo" && tar --exclude=__pycache__ -cf - src tests pyproject.toml) | (cd "$dir" && tar -xf -)
+  (cd "$repo" && tar --exclude=__pycache__ -cf - src tests bench pyproject.toml) | (cd "$dir" && tar -xf -)
   # narrow [tool.mutmut] to this module (the rest of pyproject.toml is kept as it is)
   "$repo/.venv/bin/python" - "$dir/pyproject.toml" "$files" "$tests" <<'EOF'
 import json, re, sys
@@ -68,6 +68,7 @@ text += (
     f"pytest_add_cli_args_test_selection = {json.dumps(tests)}\n"
     'pytest_add_cli_args = ["-p", "no:cacheprovider", '
     '"-m", "not slow and not postgres and not realdata", "-o", "addopts="]\n'
+    'also_copy = ["bench"]\n'  # tests/privacy/test_corpus.py reads bench/pii_eval.py
     "use_git_change_detection = false\n"
     'process_isolation = "forkserver"\n'  # ingest's thread pools do not survive a plain fork
 )
