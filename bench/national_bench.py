@@ -81,20 +81,7 @@ def _backtest(root: Path, forces: list[str], areas: dict[str, Any], executor: An
     return time.perf_counter() - t, runs
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--work", type=Path, required=True)
-    ap.add_argument("--shared-data", type=Path, default=Path("/work/shared/data"))
-    ap.add_argument("--records-per-month", type=int, default=500_000)
-    ap.add_argument("--months", type=int, default=13)
-    ap.add_argument("--origins", type=int, default=12)
-    steps = "ingest-serial,ingest-local,bt-serial,bt-local,bt-dask"
-    ap.add_argument("--skip", default="", help=f"Comma list of steps to skip: {steps}")
-    ap.add_argument("--out", type=Path, required=True)
-    args = ap.parse_args()
-    skip = set(filter(None, args.skip.split(",")))
-    figures: dict[str, Any] = {"records_per_month": args.records_per_month,
-                               "months": args.months, "origins": args.origins}  # fmt: skip
+def _replica_and_ingest(args: Any, skip: set[str], figures: dict[str, Any]) -> Path:
     replica = args.work / "replica"
     shutil.rmtree(replica, ignore_errors=True)
     with dask_client(workers=2) as client:
@@ -125,6 +112,25 @@ def main() -> None:
         )
     figures["ingest"] = ingest
 
+    return root
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--work", type=Path, required=True)
+    ap.add_argument("--shared-data", type=Path, default=Path("/work/shared/data"))
+    ap.add_argument("--records-per-month", type=int, default=500_000)
+    ap.add_argument("--months", type=int, default=13)
+    ap.add_argument("--origins", type=int, default=12)
+    steps = "ingest-serial,ingest-local,bt-serial,bt-local,bt-dask"
+    ap.add_argument("--skip", default="", help=f"Comma list of steps to skip: {steps}")
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--store", type=Path, help="Backtest this partitioned store (skip 1 and 2).")
+    args = ap.parse_args()
+    skip = set(filter(None, args.skip.split(",")))
+    figures: dict[str, Any] = {"records_per_month": args.records_per_month,
+                               "months": args.months, "origins": args.origins}  # fmt: skip
+    root = args.store if args.store is not None else _replica_and_ingest(args, skip, figures)
     store = PartitionedStore(root)
     forces = store.forces("street")
     areas = {slug_of(n): g for n, g in force_areas(args.shared_data).items()}
