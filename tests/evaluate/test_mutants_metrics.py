@@ -146,3 +146,44 @@ def test_poisson_deviance_against_the_definition() -> None:
     assert math.isnan(poisson_deviance([], []))
     with pytest.raises(ValueError, match="one value per unit"):
         poisson_deviance([1.0, 2.0], [1])
+
+
+def test_score_area_fractions_with_unequal_areas() -> None:
+    """Every field of every row, on areas of different sizes, against flag_top's oracle."""
+    from patrolcast.evaluate.metrics import score_area_fractions
+
+    score, area = [8.0, 6.0, 1.0, 0.5], [4.0, 1.0, 1.0, 2.0]  # densities 2, 6, 1, 0.25
+    y = [3.0, 5.0, 0.0, 2.0]
+    rows = score_area_fractions(score, y, area, fractions=(0.125, 0.5))
+    assert [r.fraction for r in rows] == [0.125, 0.5]
+    # 1/8 of 8 km2: the densest unit (1 km2, 5 events) alone
+    assert rows[0].caught == pytest.approx(5.0) and rows[0].n_events == 10.0
+    assert rows[0].hit_rate == pytest.approx(0.5) and rows[0].pai == pytest.approx(4.0)
+    # half: the 1 km2 unit, then 3 of the 4 km2 unit (3/4 of its 3 events)
+    assert rows[1].caught == pytest.approx(5.0 + 0.75 * 3.0)
+    assert rows[1].hit_rate == pytest.approx(7.25 / 10.0)
+    assert 0.0 < rows[1].pei_star <= 1.0 and rows[0].pei_star == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="3 observed counts for 4 scores"):
+        score_area_fractions(score, y[:3], area)
+
+
+def test_reliability_table_deciles() -> None:
+    from patrolcast.evaluate.metrics import reliability_table
+
+    mu = np.arange(20, dtype=float)[::-1]  # 19 .. 0
+    y = mu + 1.0
+    t = reliability_table(mu, y)
+    assert t["bin"].tolist() == list(range(1, 11)) and (t["n_units"] == 2).all()
+    assert t["mean_predicted"].tolist() == [0.5 + 2 * i for i in range(10)]
+    assert (t["mean_observed"] - t["mean_predicted"]).tolist() == [1.0] * 10
+    assert t["sum_observed"].sum() == y.sum()
+    # ties keep unit order (stable): equal predictions, the first units in the first bin
+    tied = reliability_table(np.zeros(4), [1.0, 2.0, 3.0, 4.0], bins=2)
+    assert tied["sum_observed"].tolist() == [3.0, 7.0]
+    assert len(reliability_table([1.0], [1.0], bins=1)) == 1
+    assert len(reliability_table([1.0, 2.0], [1.0, 2.0], bins=5)) == 2  # never an empty bin
+    for bad in (0, -1):
+        with pytest.raises(ValueError, match="bins must be at least 1"):
+            reliability_table([1.0], [1.0], bins=bad)
+    with pytest.raises(ValueError, match="one value per unit"):
+        reliability_table([1.0, 2.0], [1.0])
