@@ -110,6 +110,8 @@ def test_flag_top_ranks_by_density_and_breaks_ties_by_key() -> None:
         0.0, 0.0, 1.0, 0.0
     ]
     assert flag_top([], None, 0.5, []).size == 0
+    assert flag_top([5.0], None, 0.5, [0.0]).tolist() == [0.5]  # one unit, counted in part
+    assert flag_top([5.0], [2.0], 1.0, [0.0]).tolist() == [1.0]
     for bad in (0.0, -0.1, 1.01):
         with pytest.raises(ValueError, match="area fraction"):
             flag_top([1.0, 2.0], None, bad, [0.0, 1.0])
