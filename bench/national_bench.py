@@ -48,6 +48,12 @@ def _methods() -> dict[str, Any]:
 
 
 def _peak_mb(who: int = resource.RUSAGE_SELF) -> float:
+    """Peak resident memory. For this process: VmHWM (ru_maxrss survives fork and exec, so a
+    spawned worker would report at least its parent's peak)."""
+    if who == resource.RUSAGE_SELF:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return float(line.split()[1]) / 1024.0
     return resource.getrusage(who).ru_maxrss / 1024.0
 
 
