@@ -58,7 +58,17 @@ def _peak_mb(who: int = resource.RUSAGE_SELF) -> float:
 
 
 def _worker_peaks(client: Any) -> list[float]:
-    return sorted(client.run(_peak_mb).values())
+    return sorted(round(v, 1) for v in client.run(_peak_mb).values())
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _worker_cpu(client: Any) -> list[float]:
+    """CPU seconds each worker process has used (imports and compilation included)."""
+    return sorted(round(v, 1) for v in client.run(_cpu_seconds).values())
 
 
 def _slope(records: list[int], seconds: list[float]) -> float:
@@ -175,6 +185,7 @@ def main() -> None:
             ex = DaskExecutor(client=client)
             seconds, dask_runs = _backtest(root, forces, areas, ex, args.origins, 4)
             bt["dask_2"] = {"seconds": round(seconds, 2), "worker_peak_mb": _worker_peaks(client),
+                            "worker_cpu_s": _worker_cpu(client),
                             "report": ex.total().to_dict()}  # fmt: skip
         print("backtest dask 2", bt["dask_2"], flush=True)
         if serial_runs is not None:
