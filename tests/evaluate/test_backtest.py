@@ -66,7 +66,7 @@ def test_executor_names() -> None:
     assert isinstance(make_executor("serial"), SerialExecutor)
     assert isinstance(make_executor("local", 2), LocalProcessExecutor)
     with pytest.raises(InputError, match="unknown executor"):
-        make_executor("dask")
+        make_executor("ray")
 
 
 def test_bootstrap_is_seeded_and_brackets_the_mean() -> None:
