@@ -34,3 +34,15 @@ def test_refusals_name_their_rule_and_the_officers_rank(tmp_path: Path) -> None:
     assert (last.actor, last.outcome, last.detail_dict["rule"]) == ("insp", "denied", "rank")
     assert f"insp is {Rank.INSPECTOR.label}" in str(low.value)
     assert "unranked" not in str(low.value)
+
+
+def test_a_role_refusal_names_the_roles_needed(tmp_path: Path) -> None:
+    world = make_world(sqlite_url(tmp_path))
+    pid = walk_to(world, State.CONSULTED)
+    with world.session() as s, pytest.raises(PermissionDenied) as refused:
+        service.authorise(s, actor="ana", clock=world.clock, proposal_id=pid,
+                          details=authorisation(world))  # fmt: skip
+    with world.session() as s:
+        last = audit.read_entries(s)[-1]
+    assert (last.actor, last.outcome, last.detail_dict["rule"]) == ("ana", "denied", "role")
+    assert "authorise needs the role authorising_officer" in str(refused.value)
