@@ -61,6 +61,10 @@ def test_interval_coverage_edges_are_inside() -> None:
     got = interval_coverage([10.0] * 4, [lo, hi, lo - 1, hi + 1], levels=(0.8,))
     assert got["units_0.8"] == 0.5
     assert math.isnan(interval_coverage([], [], levels=(0.8,))["units_0.8"])  # no units
+    # the total's interval, Poisson(10) 80% = [6, 14]: 5 is just below, 6 and 14 inside
+    for total, inside in ((5, 0.0), (6, 1.0), (14, 1.0), (15, 0.0)):
+        got = interval_coverage([5.0, 5.0], [total - 1, 1], levels=(0.8,))
+        assert got["total_0.8"] == inside, total
 
 
 def test_tiebreak_key_is_a_fixed_permutation() -> None:
