@@ -247,9 +247,10 @@ def _anonymous(world: ApiWorld, backend: str, case: Any) -> None:
             allowed.add(405)  # the coverage phase's probe with a method the route lacks
         if response.status_code == 400:
             # A body that cannot be parsed at all is answered by FastAPI itself, before any
-            # route runs: {"detail": "There was an error parsing the body"}. Never a use case's
-            # "bad-input" (that would mean an action ran without a sign-in).
-            assert response.json() == {"detail": "There was an error parsing the body"}
+            # route runs (in our one-line shape, code "http"). Never a use case's "bad-input"
+            # (that would mean an action ran without a sign-in).
+            assert response.json() == {
+                "error": "There was an error parsing the body", "code": "http"}
             allowed.add(400)
         assert response.status_code in allowed, (
             _label(case), case.method, response.status_code, response.text[:300]

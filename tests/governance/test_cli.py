@@ -80,7 +80,7 @@ class Team:
         secret = self.secrets.get(who)
         if secret is None:
             return ""
-        step = max(int(time.time()) // 30 - 1, self.used.get(who, 0) + 1)
+        step = max(int(time.time()) // 30, self.used.get(who, 0) + 1)
         self.used[who] = step
         return str(pyotp.TOTP(secret).at(step * 30))
 
