@@ -20,10 +20,12 @@ enforces the authorisation process (community impact assessment, borough consult
 separation of duties, hard expiry) in a tamper-evident audit log, and reports to oversight
 bodies and the public. It is place-based only: it never holds lists of people.
 
-Requirements: Python 3.11+ and a C compiler are enough for the first command (it creates
-`.venv` and installs everything from PyPI); the test command also starts a throwaway
-PostgreSQL server (Debian's `postgresql` package, installed by the script when run as root).
-Real data is read from `../shared/data` (override with `PATROLCAST_SHARED_DATA`).
+Requirements: Python 3.11+, a C compiler and Node.js with npm are enough for the first
+command (it creates `.venv`, installs everything from PyPI, and the dashboard's map library from
+npm into `node_modules`); the test command also starts a throwaway PostgreSQL server and drives
+Debian's `chromium` for the browser tests (both Debian packages, installed by the scripts when
+run as root). Real data is read from `../shared/data` (override with
+`PATROLCAST_SHARED_DATA`). Nothing is downloaded at run time.
 
 """
 
