@@ -284,7 +284,10 @@ def _alpha(pre: FloatArray, target: FloatArray, eligible: npt.NDArray[np.bool_],
     mu = pre[ok] * ratio
     y = target[ok]
     excess = ((y - mu) ** 2 - phi * mu - phi * mu * mu / pre[ok]).sum()
-    return float(max(0.0, excess / (mu * mu).sum()))
+    denominator = float((mu * mu).sum())
+    if denominator <= 0.0:  # no events in the target period anywhere: no extra variance seen
+        return 0.0
+    return float(max(0.0, excess / denominator))
 
 
 def _phi(events: EventSet, measure: str) -> float:
