@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,6 +25,7 @@ from patrolcast.app.inputs import (
 from patrolcast.errors import InputError
 from patrolcast.governance import service
 from patrolcast.governance.clock import LONDON, parse_time
+from patrolcast.governance.lifecycle import TransitionResult
 from patrolcast.governance.states import State
 from patrolcast.governance.values import (
     Area,
@@ -90,6 +92,22 @@ def _area(ctx: AppContext, a: AreaInput) -> Area:
     return Area(wkt=a.wkt or "", boroughs=given, crs=a.crs, within=within)
 
 
+def _act(
+    ctx: AppContext,
+    who: Principal,
+    action: Callable[..., TransitionResult],
+    pid: int,
+    body: VersionInput,
+    **details: Any,
+) -> dict[str, Any]:
+    """One lifecycle action on proposal ``pid`` as the signed-in person, in its own session."""
+    with ctx.db.session() as s:
+        return action(
+            s, actor=who.username, clock=ctx.clock, proposal_id=pid,
+            expected_version=body.expected_version, **details,
+        ).to_dict()
+
+
 def propose(ctx: AppContext, who: Principal, _t: Any, body: ProposeInput) -> dict[str, Any]:
     now = ctx.clock.now()
     t = body.trigger
@@ -121,20 +139,13 @@ def propose(ctx: AppContext, who: Principal, _t: Any, body: ProposeInput) -> dic
 
 
 def submit(ctx: AppContext, who: Principal, pid: int, body: VersionInput) -> dict[str, Any]:
-    with ctx.db.session() as s:
-        return service.submit(
-            s, actor=who.username, clock=ctx.clock, proposal_id=pid,
-            expected_version=body.expected_version,
-        ).to_dict()
+    return _act(ctx, who, service.submit, pid, body)
 
 
 def assess(ctx: AppContext, who: Principal, pid: int, body: AssessInput) -> dict[str, Any]:
+    if body.assessment is None:
+        return _act(ctx, who, service.assess, pid, body)
     with ctx.db.session() as s:
-        if body.assessment is None:
-            return service.assess(
-                s, actor=who.username, clock=ctx.clock, proposal_id=pid,
-                expected_version=body.expected_version,
-            ).to_dict()
         from patrolcast.oversight.cia import AssessmentContent
         from patrolcast.oversight.cia_service import assessment_payload
 
@@ -148,11 +159,7 @@ def assess(ctx: AppContext, who: Principal, pid: int, body: AssessInput) -> dict
 
 def consult(ctx: AppContext, who: Principal, pid: int, body: ConsultInput) -> dict[str, Any]:
     d = ConsultationDetails(borough=body.borough, position=body.position, reasons=body.reasons)
-    with ctx.db.session() as s:
-        return service.consult(
-            s, actor=who.username, clock=ctx.clock, proposal_id=pid, details=d,
-            expected_version=body.expected_version,
-        ).to_dict()
+    return _act(ctx, who, service.consult, pid, body, details=d)
 
 
 def authorise(ctx: AppContext, who: Principal, pid: int, body: AuthoriseInput) -> dict[str, Any]:
@@ -167,19 +174,11 @@ def authorise(ctx: AppContext, who: Principal, pid: int, body: AuthoriseInput) -
         public_notice=body.public_notice,
         objection_response=body.objection_response,
     )
-    with ctx.db.session() as s:
-        return service.authorise(
-            s, actor=who.username, clock=ctx.clock, proposal_id=pid, details=d,
-            expected_version=body.expected_version,
-        ).to_dict()
+    return _act(ctx, who, service.authorise, pid, body, details=d)
 
 
 def refuse(ctx: AppContext, who: Principal, pid: int, body: RefuseInput) -> dict[str, Any]:
-    with ctx.db.session() as s:
-        return service.refuse(
-            s, actor=who.username, clock=ctx.clock, proposal_id=pid,
-            details=RefusalDetails(body.reasons), expected_version=body.expected_version,
-        ).to_dict()
+    return _act(ctx, who, service.refuse, pid, body, details=RefusalDetails(body.reasons))
 
 
 def extend(ctx: AppContext, who: Principal, pid: int, body: ExtendInput) -> dict[str, Any]:
@@ -203,28 +202,16 @@ def extend(ctx: AppContext, who: Principal, pid: int, body: ExtendInput) -> dict
 
 
 def cancel(ctx: AppContext, who: Principal, pid: int, body: CancelInput) -> dict[str, Any]:
-    with ctx.db.session() as s:
-        return service.cancel(
-            s, actor=who.username, clock=ctx.clock, proposal_id=pid,
-            details=CancellationDetails(body.reasons), expected_version=body.expected_version,
-        ).to_dict()
+    return _act(ctx, who, service.cancel, pid, body, details=CancellationDetails(body.reasons))
 
 
 def debrief(ctx: AppContext, who: Principal, pid: int, body: DebriefInput) -> dict[str, Any]:
-    with ctx.db.session() as s:
-        return service.debrief(
-            s, actor=who.username, clock=ctx.clock, proposal_id=pid,
-            details=DebriefDetails(body.summary, body.sign_off),
-            expected_version=body.expected_version,
-        ).to_dict()
+    details = DebriefDetails(body.summary, body.sign_off)
+    return _act(ctx, who, service.debrief, pid, body, details=details)
 
 
 def review(ctx: AppContext, who: Principal, pid: int, body: ReviewInput) -> dict[str, Any]:
-    with ctx.db.session() as s:
-        return service.review(
-            s, actor=who.username, clock=ctx.clock, proposal_id=pid,
-            details=ReviewDetails(body.findings), expected_version=body.expected_version,
-        ).to_dict()
+    return _act(ctx, who, service.review, pid, body, details=ReviewDetails(body.findings))
 
 
 def list_proposals(

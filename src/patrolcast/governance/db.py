@@ -47,6 +47,8 @@ __all__ = [
     "migrate",
     "open_database",
     "restrict_app_role",
+    "KeptRefusal",
+    "run_keeping_refusals",
     "run_transaction",
 ]
 
@@ -313,3 +315,26 @@ def run_transaction(
             session.rollback()
             raise
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+class KeptRefusal(Exception):
+    """Raised inside a transaction's work to keep what it wrote (the refusal's audit entry),
+    commit, then raise ``error`` to the caller (see :func:`run_keeping_refusals`)."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def run_keeping_refusals(
+    session: Session,
+    work: Callable[[], T],
+    *,
+    commit_on: tuple[type[BaseException], ...] = (),
+) -> T:
+    """:func:`run_transaction`, where a :class:`KeptRefusal` commits and raises its error."""
+    try:
+        return run_transaction(session, work, commit_on=(KeptRefusal, *commit_on))
+    except KeptRefusal as exc:
+        raise exc.error from None
+

@@ -37,7 +37,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from patrolcast.errors import ConflictError, InputError
 from patrolcast.governance import audit
 from patrolcast.governance.clock import Clock, as_utc
-from patrolcast.governance.db import run_transaction
+from patrolcast.governance.db import KeptRefusal, run_keeping_refusals, run_transaction
 from patrolcast.governance.expiry import effective_state
 from patrolcast.governance.guards import GuardContext, permission_guards, policy_guards
 from patrolcast.governance.models import (
@@ -233,9 +233,7 @@ def transition(
         )
 
     try:
-        return run_transaction(session, work, commit_on=(Refused, InvalidTransition, _Audited))
-    except _Audited as exc:
-        raise exc.error from None
+        return run_keeping_refusals(session, work, commit_on=(Refused, InvalidTransition))
     except StaleDataError:
         raise ConflictError(
             f"proposal {proposal_id} changed while you were acting on it: reload and retry"
@@ -268,10 +266,9 @@ def apply_in_transaction(
     )
 
 
-class _Undo(Exception):
-    def __init__(self, error: Exception) -> None:
-        super().__init__(str(error))
-        self.error = error
+class _Undo(KeptRefusal):
+    """Carries a refusal out of :func:`run_atomically`'s steps; unlike its base, everything the
+    steps wrote is rolled back (only a fresh denial entry is then kept)."""
 
 
 def run_atomically(
@@ -298,7 +295,7 @@ def run_atomically(
         for step in steps:
             try:
                 out = step(out)
-            except _Audited as exc:
+            except KeptRefusal as exc:
                 raise _Undo(exc.error) from None
             except (Refused, InvalidTransition) as exc:
                 raise _Undo(exc) from None
@@ -327,14 +324,6 @@ def run_atomically(
 
         run_transaction(session, record)
         raise err from None
-
-
-class _Audited(Exception):
-    """Carries an error whose denial entry is already appended (commit, then raise it)."""
-
-    def __init__(self, error: Exception) -> None:
-        super().__init__(str(error))
-        self.error = error
 
 
 def _apply(
@@ -386,7 +375,7 @@ def _apply(
                 detail={"rule": "not-found", "reason": str(err), "state": None},
                 now=now,
             )
-            raise _Audited(err)
+            raise KeptRefusal(err)
         state = effective_state(
             proposal.state, proposal.authorised_start, proposal.authorised_end, now
         )

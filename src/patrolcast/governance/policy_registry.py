@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from patrolcast.errors import InputError, PermissionDenied
 from patrolcast.governance import audit
 from patrolcast.governance.clock import Clock, as_utc
-from patrolcast.governance.db import run_transaction
+from patrolcast.governance.db import KeptRefusal, run_keeping_refusals
 from patrolcast.governance.models import InstalledProfile
 from patrolcast.governance.profiles import (
     PolicyProfile,
@@ -153,7 +153,7 @@ def install_profile(session: Session, *, actor: str, clock: Clock, text: str) ->
                 detail={"rule": "administrator-only", "reason": "only an administrator installs"},
                 now=now,
             )
-            raise _Denied(PermissionDenied("only an administrator installs policy profiles"))
+            raise KeptRefusal(PermissionDenied("only an administrator installs policy profiles"))
         taken = {p.version for p in _candidates(session, profile.name)}
         if profile.version in taken or (taken and profile.version < max(taken)):
             raise InputError(
@@ -183,13 +183,4 @@ def install_profile(session: Session, *, actor: str, clock: Clock, text: str) ->
         )
         return profile
 
-    try:
-        return run_transaction(session, work, commit_on=(_Denied,))
-    except _Denied as exc:
-        raise exc.error from None
-
-
-class _Denied(Exception):
-    def __init__(self, error: Exception) -> None:
-        super().__init__(str(error))
-        self.error = error
+    return run_keeping_refusals(session, work)

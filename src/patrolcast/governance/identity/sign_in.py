@@ -22,10 +22,8 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -33,7 +31,7 @@ from sqlalchemy.orm import Session
 from patrolcast.errors import AuthenticationError, InputError, PermissionDenied
 from patrolcast.governance import audit
 from patrolcast.governance.clock import Clock, as_utc
-from patrolcast.governance.db import run_transaction
+from patrolcast.governance.db import KeptRefusal, run_keeping_refusals, run_transaction
 from patrolcast.governance.identity import credentials as cr
 from patrolcast.governance.identity.keys import ServerKey
 from patrolcast.governance.models import Credential, Person, RoleGrant
@@ -52,7 +50,6 @@ __all__ = [
     "reauthenticate",
 ]
 
-T = TypeVar("T")
 MAX_FAILURES = 5
 LOCKOUT = timedelta(minutes=15)
 ENROLMENT_TTL = timedelta(hours=72)
@@ -232,7 +229,8 @@ def activate(
                 detail={"rule": "enrolment-code", "reason": "unknown, used or expired code"},
                 now=now,
             )
-            raise _Refused(AuthenticationError("activation refused: unknown, used or expired code"))
+            refused = AuthenticationError("activation refused: unknown, used or expired code")
+            raise KeptRefusal(refused)
         actor = find_actor(session, person.username)
         assert actor is not None
         provisioning: TotpProvisioning | None = None
@@ -258,22 +256,7 @@ def activate(
         )
         return provisioning
 
-    return _run(session, work)
-
-
-class _Refused(Exception):
-    """Carries an error whose audit entry is already appended (commit, then raise it)."""
-
-    def __init__(self, error: Exception) -> None:
-        super().__init__(str(error))
-        self.error = error
-
-
-def _run(session: Session, work: Callable[[], T]) -> T:
-    try:
-        return run_transaction(session, work, commit_on=(_Refused,))
-    except _Refused as exc:
-        raise exc.error from None
+    return run_keeping_refusals(session, work)
 
 
 def _check(
@@ -292,7 +275,7 @@ def _check(
     cred = _credential(session, person.id) if person else None
     actor = find_actor(session, person.username) if person else None
 
-    def refuse(rule: str, *, count: bool = True) -> _Refused:
+    def refuse(rule: str, *, count: bool = True) -> KeptRefusal:
         detail: dict[str, object] = {"rule": rule}
         if cred is not None and count:
             cred.failed_attempts = (cred.failed_attempts or 0) + 1
@@ -322,7 +305,7 @@ def _check(
                 detail={"until": detail["locked_until"], "failures": MAX_FAILURES},
                 now=now,
             )
-        return _Refused(AuthenticationError(_REFUSED))
+        return KeptRefusal(AuthenticationError(_REFUSED))
 
     if person is None or cred is None or actor is None:
         raise refuse("unknown-account")
@@ -383,7 +366,7 @@ def authenticate(
             action=action,
         )
 
-    return _run(session, work)
+    return run_keeping_refusals(session, work)
 
 
 def reauthenticate(
