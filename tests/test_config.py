@@ -58,3 +58,31 @@ def test_bad_values_refused(tmp_path: Path) -> None:
         load_settings(colour="blue")
     with pytest.raises(InputError, match="does not exist"):
         load_settings(tmp_path / "missing.toml")
+
+
+def test_organisation_block_fills_the_force_fields(tmp_path: Path) -> None:
+    cfg = tmp_path / "patrolcast.toml"
+    cfg.write_text(
+        '[organisation]\nname = "Merseyside Police"\ncontact = "foi@example.police.uk"\n'
+        'protective_marking = "OFFICIAL"\n',
+        encoding="utf-8",
+    )
+    org = load_settings(cfg).organisation
+    assert org.name == "Merseyside Police"
+    assert org.contact == "foi@example.police.uk"
+    assert org.protective_marking == "OFFICIAL"
+    assert org.configured
+    assert not load_settings().organisation.configured  # the default says it was not set
+
+
+def test_organisation_block_refuses_unknown_keys_and_non_text(tmp_path: Path) -> None:
+    cfg = tmp_path / "patrolcast.toml"
+    cfg.write_text('[organisation]\nnmae = "typo"\n', encoding="utf-8")
+    with pytest.raises(InputError, match="nmae"):
+        load_settings(cfg)
+    cfg.write_text("[organisation]\nname = 3\n", encoding="utf-8")
+    with pytest.raises(InputError, match="must be text"):
+        load_settings(cfg)
+    cfg.write_text('[patrolcast]\norganisation = "x"\n', encoding="utf-8")
+    with pytest.raises(InputError, match="unknown setting"):
+        load_settings(cfg)

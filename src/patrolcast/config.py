@@ -32,6 +32,30 @@ def default_shared_data() -> Path:
 
 
 @dataclass(frozen=True)
+class Organisation:
+    """The deploying force, from the ``[organisation]`` table of the settings file.
+
+    Fills the Algorithmic Transparency Recording Standard fields, the briefing outputs'
+    protective marking and their footer. Defaults say plainly that they were not set.
+    """
+
+    name: str = "(deploying police force: set [organisation] name in the settings file)"
+    team: str = ""
+    contact: str = "(public contact address: set [organisation] contact in the settings file)"
+    senior_responsible_owner: str = ""
+    website: str = ""
+    protective_marking: str = "OFFICIAL - SENSITIVE"  # printed on every briefing output
+    public_marking: str = "OFFICIAL"  # printed on published (transparency) outputs
+
+    @property
+    def configured(self) -> bool:
+        return not self.name.startswith("(")
+
+
+_ORGANISATION_FIELDS = {f.name for f in fields(Organisation)}
+
+
+@dataclass(frozen=True)
 class Settings:
     """Application settings. Build with :func:`load_settings`."""
 
@@ -50,6 +74,7 @@ class Settings:
     oidc_redirect_url: str = ""  # https://<server>/api/auth/oidc/callback, as registered
     oidc_username_claim: str = "preferred_username"  # maps to an existing local account
     oidc_mfa_acr: str = ""  # comma-separated acr values that count as a second factor
+    organisation: Organisation = Organisation()
 
     @property
     def store_dir(self) -> Path:
@@ -98,14 +123,23 @@ def _coerce(name: str, value: Any) -> Any:
 def load_settings(config_file: Path | None = None, **flags: Any) -> Settings:
     """Settings from flags, then ``PATROLCAST_*`` environment variables, then a TOML file."""
     values: dict[str, Any] = {}
+    organisation: dict[str, Any] = {}
     env_file = os.environ.get("PATROLCAST_CONFIG")
     path = config_file or (Path(env_file) if env_file else None)
     if path is not None:
         if not path.exists():
             raise InputError(f"config file {path} does not exist")
         with path.open("rb") as fh:
-            values.update(tomllib.load(fh).get("patrolcast", {}))
-    names = {f.name for f in fields(Settings)}
+            document = tomllib.load(fh)
+        values.update(document.get("patrolcast", {}))
+        organisation = dict(document.get("organisation", {}))
+    unknown_org = set(organisation) - _ORGANISATION_FIELDS
+    if unknown_org:
+        raise InputError(f"unknown [organisation] setting(s): {', '.join(sorted(unknown_org))}")
+    for key, value in organisation.items():
+        if not isinstance(value, str):
+            raise InputError(f"[organisation] {key} must be text, got {value!r}")
+    names = {f.name for f in fields(Settings)} - {"organisation"}
     for name in names:
         env = os.environ.get(f"PATROLCAST_{name.upper()}")
         if env is not None:
@@ -114,4 +148,8 @@ def load_settings(config_file: Path | None = None, **flags: Any) -> Settings:
     unknown = set(values) - names
     if unknown:
         raise InputError(f"unknown setting(s): {', '.join(sorted(unknown))}")
-    return replace(Settings(), **{k: _coerce(k, v) for k, v in values.items()})
+    return replace(
+        Settings(),
+        organisation=Organisation(**organisation),
+        **{k: _coerce(k, v) for k, v in values.items()},
+    )
