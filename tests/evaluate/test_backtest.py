@@ -15,7 +15,15 @@ from patrolcast.evaluate.bootstrap import paired_differences, summarise
 from patrolcast.evaluate.executors import LocalProcessExecutor, SerialExecutor, make_executor
 from patrolcast.evaluate.report import load_json, markdown_table, write_report
 from patrolcast.evaluate.splitters import RollingOrigin, parse_period
-from tests.evaluate.synthetic import CountsForecaster, FlatForecaster, grid, hotspot_events
+from patrolcast.events import EventSet
+from patrolcast.geo.support import Grid
+from tests.evaluate.synthetic import (
+    CRS,
+    CountsForecaster,
+    FlatForecaster,
+    grid,
+    hotspot_events,
+)
 
 
 def _run(executor=None):  # type: ignore[no-untyped-def]
@@ -26,6 +34,7 @@ def _run(executor=None):  # type: ignore[no-untyped-def]
         {"counts": CountsForecaster(days=28.0), "flat": FlatForecaster()},
         split,
         executor=executor,
+        protocol="area",  # every cell scored: the flat method's hit rate is the area share
     )
 
 
@@ -122,3 +131,42 @@ def test_each_fold_trains_only_on_its_window() -> None:
     assert result.n_origins == 6
     with pytest.raises(AssertionError, match="outside"):
         run_backtest(hotspot_events(), grid(), {"spy": SpyForecaster(window=30.0)}, split)
+
+
+def test_default_scoring_is_the_study_mask_not_the_extent() -> None:
+    """Empty land added to the support changes nothing by default; it flatters ``area``."""
+    events = hotspot_events()
+    split = RollingOrigin(horizon=parse_period("7d"), n_origins=6)
+    small = grid()  # the 2 km square the events are in
+    big = Grid.covering(0, 0, 3999.9, 3999.9, cell_size=250.0, crs=CRS)  # 3/4 empty land
+    methods = {"counts": CountsForecaster(days=28.0)}
+
+    def hit(support: Grid, **kw: str) -> float:
+        res = run_backtest(events, support, methods, split, fractions=(0.01,), **kw)
+        return float(res.rows["hit_rate"].mean())
+
+    on_small = run_backtest(events, small, methods, split, fractions=(0.01,))
+    assert on_small.meta["protocol"] == "mask"
+    # the masked cells are the same in both supports (the empty ones never held an event)
+    assert hit(big) == pytest.approx(float(on_small.rows["hit_rate"].mean()), abs=0.02)
+    # scoring every unit, 1% of the big square is 4x the cells: both hot cells are caught
+    assert hit(big, protocol="area") > hit(big) + 0.3
+
+
+def test_default_mask_counts_events_in_cells_never_seen() -> None:
+    events = hotspot_events()
+    split = RollingOrigin(horizon=parse_period("7d"), n_origins=3)
+    first = split.folds(float(events.t.min()), float(events.t.max()))[0].origin
+    # an event far from every earlier one, in a cell that held none, inside the first window
+    order = np.argsort(np.append(events.t, first + 1.0), kind="stable")
+    both = EventSet.from_arrays(
+        np.append(events.t, first + 1.0)[order],
+        np.append(events.x, 3900.0)[order],
+        np.append(events.y, 3900.0)[order],
+        crs=CRS,
+    )
+    big = Grid.covering(0, 0, 3999.9, 3999.9, cell_size=250.0, crs=CRS)
+    res = run_backtest(both, big, {"counts": CountsForecaster()}, split)
+    assert res.meta["n_events_outside_mask"] == pytest.approx(1.0)
+    area = run_backtest(both, big, {"counts": CountsForecaster()}, split, protocol="area")
+    assert area.meta["n_events_outside_mask"] == 0.0

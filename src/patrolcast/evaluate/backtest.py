@@ -258,7 +258,7 @@ def run_backtest(
     executor: Executor | None = None,
     on_origin_done: Callable[[int], None] | None = None,
     meta: Mapping[str, Any] | None = None,
-    protocol: str = "area",
+    protocol: str = "mask",
     timezone: str | None = None,
 ) -> BacktestResult:
     """Backtest ``methods`` on the same rolling origins.
@@ -274,9 +274,10 @@ def run_backtest(
     executor : where origins run (default serial).
     on_origin_done : called with the number of origins finished so far.
     meta : extra descriptive fields stored with the result (dataset, level...).
-    protocol : ``"area"`` (the whole study area, default here) or ``"mask"`` (units with an
-        event before each origin, top units by score; the default of ``patrolcast backtest``);
-        see :func:`score_origin`.
+    protocol : ``"mask"`` (default, the field's protocol and that of ``patrolcast backtest``:
+        only the units with an event before each origin are ranked and scored, top units by
+        score) or ``"area"`` (every unit of ``support``, which then must be a real place, not
+        the extent of the data); see :func:`score_origin`.
     timezone : origins at local midnight in this zone (``None``: the splitter's own).
     """
     if target not in ("count", "harm"):
