@@ -86,3 +86,28 @@ def test_organisation_block_refuses_unknown_keys_and_non_text(tmp_path: Path) ->
     cfg.write_text('[patrolcast]\norganisation = "x"\n', encoding="utf-8")
     with pytest.raises(InputError, match="unknown setting"):
         load_settings(cfg)
+
+
+def test_home_defaults_to_the_per_user_data_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from platformdirs import user_data_dir
+
+    monkeypatch.delenv("PATROLCAST_HOME", raising=False)
+    monkeypatch.delenv("PATROLCAST_CONFIG", raising=False)
+    monkeypatch.chdir(tmp_path)
+    home = load_settings().home
+    assert home == Path(user_data_dir("patrolcast", appauthor=False))
+    assert home.is_absolute()  # never ./var of the folder a command is run from
+    cfg = tmp_path / "patrolcast.toml"
+    cfg.write_text('[patrolcast]\nhome = "~/pc-data"\n', encoding="utf-8")
+    assert load_settings(cfg).home == Path.home() / "pc-data"
+    monkeypatch.setenv("PATROLCAST_HOME", str(tmp_path / "env"))
+    assert load_settings(cfg).home == tmp_path / "env"  # the environment beats the file
+
+
+def test_a_missing_home_is_refused_by_name(tmp_path: Path) -> None:
+    settings = load_settings(home=tmp_path / "nowhere")
+    with pytest.raises(InputError, match="no data home at .*nowhere"):
+        settings.require_home()
+    assert not (tmp_path / "nowhere").exists()

@@ -4,8 +4,13 @@ No setting chooses a policy profile: profiles are the shipped files or ones an a
 installs through the server (a per-user environment variable or config file cannot swap the
 rules a decision is made under).
 
-Paths default to the working directory's ``var/`` (the analytical store, the governance
-database) and to the shared real-data folder ``../shared/data`` next to the repository.
+One data home holds the analytical store (``<home>/store``), the governance database
+(``<home>/patrolcast.db``) and the server's keys (``<home>/keys``). It defaults to the per-user
+data folder (``platformdirs.user_data_dir("patrolcast")``, e.g. ``~/.local/share/patrolcast``),
+never to the folder a command is run from; ``PATROLCAST_HOME``, the settings file's ``home`` or a
+``--home`` flag override it. A PostgreSQL governance database is named by ``database_url`` (the
+server's setting; the keys stay in the home). The shared real-data folder defaults to
+``../shared/data`` next to the repository.
 Secrets have no defaults: a setting that is a secret and still holds a placeholder is refused.
 """
 
@@ -13,7 +18,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +26,13 @@ from patrolcast.errors import InputError
 
 _REPO_ROOT = Path(__file__).resolve().parents[2]
 _PLACEHOLDER_SECRETS = {"", "changeme", "secret", "password", "default"}
+
+
+def default_home() -> Path:
+    """The per-user data folder: ``platformdirs.user_data_dir("patrolcast")``."""
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("patrolcast", appauthor=False))
 
 
 def default_shared_data() -> Path:
@@ -59,11 +71,11 @@ _ORGANISATION_FIELDS = {f.name for f in fields(Organisation)}
 class Settings:
     """Application settings. Build with :func:`load_settings`."""
 
-    home: Path = Path("var")
+    home: Path = field(default_factory=default_home)
     shared_data: Path = default_shared_data()
     crs: str = "EPSG:27700"
     cell_size: float = 250.0
-    database_url: str = ""  # empty: SQLite file in ``home``
+    database_url: str = ""  # empty: SQLite file in ``home``; a PostgreSQL server's URL
     server_url: str = ""  # the patrolcast server the CLI's governance commands talk to
     boroughs_file: str = ""  # borough boundaries (default: London boroughs in shared data)
     api_secret: str | None = None
@@ -89,6 +101,14 @@ class Settings:
         """The server's keys (session HMAC key, audit signing key): never in the database."""
         return self.home / "keys"
 
+    def require_home(self) -> None:
+        """Refuse a data home that does not exist (a command that only reads never creates it)."""
+        if not self.home.is_dir():
+            raise InputError(
+                f"no data home at {self.home} (nothing ingested or set up there): give --home "
+                "DIR or set PATROLCAST_HOME"
+            )
+
     @property
     def boroughs_path(self) -> Path:
         if self.boroughs_file:
@@ -108,7 +128,7 @@ class Settings:
 
 def _coerce(name: str, value: Any) -> Any:
     if name in ("home", "shared_data"):
-        return Path(value)
+        return Path(str(value)).expanduser()
     if name == "cell_size":
         try:
             size = float(value)
