@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
+import numpy as np
 import typer
 
 from patrolcast.errors import InputError
@@ -38,16 +39,63 @@ def _groups(text: str) -> list[str] | None:
     return [g.strip() for g in text.split(",") if g.strip()] or None
 
 
-def _load_events(dataset: str, groups: str, home: Path | None, start: str, end: str) -> Any:
-    from patrolcast.evaluate.jobs import open_store
+BOUNDARY_HELP = (
+    "Study-area boundary (GeoPackage, GeoJSON, shapefile, zip) read through GDAL; default: "
+    "the force area (UK) or the mapping's city limits (US). Events outside are left out, counted."
+)
+LAYER_HELP = "Layer of the boundary file (GeoPackage)."
+WHERE_HELP = "Feature filter of the boundary file, OGR SQL: \"PFA22NM = 'Merseyside'\"."
+STUDY_AREA_HELP = "default, or hull: the data's extent (a warning)."
 
-    store = open_store(home)
-    events = store.events(
-        dataset,
-        groups=_groups(groups),
-        start=parse_when(start) if start else None,
-        end=parse_when(end) if end else None,
+
+def _study(
+    dataset: str,
+    groups: str,
+    home: Path | None,
+    *,
+    cell_size: float = 250.0,
+    boundary: Path | None = None,
+    layer: str = "",
+    where: str = "",
+    study_area: str = "default",
+) -> Any:
+    """The dataset's events inside its study area, and the grid over it (as ``forecast``)."""
+    from patrolcast.evaluate.jobs import open_store
+    from patrolcast.evaluate.study import load_study
+
+    if not cell_size > 0:
+        raise InputError(f"--cell-size must be positive, got {cell_size!r}")
+    return load_study(
+        open_store(home), dataset, level="grid", cell_size=cell_size,
+        groups=tuple(_groups(groups) or ()) or None, boundary=boundary,
+        layer=layer or None, where=where or None, study_area=study_area.strip().lower(),
+    )  # fmt: skip
+
+
+def _area_doc(study: Any) -> dict[str, Any]:
+    """The study area as every output records it: source, km2, events left out, warnings."""
+    doc = dict(study.study_area_json())
+    if study.warnings:
+        doc["warnings"] = list(study.warnings)
+    return doc
+
+
+def _print_area(doc: dict[str, Any]) -> None:
+    typer.echo(
+        f"study area: {doc.get('source')} ({float(doc.get('km2', 0)):,.1f} km2), "
+        f"{float(doc.get('events_outside', 0)):,.0f} events outside left out"
     )
+    for warning in doc.get("warnings", []):
+        typer.echo(f"warning: {warning}")
+
+
+def _in_period(events: Any, dataset: str, start: str, end: str) -> Any:
+    keep = np.ones(len(events), dtype=bool)
+    if start:
+        keep &= events.t >= parse_when(start)
+    if end:
+        keep &= events.t < parse_when(end)
+    events = events.select(keep)
     if len(events) == 0:
         raise InputError(f"dataset {dataset!r} has no events for these groups and dates")
     return events
@@ -78,13 +126,19 @@ def register(app: typer.Typer) -> None:
             None, "--nrc-csv", help="Write the table in the Near Repeat Calculator's layout."
         ),
         png: Path | None = typer.Option(None, help="Write the heatmap of ratios to this PNG."),
+        boundary: Path | None = typer.Option(None, help=BOUNDARY_HELP),
+        layer: str = typer.Option("", help=LAYER_HELP),
+        where: str = typer.Option("", help=WHERE_HELP),
+        study_area: str = typer.Option("default", "--study-area", help=STUDY_AREA_HELP),
         home: Path | None = typer.Option(None, help="Data home (default: settings)."),
         as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
     ) -> None:
         """Knox test of near repeats: observed/expected pairs per distance and time band."""
         from patrolcast.forecast.near_repeat import knox_test, plot_knox
 
-        events = _load_events(dataset, groups, home, start, end)
+        study = _study(dataset, groups, home, boundary=boundary, layer=layer, where=where,
+                       study_area=study_area)  # fmt: skip
+        events = _in_period(study.events, dataset, start, end)
         result = knox_test(
             events.t, events.x, events.y,
             space_bands=parse_bands(space_bands, "space"),
@@ -101,11 +155,13 @@ def register(app: typer.Typer) -> None:
         if as_json:
             doc = result.to_dict()
             doc["dataset"] = dataset
+            doc["study_area"] = _area_doc(study)
             typer.echo(json.dumps(doc, indent=1))
             return
         from rich.console import Console
         from rich.table import Table
 
+        _print_area(_area_doc(study))
         table = Table(
             title=f"Knox ratios, {dataset}: {result.n_events:,} events, "
             f"{result.permutations} permutations (* p<0.05, ** p<0.01)"
@@ -141,6 +197,10 @@ def register(app: typer.Typer) -> None:
         ),
         permutations: int = typer.Option(99, help="Shuffles for the near-repeat table."),
         geojson: Path | None = typer.Option(None, help="Write the raised cells as GeoJSON."),
+        boundary: Path | None = typer.Option(None, help=BOUNDARY_HELP),
+        layer: str = typer.Option("", help=LAYER_HELP),
+        where: str = typer.Option("", help=WHERE_HELP),
+        study_area: str = typer.Option("default", "--study-area", help=STUDY_AREA_HELP),
         home: Path | None = typer.Option(None, help="Data home (default: settings)."),
         as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
     ) -> None:
@@ -159,8 +219,6 @@ def register(app: typer.Typer) -> None:
             serious_assault_alert,
         )
         from patrolcast.forecast.near_repeat import knox_test
-        from patrolcast.geo.study_area import study_area_from_points
-        from patrolcast.geo.support import Grid, Support
 
         t = parse_when(time)
         if (x is None) != (y is None) or (lon is None) != (lat is None):
@@ -168,18 +226,20 @@ def register(app: typer.Typer) -> None:
         if (x is None) == (lon is None):
             raise InputError("give the place as --x/--y (metres) or as --lon/--lat, not both")
         mark = mark_of_offence(offence)
-        from patrolcast.evaluate.jobs import open_store
-
-        store = open_store(home)
-        everything = store.events(dataset, groups=_groups(groups))
-        if len(everything) == 0:
-            raise InputError(f"dataset {dataset!r} has no events")
+        study = _study(dataset, groups, home, cell_size=cell_size, boundary=boundary,
+                       layer=layer, where=where, study_area=study_area)  # fmt: skip
+        everything = study.events
         if lon is not None and lat is not None:
             from pyproj import Transformer
 
             tr = Transformer.from_crs("EPSG:4326", everything.crs, always_xy=True)
             x, y = (float(v) for v in tr.transform(lon, lat))
         assert x is not None and y is not None
+        if study.study_area is not None and not bool(study.study_area.contains([x], [y])[0]):
+            raise InputError(
+                f"the incident ({x:.0f}, {y:.0f}) lies outside the study area "
+                f"({study.study_area.source}): pass --boundary with an area that holds it"
+            )
         history = everything.select(everything.t >= t - history_days).before(t)
         if len(history) < 20:
             raise InputError(
@@ -187,8 +247,7 @@ def register(app: typer.Typer) -> None:
                 "too few to fit a model (is the time inside the data's period?)"
             )
         model, choice = fit_alert_model(history, t, history_days=history_days)
-        area = study_area_from_points(everything.x, everything.y, crs=everything.crs)
-        grid = cast(Support, Grid.clipped_to(area, cell_size=cell_size))
+        grid = study.support
         knox = knox_test(
             history.t, history.x, history.y, permutations=permutations,
             time_precision=history.time_precision,
@@ -204,8 +263,10 @@ def register(app: typer.Typer) -> None:
             doc["dataset"] = dataset
             doc["incident"]["offence"] = offence
             doc["model_selection"] = choice
+            doc["study_area"] = _area_doc(study)
             typer.echo(json.dumps(doc, indent=1))
             return
+        _print_area(_area_doc(study))
         _print_alert(result, dataset, offence, geojson)
 
     @alert_app.command("backtest")
@@ -225,16 +286,19 @@ def register(app: typer.Typer) -> None:
         permutations: int = typer.Option(99, help="Shuffles for each Knox table."),
         png: Path | None = typer.Option(None, help="Write the lift-by-distance plot here."),
         out: Path | None = typer.Option(None, help="Write the full JSON result here."),
+        boundary: Path | None = typer.Option(None, help=BOUNDARY_HELP),
+        layer: str = typer.Option("", help=LAYER_HELP),
+        where: str = typer.Option("", help=WHERE_HELP),
+        study_area: str = typer.Option("default", "--study-area", help=STUDY_AREA_HELP),
         home: Path | None = typer.Option(None, help="Data home (default: settings)."),
         as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
     ) -> None:
         """Replay a period: issue every alert as it would have been, score what followed."""
         from patrolcast.evaluate.alert_backtest import (
             AlertBacktestSpec,
-            alert_backtest_on_grid,
             plot_lift,
+            run_alert_backtest,
         )
-        from patrolcast.evaluate.jobs import open_store
 
         choice = offences.strip().lower()
         if choice not in ("all", "fatal"):
@@ -244,12 +308,12 @@ def register(app: typer.Typer) -> None:
             history_days=history_days, min_ratio=min_ratio, permutations=permutations,
             serious_marks=(1,) if choice == "fatal" else None,
         )  # fmt: skip
-        events = open_store(home).events(dataset, groups=_groups(groups))
-        if len(events) == 0:
-            raise InputError(f"dataset {dataset!r} has no events")
-        result = alert_backtest_on_grid(events, spec, cell_size=cell_size)
+        study = _study(dataset, groups, home, cell_size=cell_size, boundary=boundary,
+                       layer=layer, where=where, study_area=study_area)  # fmt: skip
+        result = run_alert_backtest(study.events, study.support, spec)
         doc = result.to_dict()
         doc["dataset"] = dataset
+        doc["study_area"] = _area_doc(study)
         if png is not None:
             plot_lift(result, png, title=f"Lift after an incident: {dataset}")
         if out is not None:
@@ -350,6 +414,7 @@ def _print_backtest(doc: dict[str, Any]) -> None:
         return f" ({pair[0]:.2f}-{pair[1]:.2f})" if pair else ""
 
     console = Console()
+    _print_area(doc["study_area"])
     console.print(
         f"[bold]{doc['dataset']}[/] {doc['period'][0][:10]} to {doc['period'][1][:10]}: "
         f"{doc['incidents']} incidents, {len(doc['fits'])} fits, {doc['fits_converged']} "

@@ -57,6 +57,7 @@ from patrolcast.forecast.alert import (
 )
 from patrolcast.forecast.etas import collapse_incidents
 from patrolcast.forecast.near_repeat import knox_test
+from patrolcast.geo.study_area import StudyArea
 from patrolcast.geo.support import Support
 
 FloatArray = npt.NDArray[np.float64]
@@ -430,9 +431,17 @@ def plot_lift_arrays(
 
 
 def alert_backtest_on_grid(
-    events: EventSet, spec: AlertBacktestSpec, *, cell_size: float = 250.0, progress: Any = None
+    events: EventSet,
+    spec: AlertBacktestSpec,
+    *,
+    cell_size: float = 250.0,
+    progress: Any = None,
+    area: StudyArea | None = None,
 ) -> AlertBacktestResult:
-    """Run the alert backtest on a square grid over the events' study area (as the command's)."""
+    """Run the alert backtest on a square grid over ``area`` (default: the events' hull).
+
+    Events outside ``area`` are left out (the command loads the study, which counts them).
+    """
     from typing import cast
 
     from patrolcast.geo.study_area import study_area_from_points
@@ -440,6 +449,9 @@ def alert_backtest_on_grid(
 
     if not cell_size > 0:
         raise InputError(f"cell size must be positive, got {cell_size!r}")
-    area = study_area_from_points(events.x, events.y, crs=events.crs)
+    if area is None:
+        area = study_area_from_points(events.x, events.y, crs=events.crs)
+    else:
+        events = events.select(area.contains(events.x, events.y))
     grid = cast(Support, Grid.clipped_to(area, cell_size=cell_size))
     return run_alert_backtest(events, grid, spec, progress=progress)
