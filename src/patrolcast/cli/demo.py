@@ -3,6 +3,10 @@
 Ingests London LSOA counts, Chicago aggravated assaults and NYPD shootings (once), writes a
 forecast for each with GIS, CSV and PNG outputs, backtests naive, KDE and prospective hotspot
 methods on the same rolling origins, and writes the reports to ``out/demo``.
+
+Without the shared data (a user's own machine), it says so, fetches a small real sample (the
+City of London's street crimes of the last 12 published months, from the data.police.uk API)
+into ``<home>/samples`` and runs on that; unreachable network: one line saying what to do.
 """
 
 from __future__ import annotations
@@ -39,6 +43,10 @@ def register(app: typer.Typer) -> None:
         layer: str = typer.Option("", help="Layer of the boundary file."),
         where: str = typer.Option("", help="Feature filter of the boundary file (OGR SQL)."),
         as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+        fetch_delay: float = typer.Option(
+            1.0, "--fetch-delay", min=0.0,
+            help="Seconds between requests when fetching the sample (no shared data).",
+        ),  # fmt: skip
     ) -> None:
         """Ingest, forecast, backtest and report on the shared real data."""
         from rich.console import Console
@@ -52,7 +60,14 @@ def register(app: typer.Typer) -> None:
 
         from patrolcast.config import load_settings
         from patrolcast.errors import InputError
-        from patrolcast.evaluate.demo import DEMO_DATASETS, DemoDataset, headline, run_demo
+        from patrolcast.evaluate.demo import (
+            DEMO_DATASETS,
+            SAMPLE_DATASET,
+            DemoDataset,
+            headline,
+            needs_sample,
+            run_demo,
+        )
         from patrolcast.io import Store
 
         settings = load_settings(home=home, shared_data=shared_data)
@@ -67,6 +82,12 @@ def register(app: typer.Typer) -> None:
                 )
             chosen = tuple(d for d in DEMO_DATASETS if d.name in names)
         err = Console(stderr=True)
+        shared = settings.shared_data
+        sample = not only and boundary is None and needs_sample(shared, chosen)
+        if sample:
+            shared = settings.home / "samples"
+            _fetch_sample(shared / SAMPLE_DATASET.path, settings.shared_data, fetch_delay, err)
+            chosen = (SAMPLE_DATASET,)
         with Progress(
             TextColumn("[progress.description]{task.description}"),
             BarColumn(),
@@ -89,7 +110,7 @@ def register(app: typer.Typer) -> None:
             outcome = run_demo(
                 out_dir=out,
                 store=Store(settings.store_dir),
-                shared_data=settings.shared_data,
+                shared_data=shared,
                 origins=origins,
                 executor=executor,
                 workers=workers or None,
@@ -112,3 +133,35 @@ def register(app: typer.Typer) -> None:
             console.print(" - " + headline(b))
         console.print(f"Reports, plots and forecasts: {outcome.out_dir}  (start with "
                       f"{outcome.summary_path})")
+
+
+def _fetch_sample(folder: Path, shared: Path, delay: float, err: Any) -> None:
+    """Say what is about to be downloaded and why, then fetch it (or one line on failure)."""
+    from patrolcast.errors import InputError
+    from patrolcast.io import police_uk_api
+    from patrolcast.io.sample import SAMPLE_FORCE, SAMPLE_MONTHS, SampleUnavailable, fetch_sample
+
+    api = police_uk_api.api_url()
+    err.print(
+        f"No demo data in {shared} (the shared data folder; set PATROLCAST_SHARED_DATA to use "
+        f"a copy). Fetching a small real sample instead: {SAMPLE_FORCE} street crimes, the "
+        f"last {SAMPLE_MONTHS} published months, from {api} ({SAMPLE_MONTHS + 1} requests, "
+        f"{delay:g} s apart) into {folder}",
+        soft_wrap=True,
+        highlight=False,
+    )
+    try:
+        got = fetch_sample(folder, api=api, delay=delay)
+    except SampleUnavailable as exc:
+        raise InputError(
+            f"{exc}: set PATROLCAST_SHARED_DATA to a folder holding the shared data, or fetch "
+            f"by hand (patrolcast fetch police-uk --layout api --force {SAMPLE_FORCE} --from "
+            "YYYY-MM --to YYYY-MM) and ingest it"
+        ) from None
+    missing = f"; not published: {', '.join(got.missing)}" if got.missing else ""
+    err.print(
+        f"sample: {got.files} month(s), {got.months[0]} to {got.months[-1]}, in {got.folder}"
+        f"{missing}",
+        soft_wrap=True,
+        highlight=False,
+    )

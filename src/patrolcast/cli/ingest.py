@@ -44,11 +44,13 @@ def fetch_police_uk(
     layout: str = typer.Option(
         "files",
         help="files: {base}/{YYYY-MM}/{YYYY-MM}-{force}-{kind}.csv; "
-        "archive: {base}/{YYYY-MM}.zip (all forces).",
+        "archive: {base}/{YYYY-MM}.zip (all forces); api: street crimes of the force area "
+        "from the data.police.uk API (city-of-london), saved as JSON and as the street CSV.",
     ),
     base_url: str | None = typer.Option(
         None,
-        help="Base URL (else PATROLCAST_POLICE_UK_BASE_URL, else the data.police.uk archive).",
+        help="Base URL (else PATROLCAST_POLICE_UK_BASE_URL, else the data.police.uk archive; "
+        "for --layout api: PATROLCAST_POLICE_UK_API_URL, else https://data.police.uk/api).",
     ),
     delay: float = typer.Option(1.0, min=0.0, help="Seconds between requests (be polite)."),
     retries: int = typer.Option(4, min=0, help="Retries per file (dropped connection, 429, 5xx)."),
@@ -62,8 +64,10 @@ def fetch_police_uk(
     from patrolcast.io import fetch
 
     folder = out or load_settings(home=home).home / "downloads" / "police-uk"
-    items = fetch.plan(force, start, end, kinds=tuple(kind), layout=layout, base=base_url)
-    options = dict(delay=delay, retries=retries, max_wait=max_wait, refresh=refresh)
+    options: dict[str, Any] = dict(
+        kinds=tuple(kind), layout=layout, base=base_url, delay=delay, retries=retries,
+        max_wait=max_wait, refresh=refresh,
+    )  # fmt: skip
     if not as_json and sys.stderr.isatty():
         from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
 
@@ -77,9 +81,9 @@ def fetch_police_uk(
                     tasks[name] = bar.add_task(name, total=total)
                 bar.update(tasks[name], completed=done, total=total)
 
-            summary = fetch.fetch_files(items, folder, progress=report, **options)  # type: ignore[arg-type]
+            summary = fetch.fetch_police_uk(force, start, end, folder, progress=report, **options)
     else:
-        summary = fetch.fetch_files(items, folder, **options)  # type: ignore[arg-type]
+        summary = fetch.fetch_police_uk(force, start, end, folder, **options)
     if as_json:
         typer.echo(json.dumps(summary.to_dict(), indent=1))
     else:

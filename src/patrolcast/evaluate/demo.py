@@ -27,7 +27,14 @@ from patrolcast.evaluate.jobs import (
 )
 from patrolcast.evaluate.study import load_study
 
-__all__ = ["DemoDataset", "DEMO_DATASETS", "run_demo", "DemoOutcome"]
+__all__ = [
+    "DEMO_DATASETS",
+    "SAMPLE_DATASET",
+    "DemoDataset",
+    "DemoOutcome",
+    "needs_sample",
+    "run_demo",
+]
 
 
 @dataclass(frozen=True)
@@ -43,6 +50,8 @@ class DemoDataset:
     title: str
     cell_size: float = 250.0
     end: str | None = None  # end of the last scoring window (before a gap in the data)
+    max_origins: int | None = None  # a short series allows fewer rolling origins
+    sample: bool = False  # fetched when the shared data is absent: boundaries may be missing
 
 
 DEMO_DATASETS: tuple[DemoDataset, ...] = (
@@ -77,6 +86,29 @@ DEMO_DATASETS: tuple[DemoDataset, ...] = (
         end="2020-10-01",
     ),
 )
+
+
+# What the demo runs on when the shared data folder is absent: the City of London's street
+# crimes of the last 12 published months, fetched from the data.police.uk API into the data
+# home (patrolcast.io.sample). A year of monthly data leaves room for 4 rolling origins.
+SAMPLE_FOLDER = "police_uk/city_of_london_street_sample"
+SAMPLE_DATASET = DemoDataset(
+    name="city-of-london-sample",
+    path=SAMPLE_FOLDER,
+    mapping=None,
+    level="grid",
+    horizon="1M",
+    forecast_method="naive",
+    title="City of London violence (data.police.uk API sample, last 12 months), 250 m grid, "
+    "monthly",
+    max_origins=4,
+    sample=True,
+)
+
+
+def needs_sample(shared_data: Path, datasets: tuple[DemoDataset, ...] = DEMO_DATASETS) -> bool:
+    """True when none of the demo's inputs is in ``shared_data`` (absent or empty)."""
+    return not any((shared_data / ds.path).exists() for ds in datasets)
 
 
 @dataclass
@@ -188,8 +220,7 @@ def run_demo(
     forecasts: list[ForecastOutcome] = []
     backtests: list[BacktestOutcome] = []
     for ds in datasets:
-        study = load_study(store, ds.name, level=ds.level, cell_size=ds.cell_size,
-                           shared_data=shared_data, boundary=boundary, layer=layer, where=where)
+        study = _study(store, ds, shared_data, boundary, layer, where, notify)
         notify(f"{ds.name}: study area {study.study_area_json()['source']}")
         fspec = ForecastSpec.from_options(dataset=ds.name, method=ds.forecast_method,
                                           start=None, horizon=ds.horizon, level=ds.level,
@@ -202,13 +233,14 @@ def run_demo(
         if not usable:
             continue
         bspec = BacktestSpec.from_options(
-            dataset=ds.name, level=ds.level, horizon=ds.horizon, origins=origins,
+            dataset=ds.name, level=ds.level, horizon=ds.horizon,
+            origins=min(origins, ds.max_origins or origins),
             methods=usable, cell_size=ds.cell_size, executor=executor, workers=workers,
             n_boot=n_boot, title=ds.title, end=ds.end,
         )
         # a short nested selection keeps the demo within a few minutes on two cores
         bspec = dataclasses.replace(bspec, select_origins=3)
-        advance = on_backtest(ds, origins) if on_backtest else None
+        advance = on_backtest(ds, bspec.origins) if on_backtest else None
         backtests.append(
             backtest_job(bspec, out_dir=out_dir / "backtests", study=study,
                          on_origin_done=advance)
@@ -219,6 +251,26 @@ def run_demo(
         json.dumps(outcome.to_json(), indent=1, default=str) + "\n", encoding="utf-8"
     )
     return outcome
+
+
+def _study(
+    store: Any, ds: DemoDataset, shared: Path, boundary: Path | None, layer: str | None,
+    where: str | None, notify: Notify,
+) -> Any:  # fmt: skip
+    """The dataset's study; a fetched sample without the force boundary (no shared data) takes
+    the data's extent instead, and says why."""
+    from patrolcast.evaluate.study import FORCE_AREAS
+
+    hull = ds.sample and boundary is None and not (shared / FORCE_AREAS).exists()
+    if hull:
+        notify(
+            f"{ds.name}: the police force area boundaries ({FORCE_AREAS}) are not here (no "
+            "shared data), so the study area is the data's extent (convex hull of the events); "
+            "maps have no boundaries or LSOAs"
+        )
+    return load_study(store, ds.name, level=ds.level, cell_size=ds.cell_size,
+                      shared_data=shared, boundary=boundary, layer=layer, where=where,
+                      study_area="hull" if hull else "default")
 
 
 def headline(b: BacktestOutcome, fraction: float = 0.05) -> str:

@@ -7,6 +7,9 @@ else :data:`DEFAULT_BASE_URL`)::
                      kind: street, stop-and-search, outcomes (the names inside the archive)
     layout "archive" {base_url}/{YYYY-MM}.zip
                      data.police.uk's monthly archive: every force, 36 months up to YYYY-MM
+    layout "api"     {api_url}/crimes-street/all-crime?poly=<force outline>&date=YYYY-MM
+                     street crimes of one force area as JSON, saved and converted to the
+                     street CSV layout (see :mod:`patrolcast.io.police_uk_api`)
 
 The live site publishes the monthly archives at ``https://data.police.uk/data/archive/YYYY-MM.zip``
 and the per-force CSVs only inside them (or in custom downloads it builds on request), so the
@@ -43,11 +46,12 @@ from pathlib import Path
 from typing import Any
 
 from patrolcast.errors import InputError
+from patrolcast.io import police_uk_api
 
 DEFAULT_BASE_URL = "https://data.police.uk/data/archive"
 BASE_URL_ENV = "PATROLCAST_POLICE_UK_BASE_URL"
 KINDS = ("street", "stop-and-search", "outcomes")
-LAYOUTS = ("files", "archive")
+LAYOUTS = ("files", "archive", "api")
 MANIFEST = "manifest.json"
 USER_AGENT = "patrolcast-fetch (+https://github.com/; polite: one request at a time)"
 _FORCE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -101,6 +105,10 @@ def plan(
     unknown = [k for k in kinds if k not in KINDS]
     if unknown or not kinds:
         raise InputError(f"--kind {', '.join(unknown) or '(none)'}: use {', '.join(KINDS)}")
+    if layout == "api":
+        if "street" not in kinds:
+            raise InputError("--layout api fetches street crimes only: use --kind street")
+        return police_uk_api.street_items(force, months(start, end), police_uk_api.api_url(base))
     root = base_url(base)
     out: list[tuple[str, str]] = []
     for month in months(start, end):
@@ -359,7 +367,12 @@ def fetch_police_uk(
 ) -> FetchSummary:  # fmt: skip
     """Download a force's monthly files from ``start`` to ``end`` (``YYYY-MM``) into ``out``."""
     items = plan(force, start, end, kinds=kinds, layout=layout, base=base)
-    return fetch_files(items, out, **options)
+    summary = fetch_files(items, out, **options)
+    if layout == "api":  # each month's JSON, as downloaded, also in the archive's CSV layout
+        for f in summary.files:
+            if f.status not in ("not found", "failed"):
+                police_uk_api.street_csv(Path(out) / f.path)
+    return summary
 
 
 __all__ = [
