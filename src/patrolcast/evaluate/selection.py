@@ -39,6 +39,11 @@ CANDIDATES: dict[str, dict[str, list[Any]]] = {
         "lookback_days": [56.0, 182.0, 365.0],
         "time_unit_days": [7.0, 28.0],
     },
+    "longrun": {
+        "half_life_days": [None, 365.0, 730.0, 1460.0, 2920.0],
+        "bandwidth": [250.0, 500.0, 750.0],
+        "mix": [0.0, 0.25, 0.5],
+    },
 }
 
 
@@ -68,10 +73,20 @@ class Selection:
         }
 
 
+#: Parameters that do nothing at one value of another: (switch, off value, idle parameter).
+#: Such candidates are tried once, with the idle parameter's first value.
+_IDLE: dict[str, tuple[str, Any, str]] = {"longrun": ("mix", 0.0, "bandwidth")}
+
+
 def _grid(method: str) -> list[dict[str, Any]]:
     space = CANDIDATES[method]
     keys = list(space)
-    return [dict(zip(keys, values, strict=True)) for values in itertools.product(*space.values())]
+    grid = [dict(zip(keys, values, strict=True)) for values in itertools.product(*space.values())]
+    if method in _IDLE:
+        switch, off, idle = _IDLE[method]
+        first = space[idle][0]
+        grid = [c for c in grid if not (c[switch] == off and c[idle] != first)]
+    return grid
 
 
 def select_params(

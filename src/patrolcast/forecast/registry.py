@@ -75,6 +75,13 @@ def _boosted(*, horizon_days: float = 7.0) -> Forecaster:
     return BoostedForecaster()
 
 
+def _longrun(*, horizon_days: float = 7.0) -> Forecaster:
+    """Long-run counts (4-year half-life) mixed 3:1 with their 250 m Gaussian neighbourhood."""
+    from patrolcast.forecast.longrun import LongRunForecaster
+
+    return LongRunForecaster()
+
+
 #: The baselines every backtest includes (a reviewer's first question).
 BASELINES: tuple[str, ...] = ("naive-365", "naive-all")
 
@@ -83,6 +90,7 @@ FORECASTERS: dict[str, ForecasterFactory] = {
     "naive-365": _naive_365,
     "naive-all": _naive_all,
     "boosted": _boosted,
+    "longrun": _longrun,
     "kde": _kde,
     "prospective": _prospective,
     "etas": _etas,
