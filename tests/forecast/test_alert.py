@@ -104,8 +104,13 @@ def test_alert_refuses_bad_input(fitted: ETASForecaster) -> None:
 
 
 class _Store:
-    def __init__(self, events: EventSet) -> None:
-        self._events = events
+    """The store's reading side over simulated events (marks kept, which an ingest drops)."""
+
+    def __init__(self, events: EventSet, root: Path) -> None:
+        self._events, self.root = events, root / "store"
+
+    def datasets(self) -> list[dict[str, Any]]:
+        return [{"name": "sim", "kind": "incidents"}]
 
     def events(self, dataset: str, **_: Any) -> EventSet:
         if dataset != "sim":
@@ -114,8 +119,8 @@ class _Store:
 
 
 @pytest.fixture
-def store(monkeypatch: pytest.MonkeyPatch, events: EventSet) -> _Store:
-    s = _Store(events)
+def store(monkeypatch: pytest.MonkeyPatch, events: EventSet, tmp_path: Path) -> _Store:
+    s = _Store(events, tmp_path)
     monkeypatch.setattr("patrolcast.evaluate.jobs.open_store", lambda home=None: s)
     return s
 
@@ -129,6 +134,8 @@ def test_cli_alert_json_and_geojson(tmp_path: Path, store: _Store) -> None:
             "alert",
             "--dataset",
             "sim",
+            "--study-area",
+            "hull",
             "--x",
             "529130",
             "--y",
@@ -150,13 +157,24 @@ def test_cli_alert_json_and_geojson(tmp_path: Path, store: _Store) -> None:
     doc = json.loads(result.stdout)
     assert doc["days"] == 7 and doc["cells"] and len(doc["cells"][0]["added_by_day"]) == 7
     assert json.loads(out.read_text())["type"] == "FeatureCollection"
+    assert doc["fit_used"]["reused"] is False and Path(doc["fit_used"]["fit"]).is_file()
+    # three days later the stored fit is reused, conditioned on the incidents since
+    later = from_days(START + DAYS - 27).isoformat()
+    again = runner.invoke(app, ["alert", "-d", "sim", "--study-area", "hull", "--x", "529130",
+                                "--y", "179060", "--time", later, "--offence", "shooting",
+                                "--history-days", "150", "--json"])  # fmt: skip
+    assert again.exit_code == 0, again.output
+    used = json.loads(again.stdout)["fit_used"]
+    assert used["reused"] is True and used["age_days"] == pytest.approx(3.0, abs=1e-6)
+    assert used["events_since_fit"] > 0
 
 
 def test_cli_near_repeat_json(tmp_path: Path, store: _Store) -> None:
     png = tmp_path / "k.png"
     result = runner.invoke(
         app,
-        ["near-repeat", "--dataset", "sim", "--permutations", "19", "--json", "--png", str(png)],
+        ["near-repeat", "--dataset", "sim", "--study-area", "hull", "--permutations", "19",
+         "--json", "--png", str(png)],
     )
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
@@ -175,7 +193,7 @@ def test_cli_near_repeat_json(tmp_path: Path, store: _Store) -> None:
 )
 def test_cli_alert_bad_input(store: _Store, args: list[str], message: str) -> None:
     base = {"--time": from_days(START + 100).isoformat(), "--offence": "shooting"}
-    argv = ["alert", "--dataset", "sim"]
+    argv = ["alert", "--dataset", "sim", "--study-area", "hull"]
     for k, v in base.items():
         if k not in args:
             argv += [k, v]
@@ -272,7 +290,8 @@ def test_cli_alert_backtest_json(tmp_path: Path, store: _Store) -> None:
     result = runner.invoke(
         app,
         [
-            "alert", "backtest", "-d", "sim", "--start", from_days(START + 300).isoformat(),
+            "alert", "backtest", "-d", "sim", "--study-area", "hull",
+            "--start", from_days(START + 300).isoformat(),
             "--end", from_days(START + 315).isoformat(), "--refit-days", "20",
             "--history-days", "120", "--permutations", "19", "--json", "--png", str(png),
         ],
@@ -283,6 +302,7 @@ def test_cli_alert_backtest_json(tmp_path: Path, store: _Store) -> None:
     assert doc["incidents"] == doc["rules"]["fixed"]["alerts"] > 0
     assert len(doc["fits"]) == 1 and all("converged" in f for f in doc["fits"])
     assert png.stat().st_size > 1000
-    bad = runner.invoke(app, ["alert", "backtest", "-d", "sim", "--start", "2020-01-01T00:00Z",
+    bad = runner.invoke(app, ["alert", "backtest", "-d", "sim", "--study-area", "hull",
+                              "--start", "2020-01-01T00:00Z",
                               "--end", "2020-02-01T00:00Z", "--offences", "robbery"])  # fmt: skip
     assert isinstance(bad.exception, InputError)

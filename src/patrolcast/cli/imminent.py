@@ -72,6 +72,14 @@ def _study(
     )  # fmt: skip
 
 
+def _model_store(home: Path | None) -> Any:
+    """Fits kept under the data home (``<home>/models``), beside the analytical store."""
+    from patrolcast.evaluate.jobs import open_store
+    from patrolcast.forecast.model_store import ModelStore
+
+    return ModelStore(Path(open_store(home).root).parent / "models")
+
+
 def _area_doc(study: Any) -> dict[str, Any]:
     """The study area as every output records it: source, km2, events left out, warnings."""
     doc = dict(study.study_area_json())
@@ -197,6 +205,11 @@ def register(app: typer.Typer) -> None:
         ),
         permutations: int = typer.Option(99, help="Shuffles for the near-repeat table."),
         geojson: Path | None = typer.Option(None, help="Write the raised cells as GeoJSON."),
+        max_fit_age: float = typer.Option(
+            28.0, help="Reuse a stored fit at most this many days old (conditioned on the events "
+            "since); older: refit and store.",
+        ),
+        refit: bool = typer.Option(False, "--refit", help="Fit anew even if a fit is stored."),
         boundary: Path | None = typer.Option(None, help=BOUNDARY_HELP),
         layer: str = typer.Option("", help=LAYER_HELP),
         where: str = typer.Option("", help=WHERE_HELP),
@@ -214,7 +227,7 @@ def register(app: typer.Typer) -> None:
         if not dataset or not time or not offence:
             raise InputError("give --dataset, --time and --offence (or: alert backtest ...)")
         from patrolcast.forecast.alert import (
-            fit_alert_model,
+            alert_model,
             mark_of_offence,
             serious_assault_alert,
         )
@@ -246,7 +259,15 @@ def register(app: typer.Typer) -> None:
                 f"only {len(history)} events in the {history_days:g} days before {time}: "
                 "too few to fit a model (is the time inside the data's period?)"
             )
-        model, choice = fit_alert_model(history, t, history_days=history_days)
+        from patrolcast.forecast.model_store import fit_key
+
+        key = fit_key(dataset, study.study_area_json(), {
+            "use": "alert", "groups": sorted(_groups(groups) or []), "history_days": history_days,
+        })  # fmt: skip
+        model, choice, used = alert_model(
+            everything, t, store=_model_store(home), key=key, max_age_days=max_fit_age,
+            refit=refit, history_days=history_days,
+        )  # fmt: skip
         grid = study.support
         knox = knox_test(
             history.t, history.x, history.y, permutations=permutations,
@@ -263,10 +284,12 @@ def register(app: typer.Typer) -> None:
             doc["dataset"] = dataset
             doc["incident"]["offence"] = offence
             doc["model_selection"] = choice
+            doc["fit_used"] = used
             doc["study_area"] = _area_doc(study)
             typer.echo(json.dumps(doc, indent=1))
             return
         _print_area(_area_doc(study))
+        _print_fit(used)
         _print_alert(result, dataset, offence, geojson)
 
     @alert_app.command("backtest")
@@ -284,6 +307,9 @@ def register(app: typer.Typer) -> None:
         cell_size: float = typer.Option(250.0, "--cell-size", help="Grid cell size, metres."),
         min_ratio: float = typer.Option(0.02, help="The alert's min_ratio (model zone)."),
         permutations: int = typer.Option(99, help="Shuffles for each Knox table."),
+        refit: bool = typer.Option(
+            False, "--refit", help="Fit every scheduled model anew, even if it is stored."
+        ),
         png: Path | None = typer.Option(None, help="Write the lift-by-distance plot here."),
         out: Path | None = typer.Option(None, help="Write the full JSON result here."),
         boundary: Path | None = typer.Option(None, help=BOUNDARY_HELP),
@@ -310,7 +336,14 @@ def register(app: typer.Typer) -> None:
         )  # fmt: skip
         study = _study(dataset, groups, home, cell_size=cell_size, boundary=boundary,
                        layer=layer, where=where, study_area=study_area)  # fmt: skip
-        result = run_alert_backtest(study.events, study.support, spec)
+        from patrolcast.forecast.model_store import fit_key
+
+        key = fit_key(dataset, study.study_area_json(), {
+            "use": "alert backtest", "groups": sorted(_groups(groups) or []),
+            "history_days": history_days,
+        })  # fmt: skip
+        result = run_alert_backtest(study.events, study.support, spec,
+                                    store=_model_store(home), store_key=key, refit=refit)
         doc = result.to_dict()
         doc["dataset"] = dataset
         doc["study_area"] = _area_doc(study)
@@ -372,6 +405,16 @@ def register_simulate(app: typer.Typer) -> None:
             typer.echo(f"wrote {len(ev):,} events ({sim.triggered_share:.0%} triggered) to {out}")
 
 
+def _print_fit(used: dict[str, Any]) -> None:
+    if used.get("reused"):
+        typer.echo(
+            f"fit: stored fit of {used['fit_cutoff']} UTC, {used['age_days']:.1f} days old, "
+            f"conditioned on {used.get('events_since_fit', 0)} incidents since ({used['fit']})"
+        )
+    else:
+        typer.echo(f"fit: {used['why']}" + (f", saved to {used['fit']}" if used.get("fit") else ""))
+
+
 def _print_alert(result: Any, dataset: str, offence: str, geojson: Path | None) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -418,7 +461,9 @@ def _print_backtest(doc: dict[str, Any]) -> None:
     console.print(
         f"[bold]{doc['dataset']}[/] {doc['period'][0][:10]} to {doc['period'][1][:10]}: "
         f"{doc['incidents']} incidents, {len(doc['fits'])} fits, {doc['fits_converged']} "
-        f"converged, {doc['fits_trustworthy']} trustworthy (the others fall back to Knox)."
+        f"converged, {doc['fits_trustworthy']} trustworthy (the others fall back to Knox); "
+        f"{sum(1 for f in doc['fits'] if f.get('fit_used', {}).get('reused'))} read back from "
+        "the model store."
     )
     table = Table(title="Alert zones scored against what followed")
     for col in ("rule", "alerts", "cells", "km2-days", "caught", "per km2-day", "lift",

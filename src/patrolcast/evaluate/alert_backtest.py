@@ -51,6 +51,7 @@ from patrolcast.events import EventSet, from_days
 from patrolcast.forecast.alert import (
     Alert,
     KnoxZone,
+    alert_model,
     fit_alert_model,
     knox_zone,
     serious_assault_alert,
@@ -253,12 +254,18 @@ def run_alert_backtest(
     spec: AlertBacktestSpec,
     *,
     progress: Any = None,
+    store: Any = None,
+    store_key: str = "",
+    refit: bool = False,
     **model_params: Any,
 ) -> AlertBacktestResult:
     """Replay ``spec``'s period over ``events`` (all of a dataset) on ``support`` (a grid).
 
     Incidents whose follow-up (the longest window scored) would run past the last event of the
-    data are left out, and counted in the result's ``meta``.
+    data are left out, and counted in the result's ``meta``. With a
+    :class:`~patrolcast.forecast.model_store.ModelStore` (``store``, ``store_key``), each
+    scheduled fit is read back when a fit with the same cut-off, settings and events is stored,
+    else fitted and stored (``refit``: always fitted anew).
     """
     from scipy.spatial import cKDTree
 
@@ -303,9 +310,16 @@ def run_alert_backtest(
                 f"only {len(history)} incidents in the {spec.history_days:g} days before "
                 f"{from_days(f_start).date()}: too few to fit"
             )
-        model, choice = fit_alert_model(
-            history, f_start, history_days=spec.history_days, **model_params
-        )
+        if store is not None:
+            model, choice, used = alert_model(
+                ev, f_start, store=store, key=store_key, max_age_days=0.0, refit=refit,
+                history_days=spec.history_days, **model_params,
+            )  # fmt: skip
+        else:
+            model, choice = fit_alert_model(
+                history, f_start, history_days=spec.history_days, **model_params
+            )
+            used = {"reused": False, "why": "no model store"}
         knox = knox_test(
             history.t, history.x, history.y, space_bands=spec.space_bands,
             time_bands=spec.time_bands, permutations=spec.permutations, seed=spec.seed,
@@ -331,6 +345,7 @@ def run_alert_backtest(
                 "sigmas_m": summary["sigmas_m"],
                 "scale_weights": summary["scale_weights"],
                 "selection": choice,
+                "fit_used": used,
                 "knox_zone": zone.to_dict() if zone else None,
             }
         )

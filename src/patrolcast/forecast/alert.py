@@ -61,6 +61,7 @@ __all__ = [
     "mark_of_offence",
     "knox_zone",
     "fit_alert_model",
+    "alert_model",
     "kernel_cell_mass",
 ]
 
@@ -192,6 +193,56 @@ def fit_alert_model(
             model = marked
     return model, {"alpha": alpha, "tests": tests, "scales": model.scales,
                    "marked": bool(model.marked)}  # fmt: skip
+
+
+def alert_model(
+    events: EventSet,
+    t: float,
+    *,
+    store: Any = None,
+    key: str = "",
+    max_age_days: float = 28.0,
+    refit: bool = False,
+    history_days: float = 730.0,
+    **params: Any,
+) -> tuple[ETASForecaster, dict[str, Any], dict[str, Any]]:
+    """The alert's model at time ``t``: a stored fit reused, or a new fit (then stored).
+
+    ``events`` are all the dataset's events (those at or after ``t`` are never used). With a
+    :class:`~patrolcast.forecast.model_store.ModelStore` and ``key``, the newest stored fit at
+    most ``max_age_days`` old whose events are unchanged is reused (``refit`` forces a new fit);
+    the model is then conditioned on the events between its cut-off and ``t``. Returns the
+    model, the record of its choice (:func:`fit_alert_model`) and which fit was used.
+    """
+    if not max_age_days >= 0:
+        raise InputError(f"the largest age of a stored fit must be 0 or more days, got "
+                         f"{max_age_days!r}")  # fmt: skip
+    fit = None
+    why = "refit asked for (--refit)" if refit else "no model store"
+    if store is not None and not refit:
+        fit, why = store.latest(key, t, max_age_days=max_age_days, current=events)
+    if fit is None:
+        start = t - history_days
+        history = events.select((events.t >= start) & (events.t < t))
+        if len(history) < 20:
+            raise InputError(
+                f"only {len(history)} events in the {history_days:g} days before "
+                f"{from_days(t).isoformat(timespec='minutes')}: too few to fit a model"
+            )
+        model, choice = fit_alert_model(history, t, history_days=history_days, **params)
+        if store is not None:
+            fit = store.save(key, model, window_events=history, window_start=start,
+                             info={"selection": choice, "history_days": history_days})
+            used = fit.describe(t) | {"why": f"new fit: {why}"}
+        else:
+            used = {"fit": None, "reused": False, "why": f"new fit: {why}",
+                    "fit_cutoff": from_days(t).isoformat(timespec="minutes"), "age_days": 0.0}
+        return model, choice, used
+    model = fit.model
+    if t > model.cutoff_:
+        model = model.conditioned_on(events, until=t)
+    used = fit.describe(t) | {"events_since_fit": int(len(model.t_) - len(fit.model.t_))}
+    return model, dict(fit.meta.get("selection", {})), used
 
 
 @dataclass(frozen=True)

@@ -793,6 +793,94 @@ class ETASForecaster(Forecaster):
         out.cutoff_ = float(until)
         return out
 
+    # -- saving and loading a fit ---------------------------------------------------------------
+    def to_state(self) -> tuple[dict[str, Any], dict[str, npt.NDArray[Any]]]:
+        """The fitted model as plain JSON and arrays (no pickle): see :meth:`from_state`.
+
+        Only a fresh fit is saved (not one conditioned on later events: those are added again
+        when it is loaded, from the data of the day).
+        """
+        self._check_fitted()
+        if abs(self.cutoff_ - self.fit_cutoff_) > 1e-9:
+            raise ValueError("save the fit itself, not a model conditioned on later events")
+        best = max(range(len(self.runs_)), key=lambda i: self.runs_[i].loglik) if self.runs_ else -1
+        meta: dict[str, Any] = {
+            "params": self.get_params(),
+            "cutoff": self.cutoff_,
+            "crs": self.crs_,
+            "window_days": self.window_days_,
+            "window_start": self.window_start_,
+            "mean_harm": self.mean_harm_,
+            "n_pairs": self.n_pairs_,
+            "n_collapsed": int(getattr(self, "n_collapsed_", 0)),
+            "best_run": best,
+            "runs": [
+                {"start": r.start, "mu_rate": r.mu_rate, "theta": [float(v) for v in r.theta],
+                 "omega": r.omega, "sigmas": [float(v) for v in r.sigmas],
+                 "weights": [float(v) for v in r.weights], "loglik": r.loglik,
+                 "n_iter": r.n_iter, "converged": bool(r.converged)}
+                for r in self.runs_
+            ],  # fmt: skip
+            "stored": {"mu": self.mu_, "theta": [float(v) for v in self.theta_],
+                       "omega": self.omega_, "sigmas": [float(v) for v in self.sigmas_],
+                       "weights": [float(v) for v in self.scale_weights_],
+                       "loglik": self.loglik_, "n_iter": self.n_iter_,
+                       "converged": bool(self.converged_)},  # fmt: skip
+        }
+        bg = self.background_
+        arrays: dict[str, npt.NDArray[Any]] = {
+            "t": self.t_, "x": self.x_, "y": self.y_, "mark_index": self.mark_index_,
+            "marks": self.marks_, "time_profile": self.time_profile_,
+            "p_background": self.p_background_,
+            "bg_x": bg.x if bg is not None else np.zeros(0),
+            "bg_y": bg.y if bg is not None else np.zeros(0),
+            "bg_h": bg.h if bg is not None else np.zeros(0),
+        }  # fmt: skip
+        return meta, arrays
+
+    @classmethod
+    def from_state(
+        cls, meta: dict[str, Any], arrays: dict[str, npt.NDArray[Any]]
+    ) -> ETASForecaster:
+        """The model :meth:`to_state` saved, ready to predict or be conditioned on new events."""
+        model = cls(**meta["params"])
+        model._validate_params()
+        model.cutoff_ = float(meta["cutoff"])
+        model.crs_ = str(meta["crs"])
+        model.window_days_ = float(meta["window_days"])
+        model.window_start_ = float(meta["window_start"])
+        model.fit_cutoff_ = model.cutoff_
+        model.mean_harm_ = float(meta["mean_harm"])
+        model.n_pairs_ = int(meta["n_pairs"])
+        model.n_collapsed_ = int(meta["n_collapsed"])
+        model.t_ = np.asarray(arrays["t"], dtype=np.float64)
+        model.x_ = np.asarray(arrays["x"], dtype=np.float64)
+        model.y_ = np.asarray(arrays["y"], dtype=np.float64)
+        model.mark_index_ = np.asarray(arrays["mark_index"], dtype=np.int64)
+        model.marks_ = np.asarray(arrays["marks"], dtype=np.int64)
+        model.time_profile_ = np.asarray(arrays["time_profile"], dtype=np.float64)
+        p_bg = np.asarray(arrays["p_background"], dtype=np.float64)
+        h = np.asarray(arrays["bg_h"], dtype=np.float64)
+        model.background_ = (
+            BackgroundDensity(np.asarray(arrays["bg_x"], dtype=np.float64),
+                              np.asarray(arrays["bg_y"], dtype=np.float64), h)
+            if h.size else None
+        )  # fmt: skip
+        model.runs_ = [
+            _EMRun(dict(r["start"]), float(r["mu_rate"]), np.asarray(r["theta"], np.float64),
+                   float(r["omega"]), np.asarray(r["sigmas"], np.float64),
+                   np.asarray(r["weights"], np.float64), np.zeros(0), float(r["loglik"]),
+                   int(r["n_iter"]), bool(r["converged"]))
+            for r in meta["runs"]
+        ]  # fmt: skip
+        st = meta["stored"]
+        model._store(
+            _EMRun({}, float(st["mu"]), np.asarray(st["theta"], np.float64), float(st["omega"]),
+                   np.asarray(st["sigmas"], np.float64), np.asarray(st["weights"], np.float64),
+                   p_bg, float(st["loglik"]), int(st["n_iter"]), bool(st["converged"]))
+        )  # fmt: skip
+        return model
+
     # -- the fitted model ----------------------------------------------------------------------
     def theta_for(self, mark: int | None) -> float:
         """Branching ratio of an event with ``mark`` (pooled over marks if unknown)."""
