@@ -10,7 +10,7 @@ import pytest
 from patrolcast.errors import InputError
 from patrolcast.evaluate.jobs import ForecastSpec, forecast_job
 from patrolcast.events import EventSet
-from tests.cli.fake_store import FakeStore
+from tests.cli.synthetic_store import synthetic_store
 from tests.evaluate.synthetic import hotspot_events
 
 
@@ -20,9 +20,9 @@ def _spec(start: str, method: str = "naive") -> ForecastSpec:
 
 
 def test_a_window_after_the_data_end_is_refused(tmp_path: Path) -> None:
-    store = FakeStore()  # 200 days from 2022-01-08
+    store = synthetic_store(tmp_path / "home")  # 200 days from 2022-01-08
     with pytest.raises(InputError, match="after the data end"):
-        forecast_job(_spec("2023-01-01"), out_dir=tmp_path, store=store)
+        forecast_job(_spec("2023-01-01"), out_dir=tmp_path / "out", store=store)
 
 
 def test_an_empty_look_back_is_a_warning_in_output_and_snapshot(tmp_path: Path) -> None:
@@ -30,7 +30,8 @@ def test_an_empty_look_back_is_a_warning_in_output_and_snapshot(tmp_path: Path) 
     keep = base.t < 19_150.0  # nothing in the last 50 days of the data
     events = EventSet.from_arrays(np.r_[base.t[keep], 19_199.5], np.r_[base.x[keep], 100.0],
                                   np.r_[base.y[keep], 100.0], crs=base.crs)
-    outcome = forecast_job(_spec("2022-07-20"), out_dir=tmp_path, store=FakeStore(events))
+    outcome = forecast_job(_spec("2022-07-20"), out_dir=tmp_path / "out",
+                           store=synthetic_store(tmp_path / "home", events))
     assert outcome.expected_total == 0.0
     assert any("no event in the last 7 days" in w for w in outcome.warnings)
     assert outcome.snapshot["warnings"] == outcome.warnings

@@ -47,7 +47,7 @@ def test_gpkg_native_crs_and_feature_count(tmp_path: Path) -> None:
     info = pyogrio.read_info(path, layer="forecast")
     assert info["features"] == grid.n_units == 10
     assert "27700" in info["crs"]
-    frame = pyogrio.read_dataframe(path)
+    frame = pyogrio.read_dataframe(path, layer="forecast")
     assert set(frame.columns) >= {"unit_id", "expected_count", "expected_harm", "rank"}
     assert frame["rank"].min() == 1 and frame.loc[frame["rank"] == 1, "expected_harm"].item() == (
         pytest.approx(2.0)
@@ -70,7 +70,8 @@ def test_area_support_written(tmp_path: Path) -> None:
     areas = _areas()
     fc = Forecast("naive", {}, areas.unit_ids, 0.0, 30.0, np.array([3.0, 1.0]),
                   np.array([3.0, 1.0]))
-    frame = pyogrio.read_dataframe(write_forecast_gpkg(fc, areas, tmp_path / "a.gpkg"))
+    frame = pyogrio.read_dataframe(write_forecast_gpkg(fc, areas, tmp_path / "a.gpkg"),
+                                   layer="forecast")
     assert frame["unit_id"].tolist() == list(areas.ids)
 
 

@@ -3,9 +3,48 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import typer
+
+STAGES = {
+    "reading": "reading the data and the study area",
+    "selecting": "choosing parameters by validation",
+    "fitting": "fitting",
+    "predicting": "predicting",
+    "writing": "writing the outputs",
+}
+
+
+@contextmanager
+def stage_progress(label: str, *, quiet: bool) -> Iterator[Callable[[str], None]]:
+    """A rich spinner on stderr naming the stage a long forecast is in (LSOA levels take
+    20-30 s); off with ``--quiet`` and when stderr is not a terminal (logs, pipes)."""
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    console = Console(stderr=True)
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("[progress.description]{task.description}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=quiet or not console.is_terminal,
+    ) as progress:
+        task = progress.add_task(label, total=None)
+
+        def on_stage(name: str) -> None:
+            progress.update(task, description=f"{label}: {STAGES.get(name, name)}")
+
+        yield on_stage
+
+
+def _number(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def register(app: typer.Typer) -> None:
@@ -14,7 +53,8 @@ def register(app: typer.Typer) -> None:
         dataset: str = typer.Option(..., "--dataset", "-d", help="Ingested dataset name."),
         method: str = typer.Option("kde", help="naive, kde, prospective..."),
         start: str = typer.Option(
-            "", help="Window start (ISO date or date-time, UTC); default: where the data ends."
+            "", help="Window start (ISO date or date-time; without a zone: the data's local time, "
+            "Europe/London for UK data); default: where the data ends."
         ),
         horizon: str = typer.Option("7d", help="Window length: 1d, 7d, 2w, 1M..."),
         cell_size: float = typer.Option(250.0, "--cell-size", help="Grid cell size, metres."),
@@ -39,8 +79,19 @@ def register(app: typer.Typer) -> None:
             False, "--select/--no-select",
             help="Choose kde/prospective parameters by rolling-origin validation before --start.",
         ),
+        bandwidth: float | None = typer.Option(
+            None, help="Spatial bandwidth in metres (kde, prospective, etas); default: the "
+            "method's own (kde 300 m, prospective 250 m).",
+        ),
+        lookback: str = typer.Option(
+            "", help="History the method learns from before the start (e.g. 56d, 12w, 12M); "
+            "default: the method's own (kde and prospective 8 weeks, naive one horizon, "
+            "etas two years).",
+        ),
         out: Path = typer.Option(Path("out/forecast"), help="Output folder."),
+        force: bool = typer.Option(False, "--force", help="Overwrite existing output files."),
         home: Path | None = typer.Option(None, help="Data home (default: settings)."),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
         as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
     ) -> None:
         """Forecast expected violence per cell or area; write GeoPackage, GeoJSON, CSV, PNG."""
@@ -60,8 +111,12 @@ def register(app: typer.Typer) -> None:
             study_area=study_area,
             target=target,
             select=select,
+            bandwidth=bandwidth,
+            lookback=lookback or None,
         )
-        outcome = forecast_job(spec, out_dir=out, home=home)
+        with stage_progress(f"{dataset} {spec.method} forecast", quiet=quiet) as on_stage:
+            outcome = forecast_job(spec, out_dir=out, home=home, overwrite=force,
+                                   on_stage=on_stage)
         if as_json:
             typer.echo(json.dumps(outcome.to_json(), indent=1))
             return
@@ -79,6 +134,12 @@ def register(app: typer.Typer) -> None:
         area = outcome.study_area
         console.print(f"study area: {area.get('source')} ({float(area.get('km2', 0)):,.1f} km2), "
                       f"{float(area.get('events_outside', 0)):,.0f} events outside left out")
+        params = outcome.snapshot.get("params", {})
+        shown = {k: params[k] for k in ("bandwidth", "lookback_days", "history_days")
+                 if params.get(k) is not None}
+        if shown:
+            console.print("parameters: " + ", ".join(f"{k} {_number(v)}"
+                                                     for k, v in shown.items()))
         for warning in outcome.warnings:
             console.print(f"[bold yellow]warning:[/] {warning}")
         table = Table(title=f"Top units by expected {spec.target}")

@@ -334,6 +334,8 @@ class ForecastSpec:
     target: str = "count"
     select: bool = False
     start_text: str | None = None  # --start as given (a local time when it has no zone)
+    bandwidth: float | None = None  # metres; None: the method's own default
+    lookback: Period | None = None  # None: the method's own history
 
     @classmethod
     def from_options(
@@ -352,6 +354,8 @@ class ForecastSpec:
         study_area: str = "default",
         target: str = "count",
         select: bool = False,
+        bandwidth: float | None = None,
+        lookback: str | None = None,
     ) -> ForecastSpec:
         if target not in ("count", "harm"):
             raise InputError(f"--target must be count or harm, not {target!r}")
@@ -360,6 +364,13 @@ class ForecastSpec:
         (name,) = _methods(method)
         if not (cell_size > 0 and math.isfinite(cell_size)):
             raise InputError("--cell-size must be a positive number of metres")
+        period = parse_period(lookback, what="--lookback") if lookback else None
+        user = user_params(name, bandwidth=bandwidth, lookback=period)
+        if select and user:
+            raise InputError(
+                f"--select chooses {name}'s parameters by validation: leave out "
+                f"{' and '.join(_OPTION[k] for k in user)}, or drop --select"
+            )
         return cls(
             dataset=dataset,
             method=name,
@@ -375,7 +386,79 @@ class ForecastSpec:
             target=target,
             select=select,
             start_text=start,
+            bandwidth=None if bandwidth is None else float(bandwidth),
+            lookback=period,
         )
+
+    def params(self) -> dict[str, Any]:
+        """The method's hyperparameters the user set (``--bandwidth``, ``--lookback``)."""
+        return user_params(self.method, bandwidth=self.bandwidth, lookback=self.lookback)
+
+
+_OPTION = {"bandwidth": "--bandwidth", "lookback_days": "--lookback",
+           "history_days": "--lookback"}
+MAX_BANDWIDTH_M = 50_000.0
+
+
+def user_params(
+    method: str, *, bandwidth: float | None, lookback: Period | None
+) -> dict[str, Any]:
+    """``--bandwidth`` (metres) and ``--lookback`` (a period) as ``method``'s own parameters
+    (``bandwidth``; ``lookback_days`` or ETAS's ``history_days``), checked; ``{}`` when
+    neither is set, so that each method keeps its own defaults."""
+    from patrolcast.forecast.registry import make_forecaster
+
+    if bandwidth is None and lookback is None:
+        return {}
+    own = make_forecaster(method).get_params()
+    out: dict[str, Any] = {}
+    if bandwidth is not None:
+        if not (math.isfinite(bandwidth) and 0 < bandwidth <= MAX_BANDWIDTH_M):
+            raise InputError(
+                f"--bandwidth must be a distance in metres above 0 and at most "
+                f"{MAX_BANDWIDTH_M:,.0f}, not {bandwidth:g}"
+            )
+        if "bandwidth" not in own:
+            raise InputError(f"--bandwidth: method {method} has no bandwidth (it does not "
+                             "smooth in space); use kde, prospective or etas")
+        out["bandwidth"] = float(bandwidth)
+    if lookback is not None:
+        key = next((k for k in ("lookback_days", "history_days") if k in own), None)
+        if key is None:
+            raise InputError(f"--lookback: method {method} learns from all the history before "
+                             "the start; it has no look-back to set")
+        if lookback.approx_days < 1.0:
+            raise InputError(f"--lookback {lookback} is shorter than a day")
+        out[key] = round(lookback.approx_days, 4)
+    return out
+
+
+def software_versions() -> dict[str, str]:
+    """Versions of patrolcast and the numerical libraries a forecast depends on."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for name in ("patrolcast", "numpy", "scipy", "pandas", "numba"):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def output_stem(spec: ForecastSpec, local_start: str) -> str:
+    """``<dataset>_<method>_<level>_<horizon>_<start>``: ``synth_kde_grid250m_7d_2022-06-01``,
+    ``london_kde_lsoa_1M_2022-06-01`` (hour horizons add the start time, ``T1800``). No dots:
+    the web map finds a forecast's files by the part of the name before the first dot."""
+    if spec.level == "grid":
+        size = f"{spec.cell_size:g}".replace(".", "p")
+        level = f"grid{size}m"
+    else:
+        level = _slug(spec.level)
+    date = local_start[:10]
+    if spec.horizon.unit == "h":
+        date += "T" + local_start[11:13] + local_start[14:16]
+    return f"{_slug(spec.dataset)}_{_slug(spec.method)}_{level}_{spec.horizon}_{date}"
 
 
 def _parse_start(text: str, *, option: str = "--start") -> float:
@@ -433,15 +516,23 @@ def forecast_job(
     store: Any = None,
     study: Study | None = None,
     top: int = 10,
+    overwrite: bool = True,
+    on_stage: Callable[[str], None] | None = None,
 ) -> ForecastOutcome:
     """Fit on everything before the start, predict ``[start, start + horizon)``, write files.
 
-    Without a start, the forecast starts where the data ends (the next period).
+    Without a start, the forecast starts where the data ends (the next period). Files are
+    named by :func:`output_stem`; with ``overwrite=False`` (the CLI without ``--force``) an
+    existing one is refused before any work. ``on_stage`` hears each stage as it starts
+    ("reading", "fitting", "predicting", "writing").
     """
     from patrolcast.evaluate.metrics import flag_area
     from patrolcast.evaluate.splitters import local_data_end, local_midnight_floor
     from patrolcast.forecast.registry import make_forecaster
     from patrolcast.io.writers import (
+        OutputContext,
+        csv_sidecars,
+        refuse_overwrite,
         unit_ranks,
         write_forecast_csv,
         write_forecast_geojson,
@@ -449,6 +540,8 @@ def forecast_job(
         write_forecast_map,
     )
 
+    stage = on_stage or (lambda name: None)
+    stage("reading")
     if study is None:
         study = study_for(spec, home=home, store=store)
     events = study.events
@@ -484,17 +577,25 @@ def forecast_job(
             f"none of the {spec.dataset} events before {from_days(start).date()} lies in any "
             f"of the {study.support.n_units:,} units: the areas do not cover the data"
         )
+    stem = output_stem(spec, _iso(start, tz))
+    out = {kind: out_dir / f"{stem}.{kind}" for kind in ("gpkg", "geojson", "csv", "png")}
+    out["explain"] = out_dir / f"{stem}.explain.csv"
+    out["snapshot"] = out_dir / f"{stem}.snapshot.json"
+    refuse_overwrite([*out.values(), *csv_sidecars(out["csv"])], force=overwrite)
     selection: dict[str, Any] = {}
-    params: dict[str, Any] = {}
+    params: dict[str, Any] = spec.params()
     if spec.select:
         from patrolcast.evaluate.selection import select_params, selectable
 
         if selectable(spec.method):
+            stage("selecting")
             sel = select_params(events, study.support, spec.method, horizon=spec.horizon,
                                 before=start, n_origins=6, timezone=tz)
             selection, params = sel.to_json(), dict(sel.chosen)
+    stage("fitting")
     model = make_forecaster(spec.method, horizon_days=spec.horizon.approx_days, **params)
     model.fit(events, cutoff=start)
+    stage("predicting")
     forecast = model.predict(study.support, start, end)
     warnings = list(study.warnings)
     lookback = model.lookback_used(spec.horizon.approx_days)
@@ -506,33 +607,51 @@ def forecast_job(
             f"no event in {span} before {from_days(start).date()} (a gap in the data?): "
             f"the {spec.method} forecast is all zeros and says nothing about risk"
         )
+    stage("writing")
     score = forecast.ranking_score(spec.target)
     out_dir.mkdir(parents=True, exist_ok=True)
-    stem = f"forecast_{_slug(spec.dataset)}_{spec.method}_{from_days(start).date()}"
-    title = (
-        f"{spec.dataset}, {spec.method}: expected {spec.target} {from_days(start).date()} to "
-        f"{from_days(end).date()}\n(cyan: the top 5% of the area by expected {spec.target})"
+    versions = software_versions()
+    created = datetime.now(UTC).isoformat(timespec="seconds")
+    context = OutputContext(
+        dataset=spec.dataset, method=forecast.method, level=spec.level,
+        cell_size=spec.cell_size if spec.level == "grid" else None, horizon=str(spec.horizon),
+        window_start=_iso(start, tz), window_end=_iso(end, tz), target=spec.target,
+        groups=tuple(spec.groups or ()), parameters=_jsonable(forecast.params),
+        study_area=study.study_area_json(), created_at=created,
+        software=f"patrolcast {versions['patrolcast']}",
     )
+    title = (
+        f"{spec.dataset}, {spec.method}: expected {spec.target} {_iso(start, tz)[:10]} to "
+        f"{_iso(end, tz)[:10]}\n(cyan: the top 5% of the area by expected {spec.target})"
+    )
+    cells = study.areas if spec.level == "grid" else None
     paths = {
-        "gpkg": write_forecast_gpkg(forecast, study.support, out_dir / f"{stem}.gpkg"),
-        "geojson": write_forecast_geojson(forecast, study.support, out_dir / f"{stem}.geojson"),
-        "csv": write_forecast_csv(forecast, study.support, out_dir / f"{stem}.csv",
-                                  areas=study.areas),
+        "gpkg": write_forecast_gpkg(forecast, study.support, out["gpkg"], context=context,
+                                    areas=cells),
+        "geojson": write_forecast_geojson(forecast, study.support, out["geojson"],
+                                          context=context, areas=cells),
+        "csv": write_forecast_csv(forecast, study.support, out["csv"], areas=study.areas,
+                                  context=context),
         "png": write_forecast_map(
-            forecast, study.support, out_dir / f"{stem}.png", boundaries=study.boundaries,
+            forecast, study.support, out["png"], boundaries=study.boundaries,
             title=title, outline=flag_area(score, study.support.unit_area, 0.05),
         ),
     }
     if forecast.terms:
-        paths["explain"] = _write_terms(forecast, study.support, out_dir / f"{stem}.explain.csv")
+        paths["explain"] = _write_terms(forecast, study.support, out["explain"])
     # The snapshot a proposal can rely on (``patrolcast snapshot record --from-file``).
     snapshot = {
         "method": forecast.method,
         "params": {**forecast.params, "dataset": spec.dataset, "level": spec.level,
                    "cell_size": spec.cell_size, "groups": list(spec.groups or ())},
-        "created_at": datetime.now(UTC).isoformat(),
+        "set_by_user": {
+            **({"bandwidth_m": spec.bandwidth} if spec.bandwidth is not None else {}),
+            **({"lookback": str(spec.lookback)} if spec.lookback is not None else {}),
+        },
+        "created_at": created,
         "window_start": _iso(start, tz),
         "window_end": _iso(end, tz),
+        "horizon": str(spec.horizon),
         "digest": forecast.digest(),
         "uri": str(paths["gpkg"].resolve()),
         "ranked_by": spec.target,
@@ -540,11 +659,11 @@ def forecast_job(
         "history_used_days": lookback,
         "events_in_history_used": float(in_lookback),
         "selection": selection,
+        "software": versions,
         "warnings": warnings,
     }
-    snapshot_path = out_dir / f"{stem}.snapshot.json"
-    snapshot_path.write_text(json.dumps(snapshot, indent=1, default=str), encoding="utf-8")
-    paths["snapshot"] = snapshot_path
+    out["snapshot"].write_text(json.dumps(snapshot, indent=1, default=str), encoding="utf-8")
+    paths["snapshot"] = out["snapshot"]
     ranks = unit_ranks(score)
     order = sorted(range(len(ranks)), key=lambda i: int(ranks[i]))[:top]
     ids = study.support.unit_ids
@@ -573,6 +692,11 @@ def forecast_job(
         study_area=study.study_area_json(),
         timezone=tz,
     )
+
+
+def _jsonable(params: dict[str, Any]) -> dict[str, Any]:
+    """Parameters as plain JSON values (numbers, text, lists), for output metadata."""
+    return json.loads(json.dumps(params, default=str))
 
 
 def _iso(t: float, timezone: str | None) -> str:

@@ -1,27 +1,44 @@
-"""Forecast outputs at the edge: GeoPackage, GeoJSON, CSV and a PNG map.
+"""Forecast outputs at the edge: GeoPackage, GeoJSON, CSV and a PNG map, each describing itself.
 
-- GeoPackage: one polygon per unit in the native (projected) CRS, with ``unit_id``,
-  ``expected_count``, ``expected_harm`` and ``rank`` (1 = highest expected harm).
-- GeoJSON: the same features reprojected to WGS84 longitude/latitude, as RFC 7946 section 4
-  requires (coordinates in other CRSs are not interoperable GeoJSON).
-- CSV: ``cell_id, easting, northing, lsoa, expected_count, expected_harm, rank`` (easting and
-  northing of the cell centre in the native CRS). Text cells that a spreadsheet could read as a
-  formula (starting with ``=``, ``+``, ``-``, ``@``, tab, carriage return or NUL) are prefixed
-  with a single quote, following the OWASP guidance on CSV injection; numbers are written as
-  numbers.
-- PNG: a map of expected harm per unit with area boundaries drawn over it (matplotlib Agg).
+Every output carries its :class:`OutputContext` (dataset, method, level, cell size, horizon,
+window start and end as ISO 8601 with the data's UTC offset, the ranked target, parameters,
+offence groups, study area source and km2, software version):
+
+- GeoPackage (version 1.3, read by GDAL 3.x and QGIS 3): one polygon per unit in the native
+  (projected) CRS, exact geometries. Fields: ``unit_id`` (and ``name`` for areas, ``lsoa`` for
+  grid cells when LSOAs are known), ``expected_count``, ``expected_harm``, ``rank`` (1 = the
+  highest ranked value), ``ranked_by``, the context's short fields and the per-unit explanation
+  terms of methods that give them. The layer's description and metadata hold the whole context,
+  and a QGIS style (graduated on the ranked value, :mod:`patrolcast.io.qgis_style`) is stored
+  in its ``layer_styles`` table as the default style.
+- GeoJSON for the web: the same features in WGS84 longitude/latitude (RFC 7946 section 4),
+  coordinates to 6 decimals (about 0.1 m); areas simplified in metres with a coverage
+  simplification (shared edges stay shared: no gaps, no overlaps), cells left exact; the context
+  as the collection's ``description`` and a ``metadata`` member (RFC 7946 section 6.1).
+- CSV: ``cell_id, easting, northing, lsoa, expected_count, expected_harm, rank`` then the terms,
+  rows in rank order, with GDAL sidecars: ``.csvt`` (field types) and ``.prj`` (the CRS of
+  ``easting``/``northing``). Text cells that a spreadsheet could read as a formula (starting
+  with ``=``, ``+``, ``-``, ``@``, tab, carriage return or NUL) are prefixed with a single quote,
+  following the OWASP guidance on CSV injection; numbers are written as numbers.
+- PNG: a map of the ranked value per unit with area boundaries drawn over it (matplotlib Agg).
+
+Values are written to 4 significant digits, and values below 1e-6 as 0 (a forecast's tail of
+1e-136 expected offences is noise, and heavy); ranks are computed from the unrounded values.
 """
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Sequence
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
+from patrolcast.errors import InputError
 from patrolcast.geo.support import AreaSupport, Grid, Support
 
 
@@ -43,24 +60,136 @@ class Forecast(Protocol):
     @property
     def expected_harm(self) -> npt.NDArray[np.float64]: ...
 
+    @property
+    def terms(self) -> Mapping[str, npt.NDArray[np.float64]]: ...
+
 
 __all__ = [
     "FORMULA_PREFIXES",
+    "LAYER",
+    "OutputContext",
     "escape_csv_cell",
     "forecast_frame",
+    "refuse_overwrite",
+    "round_values",
     "write_forecast_gpkg",
     "write_forecast_geojson",
     "write_forecast_csv",
+    "csv_sidecars",
     "write_forecast_map",
     "unit_ranks",
 ]
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\0")
+LAYER = "forecast"
+SIGNIFICANT = 4  # significant digits of written values
+TINY = 1e-6  # values below are written as 0
+AREA_TOLERANCE_M = 10.0  # simplification of area outlines in the GeoJSON, metres
+
+
+@dataclass(frozen=True)
+class OutputContext:
+    """What a forecast output says about itself (all text-friendly; see the module notes)."""
+
+    dataset: str = ""
+    method: str = ""
+    level: str = "grid"
+    cell_size: float | None = None
+    horizon: str = ""
+    window_start: str = ""  # ISO 8601 with the UTC offset of the data's zone
+    window_end: str = ""
+    target: str = "count"  # the ranked value: expected count or expected harm
+    groups: tuple[str, ...] = ()
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+    study_area: Mapping[str, Any] = field(default_factory=dict)
+    created_at: str = ""
+    software: str = ""
+    area_tolerance_m: float = AREA_TOLERANCE_M
+
+    def __post_init__(self) -> None:
+        if self.target not in ("count", "harm"):
+            raise ValueError(f"target must be count or harm, not {self.target!r}")
+
+    @property
+    def ranked_column(self) -> str:
+        return f"expected_{self.target}"
+
+    @property
+    def unit_text(self) -> str:
+        """``"250 m cell"`` or ``"lsoa"``."""
+        if self.level == "grid" and self.cell_size:
+            return f"{self.cell_size:g} m cell"
+        return self.level
+
+    def legend(self) -> str:
+        """``"expected violent offences per 250 m cell, 7d"`` (count) or harm alike."""
+        what = "offences" if self.target == "count" else "harm (offence weights)"
+        groups = ", ".join(self.groups) if self.groups else "all offences"
+        return f"expected {what} ({groups}) per {self.unit_text}, {self.horizon or 'window'}"
+
+    def description(self) -> str:
+        window = f"{self.window_start} to {self.window_end}" if self.window_start else "a window"
+        return (
+            f"{self.method or 'forecast'} forecast of {self.legend()}, {window}; dataset "
+            f"{self.dataset or '?'}; ranked by expected {self.target} (rank 1 = highest)"
+        )
+
+    def short_fields(self) -> dict[str, str]:
+        """The fields repeated on every feature (so any GIS shows them)."""
+        return {
+            "dataset": self.dataset,
+            "method": self.method,
+            "level": self.level,
+            "horizon": self.horizon,
+            "window_start": self.window_start,
+            "window_end": self.window_end,
+        }
+
+    def metadata(self, *, geometry: str) -> dict[str, str]:
+        """The whole context as text key/value pairs (GeoPackage layer metadata)."""
+        area = dict(self.study_area)
+        return {
+            **self.short_fields(),
+            "cell_size_m": "" if self.cell_size is None else f"{self.cell_size:g}",
+            "ranked_by": self.ranked_column,
+            "units": self.legend(),
+            "offence_groups": ",".join(self.groups),
+            "parameters": json.dumps(dict(self.parameters), sort_keys=True, default=str),
+            "study_area_source": str(area.get("source", "")),
+            "study_area_km2": "" if "km2" not in area else f"{float(area['km2']):.3f}",
+            "created_at": self.created_at,
+            "software": self.software,
+            "geometry": geometry,
+            "values": f"{SIGNIFICANT} significant digits; below {TINY:g} written as 0",
+        }
+
+    def as_json(self, *, geometry: str) -> dict[str, Any]:
+        """The context for a JSON document (parameters and study area as objects)."""
+        doc: dict[str, Any] = self.metadata(geometry=geometry)
+        doc["parameters"] = dict(self.parameters)
+        doc["study_area"] = dict(self.study_area)
+        doc["offence_groups"] = list(self.groups)
+        doc["cell_size_m"] = self.cell_size
+        return doc
 
 
 def escape_csv_cell(value: str) -> str:
     """Prefix ``'`` to a text cell a spreadsheet could execute as a formula (OWASP)."""
     return "'" + value if value.startswith(FORMULA_PREFIXES) else value
+
+
+def round_values(values: npt.ArrayLike, digits: int = SIGNIFICANT) -> npt.NDArray[np.float64]:
+    """``values`` to ``digits`` significant digits, those below :data:`TINY` in size as 0.
+
+    Each result is the double nearest its short decimal (``0.1235``, not
+    ``0.12350000000000001``), so writers print the short form.
+    """
+    v = np.asarray(values, dtype=np.float64)
+    out = np.where(np.abs(v) < TINY, 0.0, v)
+    flat = out.ravel()
+    nz = np.flatnonzero(np.isfinite(flat) & (flat != 0.0))
+    flat[nz] = [float(f"{x:.{digits}g}") for x in flat[nz]]
+    return out
 
 
 def unit_ranks(score: npt.ArrayLike) -> npt.NDArray[np.int64]:
@@ -70,6 +199,15 @@ def unit_ranks(score: npt.ArrayLike) -> npt.NDArray[np.int64]:
     ranks = np.empty(s.size, dtype=np.int64)
     ranks[order] = np.arange(1, s.size + 1)
     return ranks
+
+
+def refuse_overwrite(paths: Iterable[Path], *, force: bool) -> None:
+    """``InputError`` naming the first of ``paths`` that exists, unless ``force``."""
+    if force:
+        return
+    for path in paths:
+        if Path(path).exists():
+            raise InputError(f"{path} exists: pass --force to overwrite it")
 
 
 def unit_polygons(support: Support) -> list[Any]:
@@ -90,42 +228,144 @@ def _check(forecast: Forecast, support: Support) -> None:
         raise ValueError("the forecast was not made for this support (unit ids differ)")
 
 
-def forecast_frame(forecast: Forecast, support: Support) -> Any:
-    """A GeoDataFrame of the forecast, one polygon per unit, in the support's CRS."""
+def _context(forecast: Forecast, context: OutputContext | None) -> OutputContext:
+    return context if context is not None else OutputContext(method=forecast.method)
+
+
+def _lsoa_of_cells(support: Support, areas: AreaSupport | None) -> list[str] | None:
+    """The area holding each cell's centre (grids with ``areas``), ``""`` where none does."""
+    if areas is None or not isinstance(support, Grid):
+        return None
+    if areas.crs != support.crs:
+        raise ValueError(f"area CRS {areas.crs} differs from the forecast's {support.crs}")
+    centres = support.centroids
+    idx = areas.assign(centres[:, 0], centres[:, 1])
+    return [areas.ids[i] if i >= 0 else "" for i in idx]
+
+
+def forecast_frame(
+    forecast: Forecast,
+    support: Support,
+    *,
+    context: OutputContext | None = None,
+    areas: AreaSupport | None = None,
+) -> Any:
+    """A GeoDataFrame of the forecast, one polygon per unit, in the support's CRS.
+
+    Values rounded (:func:`round_values`), ranks from the unrounded ranked value.
+    """
     import geopandas as gpd
 
     _check(forecast, support)
-    return gpd.GeoDataFrame(
-        {
-            "unit_id": list(support.unit_ids),
-            "expected_count": forecast.expected_count,
-            "expected_harm": forecast.expected_harm,
-            "rank": unit_ranks(forecast.expected_harm),
-        },
-        geometry=unit_polygons(support),
-        crs=support.crs,
-    )
+    ctx = _context(forecast, context)
+    columns: dict[str, Any] = {"unit_id": list(support.unit_ids)}
+    if isinstance(support, AreaSupport):
+        columns["name"] = list(support.names)
+    lsoa = _lsoa_of_cells(support, areas)
+    if lsoa is not None:
+        columns["lsoa"] = lsoa
+    score = forecast.expected_count if ctx.target == "count" else forecast.expected_harm
+    columns |= {
+        "expected_count": round_values(forecast.expected_count),
+        "expected_harm": round_values(forecast.expected_harm),
+        "rank": unit_ranks(score).astype(np.int32),
+        "ranked_by": ctx.ranked_column,
+        **ctx.short_fields(),
+    }
+    for name, values in (forecast.terms or {}).items():
+        columns[_field_name(name)] = round_values(values)
+    return gpd.GeoDataFrame(columns, geometry=unit_polygons(support), crs=support.crs)
+
+
+def _field_name(term: str) -> str:
+    text = "".join(c if c.isalnum() else "_" for c in str(term).lower()).strip("_")
+    return f"term_{text or 'unnamed'}"
+
+
+def _replace(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists():
+        path.unlink()
 
 
 def write_forecast_gpkg(
-    forecast: Forecast, support: Support, path: Path, *, layer: str = "forecast"
+    forecast: Forecast,
+    support: Support,
+    path: Path,
+    *,
+    layer: str = LAYER,
+    context: OutputContext | None = None,
+    areas: AreaSupport | None = None,
 ) -> Path:
-    """Write the forecast as a GeoPackage layer in the native CRS."""
-    frame = forecast_frame(forecast, support)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.exists():
-        path.unlink()
-    frame.to_file(path, layer=layer, driver="GPKG", engine="pyogrio")
+    """The forecast as a GeoPackage layer in the native CRS, with its description, metadata
+    and a default QGIS style (see the module notes). Replaces ``path``."""
+    import pyogrio
+
+    from patrolcast.io.qgis_style import graduated_qml, write_layer_style
+
+    ctx = _context(forecast, context)
+    frame = forecast_frame(forecast, support, context=ctx, areas=areas)
+    _replace(path)
+    pyogrio.write_dataframe(
+        frame, path, layer=layer, driver="GPKG",
+        dataset_options={"VERSION": "1.3"},  # GDAL 3.6 (Debian 12) warns on 1.4 files
+        layer_options={"DESCRIPTION": ctx.description(), "IDENTIFIER": path.stem},
+        layer_metadata=ctx.metadata(geometry="exact (native CRS)"),
+    )
+    qml = graduated_qml(ctx.ranked_column, frame[ctx.ranked_column], legend=ctx.legend())
+    write_layer_style(
+        path, layer, qml, name=f"{layer} by {ctx.ranked_column}", description=ctx.legend(),
+    )
     return path
 
 
-def write_forecast_geojson(forecast: Forecast, support: Support, path: Path) -> Path:
-    """Write the forecast as RFC 7946 GeoJSON (WGS84 longitude/latitude)."""
-    frame = forecast_frame(forecast, support).to_crs("EPSG:4326")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.exists():
-        path.unlink()
-    frame.to_file(path, driver="GeoJSON", engine="pyogrio", layer_options={"RFC7946": "YES"})
+def _web_geometries(support: Support, tolerance_m: float) -> tuple[list[Any], str]:
+    """Unit outlines for the web and how they were made (the metadata's ``geometry``)."""
+    import shapely
+
+    polygons = unit_polygons(support)
+    if isinstance(support, Grid) or tolerance_m <= 0:
+        return polygons, "exact; coordinates to 6 decimals in WGS84"
+    try:
+        simple = shapely.coverage_simplify(np.asarray(polygons, dtype=object), tolerance_m)
+        how = "coverage simplification, shared edges kept"
+    except shapely.errors.GEOSException:  # not a clean coverage: each outline on its own
+        simple = shapely.simplify(np.asarray(polygons, dtype=object), tolerance_m,
+                                  preserve_topology=True)
+        how = "each outline simplified on its own, topology of each kept"
+    return list(simple), (
+        f"areas simplified with a {tolerance_m:g} m tolerance in {support.crs} ({how}); "
+        "coordinates to 6 decimals in WGS84"
+    )
+
+
+def write_forecast_geojson(
+    forecast: Forecast,
+    support: Support,
+    path: Path,
+    *,
+    context: OutputContext | None = None,
+    areas: AreaSupport | None = None,
+) -> Path:
+    """The forecast as RFC 7946 GeoJSON for the web (WGS84, simplified areas; module notes)."""
+    import pyogrio
+
+    ctx = _context(forecast, context)
+    frame = forecast_frame(forecast, support, context=ctx, areas=areas)
+    geometries, how = _web_geometries(support, ctx.area_tolerance_m)
+    frame = frame.set_geometry(geometries, crs=support.crs).to_crs("EPSG:4326")
+    _replace(path)
+    pyogrio.write_dataframe(
+        frame, path, driver="GeoJSON",
+        layer_options={
+            "RFC7946": "YES",
+            "COORDINATE_PRECISION": "6",
+            "DESCRIPTION": ctx.description(),
+            "FOREIGN_MEMBERS_COLLECTION": json.dumps(
+                {"metadata": ctx.as_json(geometry=how)}, default=str
+            ),
+        },
+    )
     return path
 
 
@@ -135,13 +375,18 @@ def write_forecast_csv(
     path: Path,
     *,
     areas: AreaSupport | None = None,
+    context: OutputContext | None = None,
 ) -> Path:
-    """Write ``cell_id, easting, northing, lsoa, expected_count, expected_harm, rank``.
+    """Write ``cell_id, easting, northing, lsoa, expected_count, expected_harm, rank`` and the
+    explanation terms, in rank order, with ``.csvt`` and ``.prj`` sidecars for GDAL.
 
     ``areas`` (for example LSOAs) gives the ``lsoa`` column: the area holding each unit's
-    centre, empty where none does. Rows are in rank order.
+    centre, empty where none does.
     """
+    from pyproj import CRS
+
     _check(forecast, support)
+    ctx = _context(forecast, context)
     centres = support.centroids
     lsoa = [""] * support.n_units
     if areas is not None:
@@ -149,14 +394,19 @@ def write_forecast_csv(
             raise ValueError(f"area CRS {areas.crs} differs from the forecast's {support.crs}")
         idx = areas.assign(centres[:, 0], centres[:, 1])
         lsoa = [areas.ids[i] if i >= 0 else "" for i in idx]
-    ranks = unit_ranks(forecast.expected_harm)
+    score = forecast.expected_count if ctx.target == "count" else forecast.expected_harm
+    ranks = unit_ranks(score)
+    count = round_values(forecast.expected_count)
+    harm = round_values(forecast.expected_harm)
+    terms = {_field_name(k): round_values(v) for k, v in (forecast.terms or {}).items()}
     ids = support.unit_ids
+    header = ["cell_id", "easting", "northing", "lsoa", "expected_count", "expected_harm",
+              "rank", *terms]
+    types = ["String", "Real", "Real", "String", "Real", "Real", "Integer"] + ["Real"] * len(terms)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
-        writer.writerow(
-            ["cell_id", "easting", "northing", "lsoa", "expected_count", "expected_harm", "rank"]
-        )
+        writer.writerow(header)
         for i in np.argsort(ranks, kind="stable"):
             writer.writerow(
                 [
@@ -164,12 +414,22 @@ def write_forecast_csv(
                     f"{centres[i, 0]:.1f}",
                     f"{centres[i, 1]:.1f}",
                     escape_csv_cell(str(lsoa[i])),
-                    f"{forecast.expected_count[i]:.6g}",
-                    f"{forecast.expected_harm[i]:.6g}",
+                    repr(float(count[i])),
+                    repr(float(harm[i])),
                     int(ranks[i]),
+                    *(repr(float(v[i])) for v in terms.values()),
                 ]
             )
+    path.with_suffix(".csvt").write_text(",".join(f'"{t}"' for t in types) + "\n",
+                                         encoding="ascii")
+    path.with_suffix(".prj").write_text(CRS.from_user_input(support.crs).to_wkt("WKT1_GDAL"),
+                                        encoding="ascii")
     return path
+
+
+def csv_sidecars(path: Path) -> list[Path]:
+    """The GDAL sidecar files :func:`write_forecast_csv` writes beside ``path``."""
+    return [path.with_suffix(".csvt"), path.with_suffix(".prj")]
 
 
 def write_forecast_map(
