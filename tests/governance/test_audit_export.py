@@ -21,7 +21,7 @@ from tests.governance.helpers import World, walk_to
 
 @pytest.fixture()
 def exported(tmp_path: Path) -> tuple[World, AuditSigner, Path]:
-    world, signer = signed_world(tmp_path)
+    world, signer = signed_world(tmp_path, "patrolcast.db")  # a data home: db and keys
     walk_to(world, State.ACTIVE)
     with world.session() as s:
         export = service.export_audit(s, actor="aud", clock=world.clock)
@@ -119,7 +119,8 @@ def test_cli_exit_codes(exported: tuple[World, AuditSigner, Path], tmp_path: Pat
     url = str(world.db.engine.url)
     keys = tmp_path / "keys"
     pub = str(keys / PUBLIC_KEY_NAME)
-    code, out = _run("--db", url, "--keys-dir", str(keys))
+    home = str(tmp_path)
+    code, out = _run("--home", home, "--keys-dir", str(keys))
     assert code == 0 and "audit record OK" in out and "signed through" in out, out
     assert _run("--export", str(path), "--public-key", pub)[0] == 0
     code, out = _run("--export", str(path), "--public-key", pub, "--json")
@@ -128,11 +129,12 @@ def test_cli_exit_codes(exported: tuple[World, AuditSigner, Path], tmp_path: Pat
     assert _run("--export", str(tampered), "--public-key", pub)[0] == 1
     # bad input: exit 2 with one line
     for args, message in (
-        (("--db", url, "--checkpoint", str(tmp_path / "missing.json")), "no checkpoint file"),
+        (("--home", home, "--checkpoint", str(tmp_path / "missing.json")), "no checkpoint file"),
         (("--export", str(path)), "needs --public-key"),
         (("--export", str(tmp_path / "nope.json"), "--public-key", pub), "no export file"),
-        (("--db", f"sqlite:///{tmp_path / 'absent.db'}"), "no database at"),
-        (("--db", url, "--public-key", str(path)), "not a PEM public key"),
+        (("--home", str(tmp_path / "absent")), "no data home at"),
+        (("--home", str(keys)), "no database at"),
+        (("--home", home, "--public-key", str(path)), "not a PEM public key"),
     ):
         code, out = _run(*args)
         assert code == 2, (args, out)
@@ -144,7 +146,7 @@ def test_cli_exit_codes(exported: tuple[World, AuditSigner, Path], tmp_path: Pat
             conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name}")
         conn.exec_driver_sql("UPDATE decisions SET reasons = 'nothing to see'")
     engine.dispose()
-    code, out = _run("--db", url, "--public-key", pub, "--json")
+    code, out = _run("--home", home, "--public-key", pub, "--json")
     report = json.loads(out)
     assert code == 1 and not report["ok"]
     assert any(p.startswith("decisions/") for p in report["problems"])

@@ -171,7 +171,7 @@ def test_cli_walks_the_whole_lifecycle_one_person_per_machine(team: Team) -> Non
         path = team.tmp / "machines" / who / "patrolcast" / "credentials.json"
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert team.run("ana", "whoami")["username"] == "ana"
-    snap = team.run("ana", "snapshot", "record", "--from-file", str(_snapshot_file(team.tmp)))
+    snap = team.run("ana", "snapshot", "record", str(_snapshot_file(team.tmp)))
     incident = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
     r = team.run(
         "ana", "propose", "--offence", "serious_assault", "--incident-at", incident,
@@ -208,8 +208,8 @@ def test_cli_walks_the_whole_lifecycle_one_person_per_machine(team: Team) -> Non
     shown = team.run("aud", "deployments", "show", pid)
     assert [d["by"] for d in shown["decisions"]] == ["acc1"]
     # The auditor exports the record; the export verifies on its own with the server's key.
-    export = team.tmp / "audit-export.json"
-    team.run("aud", "audit", "export", "--out", str(export))
+    export = Path(team.run("aud", "audit", "export", "--out", str(team.tmp / "exports"))["file"])
+    assert export.parent == team.tmp / "exports" and export.name.startswith("audit-export-")
     assert stat.S_IMODE(export.stat().st_mode) == 0o600
     keys = team.tmp / "server" / "keys"
     checked = CliRunner().invoke(app, ["audit", "verify", "--export", str(export),

@@ -2,8 +2,11 @@
 
 ``patrolcast serve`` runs the server (the only writer of the governance and intelligence
 tables). ``patrolcast admin bootstrap`` creates the database and its first administrator, and is
-refused on a database that has any user. ``patrolcast login`` exchanges a password (and
-one-time code) for a personal token, stored with 0600 permissions; ``logout`` revokes it.
+refused on a database that has any user. Both use the one data home (``--home``): the database
+is ``<home>/patrolcast.db`` and the keys ``<home>/keys`` (a PostgreSQL database is named by the
+``database_url`` setting, ``PATROLCAST_DATABASE_URL``; the keys stay in the home).
+``patrolcast login`` exchanges a password (and one-time code) for a personal token, stored with
+0600 permissions; ``logout`` revokes it.
 """
 
 from __future__ import annotations
@@ -22,14 +25,13 @@ from patrolcast.cli.client import (
     resolve_server,
     save_token,
 )
-from patrolcast.config import load_settings
+from patrolcast.cli.options import HOME, JSON, note
 from patrolcast.errors import InputError
 
 admin_app = typer.Typer(help="Setting up a new server.", no_args_is_help=True)
 account_app = typer.Typer(help="Your own account.", no_args_is_help=True)
 token_app = typer.Typer(help="Your personal API tokens.", no_args_is_help=True)
 
-JSON = typer.Option(False, "--json", help="Print JSON.")
 SERVER = typer.Option(None, "--server", help="Server URL (default: the last login's server).")
 STDIN = typer.Option(
     False, "--password-stdin", help="Read the password (and the one-time code) from stdin lines."
@@ -38,6 +40,14 @@ STDIN = typer.Option(
 
 def _emit(payload: Any, as_json: bool, text: str) -> None:
     typer.echo(json.dumps(payload, indent=2, default=str) if as_json else text)
+
+
+def _shown(url: str) -> str:
+    """A database URL safe to print (never its password)."""
+    if "@" not in url:
+        return url
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.split('@', 1)[1]}"
 
 
 def _lines(password_stdin: bool, *, code: bool, confirm: bool = False) -> tuple[str, str]:
@@ -58,26 +68,26 @@ def _lines(password_stdin: bool, *, code: bool, confirm: bool = False) -> tuple[
 def bootstrap(
     username: str = typer.Option(..., help="The first administrator's username."),
     name: str = typer.Option("", help="Display name."),
-    home: Path = typer.Option(None, help="Data home (database and keys; default: settings)."),
-    db: str = typer.Option(None, "--db", help="Database URL (default: <home>/patrolcast.db)."),
+    home: Path | None = HOME,
     password_stdin: bool = STDIN,
     as_json: bool = JSON,
 ) -> None:
     """Create the database and its first administrator (refused if it has any user)."""
     from patrolcast.app.runtime import bootstrap as run_bootstrap
+    from patrolcast.cli.options import writing_home
 
-    settings = load_settings(home=home, database_url=db)
+    settings = writing_home(home, quiet=as_json)
     password, _ = _lines(password_stdin, code=False, confirm=not password_stdin)
     prov = run_bootstrap(settings, username=username, password=password, display_name=name)
-    out = {"username": username.casefold(), **prov.to_dict(),
-           "database": settings.effective_database_url, "keys": str(settings.keys_dir)}
+    out = {"username": username.casefold(), **prov.to_dict(), "home": str(settings.home),
+           "database": _shown(settings.effective_database_url), "keys": str(settings.keys_dir)}
     _emit(out, as_json,
           f"administrator {out['username']} created in {out['database']}\n"
           f"add this one-time-code secret to an authenticator app now (shown once):\n"
           f"  {prov.secret}\n  {prov.uri}\n"
           f"keys (keep private, back up): {settings.keys_dir}\n"
           f"start the server: patrolcast serve"
-          + (f" --home {home}" if home else "")
+          + (f" --home {settings.home}" if home else "")
           + f"\nthen sign in:     patrolcast login --server http://127.0.0.1:8787 "
           f"--username {out['username']}")
 
@@ -109,8 +119,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def serve(
-        home: Path = typer.Option(None, help="Data home (database and keys)."),
-        db: str = typer.Option(None, "--db", help="Database URL (default: <home>/patrolcast.db)."),
+        home: Path | None = HOME,
         host: str = typer.Option("127.0.0.1", help="Address to listen on."),
         port: int = typer.Option(8787, help="Port."),
         tls_cert: Path = typer.Option(None, help="TLS certificate (PEM): serve HTTPS."),
@@ -121,18 +130,20 @@ def register(app: typer.Typer) -> None:
 
         from patrolcast.api.server import create_app
         from patrolcast.app.runtime import open_context
+        from patrolcast.cli.options import reading_home
         from patrolcast.governance.signing import key_fingerprint
 
         if (tls_cert is None) != (tls_key is None):
             raise InputError("give both --tls-cert and --tls-key, or neither")
         if not 0 < port < 65536:
             raise InputError("--port must be between 1 and 65535")
-        settings = load_settings(home=home, database_url=db)
+        settings = reading_home(home)  # bootstrap creates the home; serve never does
+        note(f"data home: {settings.home.resolve()}")
         ctx = open_context(settings)
         ctx.secure_cookies = tls_cert is not None
         scheme = "https" if tls_cert else "http"
         typer.echo(f"patrolcast server on {scheme}://{host}:{port} "
-                   f"(database {settings.effective_database_url}; audit key "
+                   f"(database {_shown(settings.effective_database_url)}; audit key "
                    f"{key_fingerprint(ctx.signer.public_key_pem())})", err=True)
         uvicorn.run(create_app(ctx), host=host, port=port, log_level="warning",
                     ssl_certfile=str(tls_cert) if tls_cert else None,

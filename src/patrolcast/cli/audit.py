@@ -14,6 +14,7 @@ from typing import Any
 import typer
 from sqlalchemy.exc import SQLAlchemyError
 
+from patrolcast.cli.options import HOME, JSON, QUIET, progress
 from patrolcast.errors import InputError
 
 __all__ = ["audit_app", "register"]
@@ -86,9 +87,7 @@ def _text(result: dict[str, Any]) -> str:
 
 @audit_app.command("verify")
 def verify(
-    db: str | None = typer.Option(
-        None, "--db", help="Database URL (default: settings; not read when only --export)."
-    ),
+    home: Path | None = HOME,
     public_key: Path | None = typer.Option(
         None, "--public-key", help="The server's audit public key (PEM); checks signatures."
     ),
@@ -106,9 +105,13 @@ def verify(
     export: Path | None = typer.Option(
         None, "--export", help="Verify an exported file on its own (needs the public key)."
     ),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    as_json: bool = JSON,
+    quiet: bool = QUIET,
 ) -> None:
-    """Verify the audit record; exit 1 if anything was tampered with, 2 on bad input."""
+    """Verify the audit record; exit 1 if anything was tampered with, 2 on bad input.
+
+    Reads the governance database of the data home (or the database_url setting); with only
+    --export, the export file alone (add --home to check the database too)."""
     from patrolcast.config import load_settings
     from patrolcast.governance import audit
     from patrolcast.governance.signing import (
@@ -132,13 +135,17 @@ def verify(
                 raise InputError("verifying an export needs --public-key (the server's key)")
             report = audit.verify_export(export, pem)
             results.append({"source": "export", "file": str(export), **report.to_dict()})
-        if export is None or db is not None:
-            url = db or load_settings().effective_database_url
-            results.append(
-                _verify_database(
-                    url, public_key_pem=pem, checkpoint=checkpoint, checkpoint_log=checkpoint_log
+        if export is None or home is not None:
+            settings = load_settings(home=home)
+            if not settings.database_url:
+                settings.require_home()
+            with progress("verifying the audit record", quiet=quiet or as_json):
+                results.append(
+                    _verify_database(
+                        settings.effective_database_url, public_key_pem=pem,
+                        checkpoint=checkpoint, checkpoint_log=checkpoint_log,
+                    )
                 )
-            )
     except InputError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None

@@ -3,7 +3,8 @@
 Every command here calls one declared action on the server (``patrolcast.app.actions``) with
 the personal token from ``patrolcast login``; nobody's identity is typed. Authorise, extend and
 role changes first re-authenticate (password and one-time code, prompted, or two lines on stdin
-with ``--password-stdin``). Times without an offset are Europe/London wall-clock time.
+with ``--password-stdin``). Times without an offset are Europe/London wall-clock time (the one
+rule, :mod:`patrolcast.app.times`); boroughs are named or given by GSS code.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from typing import Any
 import typer
 
 from patrolcast.cli.client import ApiClient
+from patrolcast.cli.options import BBOX, BBOX_CRS, BOROUGH_HELP, JSON, parse_bbox, time_help
 from patrolcast.errors import InputError
-from patrolcast.governance.clock import LONDON, format_local, parse_time
+from patrolcast.governance.clock import format_local, parse_time
 
 user_app = typer.Typer(help="Accounts and their roles (administrators).", no_args_is_help=True)
 deployments_app = typer.Typer(help="Read deployment proposals (audited).", no_args_is_help=True)
@@ -26,7 +28,6 @@ snapshot_app = typer.Typer(help="Forecast snapshots that proposals rely on.", no
 profile_app = typer.Typer(help="Policy profiles (shipped and installed).", no_args_is_help=True)
 
 SERVER = typer.Option(None, "--server", help="Server URL (default: the last login's server).")
-JSON = typer.Option(False, "--json", help="Print JSON.")
 VERSION = typer.Option(None, "--expected-version", help="Refuse if the proposal moved on.")
 STDIN = typer.Option(
     False, "--password-stdin", help="Read the password (and the one-time code) from stdin lines."
@@ -79,13 +80,25 @@ def _ndm(path: Path | None) -> dict[str, Any]:
     return {_NDM_ALIASES.get(k, k): v for k, v in raw.items()}
 
 
-def _iso(text: str | None, tz: str, what: str) -> str | None:
-    if text is None:
-        return None
-    try:
-        return parse_time(text, zone=tz).isoformat()
-    except InputError as exc:
-        raise InputError(f"{what}: {exc}") from None
+def _iso(text: str | None, what: str) -> str | None:
+    """A typed time as ISO 8601 UTC (no zone: Europe/London)."""
+    from patrolcast.app.times import parse_local_time
+
+    return None if text is None else parse_local_time(text, option=what).isoformat()
+
+
+def _boroughs(values: list[str]) -> list[str]:
+    """GSS codes of boroughs typed by name or code."""
+    from patrolcast.app.places import borough_codes
+    from patrolcast.config import load_settings
+
+    return borough_codes(values, load_settings().boroughs_path)
+
+
+def _role(text: str) -> str:
+    """``borough_commander:Hackney`` -> ``borough_commander:E09000012``; other roles as typed."""
+    role, sep, borough = text.partition(":")
+    return f"{role}:{_boroughs([borough])[0]}" if sep and borough.strip() else text
 
 
 def _transition(out: dict[str, Any], as_json: bool) -> None:
@@ -129,26 +142,32 @@ def _register_audit_export() -> None:
 
     @audit_app.command("export")
     def audit_export(
-        out: Path = typer.Option(..., "--out", help="Write the export (JSON) to this file."),
+        out: Path = typer.Option(
+            Path("."), "--out",
+            help="Folder for audit-export-<UTC time>.json (created if absent; mode 0600).",
+        ),
         server: str = SERVER,
         as_json: bool = JSON,
     ) -> None:
         """Export the whole log with a signed checkpoint covering the export's own entry
         (oversight auditors, administrators); check it with `audit verify --export FILE`."""
         import os
+        from datetime import UTC, datetime
 
-        if out.exists() and not out.is_file():
-            raise InputError(f"--out {out} is not a file")
-        if not out.parent.is_dir() or not os.access(out.parent, os.W_OK):
-            raise InputError(f"--out: cannot write in {out.parent}")
+        from patrolcast.cli.options import out_folder
+
+        folder = out_folder(out)
+        if not os.access(folder, os.W_OK):
+            raise InputError(f"--out: cannot write in {folder}")
         doc = ApiClient.signed_in(server).call("audit_export")
-        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        path = folder / f"audit-export-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             json.dump(doc, fh, indent=1)
         cp = doc.get("checkpoint", {})
-        summary = {"out": str(out), "entries": len(doc.get("entries", [])), "checkpoint": cp}
+        summary = {"file": str(path), "entries": len(doc.get("entries", [])), "checkpoint": cp}
         _emit(summary, as_json,
-              f"{summary['entries']} entries to {out}; checkpoint #{cp.get('seq')} signed")
+              f"{summary['entries']} entries to {path}; checkpoint #{cp.get('seq')} signed")
 
 
 def register(app: typer.Typer) -> None:
@@ -161,48 +180,44 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def propose(
         offence: str = typer.Option(None, help="Incident trigger: offence (e.g. serious_assault)."),
-        incident_at: str = typer.Option(None, help="Incident trigger: when it happened."),
+        incident_at: str = typer.Option(
+            None, help=time_help("Incident trigger: when it happened")
+        ),
         place: str = typer.Option(None, help="Incident trigger: where (street, landmark)."),
         intel_item: int = typer.Option(None, help="Intelligence trigger: item id."),
         grade: str = typer.Option(None, help="Intelligence trigger: grade, e.g. 1B."),
-        bbox: str = typer.Option(None, help="Area as xmin,ymin,xmax,ymax in metres (--crs)."),
-        area_wkt: str = typer.Option(None, help="Area polygon as WKT in metres (--crs)."),
-        crs: str = typer.Option("EPSG:27700", help="Projected CRS of the area (metres)."),
-        borough: list[str] = typer.Option([], help="Borough code the area touches (repeat)."),
-        start: str = typer.Option(None, help="Requested start (default now)."),
-        end: str = typer.Option(None, help="Requested end."),
+        bbox: str = BBOX,
+        area_wkt: str = typer.Option(None, help="Area polygon as WKT in the CRS of --bbox-crs."),
+        bbox_crs: str = BBOX_CRS,
+        borough: list[str] = typer.Option(
+            [], help=f"A borough the area touches, {BOROUGH_HELP} (repeat; the server adds "
+            "every borough the area touches)."),
+        start: str = typer.Option(None, help=time_help("Requested start (default now)")),
+        end: str = typer.Option(None, help=time_help("Requested end")),
         hours: float = typer.Option(None, help="Requested duration in elapsed hours."),
         ndm: Path = typer.Option(None, help="NDM rationale file (six headings)."),
         snapshot: int = typer.Option(None, help="Forecast snapshot id relied on."),
         profile: str = typer.Option("armed-foot-patrol", help="Policy profile name."),
         draft: bool = typer.Option(False, help="Keep as a draft (do not submit)."),
-        tz: str = typer.Option(LONDON, "--tz", help="Zone of times given without an offset."),
         server: str = SERVER,
         as_json: bool = JSON,
     ) -> None:
         """Propose a deployment (and submit it unless --draft), as the signed-in person."""
         if (bbox is None) == (area_wkt is None):
             raise InputError("give the area as --bbox xmin,ymin,xmax,ymax or --area-wkt")
-        box = None
-        if bbox is not None:
-            try:
-                box = [float(v) for v in bbox.split(",")]
-            except ValueError:
-                raise InputError("--bbox must be four numbers: xmin,ymin,xmax,ymax") from None
-            if len(box) != 4:
-                raise InputError("--bbox must be four numbers: xmin,ymin,xmax,ymax")
+        box = parse_bbox(bbox) if bbox is not None else None
         if intel_item is not None:
             trigger: dict[str, Any] = {"kind": "intelligence", "intelligence_item_id": intel_item,
                                        "grade": grade}
         else:
             trigger = {"kind": "incident", "offence": offence, "place": place,
-                       "occurred_at": _iso(incident_at, tz, "--incident-at")}
-        area = {"bbox": box, "wkt": area_wkt, "crs": crs, "boroughs": list(borough)}
+                       "occurred_at": _iso(incident_at, "--incident-at")}
+        area = {"bbox": box, "wkt": area_wkt, "crs": bbox_crs, "boroughs": _boroughs(borough)}
         body: dict[str, Any] = {
             "trigger": {k: v for k, v in trigger.items() if v is not None},
             "area": {k: v for k, v in area.items() if v is not None},
-            "start": _iso(start, tz, "--start"),
-            "end": _iso(end, tz, "--end"),
+            "start": _iso(start, "--start"),
+            "end": _iso(end, "--end"),
             "hours": hours,
             "ndm": _ndm(ndm),
             "snapshot_id": snapshot,
@@ -233,7 +248,7 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def consult(
         proposal: int,
-        borough: str = typer.Option(..., help="The borough you respond for (GSS code)."),
+        borough: str = typer.Option(..., help=f"The borough you respond for: {BOROUGH_HELP}."),
         position: str = typer.Option(..., help="support or object"),
         reasons: str = typer.Option(..., help="Reasons (mandatory)."),
         server: str = SERVER,
@@ -241,7 +256,7 @@ def register(app: typer.Typer) -> None:
         expected_version: int = VERSION,
     ) -> None:
         """Record your response as the borough's commander."""
-        body = {"borough": borough, "position": position, "reasons": reasons,
+        body = {"borough": _boroughs([borough])[0], "position": position, "reasons": reasons,
                 "expected_version": expected_version}
         _act(server, "consult", proposal, body, as_json)
 
@@ -250,14 +265,13 @@ def register(app: typer.Typer) -> None:
         proposal: int,
         reasons: str = typer.Option(..., help="Reasons (mandatory)."),
         ndm: Path = typer.Option(None, help="NDM rationale file (six headings)."),
-        start: str = typer.Option(None, help="Start (default now)."),
-        end: str = typer.Option(None, help="End."),
+        start: str = typer.Option(None, help=time_help("Start (default now)")),
+        end: str = typer.Option(None, help=time_help("End")),
         hours: float = typer.Option(None, help="Duration in elapsed hours."),
         tactical: str = typer.Option(None, help="Tactical firearms commander (username)."),
         strategic: str = typer.Option(None, help="Strategic firearms commander (username)."),
         public_notice: str = typer.Option(None, help="Text of the public notice."),
         objection_response: str = typer.Option(None, help="Answer to a borough's objection."),
-        tz: str = typer.Option(LONDON, "--tz", help="Zone of times given without an offset."),
         password_stdin: bool = STDIN,
         server: str = SERVER,
         as_json: bool = JSON,
@@ -265,8 +279,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Authorise a consulted proposal (re-authenticates first; never your own)."""
         body = {
-            "reasons": reasons, "ndm": _ndm(ndm), "start": _iso(start, tz, "--start"),
-            "end": _iso(end, tz, "--end"), "hours": hours, "tactical_commander": tactical,
+            "reasons": reasons, "ndm": _ndm(ndm), "start": _iso(start, "--start"),
+            "end": _iso(end, "--end"), "hours": hours, "tactical_commander": tactical,
             "strategic_commander": strategic, "public_notice": public_notice,
             "objection_response": objection_response, "expected_version": expected_version,
         }
@@ -286,16 +300,15 @@ def register(app: typer.Typer) -> None:
         proposal: int,
         reasons: str = typer.Option(..., help="Reasons (mandatory)."),
         hours: float = typer.Option(None, help="Extra elapsed hours."),
-        until: str = typer.Option(None, help="New end time."),
+        until: str = typer.Option(None, help=time_help("New end time")),
         ndm: Path = typer.Option(None, help="NDM rationale file (the profile may require it)."),
-        tz: str = typer.Option(LONDON, "--tz", help="Zone of times given without an offset."),
         password_stdin: bool = STDIN,
         server: str = SERVER,
         as_json: bool = JSON,
         expected_version: int = VERSION,
     ) -> None:
         """Extend an authorisation: a new decision (re-authenticates first)."""
-        body = {"reasons": reasons, "hours": hours, "until": _iso(until, tz, "--until"),
+        body = {"reasons": reasons, "hours": hours, "until": _iso(until, "--until"),
                 "ndm": _ndm(ndm) if ndm else None, "expected_version": expected_version}
         _act(server, "extend", proposal, body, as_json, reauth=True,
              password_stdin=password_stdin)
@@ -329,7 +342,8 @@ def register(app: typer.Typer) -> None:
 @user_app.command("add")
 def user_add(
     username: str,
-    role: list[str] = typer.Option(..., help="Role, or borough_commander:CODE (repeat)."),
+    role: list[str] = typer.Option(
+        ..., help="Role, or borough_commander:BOROUGH (a name or GSS code) (repeat)."),
     rank: str = typer.Option(None, help="Rank (authorising officers, firearms commanders)."),
     name: str = typer.Option("", help="Display name."),
     server: str = SERVER,
@@ -337,7 +351,7 @@ def user_add(
 ) -> None:
     """Add an account; prints the one-time enrolment code to hand to the person."""
     out = ApiClient.signed_in(server).call(
-        "user_add", None, {"username": username, "roles": list(role), "rank": rank,
+        "user_add", None, {"username": username, "roles": [_role(r) for r in role], "rank": rank,
                            "display_name": name})
     _emit(out, as_json,
           f"{out['username']}: {', '.join(out['roles'])}"
@@ -357,24 +371,26 @@ def user_enrol(username: str, password_stdin: bool = STDIN, server: str = SERVER
 
 
 @user_app.command("grant")
-def user_grant(username: str, role: str = typer.Option(..., help="Role to grant."),
+def user_grant(username: str, role: str = typer.Option(
+                   ..., help="Role to grant (borough_commander:BOROUGH: a name or GSS code)."),
                password_stdin: bool = STDIN, server: str = SERVER,
                as_json: bool = JSON) -> None:
     """Grant a role (re-authenticates first)."""
     client = ApiClient.signed_in(server)
     _reauth(client, password_stdin)
-    out = client.call("user_grant", username, {"role": role})
+    out = client.call("user_grant", username, {"role": _role(role)})
     _emit(out, as_json, f"{out['username']}: {', '.join(out['roles'])}")
 
 
 @user_app.command("revoke")
-def user_revoke(username: str, role: str = typer.Option(..., help="Role to remove."),
+def user_revoke(username: str, role: str = typer.Option(
+                    ..., help="Role to remove (borough_commander:BOROUGH: a name or code)."),
                 password_stdin: bool = STDIN, server: str = SERVER,
                 as_json: bool = JSON) -> None:
     """Remove a role (re-authenticates first)."""
     client = ApiClient.signed_in(server)
     _reauth(client, password_stdin)
-    out = client.call("user_revoke", username, {"role": role})
+    out = client.call("user_revoke", username, {"role": _role(role)})
     _emit(out, as_json, f"{out['username']}: {', '.join(out['roles']) or '(no roles)'}")
 
 
@@ -393,8 +409,8 @@ def user_list(server: str = SERVER, as_json: bool = JSON) -> None:
 
 @snapshot_app.command("record")
 def snapshot_record(
-    from_file: Path = typer.Option(
-        ..., "--from-file", help="A *.snapshot.json written by `patrolcast forecast`."
+    from_file: Path = typer.Argument(
+        ..., help="A *.snapshot.json written by `patrolcast forecast`.", show_default=False
     ),
     server: str = SERVER,
     as_json: bool = JSON,
@@ -407,12 +423,13 @@ def snapshot_record(
     _emit(rec, as_json, f"snapshot #{rec['id']} ({rec['method']}, {rec['digest'][:12]}...)")
 
 
-def _view_text(v: dict[str, Any], tz: str) -> str:
+def _view_text(v: dict[str, Any]) -> str:
+    """One line per proposal; times in Europe/London with their offset."""
     when = ""
     if v.get("authorised_start"):
         when = (
-            f" {format_local(parse_time(v['authorised_start']), zone=tz)} -> "
-            f"{format_local(parse_time(v['authorised_end']), zone=tz)}"
+            f" {format_local(parse_time(v['authorised_start']))} -> "
+            f"{format_local(parse_time(v['authorised_end']))}"
         )
     return (
         f"#{v['id']:<5} {v['state']:<11} {v['profile']:<18} {','.join(v['boroughs'])}"
@@ -423,21 +440,19 @@ def _view_text(v: dict[str, Any], tz: str) -> str:
 @deployments_app.command("list")
 def deployments_list(
     state: str = typer.Option(None, help="Only this effective state."),
-    tz: str = typer.Option(LONDON, "--tz", help="Zone to show times in."),
     server: str = SERVER,
     as_json: bool = JSON,
 ) -> None:
     """Proposals you may see, with their effective state now (an audited read)."""
     views = ApiClient.signed_in(server).call("list_proposals", None, {"state": state})
-    _emit(views, as_json, "\n".join(_view_text(v, tz) for v in views) or "no proposals")
+    _emit(views, as_json, "\n".join(_view_text(v) for v in views) or "no proposals")
 
 
 @deployments_app.command("show")
-def deployments_show(proposal: int, tz: str = typer.Option(LONDON, "--tz"),
-                     server: str = SERVER, as_json: bool = JSON) -> None:
+def deployments_show(proposal: int, server: str = SERVER, as_json: bool = JSON) -> None:
     """One proposal, its consultations and decisions (an audited read)."""
     v = ApiClient.signed_in(server).call("show_proposal", proposal)
-    lines = [_view_text(v, tz), f"trigger: {v['trigger']}"]
+    lines = [_view_text(v), f"trigger: {v['trigger']}"]
     lines += [
         f"consulted {c['borough']}: {c['position']} ({c['commander']}): {c['reasons']}"
         for c in v.get("consultations", [])
