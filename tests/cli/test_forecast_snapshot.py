@@ -75,7 +75,7 @@ def test_forecast_snapshot_is_recorded_for_proposals(tmp_path: Path, store: Stor
 def test_snapshot_file_must_be_a_snapshot(tmp_path: Path) -> None:
     bad = tmp_path / "x.json"
     bad.write_text('{"hello": 1}')
-    r = runner.invoke(app, ["snapshot", "record", "--from-file", str(bad),
+    r = runner.invoke(app, ["snapshot", "record", str(bad),
                             "--server", "http://127.0.0.1:9"])
     assert r.exit_code != 0
     assert "not a forecast snapshot" in str(r.exception)
