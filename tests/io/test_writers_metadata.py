@@ -161,6 +161,10 @@ def test_geojson_precision_types_and_collection_metadata(tmp_path: Path) -> None
     assert meta["parameters"] == {"bandwidth": 300.0, "lookback_days": 56.0}
     assert "exact" in meta["geometry"]
     assert doc["description"].startswith("kde forecast of expected offences")
+    props = doc["features"][0]["properties"]
+    assert props["window_start"] == CONTEXT.window_start
+    assert props["window_end"] == CONTEXT.window_end
+    assert "method" not in props  # the collection's metadata says it once
     counts = [f["properties"]["expected_count"] for f in doc["features"]]
     assert 0.0 in counts  # the 1e-136 cell
     for value in counts:

@@ -528,6 +528,7 @@ def forecast_job(
     """
     from patrolcast.evaluate.metrics import flag_area
     from patrolcast.evaluate.splitters import local_data_end, local_midnight_floor
+    from patrolcast.forecast.naive import lookback_start
     from patrolcast.forecast.registry import make_forecaster
     from patrolcast.io.writers import (
         OutputContext,
@@ -599,7 +600,11 @@ def forecast_job(
     forecast = model.predict(study.support, start, end)
     warnings = list(study.warnings)
     lookback = model.lookback_used(spec.horizon.approx_days)
-    in_lookback = observed_per_unit(history.between(start - lookback, start), study.support,
+    # month records sit on their month's first day: the look-back starts on a month start,
+    # as the methods' own (patrolcast.forecast.naive.lookback_start)
+    since = -math.inf if math.isinf(lookback) else lookback_start(start, lookback,
+                                                                  events.time_precision)
+    in_lookback = observed_per_unit(history.between(since, start), study.support,
                                     "count").sum()
     if in_lookback <= 0:
         span = "all history" if math.isinf(lookback) else f"the last {lookback:g} days"

@@ -249,10 +249,13 @@ def forecast_frame(
     *,
     context: OutputContext | None = None,
     areas: AreaSupport | None = None,
+    web: bool = False,
 ) -> Any:
     """A GeoDataFrame of the forecast, one polygon per unit, in the support's CRS.
 
-    Values rounded (:func:`round_values`), ranks from the unrounded ranked value.
+    Values rounded (:func:`round_values`), ranks from the unrounded ranked value. ``web``
+    keeps only the window of the context's fields on each feature (the rest is the
+    collection's metadata): a third lighter for a city's grid.
     """
     import geopandas as gpd
 
@@ -272,6 +275,9 @@ def forecast_frame(
         "ranked_by": ctx.ranked_column,
         **ctx.short_fields(),
     }
+    if web:
+        for name in ("ranked_by", "dataset", "method", "level", "horizon"):
+            del columns[name]
     for name, values in (forecast.terms or {}).items():
         columns[_field_name(name)] = round_values(values)
     return gpd.GeoDataFrame(columns, geometry=unit_polygons(support), crs=support.crs)
@@ -351,7 +357,7 @@ def write_forecast_geojson(
     import pyogrio
 
     ctx = _context(forecast, context)
-    frame = forecast_frame(forecast, support, context=ctx, areas=areas)
+    frame = forecast_frame(forecast, support, context=ctx, areas=areas, web=True)
     geometries, how = _web_geometries(support, ctx.area_tolerance_m)
     frame = frame.set_geometry(geometries, crs=support.crs).to_crs("EPSG:4326")
     _replace(path)
