@@ -74,8 +74,12 @@ __all__ = [
     "RULES",
 ]
 
-RULES = ("issued", "model", "model_10pct", "model_50pct", "knox", "fixed")
+RULES = ("issued", "model", "model_10pct", "model_50pct", "model_core", "model_dense", "knox",
+         "fixed")  # fmt: skip
 SWEEP = {"model_10pct": 0.10, "model_50pct": 0.50}
+CELL_DAY_RULES = ("model_core", "model_dense")  # zones of cell-days, from one wide model alert
+CORE_SHARE = 0.5  # model_core: the cells and days holding half the incident's added events
+WIDE_CELLS = 60  # cells of the wide alert the cell-day zones are cut from
 DIST_EDGES = (0.0, 100.0, 200.0, 300.0, 400.0, 600.0, 800.0, 1000.0)
 DAY_EDGES = (0.0, 3.0, 7.0, 14.0, 28.0)
 SUB = 5  # sub-points per cell side for annulus backgrounds
@@ -155,6 +159,10 @@ class _Tally:
             "caught_per_km2_day": float(total_o / total_a) if total_a > 0 else None,
             "lift": float(total_o / total_bg) if total_bg > 0 else None,
             "calibration": float(total_o / total_ex) if total_ex > 0 else None,
+            "excess_calibration": (
+                float((total_o - total_bg) / (total_ex - total_bg))
+                if total_ex - total_bg > 0 else None
+            ),
         }
         if total_ex > 0:
             lo, hi = poisson_interval(float(total_o))
@@ -165,10 +173,15 @@ class _Tally:
             so, sb, sa = o[idx].sum(axis=1), bg[idx].sum(axis=1), area[idx].sum(axis=1)
             se = ex[idx].sum(axis=1)
             with np.errstate(divide="ignore", invalid="ignore"):
+                exc = np.where(se - sb > 0, (so - sb) / (se - sb), np.nan)
                 lift = np.where(sb > 0, so / sb, np.nan)
                 dens = np.where(sa > 0, so / sa, np.nan)
                 cal = np.where(se > 0, so / se, np.nan)
             out["calibration_bootstrap_95"] = [float(v) for v in np.nanpercentile(cal, [2.5, 97.5])]
+            if np.isfinite(exc).any():
+                out["excess_calibration_bootstrap_95"] = [
+                    float(v) for v in np.nanpercentile(exc, [2.5, 97.5])
+                ]
             out["lift_bootstrap_95"] = [float(v) for v in np.nanpercentile(lift, [2.5, 97.5])]
             out["caught_per_km2_day_bootstrap_95"] = [
                 float(v) for v in np.nanpercentile(dens, [2.5, 97.5])
@@ -246,6 +259,66 @@ def _score_cells(
     bg = sum(c.terms["background"] for c in alert.cells)
     ex = sum(c.expected_total for c in alert.cells)
     return float(inside.sum()), bg, ex, len(units), len(units) * cell_area_km2 * alert.days
+
+
+def cell_day_zones(
+    wide: Alert, fixed: Alert, *, share: float = CORE_SHARE
+) -> dict[str, npt.NDArray[np.bool_]]:
+    """The zones of cell-days cut from a wide model alert (cells x days booleans).
+
+    - ``model_core``: shaped by the fitted kernel. The cells holding ``share`` of the
+      incident's added events (largest first, at least one), for the first days holding
+      ``share`` of their added events (at least one day).
+    - ``model_dense``: the cell-days the incident raises by at least 2% of their background
+      where the model expects more events per km2-day than it expects, on average, in the
+      400 m / 14-day disc of the same alert (``fixed``): the densest part of the neighbourhood.
+    """
+    n, days = len(wide.cells), wide.days
+    empty = np.zeros((n, days), dtype=bool)
+    if n == 0:
+        return {"model_core": empty, "model_dense": empty.copy()}
+    added = np.array([c.added_by_day for c in wide.cells])  # (cells, days)
+    total = added.sum(axis=1)
+    order = np.argsort(-total)
+    cum = np.cumsum(total[order]) / max(float(total.sum()), 1e-300)
+    n_core = int(np.searchsorted(cum, share) + 1)
+    core_cells = order[: min(n_core, n)]
+    by_day = np.cumsum(added[core_cells].sum(axis=0))
+    n_days = int(np.searchsorted(by_day / max(float(by_day[-1]), 1e-300), share) + 1)
+    core = empty.copy()
+    core[np.ix_(core_cells, np.arange(min(n_days, days)))] = True
+    expected = np.array([c.expected_by_day for c in wide.cells])
+    bg = np.array([c.background_per_day for c in wide.cells])
+    fixed_days = max(sum(len(c.added_by_day) for c in fixed.cells), 1)
+    fixed_density = sum(c.expected_total for c in fixed.cells) / fixed_days  # per cell-day
+    dense = (expected > fixed_density) & (added >= 0.02 * bg[:, None]) if fixed.cells else empty
+    return {"model_core": core, "model_dense": dense}
+
+
+def _score_cell_days(
+    wide: Alert,
+    zone: npt.NDArray[np.bool_],
+    cell_of_following: npt.NDArray[np.int64],
+    dt_following: FloatArray,
+    cell_area_km2: float,
+) -> tuple[float, float, float, int, float]:
+    """Observed, background, model-expected events, cells and km2-days of a cell-day zone."""
+    if not zone.any():
+        return 0.0, 0.0, 0.0, 0, 0.0
+    units = np.array([c.unit_index for c in wide.cells])
+    day = np.floor(dt_following).astype(np.int64)
+    pos = {int(u): i for i, u in enumerate(units)}
+    obs = 0
+    for u, d in zip(cell_of_following, day, strict=True):
+        i = pos.get(int(u))
+        if i is not None and 0 <= d < zone.shape[1] and zone[i, d]:
+            obs += 1
+    bg = np.array([c.background_per_day for c in wide.cells])[:, None] * np.ones(zone.shape)
+    ex = np.array([c.expected_by_day for c in wide.cells])
+    cells = int(zone.any(axis=1).sum())
+    return float(obs), float(bg[zone].sum()), float(ex[zone].sum()), cells, float(
+        zone.sum() * cell_area_km2
+    )
 
 
 def run_alert_backtest(
@@ -360,15 +433,24 @@ def run_alert_backtest(
             dt = ev.t[near] - t0
             cells_f = unit[near]
             kw = dict(x=x0, y=y0, t=t0, mark=mark, knox=knox, background_per_day=bg_day)
+            alerts: dict[str, Alert] = {}
             for rule in RULES:
+                if rule in CELL_DAY_RULES:
+                    continue
                 force: str | KnoxZone | None = {"issued": None, "knox": "knox", "fixed": fixed}.get(
                     rule, "model"
                 )
-                alert = serious_assault_alert(
+                alerts[rule] = serious_assault_alert(
                     cond, support, days=spec.days, min_ratio=SWEEP.get(rule, spec.min_ratio),
                     force=force, top_events=0, **kw,  # type: ignore[arg-type]
                 )  # fmt: skip
-                tallies[rule].add(*_score_cells(alert, cells_f, dt, cell_area_km2))
+                tallies[rule].add(*_score_cells(alerts[rule], cells_f, dt, cell_area_km2))
+            wide = serious_assault_alert(
+                cond, support, days=spec.days, min_ratio=0.0, max_cells=WIDE_CELLS,
+                force="model", top_events=0, **kw,  # type: ignore[arg-type]
+            )  # fmt: skip
+            for rule, zone_cd in cell_day_zones(wide, alerts["fixed"]).items():
+                tallies[rule].add(*_score_cell_days(wide, zone_cd, cells_f, dt, cell_area_km2))
             # lift by distance and day
             dist = np.hypot(ev.x[near] - x0, ev.y[near] - y0)
             obs, _, _ = np.histogram2d(
@@ -395,6 +477,10 @@ def run_alert_backtest(
             "model": "the model's cells (min_ratio of background), trusted or not",
             "model_10pct": "the model's cells raised by >= 10% of their background",
             "model_50pct": "the model's cells raised by >= 50% of their background",
+            "model_core": "the cells and first days holding half the incident's added events "
+                          "(the fitted kernel's core)",
+            "model_dense": "cell-days raised >= 2% where the model expects more events per "
+                           "km2-day than in the 400 m / 14-day disc",
             "knox": "cells meeting the Knox-derived disc, for its duration",
             "fixed": f"cells meeting a {spec.fixed_radius_m:g} m disc for {spec.fixed_days} days",
         }},

@@ -266,6 +266,7 @@ class CellAlert:
     shares: dict[str, float] = field(default_factory=dict)
     direct_by_day: list[float] = field(default_factory=list)
     rule: str = "model"
+    expected_by_day: list[float] = field(default_factory=list)  # all terms, per day
 
     @property
     def expected_total(self) -> float:
@@ -550,6 +551,7 @@ def serious_assault_alert(
                 },
                 direct_by_day=[float(v) for v in direct[c]],
                 rule=str(rule["name"]),
+                expected_by_day=[float(v) for v in bg + bg_cascade + past_by_day + added[c]],
             )
         )
     incident = {

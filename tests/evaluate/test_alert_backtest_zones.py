@@ -1,0 +1,88 @@
+"""The model's cell-day zones of the alert backtest: the kernel core and the dense cell-days."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import shapely
+
+from patrolcast.evaluate.alert_backtest import CORE_SHARE, _score_cell_days, cell_day_zones
+from patrolcast.forecast.alert import Alert, KnoxZone, serious_assault_alert
+from patrolcast.forecast.etas import ETASForecaster
+from patrolcast.forecast.simulate import ETASModel, simulate_etas
+from patrolcast.geo.support import Grid
+
+CRS = "EPSG:27700"
+AREA = shapely.box(525000, 175000, 531000, 181000)
+START = 18_000.0
+
+
+@pytest.fixture(scope="module")
+def alerts() -> tuple[Alert, Alert]:
+    truth = ETASModel(mu=6.0, theta=(0.5,), omega=0.2, sigma=90.0, hotspots=6, hotspot_sd=900.0)
+    events = simulate_etas(truth, AREA, days=300.0, seed=4, crs=CRS, start=START).events
+    t = START + 300.0
+    model = ETASForecaster(history_days=None, restarts=1).fit(events, cutoff=t)
+    grid = Grid.covering(*shapely.bounds(AREA), cell_size=250.0, crs=CRS)
+    i = int(np.argmax(events.t))
+    kw = {"x": float(events.x[i]), "y": float(events.y[i]), "t": t, "days": 14, "top_events": 0}
+    wide = serious_assault_alert(model, grid, min_ratio=0.0, max_cells=60, force="model", **kw)
+    disc = KnoxZone(radius_m=400.0, days=14, alpha=1.0, basis="400 m for 14 days")
+    fixed = serious_assault_alert(model, grid, force=disc, **kw)
+    return wide, fixed
+
+
+def test_the_core_is_the_smallest_set_holding_half_the_added_events(
+    alerts: tuple[Alert, Alert],
+) -> None:
+    wide, fixed = alerts
+    core = cell_day_zones(wide, fixed)["model_core"]
+    added = np.array([c.added_by_day for c in wide.cells])
+    cells = np.flatnonzero(core.any(axis=1))
+    days = np.flatnonzero(core.any(axis=0))
+    assert days.tolist() == list(range(days.size))  # the first days, contiguous
+    # the core cells hold at least half of the incident's added events, one fewer would not
+    by_cell = added.sum(axis=1)
+    assert by_cell[cells].sum() >= CORE_SHARE * by_cell.sum()
+    if cells.size > 1:
+        assert by_cell[cells].sum() - by_cell[cells].min() < CORE_SHARE * by_cell.sum()
+    assert by_cell[cells].min() >= np.delete(by_cell, cells).max()  # largest first
+    # ... and the core days hold half of the core cells' added events, one day fewer would not
+    per_day = added[cells].sum(axis=0)
+    assert per_day[: days.size].sum() >= CORE_SHARE * per_day.sum()
+    assert per_day[: days.size - 1].sum() < CORE_SHARE * per_day.sum()
+
+
+def test_dense_cell_days_beat_the_fixed_discs_expected_density(
+    alerts: tuple[Alert, Alert],
+) -> None:
+    wide, fixed = alerts
+    dense = cell_day_zones(wide, fixed)["model_dense"]
+    expected = np.array([c.expected_by_day for c in wide.cells])
+    per_cell_day = sum(c.expected_total for c in fixed.cells) / (14 * len(fixed.cells))
+    assert dense.any()
+    assert np.all(expected[dense] > per_cell_day)
+    added = np.array([c.added_by_day for c in wide.cells])
+    bg = np.array([c.background_per_day for c in wide.cells])[:, None] * np.ones(dense.shape)
+    left_out = ~dense & (expected > per_cell_day)  # dense enough, but barely raised
+    assert np.all(added[left_out] < 0.02 * bg[left_out])
+    # per cell, the expectations by day add up to the cell's total
+    for c in wide.cells:
+        assert sum(c.expected_by_day) == pytest.approx(c.expected_total, rel=1e-9)
+
+
+def test_cell_day_scoring_counts_events_in_the_chosen_cell_days(
+    alerts: tuple[Alert, Alert],
+) -> None:
+    wide, _ = alerts
+    zone = np.zeros((len(wide.cells), wide.days), dtype=bool)
+    zone[0, :3] = True  # first cell, days 0-2
+    zone[1, 5] = True  # second cell, day 5
+    u0, u1 = wide.cells[0].unit_index, wide.cells[1].unit_index
+    cell = np.array([u0, u0, u0, u1, u1, u1, -1], dtype=np.int64)
+    dt = np.array([0.5, 2.9, 3.1, 5.5, 4.9, 6.0, 1.0])  # in, in, out, in, out, out, out
+    obs, bg, ex, n_cells, km2_days = _score_cell_days(wide, zone, cell, dt, 0.0625)
+    assert obs == 3 and n_cells == 2 and km2_days == pytest.approx(4 * 0.0625)
+    c0, c1 = wide.cells[0], wide.cells[1]
+    assert bg == pytest.approx(3 * c0.background_per_day + c1.background_per_day)
+    assert ex == pytest.approx(sum(c0.expected_by_day[:3]) + c1.expected_by_day[5])
