@@ -300,12 +300,35 @@ def north_arrow(ax: Axes) -> None:
     )
 
 
-def header(fig: Figure, context: BriefingContext, support: Support) -> None:
-    fig.text(0.5, 0.985, context.marking, ha="center", va="top", fontsize=11, fontweight="bold")
-    title = context.title or (
+NOT_A_PREDICTION = (
+    "A forecast ranks places by expected offences; it is not a prediction that an offence "
+    "will happen in any place, and it says nothing about any person."
+)
+
+
+def default_title(context: BriefingContext) -> str:
+    return context.title or (
         f"Expected {context.offences}: {context.horizon_label} from "
         f"{context.local(context.window_start):%a %d %b %Y}"
     )
+
+
+def subtitle(context: BriefingContext) -> str:
+    return f"Window {context.window_text()} · method {context.method}" + (
+        f" · dataset {context.dataset}" if context.dataset else ""
+    )
+
+
+def created_line(context: BriefingContext) -> str:
+    from patrolcast import __version__
+
+    version = context.version or __version__
+    return f"Created {created_at(context):%Y-%m-%d %H:%M} UTC with patrolcast {version}."
+
+
+def header(fig: Figure, context: BriefingContext, support: Support) -> None:
+    fig.text(0.5, 0.985, context.marking, ha="center", va="top", fontsize=11, fontweight="bold")
+    title = default_title(context)
     lines = textwrap.wrap(title, width=70)
     if len(lines) > 2:
         lines = [*lines[:1], textwrap.shorten(" ".join(lines[1:]), width=70, placeholder=" ...")]
@@ -454,17 +477,12 @@ def legend_panel(
 
 
 def footer(fig: Figure, context: BriefingContext, layers: Sequence[ContextLayer]) -> None:
-    from patrolcast import __version__
-
-    version = context.version or __version__
     lines = [
-        f"Window: {context.window_text()}. Method: {context.method}. "
-        f"Created {created_at(context):%Y-%m-%d %H:%M} UTC with patrolcast {version}.",
+        f"Window: {context.window_text()}. Method: {context.method}. {created_line(context)}",
         "Caveats: " + " ".join(context.data.caveats + context.notes)
         if (context.data.caveats or context.notes)
         else "",
-        "A forecast ranks places by expected offences; it is not a prediction that an offence "
-        "will happen in any place, and it says nothing about any person.",
+        NOT_A_PREDICTION,
         "Sources: "
         + " ".join(
             [context.data.attribution + "."] + [a + "." for a in attributions(list(layers))]

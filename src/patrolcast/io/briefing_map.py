@@ -47,6 +47,7 @@ __all__ = [
     "briefing_figure",
     "data_source_for",
     "legend_label",
+    "map_layers",
     "top_places",
     "write_briefing_map",
 ]
@@ -364,13 +365,8 @@ def briefing_figure(
         )
     fig = Figure(figsize=PAGE, dpi=DPI)
     ax = fig.add_axes(MAP_BOX)
-    aspect = (MAP_BOX[2] * PAGE[0]) / (MAP_BOX[3] * PAGE[1])
-    extent = view_extent(context.study_area, aspect, units)
-    layers = (
-        map_context.context_layers(support.crs, extent, shared_data=context.shared_data)
-        if context.shared_data is not None
-        else []
-    )
+    extent = map_extent(support, context)
+    layers = map_layers(support, context)
     places = top_places(v, support, context.top_n, layers)
     vmax, capped = draw.colour_cap(v, context.cap_percentile)
     draw.setup_axes(ax, extent)
@@ -388,6 +384,20 @@ def briefing_figure(
     )
     draw.footer(fig, context, layers)
     return fig, places
+
+
+def map_extent(support: Support, context: BriefingContext) -> tuple[float, float, float, float]:
+    """The view of the briefing map: study area and units, at the map's aspect."""
+    aspect = (MAP_BOX[2] * PAGE[0]) / (MAP_BOX[3] * PAGE[1])
+    return view_extent(context.study_area, aspect, support_bounds(support))
+
+
+def map_layers(support: Support, context: BriefingContext) -> list[ContextLayer]:
+    """The context layers of the briefing map's view (none without ``shared_data``)."""
+    if context.shared_data is None:
+        return []
+    extent = map_extent(support, context)
+    return map_context.context_layers(support.crs, extent, shared_data=context.shared_data)
 
 
 def write_briefing_map(
