@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from patrolcast.cli.main import app
 from patrolcast.io import Store
-from tests.cli.synthetic_store import synthetic_store, use_store
+from tests.cli.synthetic_store import synthetic_store
 
 runner = CliRunner()
 
@@ -18,7 +18,8 @@ runner = CliRunner()
 @pytest.fixture()
 def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Store:
     """A real store with the synthetic dataset ``synth`` (see tests/cli/synthetic_store.py)."""
-    return use_store(monkeypatch, synthetic_store(tmp_path / "home"))
+    monkeypatch.setenv("PATROLCAST_HOME", str(tmp_path / "home"))  # the real --home path
+    return synthetic_store(tmp_path / "home")
 
 
 def _backtest(tmp_path: Path, *extra: str) -> tuple[int, str]:
@@ -92,3 +93,12 @@ def test_bad_input_is_one_clear_error(
 def test_unknown_dataset(tmp_path: Path, store: Store) -> None:
     result = runner.invoke(app, ["backtest", "--dataset", "nope", "--out", str(tmp_path)])
     assert "no dataset 'nope'" in str(result.exception)
+
+
+def test_a_missing_home_is_refused_not_created(tmp_path: Path) -> None:
+    absent = tmp_path / "elsewhere"
+    result = runner.invoke(app, ["backtest", "-d", "synth", "--home", str(absent),
+                                 "--out", str(tmp_path / "out")])
+    assert result.exit_code != 0
+    assert f"no data home at {absent}" in str(result.exception)
+    assert not absent.exists()

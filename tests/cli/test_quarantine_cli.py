@@ -59,11 +59,12 @@ def test_list_counts_by_reason_and_filters(tmp_path: Path) -> None:
 
 def test_export_escapes_formulas_and_keeps_personal_fields_blank(tmp_path: Path) -> None:
     home = _ingest(tmp_path)
-    out = tmp_path / "out" / "q.csv"
+    folder = tmp_path / "out"
     result = runner.invoke(
-        app, ["quarantine", "export", "-d", "assaults", "--out", str(out), "--home", str(home)]
+        app, ["quarantine", "export", "-d", "assaults", "--out", str(folder), "--home", str(home)]
     )
     assert result.exit_code == 0, result.output
+    out = folder / "quarantine_assaults.csv"  # --out is a folder; the name says what it holds
     with out.open(newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     assert [r["reason"] for r in rows] == ["no coordinates", "bad date", "bad date", "bad date"]
@@ -72,6 +73,19 @@ def test_export_escapes_formulas_and_keeps_personal_fields_blank(tmp_path: Path)
     assert raws[2] == "'=1+2,street,-87.62,41.79,2,"
     assert raws[3] == "'@SUM(A1),street,-87.62,41.79,2,"
     assert not any(c.startswith(("=", "+", "-", "@")) for r in rows for c in r.values())
+
+
+def test_export_of_one_reason_names_its_file(tmp_path: Path) -> None:
+    home = _ingest(tmp_path)
+    result = runner.invoke(
+        app, ["quarantine", "export", "-d", "assaults", "--reason", "bad date", "--json",
+              "--out", str(tmp_path / "out"), "--home", str(home)],
+    )
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["file"] == str(tmp_path / "out" / "quarantine_assaults_bad-date.csv")
+    with open(payload["file"], newline="", encoding="utf-8") as fh:
+        assert [r["reason"] for r in csv.DictReader(fh)] == ["bad date"] * 3
 
 
 def test_unknown_dataset_is_a_clear_error(tmp_path: Path) -> None:

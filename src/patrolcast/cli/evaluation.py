@@ -3,49 +3,28 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import typer
 
 from patrolcast.cli.groups import report_app
-
-
-def stderr_console() -> Any:
-    """Progress and notes go to stderr, so that ``--json`` output on stdout stays clean."""
-    from rich.console import Console
-
-    return Console(stderr=True)
-
-
-@contextmanager
-def origin_progress(console: Any, label: str, total: int) -> Iterator[Callable[[int], None]]:
-    """A rich progress bar over origins; yields ``advance(done)``."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=False,
-        disable=not getattr(console, "is_terminal", False),  # no bar frames in logs and pipes
-    ) as progress:
-        task = progress.add_task(label, total=total)
-
-        def advance(done: int) -> None:
-            progress.update(task, completed=done)
-
-        yield advance
+from patrolcast.cli.options import (
+    HOME,
+    JSON,
+    QUIET,
+    dataset_option,
+    out_option,
+    progress,
+    reading_home,
+    stderr_console,
+    time_help,
+)
 
 
 def register(app: typer.Typer) -> None:
     @app.command()
     def backtest(
-        dataset: str = typer.Option(..., "--dataset", "-d", help="Ingested dataset name."),
+        dataset: str = dataset_option(),
         level: str = typer.Option("grid", help="grid (cells) or lsoa (LSOA 2021 areas)."),
         horizon: str = typer.Option("7d", help="Scoring window: 1d, 7d, 2w, 1M..."),
         origins: int = typer.Option(12, min=1, help="Number of rolling origins."),
@@ -78,17 +57,17 @@ def register(app: typer.Typer) -> None:
         ),
         target: str = typer.Option("count", help="Rank and score by event count or harm."),
         end: str = typer.Option(
-            "", help="End of the last scoring window (ISO date); default: the end of the data."
+            "", help=time_help("End of the last scoring window; default: the end of the data",
+                               dataset=True),
         ),
         executor: str = typer.Option("local", help="local (processes) or serial."),
         workers: int = typer.Option(0, min=0, help="Worker processes (0: all CPUs)."),
         n_boot: int = typer.Option(2000, "--n-boot", min=100, help="Bootstrap replicates."),
         seed: int = typer.Option(20080101, help="Bootstrap seed."),
-        out: Path = typer.Option(
-            Path("out/backtest"), help="Folder for the JSON, markdown and PNG report."
-        ),
-        home: Path | None = typer.Option(None, help="Data home (default: settings)."),
-        as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+        out: Path = out_option(Path("out/backtest"), "the JSON, markdown and PNG report"),
+        home: Path | None = HOME,
+        quiet: bool = QUIET,
+        as_json: bool = JSON,
     ) -> None:
         """Rolling-origin backtest of forecasting methods on the same origins."""
         from patrolcast.evaluate.jobs import BacktestSpec, backtest_job, study_for
@@ -116,10 +95,11 @@ def register(app: typer.Typer) -> None:
             study_area=study_area,
             select=select,
         )
-        study = study_for(spec, home=home)
-        console = stderr_console()
-        with origin_progress(console, f"backtest {dataset}", spec.origins) as advance:
-            outcome = backtest_job(spec, out_dir=out, study=study, on_origin_done=advance)
+        settings = reading_home(home)
+        with progress(f"backtest {dataset}: loading", quiet=quiet or as_json):
+            study = study_for(spec, home=settings.home)
+        with progress(f"backtest {dataset}", spec.origins, quiet=quiet or as_json) as tick:
+            outcome = backtest_job(spec, out_dir=out, study=study, on_origin_done=tick)
         if as_json:
             typer.echo(json.dumps(outcome.summary_json(), indent=1))
             return
@@ -127,6 +107,7 @@ def register(app: typer.Typer) -> None:
 
         from patrolcast.evaluate.report import rich_table
 
+        console = stderr_console()
         for warning in outcome.result.meta.get("warnings", []):
             console.print(f"[bold yellow]warning:[/] {warning}")
         Console().print(rich_table(outcome.summary, title=outcome.title))
@@ -135,10 +116,10 @@ def register(app: typer.Typer) -> None:
     @report_app.command("backtest")
     def report_backtest(
         result: Path = typer.Argument(..., help="A JSON file written by `patrolcast backtest`."),
-        out: Path | None = typer.Option(None, help="Also write markdown and PNG to this folder."),
+        out: Path | None = out_option(None, "a markdown and PNG copy of the report (optional)"),
         n_boot: int = typer.Option(2000, "--n-boot", min=100, help="Bootstrap replicates."),
         seed: int = typer.Option(20080101, help="Bootstrap seed."),
-        as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+        as_json: bool = JSON,
     ) -> None:
         """Summarise a saved backtest: table with bootstrap CIs (and PNG with --out)."""
         from patrolcast.evaluate.bootstrap import summarise

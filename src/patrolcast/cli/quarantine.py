@@ -14,6 +14,8 @@ from pathlib import Path
 
 import typer
 
+from patrolcast.cli.options import HOME, JSON, dataset_option, reading_home
+
 quarantine_app = typer.Typer(
     help="Quarantined rows of a dataset: list them, export them to CSV.", no_args_is_help=True
 )
@@ -22,19 +24,18 @@ _COLUMNS = ("file", "line", "reason", "raw")
 
 
 def _store(home: Path | None):  # type: ignore[no-untyped-def]
-    from patrolcast.config import load_settings
     from patrolcast.io import Store
 
-    return Store(load_settings(home=home).store_dir)
+    return Store(reading_home(home).store_dir)
 
 
 @quarantine_app.command("list")
 def list_rows(
-    dataset: str = typer.Option(..., "--dataset", "-d", help="Dataset name."),
+    dataset: str = dataset_option(),
     reason: str | None = typer.Option(None, help="Only rows quarantined for this reason."),
     limit: int = typer.Option(20, min=0, help="Rows to show (0: counts only)."),
-    home: Path | None = typer.Option(None, help="Data home; the store is <home>/store."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    home: Path | None = HOME,
+    as_json: bool = JSON,
 ) -> None:
     """Count the quarantined rows by reason and show the first of them."""
     frame = _store(home).quarantine(dataset, reason=reason)
@@ -72,24 +73,29 @@ def list_rows(
             table.add_row(escape(Path(r.file).name), str(r.line), escape(r.reason), escape(raw))
         console.print(table)
         if len(frame) > len(shown):
-            console.print(f"... {len(frame) - len(shown):,} more (quarantine export --out FILE)")
+            console.print(f"... {len(frame) - len(shown):,} more (quarantine export --out DIR)")
 
 
 @quarantine_app.command("export")
 def export_rows(
-    dataset: str = typer.Option(..., "--dataset", "-d", help="Dataset name."),
-    out: Path = typer.Option(..., "--out", help="CSV file to write."),
+    dataset: str = dataset_option(),
+    out: Path = typer.Option(
+        Path("."), "--out",
+        help="Folder for quarantine_<dataset>[_<reason>].csv (created if absent).",
+    ),
     reason: str | None = typer.Option(None, help="Only rows quarantined for this reason."),
-    home: Path | None = typer.Option(None, help="Data home; the store is <home>/store."),
+    home: Path | None = HOME,
+    as_json: bool = JSON,
 ) -> None:
     """Write the quarantined rows to CSV (file, line, reason, raw), formula-escaped."""
-    from patrolcast.errors import InputError
+    import re
+
+    from patrolcast.cli.options import out_folder
     from patrolcast.io.writers import escape_csv_cell
 
     frame = _store(home).quarantine(dataset, reason=reason)
-    if out.exists() and out.is_dir():
-        raise InputError(f"--out {out} is a folder: give a file name")
-    out.parent.mkdir(parents=True, exist_ok=True)
+    suffix = "_" + re.sub(r"[^A-Za-z0-9.-]+", "-", reason).strip("-") if reason else ""
+    out = out_folder(out) / f"quarantine_{dataset}{suffix}.csv"
     tmp = out.with_name(out.name + ".tmp")
     with tmp.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
@@ -100,7 +106,10 @@ def export_rows(
                  escape_csv_cell(str(r.raw))]
             )  # fmt: skip
     tmp.replace(out)
-    typer.echo(f"{len(frame):,} quarantined rows of {dataset} written to {out}")
+    if as_json:
+        typer.echo(json.dumps({"dataset": dataset, "rows": len(frame), "file": str(out)}))
+    else:
+        typer.echo(f"{len(frame):,} quarantined rows of {dataset} written to {out}")
 
 
 def register(app: typer.Typer) -> None:
