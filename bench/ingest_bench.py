@@ -9,10 +9,15 @@ Ratio = ingest time / read_csv time; the goal is a ratio <= 1 (the full ingest n
 the bare parse). The "parse" column times patrolcast's own streaming parse alone (blocks, line
 accounting, pyarrow, every column, one thread), to show how much of the ingest is parsing.
 
-Inputs are built in a temporary folder from the shared data: the Chicago aggravated
-assaults repeated ``--repeat`` times (a few million rows) and all Met stop-and-search months
-concatenated ``--repeat-met`` times. Run: ``.venv/bin/python bench/ingest_bench.py``. The
-machine is shared: the load average is printed with each line, and both timings are noisy.
+Inputs are built in a temporary folder under /tmp from the shared data (``--work DIR`` keeps
+them for the next run; nothing is written into the repository): the Chicago aggravated
+assaults repeated ``--repeat`` times (a few million rows), all Met stop-and-search months
+concatenated ``--repeat-met`` times, and a synthetic national data.police.uk street file of
+``--national-rows`` rows (default 10 million, 2.1 GB). Each run times ``read_csv`` and then the
+ingest, alternately, so both see the same load; the ratio of each run is reported as min /
+median / max over the runs. Run on a shared machine with
+``nice -n 10 .venv/bin/python bench/ingest_bench.py --work /tmp/pc-ingest-bench``. The load
+average is printed after each run: figures taken at a high load are noisy.
 """
 
 from __future__ import annotations
@@ -96,28 +101,72 @@ def _national(sources: list[Path], target: Path, rows: int) -> int:
     return written
 
 
-def _best(fn: Callable[[], object], repeats: int) -> float:
-    best = float("inf")
-    for _ in range(repeats):
-        started = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - started)
-    return best
+def _timed(fn: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
+def _spread(values: list[float]) -> str:
+    """min / median / max of a list, as text."""
+    ordered = sorted(values)
+    mid = ordered[len(ordered) // 2]
+    return f"{ordered[0]:.2f}/{mid:.2f}/{ordered[-1]:.2f}"
+
+
+def _inputs(shared: Path, work: Path, args: argparse.Namespace) -> list[tuple[str, int, Path]]:
+    """The bench files, built in ``work`` (kept there: a second run with ``--work`` reuses
+    them; the row count is stored beside each file)."""
+
+    def built(name: str, make: Callable[[Path], int]) -> tuple[str, int, Path]:
+        path = work / f"{name}.csv"
+        count = work / f"{name}.rows"
+        if not (path.is_file() and count.is_file()):
+            count.write_text(str(make(path)))
+        return name, int(count.read_text()), path
+
+    chicago = shared / "incidents_timestamped" / "chicago_aggravated_assaults.csv.gz"
+    met = sorted((shared / "police_uk" / "metropolitan_stop_and_search").glob("*.csv.gz"))
+    street = sorted((shared / "police_uk" / "other_forces_street").glob("*.csv.gz"))
+    cases = []
+    if args.repeat:
+        cases.append(built(f"chicago-x{args.repeat}", lambda p: _concat([chicago], p, args.repeat)))
+    if args.repeat_met:
+        cases.append(
+            built(f"met-stop-search-x{args.repeat_met}", lambda p: _concat(met, p, args.repeat_met))
+        )
+    if args.national_rows:
+        cases.append(
+            built(f"national-street-{args.national_rows}",
+                  lambda p: _national(street, p, args.national_rows))
+        )  # fmt: skip
+    return cases
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=20, help="copies of the Chicago file")
-    parser.add_argument("--repeat-met", type=int, default=5, help="copies of the Met files")
-    parser.add_argument("--runs", type=int, default=2, help="timed runs; the best is kept")
+    parser.add_argument(
+        "--repeat", type=int, default=20, help="copies of the Chicago file (0: none)"
+    )
+    parser.add_argument(
+        "--repeat-met", type=int, default=5, help="copies of the Met files (0: none)"
+    )
+    parser.add_argument(
+        "--runs", type=int, default=3, help="timed read_csv + ingest pairs per input"
+    )
     parser.add_argument(
         "--national-rows", type=int, default=10_000_000,
-        help="rows of the synthetic national street file (0: leave it out); timed once",
+        help="rows of the synthetic national street file (0: leave it out)",
+    )  # fmt: skip
+    parser.add_argument("--national-runs", type=int, default=2, help="pairs for the national file")
+    parser.add_argument("--parse", action="store_true", help="also time patrolcast's parse alone")
+    parser.add_argument(
+        "--work", type=Path, default=None,
+        help="folder for the input files, kept for the next run (default: a temporary folder "
+        "under /tmp, removed at the end)",
     )  # fmt: skip
     args = parser.parse_args()
     shared = default_shared_data()
-    chicago = shared / "incidents_timestamped" / "chicago_aggravated_assaults.csv.gz"
-    met = sorted((shared / "police_uk" / "metropolitan_stop_and_search").glob("*.csv.gz"))
     cpu = next(
         (ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
          if ln.startswith("model name")), platform.processor(),
@@ -127,42 +176,47 @@ def main() -> None:
     import pyarrow as pa
 
     print(f"machine: {os.cpu_count()} cores, {cpu}; Python {platform.python_version()}, "
-          f"pandas {pd.__version__}, pyarrow {pa.__version__}; load average "
+          f"pandas {pd.__version__}, pyarrow {pa.__version__}; nice {os.nice(0)}; load average "
           f"{os.getloadavg()[0]:.2f} (other jobs share the cores: figures are noisy)")  # fmt: skip
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        cases = [
-            ("chicago", _concat([chicago], work / "chi.csv", args.repeat), work / "chi.csv"),
-            ("met-stop-search", _concat(met, work / "met.csv", args.repeat_met), work / "met.csv"),
-        ]
-        if args.national_rows:
-            street = sorted((shared / "police_uk" / "other_forces_street").glob("*.csv.gz"))
-            nat = work / "national-street.csv"
-            cases.append(("national-street", _national(street, nat, args.national_rows), nat))
-        print(f"{'input':<18}{'rows':>12}{'MB':>8}{'read_csv s':>12}{'parse s':>9}"
-              f"{'ingest s':>10}"
-              f"{'ratio':>8}{'parse ratio':>13}{'ingest rows/s':>15}")  # fmt: skip
+    with tempfile.TemporaryDirectory(dir="/tmp") as tmp:
+        work = args.work or Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        cases = _inputs(shared, work, args)
+        print(
+            "Each run times a bare pandas.read_csv of the file, then the full ingest into a "
+            "fresh store; ratio = ingest / read_csv of the same run. min/median/max over runs."
+        )
+        print(f"{'input':<26}{'rows':>12}{'MB':>7}{'read_csv s':>18}{'ingest s':>18}"
+              f"{'ratio':>18}{'ingest rows/s':>15}  load (1 min) per run")  # fmt: skip
         for name, rows, path in cases:
             mb = path.stat().st_size / 1e6
-            runs = 1 if name == "national-street" else args.runs
-            base = _best(lambda p=path: pd.read_csv(p), runs)  # type: ignore[misc]
+            runs = args.national_runs if name.startswith("national") else args.runs
+            store_dir = work / "store"
 
-            def run(p: Path = path, rows: int = rows) -> None:
-                store_dir = work / "store"
+            def run(p: Path = path, rows: int = rows, store_dir: Path = store_dir) -> None:
                 shutil.rmtree(store_dir, ignore_errors=True)
                 summary = ingest(p, store=Store(store_dir), dataset="bench")
                 assert summary.rows_in == rows == summary.stored + summary.quarantined
 
-            def parse_only(p: Path = path, rows: int = rows) -> None:
-                fmt = sniff(p)
-                assert fmt is not None
-                assert sum(b.n_lines for b in iter_blocks(p, fmt)) == rows
+            bases, fulls, loads = [], [], []
+            for _ in range(runs):
+                bases.append(_timed(lambda p=path: pd.read_csv(p)))  # type: ignore[misc]
+                fulls.append(_timed(run))
+                loads.append(os.getloadavg()[0])
+            shutil.rmtree(store_dir, ignore_errors=True)
+            ratios = [f / b for f, b in zip(fulls, bases, strict=True)]
+            print(f"{name:<26}{rows:>12,}{mb:>7.0f}{_spread(bases):>18}{_spread(fulls):>18}"
+                  f"{_spread(ratios):>18}{rows / min(fulls):>15,.0f}  "
+                  + " ".join(f"{v:.1f}" for v in loads))  # fmt: skip
+            if args.parse:
 
-            full = _best(run, runs)
-            parse = _best(parse_only, runs)
-            print(f"{name:<18}{rows:>12,}{mb:>8.0f}{base:>12.2f}{parse:>9.2f}{full:>10.2f}"
-                  f"{full / base:>8.2f}{parse / base:>13.2f}{rows / full:>15,.0f}"
-                  f"   (load {os.getloadavg()[0]:.2f})")  # fmt: skip
+                def parse_only(p: Path = path, rows: int = rows) -> None:
+                    fmt = sniff(p)
+                    assert fmt is not None
+                    assert sum(b.n_lines for b in iter_blocks(p, fmt)) == rows
+
+                print(f"{'':<26}patrolcast parse alone (one thread, every column): "
+                      f"{min(_timed(parse_only) for _ in range(runs)):.2f} s")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -55,7 +55,13 @@ from patrolcast.io._text import (
     parse_chunk,
     sniff,
 )
-from patrolcast.io._values import Occurrences, describe_transformation, mix, numeric_hash
+from patrolcast.io._values import (
+    Occurrences,
+    SortedIds,
+    describe_transformation,
+    mix,
+    numeric_hash,
+)
 from patrolcast.io._writer import PartWriter, clear_stage, remove_parts
 from patrolcast.io.store import Store, check_dataset_name
 from patrolcast.taxonomy import Taxonomy, load_taxonomy
@@ -278,31 +284,9 @@ def _prepare_dataset(store: Store, dataset: str, reader: Reader, transformation:
     tmp.replace(meta_path)
 
 
-class _Ids:
-    """Sorted ids already stored in the dataset (grows as files are committed)."""
-
-    def __init__(self, ids: npt.NDArray[np.int64]) -> None:
-        self._ids = ids
-        self._pending: list[npt.NDArray[np.int64]] = []
-
-    @property
-    def ids(self) -> npt.NDArray[np.int64]:
-        """The sorted ids (added ids are merged in when first needed, not on every add)."""
-        if self._pending:
-            self._ids = np.sort(np.concatenate([self._ids, *self._pending]))
-            self._pending = []
-        return self._ids
-
-    def contains(self, values: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
-        if len(values) == 0 or (len(self._ids) == 0 and not self._pending):
-            return np.zeros(len(values), dtype=bool)
-        pos = np.searchsorted(self.ids, values)
-        pos = np.minimum(pos, len(self.ids) - 1)
-        return self.ids[pos] == values
-
-    def add(self, values: npt.NDArray[np.int64]) -> None:
-        if len(values):  # new ids are never already present (they were checked on the way in)
-            self._pending.append(values)
+class _Ids(SortedIds):
+    """Ids already stored in the dataset, or keys seen in the file (grows as blocks and files
+    are committed; sorted runs merged in tiers, so a national file is not re-sorted per block)."""
 
 
 def _ingest_file(

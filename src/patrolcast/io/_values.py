@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -504,6 +505,56 @@ def to_event_ids(hashes: npt.NDArray[np.uint64]) -> npt.NDArray[np.int64]:
     return hashes.view(np.int64)
 
 
+def _tiered(
+    runs: list[tuple[npt.NDArray[Any], npt.NDArray[np.int64] | None]],
+) -> list[tuple[npt.NDArray[Any], npt.NDArray[np.int64] | None]]:
+    """Merge the newest sorted runs while the newest is at least half the size of the one
+    before: run sizes then halve from oldest to newest, so there are at most log2(n) runs and
+    each value is merged O(log n) times (sorting everything on every block is quadratic in the
+    file's size: minutes on a national file)."""
+    while len(runs) >= 2 and 2 * len(runs[-1][0]) >= len(runs[-2][0]):
+        (k1, c1), (k2, c2) = runs[-2], runs.pop()
+        keys = np.concatenate([k1, k2])
+        order = np.argsort(keys, kind="stable")
+        counts = None if c1 is None or c2 is None else np.concatenate([c1, c2])[order]
+        runs[-1] = (keys[order], counts)
+    return runs
+
+
+class SortedIds:
+    """A set of 64-bit ids as sorted runs: membership by binary search, adding a block costs
+    about its own size (runs merged in tiers, see :func:`_tiered`)."""
+
+    def __init__(self, ids: npt.NDArray[np.int64] | None = None) -> None:
+        self._runs: list[tuple[npt.NDArray[Any], npt.NDArray[np.int64] | None]] = []
+        if ids is not None and len(ids):
+            self._runs.append((np.sort(np.asarray(ids, dtype=np.int64)), None))
+
+    def __len__(self) -> int:
+        return sum(len(k) for k, _ in self._runs)
+
+    def contains(self, values: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+        found = np.zeros(len(values), dtype=bool)
+        if not self._runs or len(values) == 0:
+            return found
+        # binary searches of sorted values walk each run once (cache-friendly, several times
+        # faster than searching values in file order)
+        order = np.argsort(values, kind="stable")
+        ordered = np.asarray(values, dtype=np.int64)[order]
+        hit = np.zeros(len(values), dtype=bool)
+        for keys, _ in self._runs:
+            pos = np.minimum(np.searchsorted(keys, ordered), len(keys) - 1)
+            hit |= keys[pos] == ordered
+        found[order] = hit
+        return found
+
+    def add(self, values: npt.NDArray[np.int64]) -> None:
+        """Add ids not already in the set (the caller checked them with :meth:`contains`)."""
+        if len(values):
+            self._runs.append((np.sort(np.asarray(values, dtype=np.int64)), None))
+            self._runs = _tiered(self._runs)
+
+
 class Occurrences:
     """Running count of identical content hashes within one file.
 
@@ -513,15 +564,9 @@ class Occurrences:
     """
 
     def __init__(self) -> None:
-        # Sorted runs of (hash, count), merged when there are many: lookups are binary searches
-        # and adding a block costs its own size, not the size of everything seen so far.
-        self._runs: list[tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64]]] = []
-
-    def _merge(self) -> None:
-        keys = np.concatenate([k for k, _ in self._runs])
-        counts = np.concatenate([c for _, c in self._runs])
-        order = np.argsort(keys, kind="stable")
-        self._runs = [(keys[order], counts[order])]
+        # Sorted runs of (hash, count), merged in tiers (:func:`_tiered`): lookups are binary
+        # searches and adding a block costs about its own size, not everything seen so far.
+        self._runs: list[tuple[npt.NDArray[Any], npt.NDArray[np.int64] | None]] = []
 
     def next(self, hashes: npt.NDArray[np.uint64]) -> npt.NDArray[np.int64]:
         """Occurrence number of each hash: how many times it was seen before in the file.
@@ -545,6 +590,7 @@ class Occurrences:
         prev = np.zeros(len(uniq), dtype=np.int64)
         new = np.ones(len(uniq), dtype=bool)
         for keys, counts in self._runs:
+            assert counts is not None
             pos = np.minimum(np.searchsorted(keys, uniq), len(keys) - 1)
             found = new & (keys[pos] == uniq)
             prev[found] = counts[pos[found]]
@@ -552,8 +598,7 @@ class Occurrences:
             new &= ~found
         if new.any():
             self._runs.append((uniq[new], per_code[new]))
-            if len(self._runs) > 8:
-                self._merge()
+            self._runs = _tiered(self._runs)
         out = np.empty(n, dtype=np.int64)
         out[order] = within + prev[code]
         return out
