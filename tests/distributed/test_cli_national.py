@@ -26,7 +26,7 @@ def test_replica_ingest_backtest_on_a_local_cluster(tmp_path: Path) -> None:
     runner = CliRunner()
     rep, root = tmp_path / "replica", tmp_path / "store"
     made = runner.invoke(app, [
-        "national", "replica", str(rep), "--shared-data", str(SHARED), "--months", "3",
+        "national", "replica", "--out", str(rep), "--shared-data", str(SHARED), "--months", "3",
         "--records-per-month", "20000", "--forces", "cleveland,city-of-london", "--json",
     ])  # fmt: skip
     assert made.exit_code == 0, made.output
@@ -38,9 +38,11 @@ def test_replica_ingest_backtest_on_a_local_cluster(tmp_path: Path) -> None:
     assert account["rows_in"] == rows == account["stored"] + account["quarantined"]
     done = runner.invoke(app, [
         "national", "backtest", "--root", str(root), "--origins", "2", "--workers", "1",
-        "--methods", "naive", "--json",
+        "--methods", "naive", "--out", str(tmp_path / "results"), "--json",
     ])  # fmt: skip
     assert done.exit_code == 0, done.output
     out = json.loads(done.output.strip().splitlines()[-1])
     assert {f["force"] for f in out["forces"]} == {"cleveland", "city-of-london"}
     assert out["dask"]["tasks"] == 4 and out["dask"]["errors"] == []
+    assert out["file"] == str(tmp_path / "results" / "national_backtest_street_1M.parquet")
+    assert Path(out["file"]).is_file()

@@ -15,12 +15,23 @@ from typing import Any
 
 import typer
 
+from patrolcast.cli.options import JSON, QUIET, dataset_option, out_folder, progress
 from patrolcast.errors import InputError
 
 national_app = typer.Typer(help="National scale: replica, partitioned ingest, backtest on Dask.")
 
 SCHEDULER = typer.Option(None, help="A running Dask scheduler, e.g. tcp://host:8786.")
 WORKERS = typer.Option(None, help="Start a Dask LocalCluster of N worker processes.")
+ROOT = typer.Option(..., help="The partitioned store's folder (apart from the data home).")
+DATASET = dataset_option("Dataset name in the partitioned store.", required=False)
+SHARED = typer.Option(None, "--shared-data",
+                      help="The shared data folder (default: settings, ../shared/data).")
+
+
+def _shared(path: Path | None) -> Path:
+    from patrolcast.config import load_settings
+
+    return path if path is not None else load_settings().shared_data
 
 
 @contextlib.contextmanager
@@ -62,8 +73,10 @@ def _force_names(shared_data: Path, slugs: str | None) -> list[str] | None:
 
 @national_app.command("replica")
 def replica(
-    out: Path = typer.Argument(..., help="Folder for YYYY-MM/YYYY-MM-<force>-street.csv."),
-    shared_data: Path = typer.Option(Path("../shared/data"), help="The shared data folder."),
+    out: Path = typer.Option(
+        ..., "--out", help="Folder for YYYY-MM/YYYY-MM-<force>-street.csv (created if absent)."
+    ),
+    shared_data: Path | None = SHARED,
     start: str = typer.Option("2023-01", help="First month (YYYY-MM)."),
     months: int = typer.Option(12, help="Number of months."),
     records_per_month: int = typer.Option(500_000, help="National records a month."),
@@ -73,16 +86,19 @@ def replica(
     ),
     scheduler: str | None = SCHEDULER,
     workers: int | None = WORKERS,
-    as_json: bool = typer.Option(False, "--json"),
+    quiet: bool = QUIET,
+    as_json: bool = JSON,
 ) -> None:
     """Lay out a synthetic national replica of data.police.uk street files (43 forces)."""
     from patrolcast.io.national_replica import generate_replica
 
-    with _executor(scheduler, workers, as_json) as ex:
+    shared = _shared(shared_data)
+    quiet = quiet or as_json
+    with _executor(scheduler, workers, quiet) as ex, progress("replica", quiet=quiet):
         made = generate_replica(
-            out, shared_data=shared_data, start=start, n_months=months,
+            out_folder(out), shared_data=shared, start=start, n_months=months,
             records_per_month=records_per_month, compress=compress, executor=ex,
-            forces=_force_names(shared_data, forces),
+            forces=_force_names(shared, forces),
         )  # fmt: skip
     rows = {m["force"]: sum(m["rows"].values()) for m in made}
     if as_json:
@@ -94,11 +110,12 @@ def replica(
 @national_app.command("ingest")
 def ingest(
     path: Path = typer.Argument(..., help="A folder of data.police.uk files (recursive)."),
-    root: Path = typer.Option(..., help="The partitioned store's folder."),
-    dataset: str = typer.Option("street", help="Dataset name."),
+    root: Path = ROOT,
+    dataset: str | None = DATASET,
     scheduler: str | None = SCHEDULER,
     workers: int | None = WORKERS,
-    as_json: bool = typer.Option(False, "--json"),
+    quiet: bool = QUIET,
+    as_json: bool = JSON,
 ) -> None:
     """Ingest many files in parallel into the store partitioned by dataset, force and month."""
     from patrolcast.io import discover
@@ -107,8 +124,10 @@ def ingest(
     files = discover(path)
     if not files:
         raise InputError(f"no .csv files under {path}")
-    with _executor(scheduler, workers, as_json) as ex:
-        summary = ingest_partitioned(files, root=root, dataset=dataset, executor=ex)
+    quiet = quiet or as_json
+    with _executor(scheduler, workers, quiet) as ex, \
+            progress(f"ingest {len(files)} files", quiet=quiet):
+        summary = ingest_partitioned(files, root=root, dataset=dataset or "street", executor=ex)
         report = _report(ex)
     if as_json:
         typer.echo(json.dumps({**summary.to_dict(), "dask": report}, default=str))
@@ -124,20 +143,26 @@ def ingest(
 
 @national_app.command("backtest")
 def backtest(
-    root: Path = typer.Option(..., help="The partitioned store's folder."),
-    dataset: str = typer.Option("street", help="Dataset name."),
+    root: Path = ROOT,
+    dataset: str | None = DATASET,
     forces: str | None = typer.Option(None, help="Comma-separated force slugs (default: all)."),
     methods: str = typer.Option("naive,kde,prospective", help="Methods (baselines added)."),
     origins: int = typer.Option(12, help="Number of rolling origins."),
     horizon: str = typer.Option("1M", help="Scoring window (data.police.uk: months)."),
     cell_size: float = typer.Option(500.0, help="Grid cell size in metres."),
     shared_data: Path | None = typer.Option(
-        None, help="Shared data folder: grids clipped to the real force boundaries."
+        None, "--shared-data",
+        help="Shared data folder: grids clipped to the real force boundaries (default: none, "
+        "each force's data extent).",
     ),
-    out: Path | None = typer.Option(None, help="Write all rows to this Parquet file."),
+    out: Path | None = typer.Option(
+        None, "--out", help="Folder for national_backtest_<dataset>_<horizon>.parquet (all "
+        "rows; created if absent).",
+    ),
     scheduler: str | None = SCHEDULER,
     workers: int | None = WORKERS,
-    as_json: bool = typer.Option(False, "--json"),
+    quiet: bool = QUIET,
+    as_json: bool = JSON,
 ) -> None:
     """Backtest every force, one task per origin; workers read their force from the store."""
     import pandas as pd
@@ -148,6 +173,7 @@ def backtest(
     from patrolcast.forecast.registry import make_forecaster
     from patrolcast.io.partitioned import PartitionedStore
 
+    dataset = dataset or "street"
     store = PartitionedStore(root)
     chosen = forces.split(",") if forces else store.forces(dataset)
     if not chosen:
@@ -164,15 +190,19 @@ def backtest(
 
         areas = {slug_of(n): g for n, g in force_areas(shared_data).items()}
     splitter = RollingOrigin(horizon=period, n_origins=origins)
-    with _executor(scheduler, workers, as_json) as ex:
+    quiet = quiet or as_json
+    with _executor(scheduler, workers, quiet) as ex, \
+            progress(f"backtest {len(chosen)} forces", quiet=quiet):
         runs = national_backtest(
             root, dataset, forces=chosen, methods=build, splitter=splitter, executor=ex,
             areas=areas, cell_size=cell_size, concurrent_forces=4 if scheduler or workers else 1,
         )  # fmt: skip
         report = _report(ex)
+    written = None
     if out is not None:
         frames = [r.result.rows.assign(force=r.force) for r in runs]
-        pd.concat(frames, ignore_index=True).to_parquet(out)
+        written = out_folder(out) / f"national_backtest_{dataset}_{horizon}.parquet"
+        pd.concat(frames, ignore_index=True).to_parquet(written)
     summary = [
         {"force": r.force, "records": r.records, "seconds": round(r.seconds, 2),
          "hit_rate_5pct": r.result.rows[r.result.rows["fraction"] == 0.05]
@@ -180,7 +210,8 @@ def backtest(
         for r in runs
     ]  # fmt: skip
     if as_json:
-        typer.echo(json.dumps({"forces": summary, "dask": report}, default=str))
+        typer.echo(json.dumps({"forces": summary, "dask": report,
+                               "file": str(written) if written else None}, default=str))
         return
     for row in summary:
         typer.echo(f"{row['force']:<24} {row['records']:>9,} records {row['seconds']:>8.1f} s")
@@ -189,6 +220,8 @@ def backtest(
             f"tasks {report['tasks']}, retried after error {report['retried_after_error']}, "
             f"rerun after a lost worker {report['rerun_after_worker_loss']}"
         )
+    if written is not None:
+        typer.echo(f"wrote {written}")
 
 
 def register(app: typer.Typer) -> None:

@@ -67,11 +67,12 @@ def test_fairness_audit_from_points(tmp_path: Path) -> None:
 
 
 def test_trial_allocate_then_analyse_and_refuse_tampering(tmp_path: Path) -> None:
-    alloc = tmp_path / "alloc.json"
+    alloc = tmp_path / "trial" / "allocation_t1.json"
     res = runner.invoke(_app(), ["outcomes", "trial-allocate", "--trial-id", "t1", "--places",
                                  "p1,p2,p3", "--first-day", "2025-03-01", "--days", "10",
-                                 "--seed", "9", "--out", str(alloc), "--json"])
+                                 "--seed", "9", "--out", str(alloc.parent), "--json"])
     assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["file"] == str(alloc)
     digest = json.loads(res.stdout)["digest"]
     raw = json.loads(alloc.read_text())
     rows = ["place,day,count"]
@@ -100,15 +101,22 @@ def test_dosage_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
     trace = tmp_path / "t.csv"
     trace.write_text("time,lon,lat,call_sign\n" + "\n".join(rows) + "\n")
     monkeypatch.setenv("PATROLCAST_PSEUDONYM_KEY", KEY)
-    stored = tmp_path / "trace.parquet"
+    stored = tmp_path / "traces" / "trace.parquet"
     res = runner.invoke(_app(), ["outcomes", "dosage", "--trace", str(trace), "--area",
                                  str(area), "--start", "2025-01-05T18:00:00Z", "--end",
-                                 "2025-01-05T20:00:00Z", "--store-to", str(stored), "--json"])
+                                 "2025-01-05T20:00:00Z", "--store-to", str(stored.parent),
+                                 "--json"])
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
     assert out["delivered_unit_hours"] == pytest.approx(12 / 60, abs=1e-6)
     assert out["hours_without_patrol"] == [1]
     assert stored.exists() and b"Bravo" not in stored.read_bytes()
+    # a time without a zone is Europe/London (GMT in January): the same window
+    local = runner.invoke(_app(), ["outcomes", "dosage", "--trace", str(trace), "--area",
+                                   str(area), "--start", "2025-01-05T18:00", "--end",
+                                   "2025-01-05T20:00", "--json"])
+    assert local.exit_code == 0, local.output
+    assert json.loads(local.stdout) == out
     monkeypatch.delenv("PATROLCAST_PSEUDONYM_KEY")
     res = runner.invoke(_app(), ["outcomes", "dosage", "--trace", str(trace), "--area",
                                  str(area), "--start", "2025-01-05T18:00:00Z", "--end",
@@ -137,20 +145,23 @@ def test_evaluate_command_writes_report(tmp_path: Path, monkeypatch: pytest.Monk
     area = tmp_path / "hotspot.geojson"
     gpd.GeoDataFrame(geometry=[shapely.box(2500, 2500, 2750, 2750)],
                      crs="EPSG:27700").to_file(area)
-    out = tmp_path / "report.html"
+    folder, home = tmp_path / "reports", str(tmp_path)
+    out = folder / "outcome_hotspot.html"
     res = runner.invoke(_app(), ["outcomes", "evaluate", "-d", "synth", "--area", str(area),
                                  "--start", "1970-01-01T00:00:00Z", "--end",
-                                 "1970-01-02T00:00:00Z", "--out", str(out), "--json"])
+                                 "1970-01-02T00:00:00Z", "--out", str(folder), "--home", home,
+                                 "--json"])
     # a window the data do not cover is refused (missing data would look like a reduction)
     assert res.exit_code != 0 and "do not cover" in str(res.exception)
     start = "2025-04-17T00:00:00Z"  # data run 2024-10-04 to 2025-11-08
     res = runner.invoke(_app(), ["outcomes", "evaluate", "-d", "synth", "--area", str(area),
                                  "--start", start, "--end", "2025-05-15T00:00:00Z",
                                  "--forecast-expected", "5", "--pre-days", "182", "--out",
-                                 str(out), "--json"])
+                                 str(folder), "--home", home, "--json"])
     assert res.exit_code == 0, res.output
     payload = json.loads(res.stdout)
     assert payload["deployment_id"] == "hotspot" and payload["forecast"]["expected"] == 5
+    assert payload["files"] == [str(out)]
     assert out.exists() and "Observed against" in out.read_text()
     # the same deployment from a governance proposal export gives the same answer
     view = tmp_path / "p9.json"
@@ -160,7 +171,7 @@ def test_evaluate_command_writes_report(tmp_path: Path, monkeypatch: pytest.Monk
         "authorised_start": "2025-04-17T00:00:00+00:00",
         "authorised_end": "2025-05-15T00:00:00+00:00"}))  # fmt: skip
     res = runner.invoke(_app(), ["outcomes", "evaluate", "-d", "synth", "--proposal", str(view),
-                                 "--pre-days", "182", "--json"])
+                                 "--pre-days", "182", "--home", home, "--json"])
     assert res.exit_code == 0, res.output
     again = json.loads(res.stdout)
     assert again["deployment_id"] == "proposal-9"
@@ -192,14 +203,16 @@ def test_quarterly_command_from_a_governance_export(tmp_path: Path,
     ]  # fmt: skip
     path = tmp_path / "proposals.json"
     path.write_text(json.dumps(proposals))
-    out = tmp_path / "q.html"
+    out = tmp_path / "q" / "quarterly_2025Q1.html"
     res = runner.invoke(_app(), ["outcomes", "quarterly", "-d", "synth", "--proposals",
-                                 str(path), "--quarter", "2025Q1", "--out", str(out), "--json"])
+                                 str(path), "--quarter", "2025Q1", "--out", str(out.parent),
+                                 "--home", str(tmp_path), "--json"])
     assert res.exit_code == 0, res.output
     # proposal 3 is not debriefed, proposal 4 is in the next quarter
     assert json.loads(res.stdout)["deployments"] == 2
     page = out.read_text()
     assert "proposal-1" in page and "proposal-2" in page and "proposal-3" not in page
     bad = runner.invoke(_app(), ["outcomes", "quarterly", "-d", "synth", "--proposals",
-                                 str(path), "--quarter", "2025Q5", "--out", str(out)])
+                                 str(path), "--quarter", "2025Q5", "--out", str(out.parent),
+                                 "--home", str(tmp_path)])
     assert bad.exit_code != 0
