@@ -54,6 +54,20 @@ def test_a_fit_read_back_forecasts_exactly_as_the_fit(tmp_path: Path, events: Ev
     assert not list((tmp_path / "models" / KEY).glob(".*"))  # no temporary file left
 
 
+def test_a_fit_is_found_at_its_exact_cut_off(tmp_path: Path, events: EventSet) -> None:
+    """A backtest's refit schedule asks for the fit of its own cut-off (age 0), a time that the
+    file name keeps only to 1e-6 days."""
+    cutoff = START + 200.0 + 5.0 / 24.0  # 05:00, not a round number of days
+    fit = ETASForecaster(history_days=180.0, restarts=1).fit(events, cutoff=cutoff)
+    store = ModelStore(tmp_path)
+    window = events.select((events.t >= cutoff - 180.0) & (events.t < cutoff))
+    store.save(KEY, fit, window_events=window, window_start=cutoff - 180.0, info={})
+    found, why = store.latest(KEY, cutoff, max_age_days=0.0, current=events)
+    assert found is not None, why
+    assert found.cutoff == cutoff and found.describe(cutoff)["age_days"] == 0.0
+    assert store.latest(KEY, cutoff + 0.5, max_age_days=0.0)[0] is None
+
+
 def test_a_conditioned_model_is_not_saved(tmp_path: Path, events: EventSet) -> None:
     fit = ETASForecaster(history_days=180.0).fit(events, cutoff=START + 200.0)
     with pytest.raises(ValueError, match="conditioned"):

@@ -342,7 +342,18 @@ def register(app: typer.Typer) -> None:
             "use": "alert backtest", "groups": sorted(_groups(groups) or []),
             "history_days": history_days,
         })  # fmt: skip
-        result = run_alert_backtest(study.events, study.support, spec,
+
+        def progress(fit: dict[str, Any]) -> None:
+            used = fit.get("fit_used", {})
+            typer.echo(
+                f"fit {fit['cutoff']}: {fit['incidents']} alerts to issue, "
+                f"{'read back' if used.get('reused') else 'fitted'}, "
+                f"{'converged' if fit['converged'] else 'NOT converged'}, "
+                f"{'trustworthy' if fit['trustworthy'] else 'falls back to Knox'}",
+                err=True,
+            )
+
+        result = run_alert_backtest(study.events, study.support, spec, progress=progress,
                                     store=_model_store(home), store_key=key, refit=refit)
         doc = result.to_dict()
         doc["dataset"] = dataset

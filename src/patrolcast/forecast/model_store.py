@@ -174,15 +174,16 @@ class ModelStore:
         With ``current`` (the dataset's events as they are now), a fit whose window's events
         have changed since is not reused. Returns the fit (or None) and the reason in words.
         """
-        eligible = [(c, p) for c, p in self.fits(key) if at - max_age_days <= c <= at + 1e-9]
+        tol = 1e-5  # days (about a second): file names keep the cut-off to 1e-6 days
+        eligible = [(c, p) for c, p in self.fits(key) if at - max_age_days - tol <= c <= at + tol]
         if not eligible:
             older = [c for c, _ in self.fits(key) if c <= at]
             if older:
                 age = at - max(older)
                 return None, f"the newest stored fit is {age:.1f} days old (> {max_age_days:g})"
             return None, "no stored fit for this dataset, study area and settings"
-        cutoff, path = eligible[-1]
-        fit = self.load(path)
+        fit = self.load(eligible[-1][1])
+        cutoff, path = fit.cutoff, eligible[-1][1]
         if current is not None:
             start = float(fit.meta["digest_from"])
             window = current.select((current.t >= start - 1e-9) & (current.t < cutoff))
@@ -191,7 +192,7 @@ class ModelStore:
                     f"the events before the stored fit of {from_days(cutoff).date()} have "
                     "changed since (re-ingested or corrected data)"
                 )
-        age = at - cutoff
+        age = max(at - fit.cutoff, 0.0)
         return (
             StoredFit(fit.model, fit.meta, path, True,
                       f"stored fit {age:.1f} days old (at most {max_age_days:g}), same events"),
