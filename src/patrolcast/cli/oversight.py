@@ -15,6 +15,17 @@ from typing import Any
 import typer
 
 from patrolcast.cli.groups import report_app
+from patrolcast.cli.options import (
+    HOME,
+    JSON,
+    QUIET,
+    dataset_option,
+    out_folder,
+    out_option,
+    progress,
+    reading_home,
+    time_help,
+)
 from patrolcast.config import load_settings
 from patrolcast.errors import InputError
 
@@ -25,7 +36,6 @@ cia_app = typer.Typer(help="Community impact assessments and their computed evid
 fairness_app = typer.Typer(help="Disproportionality, exposure against harm, feedback loops.",
                            no_args_is_help=True)
 
-JSON = typer.Option(False, "--json", help="Print JSON.")
 SERVER = typer.Option(None, "--server", help="Server URL (default: the last login's server).")
 
 
@@ -35,14 +45,22 @@ def _client(server: str | None) -> Any:
     return ApiClient.signed_in(server)
 
 
-def _time(text: str) -> datetime:
-    from patrolcast.governance.clock import parse_time
+def _time(text: str, option: str) -> datetime:
+    """A typed time (the one rule: no zone = Europe/London), aware UTC."""
+    from patrolcast.app.times import parse_local_time
 
-    return parse_time(text)
+    return parse_local_time(text, option=option)
 
 
-def _iso(text: str | None) -> str | None:
-    return None if text is None else _time(text).isoformat()
+def _iso(text: str | None, option: str) -> str | None:
+    return None if text is None else _time(text, option).isoformat()
+
+
+def _store(home: Path | None) -> Any:
+    """The analytical store of the data home (refused, not created, when the home is absent)."""
+    from patrolcast.io.store import Store
+
+    return Store(reading_home(home).store_dir)
 
 
 def _views(server: str | None) -> list[Any]:
@@ -82,9 +100,10 @@ def intel_check(text: str = typer.Argument(..., help="Free text to check."),
 @intel_app.command("add")
 def intel_add(
     grading: str = typer.Option(..., help="3x5x2 grading, e.g. '2B P'."),
-    start: str = typer.Option(..., help="Window start (ISO; no offset = Europe/London)."),
-    end: str = typer.Option(..., help="Window end."),
-    retain_until: str = typer.Option(..., help="Retention date: purged automatically after."),
+    start: str = typer.Option(..., help=time_help("Window start")),
+    end: str = typer.Option(..., help=time_help("Window end")),
+    retain_until: str = typer.Option(
+        ..., help=time_help("Retention date: purged automatically after")),
     owner: str = typer.Option(..., help="Owning desk or role (never a person's name)."),
     x: float | None = typer.Option(None, help="Easting (metres) of the centre."),
     y: float | None = typer.Option(None, help="Northing (metres) of the centre."),
@@ -97,8 +116,9 @@ def intel_add(
 ) -> None:
     """Record a graded intelligence item (audited; personal data refused)."""
     body = {
-        "grading": grading, "start": _iso(start), "end": _iso(end),
-        "retain_until": _iso(retain_until), "owner": owner, "x": x, "y": y, "radius": radius,
+        "grading": grading, "start": _iso(start, "--start"), "end": _iso(end, "--end"),
+        "retain_until": _iso(retain_until, "--retain-until"), "owner": owner, "x": x, "y": y,
+        "radius": radius,
         "cells": [c.strip() for c in cells.split(",") if c.strip()] if cells else [],
         "polygon": polygon, "summary": summary,
     }
@@ -108,12 +128,13 @@ def intel_add(
 
 @intel_app.command("list")
 def intel_list(
-    active_at: str | None = typer.Option(None, help="Only items whose window contains this."),
+    active_at: str | None = typer.Option(
+        None, help=time_help("Only items whose window contains this time")),
     server: str | None = SERVER,
     as_json: bool = JSON,
 ) -> None:
     """List retained items (an audited read; expired items are purged first)."""
-    rows = _client(server).call("intel_list", None, {"active_at": _iso(active_at)})
+    rows = _client(server).call("intel_list", None, {"active_at": _iso(active_at, "--active-at")})
     text = "\n".join(
         f"#{r['id']} {r['grading']} w={r['weight']:.3f} {r['start']}..{r['end']} "
         f"retain until {r['retain_until']}: {r['summary']}" for r in rows
@@ -123,19 +144,21 @@ def intel_list(
 
 @intel_app.command("picture")
 def intel_picture(
-    dataset: str = typer.Option(..., "--dataset", "-d", help="Ingested dataset of events."),
-    start: str = typer.Option(..., help="Window start (ISO; no offset = Europe/London)."),
+    dataset: str = dataset_option("Ingested dataset of events."),
+    start: str = typer.Option(..., help=time_help("Window start", dataset=True)),
     hours: float = typer.Option(24.0, help="Window length in hours."),
     method: str = typer.Option("kde", help="Forecast method (naive, kde, prospective...)."),
     cell_size: float = typer.Option(250.0, "--cell-size", help="Grid cell size, metres."),
     boundary: Path | None = typer.Option(None, help="Study-area boundary file (default: the "
                                          "data's extent)."),
-    out: Path = typer.Option(Path("out/picture"), help="Output folder."),
-    home: Path | None = typer.Option(None, help="Data home (the store is <home>/store)."),
+    out: Path = out_option(Path("out/picture"), "picture.csv and picture.png"),
+    home: Path | None = HOME,
     server: str | None = SERVER,
+    quiet: bool = QUIET,
     as_json: bool = JSON,
 ) -> None:
     """Forecast and intelligence uplift side by side for a window (CSV and PNG)."""
+    from patrolcast.app.times import parse_dataset_time
     from patrolcast.evaluate.jobs import open_store
     from patrolcast.evaluate.study import load_study
     from patrolcast.events import to_days
@@ -144,14 +167,16 @@ def intel_picture(
 
     if not hours > 0:
         raise InputError("--hours must be positive")
-    begin = to_days(_time(start))
+    store = open_store(reading_home(home).home)
+    begin = to_days(parse_dataset_time(start, store, dataset, option="--start"))
     end = begin + hours / 24.0
     items = [item_from_summary(r) for r in _client(server).call("intel_list")]
-    study = load_study(open_store(home), dataset, level="grid", cell_size=cell_size,
-                       boundary=boundary)
-    picture = build_picture(study, method, begin, end, items)
-    paths = [write_picture_csv(picture, out / "picture.csv"),
-             write_picture_png(picture, study.support, out / "picture.png")]
+    with progress(f"picture of {dataset}", quiet=quiet or as_json):
+        study = load_study(store, dataset, level="grid", cell_size=cell_size, boundary=boundary)
+        picture = build_picture(study, method, begin, end, items)
+        folder = out_folder(out)
+        paths = [write_picture_csv(picture, folder / "picture.csv"),
+                 write_picture_png(picture, study.support, folder / "picture.png")]
     raised = int((picture.uplift > 0).sum())
     payload = {"units": len(picture.unit_ids), "items": len(items), "units_raised": raised,
                "weights": picture.weights, "files": [str(p) for p in paths]}
@@ -175,13 +200,15 @@ def _lsoas() -> Any:
 
 @cia_app.command("evidence")
 def cia_evidence(
-    proposal: int = typer.Option(..., help="Proposal id."),
+    proposal: int = typer.Argument(..., help="Proposal id.", show_default=False),
     counts_dataset: str | None = typer.Option(None, help="Store dataset of LSOA area counts."),
     groups: str = typer.Option("serious_violence", help="Offence groups for harm (comma list)."),
     searches_dataset: list[str] = typer.Option([], help="Store stop-search dataset(s)."),
-    at: str | None = typer.Option(None, help="Reference time (default: the requested start)."),
-    home: Path | None = typer.Option(None, help="Data home (the store is <home>/store)."),
+    at: str | None = typer.Option(
+        None, help=time_help("Reference time (default: the requested start)")),
+    home: Path | None = HOME,
     server: str | None = SERVER,
+    quiet: bool = QUIET,
     as_json: bool = JSON,
 ) -> None:
     """Compute the evidence for a proposal's area (residents, IMD, harm, burden, searches)."""
@@ -190,7 +217,6 @@ def cia_evidence(
 
     from patrolcast.io.census import read_census_population
     from patrolcast.io.deprivation import read_imd
-    from patrolcast.io.store import Store
     from patrolcast.oversight.cia import compute_evidence
     from patrolcast.oversight.records import past_deployments
 
@@ -198,24 +224,25 @@ def cia_evidence(
     view = next((v for v in views if v.id == proposal), None)
     if view is None:
         raise InputError(f"no proposal #{proposal}")
-    store = Store((home or load_settings().home) / "store")
+    store = _store(home)
     counts = None
     if counts_dataset:
         counts = store.area_counts(counts_dataset, groups=[g for g in groups.split(",") if g])
     searches = None
     if searches_dataset:
         searches = pd.concat([store.stop_searches(d) for d in searches_dataset])
-    evidence = compute_evidence(
-        shapely.from_wkt(view.area_wkt),
-        now=_time(at) if at else view.requested_start,
-        lsoas=_lsoas(),
-        census=read_census_population(
-            _shared("census_and_lookups/census_2011_population_hh.csv.gz"), region="LONDON"),
-        imd=read_imd(_shared("census_and_lookups/london_lsoa_deprivation.xlsx")),
-        area_counts=counts,
-        deployments=past_deployments(views, exclude=proposal),
-        searches=searches,
-    )
+    with progress(f"evidence for proposal #{proposal}", quiet=quiet or as_json):
+        evidence = compute_evidence(
+            shapely.from_wkt(view.area_wkt),
+            now=_time(at, "--at") if at else view.requested_start,
+            lsoas=_lsoas(),
+            census=read_census_population(
+                _shared("census_and_lookups/census_2011_population_hh.csv.gz"), region="LONDON"),
+            imd=read_imd(_shared("census_and_lookups/london_lsoa_deprivation.xlsx")),
+            area_counts=counts,
+            deployments=past_deployments(views, exclude=proposal),
+            searches=searches,
+        )
     payload = [e.as_dict() for e in evidence]
     text = "\n".join(
         f"{e.name}: " + (f"MISSING - {e.missing}" if e.missing else json.dumps(e.value))
@@ -229,10 +256,10 @@ def cia_evidence(
 # --------------------------------------------------------------------------- fairness
 @fairness_app.command("disproportion")
 def fairness_disproportion(
-    dataset: list[str] = typer.Option(..., help="Store stop-search dataset(s)."),
+    dataset: list[str] = dataset_option("Stop-and-search dataset (repeat for several)."),
     by: str = typer.Option("borough", help="'force' (all together) or 'borough'."),
     ethnicity: str = typer.Option("self", help="'self' or 'officer' defined ethnicity."),
-    home: Path | None = typer.Option(None, help="Data home (the store is <home>/store)."),
+    home: Path | None = HOME,
     as_json: bool = JSON,
 ) -> None:
     """Stop-and-search rates and ethnic relative rate ratios against 2011 residents."""
@@ -240,10 +267,9 @@ def fairness_disproportion(
 
     from patrolcast.geo.boundaries import read_borough_boundaries
     from patrolcast.io.census import read_census_population
-    from patrolcast.io.store import Store
     from patrolcast.oversight.disproportion import disproportion, disproportion_by_area, locate
 
-    store = Store((home or load_settings().home) / "store")
+    store = _store(home)
     frames = [store.stop_searches(d).assign(dataset=d) for d in dataset]
     searches = pd.concat(frames, ignore_index=True)
     census = read_census_population(
@@ -278,18 +304,17 @@ def fairness_disproportion(
 
 @fairness_app.command("exposure")
 def fairness_exposure(
-    harm_dataset: str = typer.Option(..., help="Store dataset of area counts (LSOA codes)."),
+    harm_dataset: str = dataset_option("Dataset of area counts by LSOA (the harm)."),
     level: str = typer.Option("lsoa", help="lsoa, ward or borough."),
     factor: float = typer.Option(2.0, help="Flag when exposure share > factor x harm share."),
     groups: str = typer.Option("serious_violence", help="Offence groups for harm."),
-    home: Path | None = typer.Option(None, help="Data home (the store is <home>/store)."),
+    home: Path | None = HOME,
     server: str | None = SERVER,
     as_json: bool = JSON,
 ) -> None:
     """Deployment exposure (km2 x hours) against harm per area, with flags."""
     from patrolcast.geo import boundaries
     from patrolcast.governance.clock import SystemClock
-    from patrolcast.io.store import Store
     from patrolcast.oversight.fairness import exposure_by_area, exposure_vs_harm, harm_to_areas
     from patrolcast.oversight.records import exposures
 
@@ -305,7 +330,7 @@ def fairness_exposure(
     clock = SystemClock()
     views = _views(server)
     exposure = exposure_by_area(exposures(views, now=clock.now()), areas)
-    counts = Store((home or load_settings().home) / "store").area_counts(
+    counts = _store(home).area_counts(
         harm_dataset, groups=[g for g in groups.split(",") if g])
     harm = counts.groupby("area_code")["harm"].sum()
     if level != "lsoa":
@@ -330,7 +355,9 @@ def fairness_feedback(
     runs: int = typer.Option(200, help="Independent runs."),
     k: int = typer.Option(1, help="Areas patrolled per day."),
     seed: int = typer.Option(0, help="Random seed."),
-    plot: Path | None = typer.Option(None, help="Write a PNG of the forecast share over time."),
+    out: Path | None = out_option(
+        None, "feedback_<policy>.png, the forecast share over time (default: no plot)"),
+    quiet: bool = QUIET,
     as_json: bool = JSON,
 ) -> None:
     """The Ensign et al. (2018) feedback-loop simulation: does the loop run away?"""
@@ -341,9 +368,12 @@ def fairness_feedback(
         shares = [float(v) for v in discovered.split(",")]
     except ValueError:
         raise InputError("--rates and --discovered are comma-separated numbers") from None
-    rows = sweep_discovery(lam, shares, policy=policy, days=days, n_reps=runs, k=k, seed=seed)
-    if plot is not None:
-        _feedback_plot(lam, shares, policy=policy, days=days, seed=seed, k=k, path=plot)
+    with progress("feedback simulation", quiet=quiet or as_json):
+        rows = sweep_discovery(lam, shares, policy=policy, days=days, n_reps=runs, k=k,
+                               seed=seed)
+        if out is not None:
+            _feedback_plot(lam, shares, policy=policy, days=days, seed=seed, k=k,
+                           path=out_folder(out) / f"feedback_{policy}.png")
     text = "\n".join(
         f"discovered={r['discovered']:<5} mean TV distance={r['mean_tv_distance']:.3f} "
         f"locked in={r['locked_in_runs']:.0%} wrong top area={r['wrong_top_area_runs']:.0%} "
@@ -382,10 +412,11 @@ def _feedback_plot(rates: list[float], shares: list[float], *, policy: str, days
 # ----------------------------------------------------------------------- transparency
 def transparency(
     month: str = typer.Option(..., help="Month to report, YYYY-MM (Europe/London)."),
-    out: Path = typer.Option(Path("transparency"), help="Output folder."),
+    out: Path = out_option(Path("transparency"), "the public files (HTML, CSV, GeoJSON, JSON)"),
     scenario: bool = typer.Option(
         False, help="Build from the synthetic scenario month in a throwaway database (demo)."),
     server: str | None = SERVER,
+    quiet: bool = QUIET,
     as_json: bool = JSON,
 ) -> None:
     """Monthly public transparency report: HTML, CSV and GeoJSON, small counts suppressed."""
@@ -410,34 +441,35 @@ def transparency(
     month_bounds(month)  # a bad month is refused before anything is written
     clock: Any = SystemClock()
     public_key: str | None = None  # the scenario's throwaway database has no signed log
-    if scenario:
-        # The scenario's database holds unsuppressed records: it lives in a private temporary
-        # folder and never beside the public files.
-        import tempfile
+    with progress(f"transparency report {month}", quiet=quiet or as_json):
+        if scenario:
+            # The scenario's database holds unsuppressed records: it lives in a private temporary
+            # folder and never beside the public files.
+            import tempfile
 
-        with tempfile.TemporaryDirectory(prefix="patrolcast-scenario-") as private:
-            database = open_database(f"sqlite:///{Path(private) / 'scenario.db'}")
-            try:
-                _, report_time = run_month(database, month)
-                clock = FixedClock(report_time)
-                with database.session() as s:
-                    views = service.list_proposals(s, actor=AUDITOR, clock=clock)
-            finally:
-                database.dispose()
-    else:
-        views = _views(server)
-        # The public key the public checks exports against, as the server publishes it.
-        public_key = _client(server).request("GET", "/api/audit/public-key")
-    try:
-        boroughs = read_borough_boundaries(_shared("boundaries/london_boroughs.gpkg"))
-        names = dict(zip(boroughs.ids, boroughs.names, strict=True))
-    except InputError:
-        boroughs, names = None, {}
-    report = build_report(
-        deployment_records(views), month, generated_at=clock.now(), borough_names=names,
-        atrs=algorithm_record(grading_weights=load_weights().as_dict()),
-        audit_public_key_pem=public_key,
-    )
+            with tempfile.TemporaryDirectory(prefix="patrolcast-scenario-") as private:
+                database = open_database(f"sqlite:///{Path(private) / 'scenario.db'}")
+                try:
+                    _, report_time = run_month(database, month)
+                    clock = FixedClock(report_time)
+                    with database.session() as s:
+                        views = service.list_proposals(s, actor=AUDITOR, clock=clock)
+                finally:
+                    database.dispose()
+        else:
+            views = _views(server)
+            # The public key the public checks exports against, as the server publishes it.
+            public_key = _client(server).request("GET", "/api/audit/public-key")
+        try:
+            boroughs = read_borough_boundaries(_shared("boundaries/london_boroughs.gpkg"))
+            names = dict(zip(boroughs.ids, boroughs.names, strict=True))
+        except InputError:
+            boroughs, names = None, {}
+        report = build_report(
+            deployment_records(views), month, generated_at=clock.now(), borough_names=names,
+            atrs=algorithm_record(grading_weights=load_weights().as_dict()),
+            audit_public_key_pem=public_key,
+        )
     out.mkdir(parents=True, exist_ok=True)
     files = [
         write_html(report, out / f"transparency-{month}.html"),
