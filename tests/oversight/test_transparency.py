@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -21,10 +22,12 @@ from patrolcast.oversight.suppression import (
     disclosed_cells,
 )
 from patrolcast.oversight.transparency import (
+    OGL_URL,
     OUTCOME_LABELS,
     OUTCOMES,
     DeploymentRecord,
     build_report,
+    count_flag,
     linked_disclosures,
     write_csv,
     write_geojson,
@@ -133,7 +136,8 @@ def test_csv_escapes_formulas(
     path = write_csv(report, tmp_path / "t.csv")
     with path.open(newline="", encoding="utf-8") as fh:
         rows = list(csv.reader(fh))
-    assert rows[0] == ["month", "table", "row", "column", "value", "flag"]
+    assert rows[0] == ["month_start", "period", "table", "row", "column", "count", "count_flag",
+                       "value", "value_flag", "text"]
     cells = [c for row in rows for c in row]
     assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\0")]
     assert "'=HYPERLINK(\"http://x\",\"y\")" in cells
@@ -152,7 +156,9 @@ def test_html_and_geojson(
     assert "<script>" not in page and "&lt;script&gt;" in page
     assert "Tier 2.6: Risks, mitigations and impact assessments" in page
     assert "checked by integer programming" in page  # the ATRS record states the protection
-    assert "http" not in page.lower().replace("http-equiv", "")  # no external assets
+    # no external assets (the one link is the licence's, followed only by a reader)
+    assert not re.search(r"<(script|link|img|iframe)\b|\bsrc=|url\(", page, flags=re.I)
+    assert [u for u in re.findall(r"https?://[^'\"\s)]+", page)] == [OGL_URL]
     doc = json.loads(write_geojson(report, tmp_path / "t.geojson").read_text())
     assert doc["type"] == "FeatureCollection"
     names = {f["properties"]["name"] for f in doc["features"]}
@@ -161,7 +167,8 @@ def test_html_and_geojson(
     for f in doc["features"]:
         name = f["properties"]["name"]
         if name in shown.index:
-            assert f["properties"]["Total"] == shown.loc[name, "Total"]
+            props = f["properties"]
+            assert (props["total"], props["total_flag"]) == count_flag(shown.loc[name, "Total"])
 
 
 def test_bad_input() -> None:
@@ -278,9 +285,13 @@ def test_no_median_of_fewer_than_ten(n: int, tmp_path: Path) -> None:
         assert report.headline_flags[key] == "fewer than 10 authorised deployments"
     assert isinstance(report.headline["authorised_hours_total"], float)  # a sum, not an order
     rows = list(csv.reader(write_csv(report, tmp_path / "m.csv").open(encoding="utf-8")))
-    median_row = next(r for r in rows if r[2] == "authorised_hours_median")
-    assert median_row[4:] == ["not published (fewer than 10)",
-                              "fewer than 10 authorised deployments"]
+    median_row = dict(zip(rows[0], next(r for r in rows if r[3] == "authorised_hours_median"),
+                          strict=True))
+    assert (median_row["value"], median_row["value_flag"]) == (
+        "", "fewer than 10 authorised deployments")
+    total_row = dict(zip(rows[0], next(r for r in rows if r[3] == "authorised_hours_total"),
+                         strict=True))
+    assert float(total_row["value"]) == report.headline["authorised_hours_total"]
     assert report.as_dict()["headline_flags"]["area_km2_median"].startswith("fewer than 10")
 
 
@@ -357,7 +368,8 @@ def test_public_key_is_published(
     page = write_html(report, tmp_path / "t.html").read_text(encoding="utf-8")
     assert "BEGIN PUBLIC KEY" in page and fingerprint in page
     rows = list(csv.reader(write_csv(report, tmp_path / "t.csv").open(encoding="utf-8")))
-    assert [MONTH, "audit_public_key", "Ed25519", "fingerprint", fingerprint, ""] in rows
+    assert ["2025-06-01", "June 2025 (Europe/London)", "about",
+            "audit_public_key_ed25519_fingerprint", "", "", "", "", "", fingerprint] in rows
     pem_path = write_public_key(report, tmp_path / "public_key.pem")
     assert pem_path is not None and pem_path.read_text(encoding="ascii").strip() == pem.strip()
     # the file is the key: it loads back as the same Ed25519 key

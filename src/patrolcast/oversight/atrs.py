@@ -5,20 +5,45 @@ Ethics and Innovation, *Algorithmic Transparency Recording Standard*, version 3.
 (a short public summary) and Tier 2 (owner and responsibility; description and rationale;
 decision-making process; tool specification; data specification; risks, mitigations and impact
 assessments). The content states what patrolcast does and does not do; the fields that depend on
-the deploying force (contact, owner) come from its configuration.
+the deploying force (name, team, contact, senior responsible owner, website) come from the
+``[organisation]`` table of the settings file (:class:`patrolcast.config.Organisation`). Where
+it is not set the fields say so, and :func:`organisation_warning` gives the line a report
+shows in plain sight.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["algorithm_record"]
+from patrolcast.config import Organisation
+
+__all__ = ["algorithm_record", "configured_organisation", "organisation_warning"]
+
+
+def configured_organisation(organisation: Organisation | None = None) -> Organisation:
+    """``organisation``, or the one of the settings in force (``load_settings()``)."""
+    if organisation is not None:
+        return organisation
+    from patrolcast.config import load_settings
+
+    return load_settings().organisation
+
+
+def organisation_warning(organisation: Organisation) -> str | None:
+    """The warning a public report carries while the deploying force is not configured."""
+    if organisation.configured:
+        return None
+    return (
+        "The deploying organisation is not configured: the Algorithmic Transparency Recording "
+        "Standard fields below name no force, team or contact. Set the [organisation] table "
+        "of the settings file (name, team, contact, senior_responsible_owner, website) before "
+        "publishing this report."
+    )
 
 
 def algorithm_record(
     *,
-    organisation: str = "(deploying police force: set in configuration)",
-    contact: str = "(public contact address: set in configuration)",
+    organisation: Organisation | None = None,
     forecast_method: str = "retrospective kernel density of reported serious violence",
     training_data: str = (
         "police-recorded serious violence (victim-reported, injury-based offences); "
@@ -28,7 +53,16 @@ def algorithm_record(
     grading_weights: dict[str, Any] | None = None,
     fairness_factor: float = 2.0,
 ) -> dict[str, dict[str, str]]:
-    """The ATRS record as ``{section: {field: text}}``, filled from the settings in force."""
+    """The ATRS record as ``{section: {field: text}}``, filled from ``organisation`` (default:
+    the ``[organisation]`` settings in force) and the grading weights."""
+    org = configured_organisation(organisation)
+    team = f"{org.name}, {org.team}" if org.team else org.name
+    owner = org.senior_responsible_owner or (
+        "(not set: [organisation] senior_responsible_owner in the settings file)"
+    )
+    tier1 = {"Organisation": org.name, "Contact": org.contact}
+    if org.website:
+        tier1["Website"] = org.website
     weights = grading_weights or {}
     weight_text = (
         ", ".join(
@@ -50,12 +84,11 @@ def algorithm_record(
                 "records every proposal, authorisation, refusal, extension and debrief of a "
                 "short, targeted patrol. It never holds lists of people."
             ),
-            "Organisation": organisation,
-            "Contact": contact,
+            **tier1,
         },
         "Tier 2.1: Owner and responsibility": {
-            "Organisation and team": organisation,
-            "Senior responsible owner": "the force's authorising officers' chain of command",
+            "Organisation and team": team,
+            "Senior responsible owner": owner,
             "Supplier": "in-house open-source software (patrolcast)",
         },
         "Tier 2.2: Description and rationale": {

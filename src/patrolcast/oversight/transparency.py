@@ -21,6 +21,16 @@ a small count away is withheld whole and named in the notes. A deployment that t
 boroughs counts once in each borough's row; the totals of the borough table are therefore
 borough-deployments, not deployments (the report says so).
 
+Files fit to publish: every file carries the Open Government Licence v3.0 attribution
+(:data:`OGL_ATTRIBUTION`; the GeoJSON also the boundaries' OS/ONS attribution), the deploying
+organisation and its public marking from the ``[organisation]`` settings (a visible warning
+while those are not set). Numbers are numbers: the CSV and GeoJSON give each count as an
+integer (empty where withheld) with a separate flag column (``suppressed (<3)`` or ``[c]``),
+column names in snake_case, so GDAL and spreadsheets read counts as integers. Months are
+written as ``month_start`` (``2025-06-01``, ISO 8601: Excel reads it as that date, LibreOffice
+keeps the ISO form; a bare ``2025-06`` became ``Jun-25`` in Excel) and a ``period`` text
+(``June 2025 (Europe/London)``, which no spreadsheet takes for a date).
+
 A median (or any order statistic) of fewer than ``MIN_FOR_ORDER_STATISTIC`` (10) deployments
 is not published: the median of three deployments *is* one deployment's exact figure. Its
 value then reads "not published (fewer than 10)" and its flag (``headline_flags``, the CSV's
@@ -45,9 +55,14 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
+from patrolcast.config import Organisation
 from patrolcast.errors import InputError
 from patrolcast.io.writers import escape_csv_cell
-from patrolcast.oversight.atrs import algorithm_record
+from patrolcast.oversight.atrs import (
+    algorithm_record,
+    configured_organisation,
+    organisation_warning,
+)
 from patrolcast.oversight.disclosure import WITHHELD, Link, joint_unprotected
 from patrolcast.oversight.suppression import TOTAL, SuppressedTable, disclosed_cells, suppress
 
@@ -58,8 +73,15 @@ __all__ = [
     "REPORT_TZ",
     "DeploymentRecord",
     "TransparencyReport",
+    "BOUNDARY_ATTRIBUTION",
+    "OGL_ATTRIBUTION",
+    "OGL_URL",
     "build_report",
+    "count_flag",
     "linked_disclosures",
+    "month_start",
+    "period_text",
+    "summary_lines",
     "month_bounds",
     "month_of",
     "public_key_fingerprint",
@@ -88,6 +110,36 @@ MIN_FOR_TOTAL = 3  # sums of hours: published from 3 authorised deployments
 MIN_FOR_ORDER_STATISTIC = 10  # medians and any other order statistic
 NOT_PUBLISHED = f"not published (fewer than {MIN_FOR_ORDER_STATISTIC})"
 REPORT_TZ = ZoneInfo("Europe/London")
+OGL_URL = "https://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/"
+OGL_ATTRIBUTION = (
+    "Contains public sector information licensed under the Open Government Licence v3.0 "
+    f"({OGL_URL})."
+)
+BOUNDARY_ATTRIBUTION = (
+    "Borough boundaries: London Datastore, Statistical GIS Boundary Files for London; "
+    "contains National Statistics data and OS data © Crown copyright and database right, "
+    "Open Government Licence v3.0."
+)
+#: snake_case keys of the outcome columns (GeoJSON properties), ``total`` for the total
+OUTCOME_KEYS = {**{label: key for key, label in OUTCOME_LABELS.items()}, TOTAL: "total"}
+
+
+def month_start(month: str) -> str:
+    """``2025-06`` -> ``2025-06-01`` (an ISO 8601 date spreadsheets read as that day)."""
+    return month_bounds(month)[0].date().isoformat()
+
+
+def period_text(month: str) -> str:
+    """``2025-06`` -> ``June 2025 (Europe/London)``: text no spreadsheet takes for a date."""
+    return f"{month_bounds(month)[0]:%B %Y} (Europe/London)"
+
+
+def count_flag(shown: Any) -> tuple[int | None, str]:
+    """A displayed cell as ``(count, flag)``: ``(4, "")``, ``(None, "suppressed (<3)")``,
+    ``(None, "[c]")``."""
+    if isinstance(shown, str):
+        return None, f"suppressed ({shown})" if shown.startswith("<") else shown
+    return int(shown), ""
 
 
 def month_of(when: datetime) -> str:
@@ -161,6 +213,17 @@ class TransparencyReport:
     notes: list[str] = field(default_factory=list)
     headline_flags: dict[str, str] = field(default_factory=dict)
     audit_public_key_pem: str | None = None
+    organisation: str = ""
+    public_marking: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def month_start(self) -> str:
+        return month_start(self.month)
+
+    @property
+    def period(self) -> str:
+        return period_text(self.month)
 
     @property
     def audit_public_key_fingerprint(self) -> str | None:
@@ -171,6 +234,12 @@ class TransparencyReport:
     def as_dict(self) -> dict[str, Any]:
         return {
             "month": self.month,
+            "month_start": self.month_start,
+            "period": self.period,
+            "organisation": self.organisation,
+            "public_marking": self.public_marking,
+            "warnings": self.warnings,
+            "licence": OGL_ATTRIBUTION,
             "generated_at": self.generated_at.isoformat(),
             "headline": self.headline,
             "headline_flags": self.headline_flags,
@@ -248,12 +317,16 @@ def build_report(
     atrs: dict[str, dict[str, str]] | None = None,
     threshold: int = 3,
     audit_public_key_pem: str | None = None,
+    organisation: Organisation | None = None,
 ) -> TransparencyReport:
     """Build the report for ``month`` (``YYYY-MM``) from the proposals filed under it
     (:attr:`DeploymentRecord.month`: authorised start, else decision, else requested start,
     in Europe/London). ``audit_public_key_pem``: the audit log's Ed25519 public key, published
-    with the report (checked: ``InputError`` if it is not one)."""
+    with the report (checked: ``InputError`` if it is not one). ``organisation``: the
+    deploying force (default: the ``[organisation]`` settings in force); the ATRS record
+    defaults to :func:`~patrolcast.oversight.atrs.algorithm_record` of it."""
     month_bounds(month)
+    org = configured_organisation(organisation)
     key_pem = None
     if audit_public_key_pem is not None:
         public_key_fingerprint(audit_public_key_pem)
@@ -444,11 +517,14 @@ def build_report(
         tables=tables,
         titles=titles,
         headline=headline,
-        atrs=atrs or algorithm_record(),
+        atrs=atrs or algorithm_record(organisation=org),
         borough_names=names,
         notes=notes,
         headline_flags=flags,
         audit_public_key_pem=key_pem,
+        organisation=org.name if org.configured else "",
+        public_marking=org.public_marking,
+        warnings=[w for w in [organisation_warning(org)] if w],
     )
 
 
@@ -569,31 +645,56 @@ def _table(counts: Counter[tuple[str, str]], rows: list[str], cols: list[str]) -
 
 
 # --------------------------------------------------------------------------------- writers
-def write_csv(report: TransparencyReport, path: Path) -> Path:
-    """Long-format CSV: ``month, table, row, column, value, flag``; text cells formula-escaped.
+#: headline figures that are measures (hours, km2), not counts
+HEADLINE_MEASURES = ("authorised_hours_total", "authorised_hours_median", "area_km2_median")
+CSV_COLUMNS = ("month_start", "period", "table", "row", "column", "count", "count_flag",
+               "value", "value_flag", "text")
 
-    ``flag`` says why a headline figure is not published (e.g. a median of fewer than 10
-    deployments). The audit public key's fingerprint is a row of table ``audit_public_key``;
-    the key itself is in the JSON, the HTML and the ``.pem`` file (:func:`write_public_key`).
+
+def write_csv(report: TransparencyReport, path: Path) -> Path:
+    """Long-format CSV, one figure a row (columns :data:`CSV_COLUMNS`); text cells
+    formula-escaped.
+
+    ``count`` is an integer, empty where withheld, with ``count_flag`` saying why
+    (``suppressed (<3)``, ``[c]``); headline measures (hours, km2) are in ``value`` /
+    ``value_flag`` alike. Table ``about`` rows carry text: the organisation, the public
+    marking, the licence, the audit public key's fingerprint (the key itself is in the JSON,
+    the HTML and the ``.pem`` file, :func:`write_public_key`).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    when = (report.month_start, report.period)
     with path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
-        writer.writerow(["month", "table", "row", "column", "value", "flag"])
+        writer.writerow(CSV_COLUMNS)
         for name, value in report.headline.items():
-            flag = report.headline_flags.get(name, "")
-            writer.writerow(_escaped([report.month, "headline", name, "", value, flag]))
+            if name in HEADLINE_MEASURES:
+                number = float(value) if isinstance(value, int | float) else None
+                flag = report.headline_flags.get(name, "") or (
+                    "" if number is not None else str(value))
+                writer.writerow(_escaped([*when, "headline", name, "", None, "", number, flag,
+                                          ""]))
+            else:
+                count, cflag = count_flag(value)
+                writer.writerow(_escaped([*when, "headline", name, "", count, cflag, None, "",
+                                          ""]))
         for name, table in report.tables.items():
-            shown = table.display
-            for row in shown.index:
-                for col in shown.columns:
-                    writer.writerow(
-                        _escaped([report.month, name, row, col, shown.loc[row, col], ""])
-                    )
+            shown_table = table.display
+            for row in shown_table.index:
+                for col in shown_table.columns:
+                    count, cflag = count_flag(shown_table.loc[row, col])
+                    writer.writerow(_escaped([*when, name, row, col, count, cflag, None, "",
+                                              ""]))
+        about = {
+            "organisation": report.organisation or "(not configured)",
+            "public_marking": report.public_marking,
+            "licence": OGL_ATTRIBUTION,
+            **{f"warning_{k + 1}": w for k, w in enumerate(report.warnings)},
+        }
         if report.audit_public_key_fingerprint is not None:
-            writer.writerow(_escaped([report.month, "audit_public_key", "Ed25519",
-                                      "fingerprint", report.audit_public_key_fingerprint, ""]))
+            about["audit_public_key_ed25519_fingerprint"] = report.audit_public_key_fingerprint
+        for key, text in about.items():
+            writer.writerow(_escaped([*when, "about", key, "", None, "", None, "", text]))
     return path
 
 
@@ -616,6 +717,43 @@ def write_public_key(report: TransparencyReport, path: Path) -> Path | None:
     return path
 
 
+def summary_lines(report: TransparencyReport) -> list[str]:
+    """The report for a terminal, as plain lines: warnings first, then the headline, each
+    table with its withheld cells counted, and the notes that matter for reading it."""
+    h = report.headline
+    lines = [f"{w}" if w.startswith("WARNING") else f"WARNING: {w}" for w in report.warnings]
+    who = report.organisation or "organisation not configured"
+    lines += [
+        f"Transparency report for {report.period}, {who} ({report.public_marking})",
+        f"generated {report.generated_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC; counts of 1 or 2 "
+        "show as <3, [c] marks a count withheld so a small one cannot be worked out",
+        "",
+        f"proposals {h['proposals']}: authorised {h['authorised']} "
+        f"({', '.join(f'{OUTCOME_LABELS[o]} {h[o]}' for o in AUTHORISED)}), "
+        f"refused {h['refused']}, not decided {h['pending']}",
+    ]
+    for key, label, unit in (("authorised_hours_total", "authorised hours, total", " h"),
+                             ("authorised_hours_median", "authorised hours, median", " h"),
+                             ("area_km2_median", "area, median", " km2")):
+        value = h.get(key)
+        flag = report.headline_flags.get(key, "")
+        shown = f"{value:g}{unit}" if isinstance(value, float) else str(value)
+        lines.append(f"{label}: {shown}" + (f" ({flag})" if flag and flag not in shown else ""))
+    for name, table in report.tables.items():
+        shown_table = table.display
+        hidden = int((table.status != 0).sum())
+        lines += ["", report.titles[name] + (f" ({hidden} cells withheld)" if hidden else "")]
+        width = max(len(str(r)) for r in shown_table.index)
+        cols = [str(c) for c in shown_table.columns]
+        lines.append(" " * width + "  " + " | ".join(cols))
+        for row in shown_table.index:
+            cells = " | ".join(f"{shown_table.loc[row, c]!s:>{len(str(c))}}"
+                               for c in shown_table.columns)
+            lines.append(f"{row!s:<{width}}  {cells}")
+    lines += ["", OGL_ATTRIBUTION]
+    return lines
+
+
 def _escaped(cells: list[Any]) -> list[Any]:
     return [escape_csv_cell(c) if isinstance(c, str) else c for c in cells]
 
@@ -625,6 +763,8 @@ _CSS = (
     "table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #999;padding:.25rem .5rem;"
     "text-align:right}th:first-child,td:first-child{text-align:left}caption{text-align:left;"
     "font-weight:bold}dt{font-weight:bold;margin-top:.5rem}"
+    ".warning{border:3px solid #b00;background:#fee;padding:.5rem 1rem}"
+    ".marking{text-align:center;font-weight:bold;letter-spacing:.05em}"
 )
 
 
@@ -649,9 +789,15 @@ def write_html(report: TransparencyReport, path: Path) -> Path:
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
         f"<title>Targeted patrols: transparency report {e(report.month)}</title>",
         f"<style>{_CSS}</style></head><body>",
-        f"<h1>Targeted patrols: transparency report, {e(report.month)}</h1>",
-        "<h2>Headline</h2><dl>",
+        f"<p class='marking'>{e(report.public_marking)}</p>",
+        f"<h1>Targeted patrols: transparency report, {e(report.period)}</h1>",
+        f"<p>{e(report.organisation or '(organisation not configured)')}. Month starting "
+        f"<time datetime='{e(report.month_start)}'>{e(report.month_start)}</time>; generated "
+        f"{e(report.generated_at.astimezone(UTC).isoformat(timespec='minutes'))} UTC.</p>",
     ]
+    parts.extend(f"<p class='warning' role='alert'><strong>Warning:</strong> {e(w)}</p>"
+                 for w in report.warnings)
+    parts.append("<h2>Headline</h2><dl>")
     for k, v in report.headline.items():
         flag = report.headline_flags.get(k, "")
         shown = f"{v} ({flag})" if flag and isinstance(v, str) and flag not in v else str(v)
@@ -674,6 +820,11 @@ def write_html(report: TransparencyReport, path: Path) -> Path:
         parts.append(f"<h3>{e(section)}</h3><dl>")
         parts.extend(f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in fields.items())
         parts.append("</dl>")
+    parts.append(
+        "<footer><p>Contains public sector information licensed under the "
+        f"<a href='{OGL_URL}' rel='license'>Open Government Licence v3.0</a>.</p>"
+        f"<p class='marking'>{e(report.public_marking)}</p></footer>"
+    )
     parts.append("</body></html>")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -687,35 +838,77 @@ def write_geojson(
     """Borough features with the month's suppressed counts (RFC 7946: WGS84 lon/lat).
 
     ``boroughs`` is an :class:`~patrolcast.geo.support.AreaSupport` in a metric CRS (ids are
-    codes); without it the features carry no geometry.
+    codes); without it the features carry no geometry. Properties: ``code, name,
+    month_start, period``, then for each outcome (``pending, refused, active, cancelled,
+    expired, total``) the count as an integer (null where withheld) and ``<outcome>_flag``.
+    Outlines simplified with ``tolerance_m`` metres (shared edges kept), coordinates to 6
+    decimals. The collection's ``licence``, ``attribution`` and ``metadata`` members carry the
+    licence, the boundaries' attribution, the organisation and the public marking.
     """
-    shown = report.tables["by_borough"].display
-    features = []
-    if boroughs is not None:
-        import shapely
-        from pyproj import Transformer
+    import geopandas as gpd
+    import pandas as pd
+    import pyogrio
+    import shapely
 
-        to_wgs84 = Transformer.from_crs(boroughs.crs, "EPSG:4326", always_xy=True)
-        units = list(zip(boroughs.ids, boroughs.names, boroughs.geometries, strict=True))
+    shown = report.tables["by_borough"].display
+    if boroughs is not None:
+        geoms = np.asarray(boroughs.geometries, dtype=object)
+        try:
+            simple = shapely.coverage_simplify(geoms, tolerance_m)
+        except shapely.errors.GEOSException:
+            simple = shapely.simplify(geoms, tolerance_m, preserve_topology=True)
+        units = list(zip(boroughs.ids, boroughs.names, simple, strict=True))
+        crs = boroughs.crs
     else:
         units = [(code, name, None) for code, name in report.borough_names.items()]
-    for code, name, geom in units:
+        crs = "EPSG:4326"
+    rows = []
+    for code, name, _ in units:
         label = report.borough_names.get(code, name)
         row = label if label in shown.index else code if code in shown.index else None
-        props: dict[str, Any] = {"code": code, "name": name, "month": report.month}
+        props: dict[str, Any] = {"code": code, "name": name, "month_start": report.month_start,
+                                 "period": report.period}
         for col in shown.columns:
-            value = shown.loc[row, col] if row is not None else 0
-            props[str(col)] = value if isinstance(value, str) else int(value)
-        geometry = None
-        if geom is not None:
-            simple = shapely.simplify(geom, tolerance_m, preserve_topology=True)
-            projected = shapely.transform(
-                simple, lambda xy: np.column_stack(to_wgs84.transform(xy[:, 0], xy[:, 1]))
-            )
-            geometry = json.loads(shapely.to_geojson(shapely.set_precision(projected, 1e-6)))
-        features.append({"type": "Feature", "properties": props, "geometry": geometry})
-    doc = {"type": "FeatureCollection", "features": features}
+            key = OUTCOME_KEYS.get(str(col), _snake(str(col)))
+            count, flag = count_flag(shown.loc[row, col]) if row is not None else (0, "")
+            props[key], props[f"{key}_flag"] = count, flag
+        rows.append(props)
+    frame = pd.DataFrame(rows)
+    for col in frame.columns:
+        if col in OUTCOME_KEYS.values():
+            frame[col] = frame[col].astype("Int32")  # integers with nulls: GDAL Integer
+    layer = gpd.GeoDataFrame(frame, geometry=[g for *_, g in units], crs=crs).to_crs("EPSG:4326")
+    about = {
+        "licence": OGL_ATTRIBUTION,
+        "attribution": BOUNDARY_ATTRIBUTION if boroughs is not None else "",
+        "metadata": {
+            "organisation": report.organisation or "(not configured)",
+            "public_marking": report.public_marking,
+            "month_start": report.month_start,
+            "period": report.period,
+            "generated_at": report.generated_at.isoformat(),
+            "flags": "suppressed (<3): a count of 1 or 2; [c]: withheld so that a small count "
+            "cannot be worked out",
+            "warnings": report.warnings,
+        },
+    }
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(doc), encoding="utf-8")
+    if path.exists():
+        path.unlink()
+    pyogrio.write_dataframe(
+        layer, path, driver="GeoJSON", layer=f"transparency_{report.month.replace('-', '_')}",
+        layer_options={
+            "RFC7946": "YES", "COORDINATE_PRECISION": "6",
+            "DESCRIPTION": f"Targeted patrols by borough and outcome, {report.period}. "
+            f"{OGL_ATTRIBUTION}",
+            "FOREIGN_MEMBERS_COLLECTION": json.dumps(about, ensure_ascii=False),
+        },
+    )
     return path
+
+
+def _snake(label: str) -> str:
+    """``"authorised, cancelled early"`` -> ``authorised_cancelled_early``."""
+    out = "".join(c if c.isalnum() else "_" for c in label.lower())
+    return "_".join(p for p in out.split("_") if p) or "column"
