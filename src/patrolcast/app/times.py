@@ -31,7 +31,7 @@ TIME_RULE = (
     "city data (its mapping); stored in UTC"
 )
 
-_EXAMPLE = "ISO 8601, e.g. 2026-06-01T14:00 or 2026-06-01T14:00+01:00"
+_EXAMPLE = "ISO 8601, e.g. 2026-06-01T14:00 or with an offset 2026-06-01T14:00+01:00"
 
 
 def time_help(what: str, *, dataset: bool = False) -> str:
@@ -41,7 +41,7 @@ def time_help(what: str, *, dataset: bool = False) -> str:
     the dataset's zone; otherwise (governance, intelligence) Europe/London.
     """
     rule = TIME_RULE if dataset else "a time without a zone is Europe/London; stored in UTC"
-    return f"{what} ({_EXAMPLE}; {rule})."
+    return f"{what}. {_EXAMPLE}; {rule}."
 
 
 def parse_local_time(text: str, *, zone: str = LONDON, option: str | None = None) -> datetime:

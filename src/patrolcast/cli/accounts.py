@@ -203,7 +203,8 @@ def token_list(server: str = SERVER, as_json: bool = JSON) -> None:
 
 
 @token_app.command("revoke")
-def token_revoke(token_id: int, server: str = SERVER, as_json: bool = JSON) -> None:
+def token_revoke(token_id: int = typer.Argument(..., help="Token id (see `token list`)."),
+                 server: str = SERVER, as_json: bool = JSON) -> None:
     """Revoke one of your tokens."""
     out = ApiClient.signed_in(server).request("POST", f"/api/auth/tokens/{token_id}/revoke")
     _emit(out, as_json, f"revoked token #{out['revoked']}")

@@ -29,6 +29,10 @@ profile_app = typer.Typer(help="Policy profiles (shipped and installed).", no_ar
 
 SERVER = typer.Option(None, "--server", help="Server URL (default: the last login's server).")
 VERSION = typer.Option(None, "--expected-version", help="Refuse if the proposal moved on.")
+PROPOSAL = typer.Argument(
+    ..., help="Proposal id (see `patrolcast deployments list`).", show_default=False
+)
+USERNAME = typer.Argument(..., help="The account's username.", show_default=False)
 STDIN = typer.Option(
     False, "--password-stdin", help="Read the password (and the one-time code) from stdin lines."
 )
@@ -227,14 +231,14 @@ def register(app: typer.Typer) -> None:
         _transition(ApiClient.signed_in(server).call("propose", None, body), as_json)
 
     @app.command()
-    def submit(proposal: int, server: str = SERVER, as_json: bool = JSON,
+    def submit(proposal: int = PROPOSAL, server: str = SERVER, as_json: bool = JSON,
                expected_version: int = VERSION) -> None:
         """Submit a draft proposal (proposer only)."""
         _act(server, "submit", proposal, {"expected_version": expected_version}, as_json)
 
     @app.command()
     def assess(
-        proposal: int,
+        proposal: int = PROPOSAL,
         assessment: Path = typer.Option(None, help="The completed assessment (JSON/TOML)."),
         server: str = SERVER,
         as_json: bool = JSON,
@@ -247,7 +251,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def consult(
-        proposal: int,
+        proposal: int = PROPOSAL,
         borough: str = typer.Option(..., help=f"The borough you respond for: {BOROUGH_HELP}."),
         position: str = typer.Option(..., help="support or object"),
         reasons: str = typer.Option(..., help="Reasons (mandatory)."),
@@ -262,7 +266,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def authorise(
-        proposal: int,
+        proposal: int = PROPOSAL,
         reasons: str = typer.Option(..., help="Reasons (mandatory)."),
         ndm: Path = typer.Option(None, help="NDM rationale file (six headings)."),
         start: str = typer.Option(None, help=time_help("Start (default now)")),
@@ -288,7 +292,8 @@ def register(app: typer.Typer) -> None:
              password_stdin=password_stdin)
 
     @app.command()
-    def refuse(proposal: int, reasons: str = typer.Option(..., help="Reasons (mandatory)."),
+    def refuse(proposal: int = PROPOSAL,
+               reasons: str = typer.Option(..., help="Reasons (mandatory)."),
                server: str = SERVER, as_json: bool = JSON,
                expected_version: int = VERSION) -> None:
         """Refuse a consulted proposal."""
@@ -297,7 +302,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def extend(
-        proposal: int,
+        proposal: int = PROPOSAL,
         reasons: str = typer.Option(..., help="Reasons (mandatory)."),
         hours: float = typer.Option(None, help="Extra elapsed hours."),
         until: str = typer.Option(None, help=time_help("New end time")),
@@ -314,7 +319,8 @@ def register(app: typer.Typer) -> None:
              password_stdin=password_stdin)
 
     @app.command()
-    def cancel(proposal: int, reasons: str = typer.Option(..., help="Grounds that lapsed."),
+    def cancel(proposal: int = PROPOSAL,
+               reasons: str = typer.Option(..., help="Grounds that lapsed."),
                server: str = SERVER, as_json: bool = JSON,
                expected_version: int = VERSION) -> None:
         """Cancel an authorised or active deployment (grounds lapsed)."""
@@ -322,7 +328,7 @@ def register(app: typer.Typer) -> None:
              {"reasons": reasons, "expected_version": expected_version}, as_json)
 
     @app.command()
-    def debrief(proposal: int, summary: str = typer.Option(..., help="What happened."),
+    def debrief(proposal: int = PROPOSAL, summary: str = typer.Option(..., help="What happened."),
                 sign_off: str = typer.Option(..., help="Sign-off statement (mandatory)."),
                 server: str = SERVER, as_json: bool = JSON,
                 expected_version: int = VERSION) -> None:
@@ -331,7 +337,7 @@ def register(app: typer.Typer) -> None:
                                            "expected_version": expected_version}, as_json)
 
     @app.command()
-    def review(proposal: int, findings: str = typer.Option(..., help="Review findings."),
+    def review(proposal: int = PROPOSAL, findings: str = typer.Option(..., help="Review findings."),
                server: str = SERVER, as_json: bool = JSON,
                expected_version: int = VERSION) -> None:
         """Independent review of a debriefed deployment."""
@@ -341,7 +347,7 @@ def register(app: typer.Typer) -> None:
 
 @user_app.command("add")
 def user_add(
-    username: str,
+    username: str = USERNAME,
     role: list[str] = typer.Option(
         ..., help="Role, or borough_commander:BOROUGH (a name or GSS code) (repeat)."),
     rank: str = typer.Option(None, help="Rank (authorising officers, firearms commanders)."),
@@ -361,7 +367,7 @@ def user_add(
 
 
 @user_app.command("enrol")
-def user_enrol(username: str, password_stdin: bool = STDIN, server: str = SERVER,
+def user_enrol(username: str = USERNAME, password_stdin: bool = STDIN, server: str = SERVER,
                as_json: bool = JSON) -> None:
     """Issue a new enrolment code (resets the password and one-time-code secret)."""
     client = ApiClient.signed_in(server)
@@ -371,7 +377,7 @@ def user_enrol(username: str, password_stdin: bool = STDIN, server: str = SERVER
 
 
 @user_app.command("grant")
-def user_grant(username: str, role: str = typer.Option(
+def user_grant(username: str = USERNAME, role: str = typer.Option(
                    ..., help="Role to grant (borough_commander:BOROUGH: a name or GSS code)."),
                password_stdin: bool = STDIN, server: str = SERVER,
                as_json: bool = JSON) -> None:
@@ -383,7 +389,7 @@ def user_grant(username: str, role: str = typer.Option(
 
 
 @user_app.command("revoke")
-def user_revoke(username: str, role: str = typer.Option(
+def user_revoke(username: str = USERNAME, role: str = typer.Option(
                     ..., help="Role to remove (borough_commander:BOROUGH: a name or code)."),
                 password_stdin: bool = STDIN, server: str = SERVER,
                 as_json: bool = JSON) -> None:
@@ -449,7 +455,7 @@ def deployments_list(
 
 
 @deployments_app.command("show")
-def deployments_show(proposal: int, server: str = SERVER, as_json: bool = JSON) -> None:
+def deployments_show(proposal: int = PROPOSAL, server: str = SERVER, as_json: bool = JSON) -> None:
     """One proposal, its consultations and decisions (an audited read)."""
     v = ApiClient.signed_in(server).call("show_proposal", proposal)
     lines = [_view_text(v), f"trigger: {v['trigger']}"]
@@ -474,14 +480,16 @@ def profile_list(server: str = SERVER, as_json: bool = JSON) -> None:
 
 
 @profile_app.command("show")
-def profile_show(name: str, server: str = SERVER, as_json: bool = JSON) -> None:
+def profile_show(name: str = typer.Argument(..., help="Profile name, e.g. armed-foot-patrol."),
+                 server: str = SERVER, as_json: bool = JSON) -> None:
     """A profile's newest version, by name."""
     p = ApiClient.signed_in(server).call("profile_show", name)
     _emit(p, as_json, "\n".join(f"{k}: {v}" for k, v in p.items()))
 
 
 @profile_app.command("install")
-def profile_install(path: Path, password_stdin: bool = STDIN, server: str = SERVER,
+def profile_install(path: Path = typer.Argument(..., help="The profile's TOML file."),
+                    password_stdin: bool = STDIN, server: str = SERVER,
                     as_json: bool = JSON) -> None:
     """Install a new profile version from a TOML file (administrators; re-authenticates)."""
     if not path.is_file():

@@ -180,7 +180,7 @@ def quarterly(
 def trial_allocate(
     trial_id: str = typer.Option(..., "--trial-id", help="The trial's name (in the file name)."),
     places: str = typer.Option(..., help="Place ids, comma-separated."),
-    first_day: str = typer.Option(..., "--first-day", help="YYYY-MM-DD."),
+    first_day: str = typer.Option(..., "--first-day", help="First trial day, YYYY-MM-DD."),
     days: int = typer.Option(..., min=2, help="Number of trial days."),
     seed: int = typer.Option(..., help="Random seed (record it with the allocation)."),
     out: Path = out_option(Path("."), "the allocation, allocation_<trial id>.json"),
