@@ -80,7 +80,7 @@ def setup_axes(ax: Axes, extent: tuple[float, ...]) -> None:
         spine.set_color("#666666")
 
 
-def _plot_geoms(ax: Axes, geoms: Any, **style: Any) -> None:
+def plot_geoms(ax: Axes, geoms: Any, **style: Any) -> None:
     import geopandas as gpd
 
     series = gpd.GeoSeries(list(geoms))
@@ -95,7 +95,7 @@ def context_areas(ax: Axes, layers: Sequence[ContextLayer]) -> None:
     areas = [layer for layer in layers if layer.source.geometry == "area"]
     if areas:
         land = shapely.union_all(np.concatenate([layer.geometries for layer in areas]))
-        _plot_geoms(ax, [land], color="white", linewidth=0, zorder=1)
+        plot_geoms(ax, [land], color="white", linewidth=0, zorder=1)
 
 
 def values(ax: Axes, v: npt.NDArray[np.float64], support: Support, vmax: float) -> ScalarMappable:
@@ -126,7 +126,7 @@ def values(ax: Axes, v: npt.NDArray[np.float64], support: Support, vmax: float) 
     elif isinstance(support, AreaSupport):
         colours = cmap(norm(v))
         colours[:, 3] = 0.85
-        _plot_geoms(
+        plot_geoms(
             ax, support.geometry_array, color=colours, linewidth=0.15, edgecolor="white", zorder=2
         )
     else:
@@ -141,12 +141,12 @@ def context_lines(ax: Axes, layers: Sequence[ContextLayer], study_area: Any) -> 
     for layer in layers:
         if layer.source.geometry == "line":
             colour, width, z = _ROAD_STYLE
-            _plot_geoms(ax, layer.geometries, color=colour, linewidth=width, alpha=0.55, zorder=z)
+            plot_geoms(ax, layer.geometries, color=colour, linewidth=width, alpha=0.55, zorder=z)
         else:
             colour, width, z = _AREA_STYLE.get(layer.kind, ("#777777", 0.5, 4))
             edges = shapely.boundary(layer.geometries)
-            _plot_geoms(ax, edges, color=colour, linewidth=width, zorder=z)
-    _plot_geoms(
+            plot_geoms(ax, edges, color=colour, linewidth=width, zorder=z)
+    plot_geoms(
         ax,
         [shapely.boundary(study_area)],
         color="black",
@@ -202,8 +202,8 @@ def top_outline(ax: Axes, support: Support, places: Sequence[TopPlace]) -> None:
         edges = list(shapely.boundary(support.geometry_array[picked]))
     else:  # pragma: no cover - values() refuses other supports first
         return
-    _plot_geoms(ax, edges, color=HALO, linewidth=3.6, zorder=9)
-    _plot_geoms(ax, edges, color=OUTLINE, linewidth=1.5, zorder=10)
+    plot_geoms(ax, edges, color=HALO, linewidth=3.6, zorder=9)
+    plot_geoms(ax, edges, color=OUTLINE, linewidth=1.5, zorder=10)
     for place in places:
         ax.annotate(
             str(place.rank),
