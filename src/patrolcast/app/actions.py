@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from patrolcast.app import admin_cases as adm
+from patrolcast.app import briefing_cases as brf
 from patrolcast.app import governance_cases as gov
 from patrolcast.app import inputs as i
 from patrolcast.app import oversight_cases as ovs
@@ -50,6 +51,7 @@ class ActionSpec:
     roles: frozenset[Role] | None = ANYONE
     reauth: bool = False
     tag: str = "deployments"
+    produces: str = "application/json"  # or a document's media type (the use case returns one)
 
 
 def _roles(*roles: Role) -> frozenset[Role]:
@@ -83,6 +85,9 @@ ACTIONS: tuple[ActionSpec, ...] = (
                "GET", "/api/proposals", gov.list_proposals, i.ProposalListInput),
     ActionSpec("show_proposal", "One proposal with its consultations and decisions (audited)",
                "GET", P, gov.show_proposal, None, "proposal_id"),
+    ActionSpec("proposal_briefing", "One-page PDF briefing pack of a proposal (audited read)",
+               "GET", f"{P}/briefing", brf.proposal_briefing, None, "proposal_id",
+               produces=brf.PDF),
     ActionSpec("user_add", "Add an account; returns its one-time enrolment code", "POST",
                "/api/users", adm.user_add, i.UserAddInput, roles=_roles(R.ADMINISTRATOR),
                tag="accounts"),
