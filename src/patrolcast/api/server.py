@@ -40,6 +40,7 @@ __all__ = ["COOKIE", "CSRF_HEADER", "create_app"]
 COOKIE = "pc_session"
 CSRF_HEADER = "X-CSRF-Token"
 _SAFE = {"GET", "HEAD", "OPTIONS"}
+_JSON = "application/json"
 _STATIC = Path(__file__).resolve().parent / "static"
 #: a row id in a path: the database's integer range (larger ids are 422, never a 500)
 RowId = Annotated[int, PathParam(ge=1, le=2**31 - 1)]
@@ -120,7 +121,12 @@ def _endpoint(ctx: AppContext, spec: ActionSpec) -> Callable[..., Any]:
     def endpoint(request: Request, **kwargs: Any) -> Any:
         who = _principal(ctx, request)
         target = kwargs.get(spec.target) if spec.target else None
-        return perform(ctx, who, spec.name, target, kwargs.get("body"))
+        result = perform(ctx, who, spec.name, target, kwargs.get("body"))
+        if spec.produces != _JSON:  # a document (briefing_cases.Document), as a download
+            disposition = f'attachment; filename="{result.filename}"'
+            return Response(result.content, media_type=spec.produces,
+                            headers={"Content-Disposition": disposition})
+        return result
 
     params = [inspect.Parameter("request", inspect.Parameter.KEYWORD_ONLY, annotation=Request)]
     if spec.target:
@@ -136,6 +142,15 @@ def _endpoint(ctx: AppContext, spec: ActionSpec) -> Callable[..., Any]:
     endpoint.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
     endpoint.__name__ = spec.name
     return endpoint
+
+
+def _document_route(spec: ActionSpec) -> dict[str, Any]:
+    """OpenAPI of an action answering with a document: its media type, bytes not JSON."""
+    if spec.produces == _JSON:
+        return {}
+    binary = {"schema": {"type": "string", "format": "binary"}}
+    return {"response_class": Response,
+            "responses": {200: {"description": "the document", "content": {spec.produces: binary}}}}
 
 
 def _security_headers(app: FastAPI) -> None:
@@ -232,6 +247,7 @@ def create_app(ctx: AppContext) -> FastAPI:
             name=spec.name,
             summary=spec.summary,
             tags=[spec.tag],
+            **_document_route(spec),
         )
     app.mount("/static", StaticFiles(directory=_STATIC), name="static")
     from patrolcast.web import mount_web  # the dashboard: pages over the same actions
