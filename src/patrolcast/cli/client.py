@@ -149,6 +149,8 @@ class ApiClient:
             "text/plain"
         ):
             return response.text
+        if response.status_code < 400 and response.headers.get("content-type") == "application/pdf":
+            return response.content  # a document (e.g. a briefing pack), as bytes
         try:
             payload = response.json()
         except ValueError:
