@@ -56,6 +56,7 @@ COMMAND_MODULES = (
     "outcomes",
     "quarantine",
     "national",
+    "briefing",
     "demo",
 )
 
