@@ -431,6 +431,7 @@ def transparency(
     from patrolcast.oversight.transparency import (
         build_report,
         month_bounds,
+        summary_lines,
         write_csv,
         write_geojson,
         write_html,
@@ -481,7 +482,7 @@ def transparency(
     if key_file is not None:
         files.append(key_file)
     payload = {"month": month, "files": [str(f) for f in files], "headline": report.headline}
-    _emit(payload, as_json, f"wrote {', '.join(str(f) for f in files)}\n{report.headline}")
+    _emit(payload, as_json, "\n".join([*summary_lines(report), "", *(f"wrote {f}" for f in files)]))
 
 
 def register(app: typer.Typer) -> None:
