@@ -717,6 +717,10 @@ def write_public_key(report: TransparencyReport, path: Path) -> Path | None:
     return path
 
 
+def _short(outcome: str) -> str:
+    return OUTCOME_LABELS[outcome].removeprefix("authorised, ")
+
+
 def summary_lines(report: TransparencyReport) -> list[str]:
     """The report for a terminal, as plain lines: warnings first, then the headline, each
     table with its withheld cells counted, and the notes that matter for reading it."""
@@ -729,7 +733,7 @@ def summary_lines(report: TransparencyReport) -> list[str]:
         "show as <3, [c] marks a count withheld so a small one cannot be worked out",
         "",
         f"proposals {h['proposals']}: authorised {h['authorised']} "
-        f"({', '.join(f'{OUTCOME_LABELS[o]} {h[o]}' for o in AUTHORISED)}), "
+        f"({', '.join(f'{_short(o)} {h[o]}' for o in AUTHORISED)}), "
         f"refused {h['refused']}, not decided {h['pending']}",
     ]
     for key, label, unit in (("authorised_hours_total", "authorised hours, total", " h"),
