@@ -16,9 +16,17 @@ from typer.exceptions import TyperException
 from patrolcast.cli.groups import report_app
 from patrolcast.errors import PatrolcastError
 
+_CONVENTIONS = (
+    "Data home (store, governance database, keys): --home, else $PATROLCAST_HOME, else the "
+    "settings file's home, else the per-user data folder. Times without a zone are local "
+    "time: Europe/London, or a US city dataset's own zone; stored in UTC. --out is always a "
+    "folder; --quiet turns off progress and notes. See docs/readme/15-command-line.md."
+)
+
 app = typer.Typer(
     name="patrolcast",
     help="Accountable, place-based decision support for short targeted patrols.",
+    epilog=_CONVENTIONS,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
