@@ -46,6 +46,7 @@ def test_the_pack_holds_the_record_and_the_marking(api: ApiWorld, marking: str) 
         f'attachment; filename="proposal-{pid}-briefing.pdf"'
     )
     pages, text = _text(r.content)
+    assert len(PdfReader(BytesIO(r.content)).pages[0].images) == 1  # the place map, embedded
     assert text.count(marking) == 2 * pages  # top and bottom of every page
     assert f"Deployment proposal #{pid}" in text
     assert "Example Road" in text and "serious_assault" in text  # the trigger
