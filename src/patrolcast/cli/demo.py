@@ -18,6 +18,8 @@ from typing import Any
 
 import typer
 
+from patrolcast.cli.options import HOME, JSON, QUIET, writing_home
+
 
 def register(app: typer.Typer) -> None:
     @app.command()
@@ -33,7 +35,7 @@ def register(app: typer.Typer) -> None:
         only: str = typer.Option(
             "", help="Comma-separated subset: london-lsoa, chicago-assaults, nypd-shootings."
         ),
-        home: Path | None = typer.Option(None, help="Data home (default: settings, ./var)."),
+        home: Path | None = HOME,
         shared_data: Path | None = typer.Option(
             None, "--shared-data", help="Real-data folder (default ../shared/data)."
         ),
@@ -42,7 +44,8 @@ def register(app: typer.Typer) -> None:
         ),
         layer: str = typer.Option("", help="Layer of the boundary file."),
         where: str = typer.Option("", help="Feature filter of the boundary file (OGR SQL)."),
-        as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+        quiet: bool = QUIET,
+        as_json: bool = JSON,
         fetch_delay: float = typer.Option(
             1.0, "--fetch-delay", min=0.0,
             help="Seconds between requests when fetching the sample (no shared data).",
@@ -58,7 +61,6 @@ def register(app: typer.Typer) -> None:
             TimeElapsedColumn,
         )
 
-        from patrolcast.config import load_settings
         from patrolcast.errors import InputError
         from patrolcast.evaluate.demo import (
             DEMO_DATASETS,
@@ -70,7 +72,7 @@ def register(app: typer.Typer) -> None:
         )
         from patrolcast.io import Store
 
-        settings = load_settings(home=home, shared_data=shared_data)
+        settings = writing_home(home, quiet=quiet or as_json, shared_data=shared_data)
         chosen = DEMO_DATASETS
         if only:
             names = {n.strip() for n in only.split(",") if n.strip()}
@@ -94,7 +96,7 @@ def register(app: typer.Typer) -> None:
             MofNCompleteColumn(),
             TimeElapsedColumn(),
             console=err,
-            disable=not err.is_terminal,  # no bar frames in logs and pipes
+            disable=quiet or as_json or not err.is_terminal,  # no frames in logs and pipes
         ) as progress:
             ingest_task: dict[str, Any] = {}
 
@@ -119,7 +121,7 @@ def register(app: typer.Typer) -> None:
                 datasets=chosen,
                 ingest_progress=on_ingest,
                 on_backtest=on_backtest,
-                notify=lambda message: progress.console.print(message),
+                notify=lambda text: None if quiet or as_json else progress.console.print(text),
                 boundary=boundary,
                 layer=layer or None,
                 where=where or None,

@@ -3,30 +3,60 @@
 from __future__ import annotations
 
 import json
-import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
 
+from patrolcast.cli.options import (
+    BBOX,
+    HOME,
+    JSON,
+    QUIET,
+    note,
+    parse_bbox,
+    progress,
+    writing_home,
+)
 from patrolcast.errors import InputError
 
 if TYPE_CHECKING:
     from patrolcast.io import IngestSummary
 
 
-def _parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
+BBOX_CRS_HELP = (
+    "CRS of --bbox: EPSG:27700 (British National Grid, metres) by default; EPSG:4326 for "
+    "longitude/latitude in degrees; any CRS pyproj knows."
+)
+
+
+def _box(text: str | None, crs: str) -> Any:
+    """``--bbox`` in the CRS of ``--bbox-crs`` as a :class:`patrolcast.io._values.Box`."""
     if not text:
         return None
+    from pyproj import CRS
+    from pyproj.exceptions import CRSError
+
+    from patrolcast.io._values import Box
+
+    xmin, ymin, xmax, ymax = parse_bbox(text)
     try:
-        parts = tuple(float(v) for v in text.split(","))
-    except ValueError:
-        raise InputError(f"--bbox {text!r}: give min_lon,min_lat,max_lon,max_lat") from None
-    if len(parts) != 4:
-        raise InputError(f"--bbox {text!r}: give four numbers min_lon,min_lat,max_lon,max_lat")
-    return (parts[0], parts[1], parts[2], parts[3])
+        name = CRS.from_user_input(crs).to_string()
+    except CRSError:
+        raise InputError(f"--bbox-crs {crs!r}: not a CRS (e.g. EPSG:27700, EPSG:4326)") from None
+    return Box(xmin, ymin, xmax, ymax, crs=name)
+
+
+def _reporter(step: Any) -> Callable[[str, int, int], None]:
+    """An ingest progress callback (file, bytes of the block, rows so far) on a shared step."""
+    done = [0]
+
+    def report(name: str, nbytes: int, rows: int) -> None:
+        done[0] += nbytes
+        step.label(f"ingest {name}: {rows:,} rows, {done[0] / 1e6:,.0f} MB read")
+
+    return report
 
 
 fetch_app = typer.Typer(help="Download published crime files.", no_args_is_help=True)
@@ -56,34 +86,25 @@ def fetch_police_uk(
     retries: int = typer.Option(4, min=0, help="Retries per file (dropped connection, 429, 5xx)."),
     max_wait: float = typer.Option(300.0, min=0.0, help="Longest Retry-After to honour, seconds."),
     refresh: bool = typer.Option(False, help="Download finished files again; report changes."),
-    home: Path | None = typer.Option(None, help="Data home."),
-    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    home: Path | None = HOME,
+    quiet: bool = QUIET,
+    as_json: bool = JSON,
 ) -> None:
     """Download a force's monthly data.police.uk files: resumable, checksummed, polite."""
-    from patrolcast.config import load_settings
     from patrolcast.io import fetch
 
-    folder = out or load_settings(home=home).home / "downloads" / "police-uk"
+    folder = out or writing_home(home, quiet=quiet or as_json).home / "downloads" / "police-uk"
     options: dict[str, Any] = dict(
         kinds=tuple(kind), layout=layout, base=base_url, delay=delay, retries=retries,
         max_wait=max_wait, refresh=refresh,
     )  # fmt: skip
-    if not as_json and sys.stderr.isatty():
-        from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
+    with progress("fetch", quiet=quiet or as_json) as step:
 
-        with Progress(
-            TextColumn("{task.description}"), BarColumn(), DownloadColumn(), transient=True
-        ) as bar:
-            tasks: dict[str, Any] = {}
+        def report(name: str, done: int, total: int | None) -> None:
+            size = f" of {total / 1e6:,.1f}" if total else ""
+            step.label(f"fetch {name}: {done / 1e6:,.1f}{size} MB")
 
-            def report(name: str, done: int, total: int | None) -> None:
-                if name not in tasks:
-                    tasks[name] = bar.add_task(name, total=total)
-                bar.update(tasks[name], completed=done, total=total)
-
-            summary = fetch.fetch_police_uk(force, start, end, folder, progress=report, **options)
-    else:
-        summary = fetch.fetch_police_uk(force, start, end, folder, **options)
+        summary = fetch.fetch_police_uk(force, start, end, folder, progress=report, **options)
     if as_json:
         typer.echo(json.dumps(summary.to_dict(), indent=1))
     else:
@@ -97,26 +118,6 @@ def fetch_police_uk(
         )
     if summary.failed:
         raise typer.Exit(1)
-
-
-@contextmanager
-def _progress(show: bool) -> Iterator[Callable[[str, int, int], None] | None]:
-    """A rich progress bar (bytes and rows) on a terminal, else nothing."""
-    if not show:
-        yield None
-        return
-    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
-
-    with Progress(
-        TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
-        TextColumn("{task.fields[rows]:,} rows"), TimeElapsedColumn(), transient=True,
-    ) as bar:  # fmt: skip
-        task = bar.add_task("ingest", total=None, rows=0)
-
-        def report(name: str, nbytes: int, rows: int) -> None:
-            bar.update(task, advance=nbytes, description=name, rows=rows)
-
-        yield report
 
 
 def register(app: typer.Typer) -> None:
@@ -137,37 +138,42 @@ def register(app: typer.Typer) -> None:
             help="Incident column mapping: chicago, chicago-crimes, nypd, nyc, "
             "philadelphia, sfpd, or a .toml path.",
         ),  # fmt: skip
-        dataset: str | None = typer.Option(None, help="Dataset name (default: file/folder name)."),
-        home: Path | None = typer.Option(None, help="Data home; the store is <home>/store."),
-        bbox: str | None = typer.Option(
-            None, help="Study area min_lon,min_lat,max_lon,max_lat; rows outside are quarantined."
+        dataset: str | None = typer.Option(
+            None, "--dataset", "-d", help="Dataset name (default: file/folder name)."
         ),
+        home: Path | None = HOME,
+        bbox: str | None = BBOX,
+        bbox_crs: str = typer.Option("EPSG:27700", "--bbox-crs", help=BBOX_CRS_HELP),
         taxonomy: Path | None = typer.Option(None, help="Offence taxonomy CSV (default: shipped)."),
-        as_json: bool = typer.Option(False, "--json", help="Print the accounting as JSON."),
+        quiet: bool = QUIET,
+        as_json: bool = JSON,
     ) -> None:
-        """Ingest crime files: every row stored or quarantined with a reason."""
-        from patrolcast.config import load_settings
+        """Ingest crime files: every row stored or quarantined with a reason (rows outside
+        --bbox are quarantined as outside the study area)."""
         from patrolcast.io import Store
         from patrolcast.io import ingest as run_ingest
         from patrolcast.io.archives import ingest_archive, is_zip
 
-        settings = load_settings(home=home)
+        box = _box(bbox, bbox_crs)
+        if not path.exists():
+            raise InputError(f"{path} does not exist")
+        settings = writing_home(home, quiet=True)  # said after the ingest (errors: one line)
         store = Store(settings.store_dir)
-        show_progress = not as_json and sys.stderr.isatty()
         if is_zip(path):
             if mapping is not None or kind != "auto":
                 raise InputError(
                     "--kind and --mapping do not apply to a zip archive (each member's kind "
                     "is read from its name or header)"
                 )
-            with _progress(show_progress) as report:
+            with progress("ingest", quiet=quiet or as_json) as step:
                 archive = ingest_archive(
-                    path, store=store, dataset=dataset, crs=settings.crs, bbox=_parse_bbox(bbox),
-                    taxonomy=taxonomy, shared_data=settings.shared_data, progress=report,
+                    path, store=store, dataset=dataset, crs=settings.crs, bbox=box,
+                    taxonomy=taxonomy, shared_data=settings.shared_data, progress=_reporter(step),
                 )  # fmt: skip
             if as_json:
                 typer.echo(json.dumps(archive.to_dict(), indent=1))
                 return
+            note(f"data home: {settings.home.resolve()}", quiet=quiet)
             from rich.console import Console
 
             console = Console()
@@ -177,44 +183,18 @@ def register(app: typer.Typer) -> None:
                 rows = f" ({member.rows:,} rows)" if member.rows else ""
                 console.print(f"member {member.name}{rows}: {member.status}", markup=False)
             return
-        if show_progress:
-            from rich.progress import (
-                BarColumn,
-                DownloadColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-            )
-
-            with Progress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                DownloadColumn(),
-                TextColumn("{task.fields[rows]:,} rows"),
-                TimeElapsedColumn(),
-                transient=True,
-            ) as bar:
-                task = bar.add_task("ingest", total=None, rows=0)
-
-                def report(name: str, nbytes: int, rows: int) -> None:
-                    bar.update(task, advance=nbytes, description=name, rows=rows)
-
-                summary = run_ingest(
-                    path, store=store, kind=kind, mapping=mapping, dataset=dataset,
-                    crs=settings.crs, bbox=_parse_bbox(bbox), taxonomy=taxonomy,
-                    shared_data=settings.shared_data, progress=report,
-                )  # fmt: skip
-        else:
+        with progress("ingest", quiet=quiet or as_json) as step:
             summary = run_ingest(
                 path, store=store, kind=kind, mapping=mapping, dataset=dataset,
-                crs=settings.crs, bbox=_parse_bbox(bbox), taxonomy=taxonomy,
-                shared_data=settings.shared_data,
+                crs=settings.crs, bbox=box, taxonomy=taxonomy,
+                shared_data=settings.shared_data, progress=_reporter(step),
             )  # fmt: skip
         if as_json:
             typer.echo(json.dumps(summary.to_dict(), indent=1))
             return
         from rich.console import Console
 
+        note(f"data home: {settings.home.resolve()}", quiet=quiet)
         _print_summary(Console(), summary)
 
 
@@ -235,8 +215,8 @@ def _print_summary(console: Any, summary: IngestSummary) -> None:
         for reason, n in sorted(summary.reasons.items(), key=lambda kv: -kv[1]):
             table.add_row(reason, f"{n:,}")
         console.print(table)
-    for note, n in sorted(summary.notes.items()):
-        console.print(f"note: {note}: {n:,}")
+    for text, n in sorted(summary.notes.items()):
+        console.print(f"note: {text}: {n:,}")
     skipped = [f for f in summary.files if f.status != "ingested"]
     if skipped:
         console.print(f"{len(skipped)} file(s) skipped:")

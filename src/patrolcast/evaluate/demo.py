@@ -118,6 +118,7 @@ class DemoOutcome:
     forecasts: list[ForecastOutcome]
     backtests: list[BacktestOutcome]
     summary_path: Path
+    notes: list[str] = dataclasses.field(default_factory=list)  # what was said while running
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -134,6 +135,7 @@ class DemoOutcome:
                 for b in self.backtests
             },
             "summary": str(self.summary_path),
+            "notes": self.notes,
         }
 
 
@@ -215,21 +217,28 @@ def run_demo(
         raise InputError(
             f"shared data folder {shared_data} not found (set PATROLCAST_SHARED_DATA)"
         )
+    notes: list[str] = []
+    told = notify
+
+    def tell(message: str) -> None:  # kept for the JSON result too
+        notes.append(message)
+        told(message)
+
     out_dir.mkdir(parents=True, exist_ok=True)
-    ingested = _ingest_missing(store, shared_data, datasets, ingest_progress, notify)
+    ingested = _ingest_missing(store, shared_data, datasets, ingest_progress, tell)
     forecasts: list[ForecastOutcome] = []
     backtests: list[BacktestOutcome] = []
     for ds in datasets:
-        study = _study(store, ds, shared_data, boundary, layer, where, notify)
-        notify(f"{ds.name}: study area {study.study_area_json()['source']}")
+        study = _study(store, ds, shared_data, boundary, layer, where, tell)
+        tell(f"{ds.name}: study area {study.study_area_json()['source']}")
         fspec = ForecastSpec.from_options(dataset=ds.name, method=ds.forecast_method,
                                           start=None, horizon=ds.horizon, level=ds.level,
                                           cell_size=ds.cell_size)
         forecasts.append(forecast_job(fspec, out_dir=out_dir / "forecasts", study=study))
-        notify(f"{ds.name}: forecast written to {out_dir / 'forecasts'}")
+        tell(f"{ds.name}: forecast written to {out_dir / 'forecasts'}")
         usable, skipped = applicable_methods(methods, study.events.time_precision)
         if skipped:
-            notify(f"{ds.name}: {', '.join(skipped)} left out (month records have no event times)")
+            tell(f"{ds.name}: {', '.join(skipped)} left out (month records have no event times)")
         if not usable:
             continue
         bspec = BacktestSpec.from_options(
@@ -246,7 +255,7 @@ def run_demo(
                          on_origin_done=advance)
         )
     summary_path = _write_summary(out_dir, backtests, forecasts)
-    outcome = DemoOutcome(out_dir, ingested, forecasts, backtests, summary_path)
+    outcome = DemoOutcome(out_dir, ingested, forecasts, backtests, summary_path, notes)
     (out_dir / "demo.json").write_text(
         json.dumps(outcome.to_json(), indent=1, default=str) + "\n", encoding="utf-8"
     )

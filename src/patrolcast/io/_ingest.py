@@ -56,6 +56,7 @@ from patrolcast.io._text import (
     sniff,
 )
 from patrolcast.io._values import (
+    Box,
     Occurrences,
     SortedIds,
     describe_transformation,
@@ -238,7 +239,7 @@ def _wrong_columns(path: Path, fmt: TextFormat, kind: str, mapping: IncidentMapp
 
 
 def _make_reader(
-    plan: _Plan, *, crs: str, bbox: tuple[float, float, float, float] | None,
+    plan: _Plan, *, crs: str, bbox: tuple[float, float, float, float] | Box | None,
     taxonomy: Taxonomy, store: Store, shared_data: Path | None,
 ) -> Reader:  # fmt: skip
     if plan.kind == POLICE_UK_STREET:
@@ -532,7 +533,7 @@ def ingest(
     mapping: str | Path | None = None,
     dataset: str | None = None,
     crs: str = "EPSG:27700",
-    bbox: tuple[float, float, float, float] | None = None,
+    bbox: tuple[float, float, float, float] | Box | None = None,
     taxonomy: Taxonomy | Path | str | None = None,
     shared_data: Path | None = None,
     block_bytes: int = BLOCK_BYTES,
@@ -556,7 +557,8 @@ def ingest(
     mapping : a shipped mapping name (``chicago``, ``nypd``, ...) or a TOML path (incidents).
     dataset : dataset name (default: the file or folder name).
     crs : metric CRS for England and Wales layouts (incident mappings name their own).
-    bbox : study-area box ``(min_lon, min_lat, max_lon, max_lat)``; rows outside are quarantined.
+    bbox : study-area box ``(min_lon, min_lat, max_lon, max_lat)``, or a :class:`Box` in a
+        stated CRS (``--bbox`` with ``--bbox-crs``); rows outside are quarantined.
     taxonomy : the offence taxonomy (default: the shipped ``offences.csv``).
     shared_data : the shared data folder, for London boundary files (area points).
     label : the name recorded for a file (default: its path), e.g. ``archive.zip!member.csv``
@@ -569,8 +571,9 @@ def ingest(
     chosen = load_mapping(mapping) if mapping is not None else None
     if chosen is not None and kind not in ("auto", INCIDENTS):
         raise InputError("--mapping applies to incident files only (use --kind incidents or auto)")
-    if bbox is not None and (bbox[0] >= bbox[2] or bbox[1] >= bbox[3]):
-        raise InputError("bbox must be min_lon,min_lat,max_lon,max_lat with min < max")
+    corners = (bbox.xmin, bbox.ymin, bbox.xmax, bbox.ymax) if isinstance(bbox, Box) else bbox
+    if corners is not None and (corners[0] >= corners[2] or corners[1] >= corners[3]):
+        raise InputError("bbox must be xmin,ymin,xmax,ymax with min < max")
     plan = _plan(discover(source), kind, chosen)
     reader = _make_reader(plan, crs=crs, bbox=bbox, taxonomy=tax, store=st, shared_data=shared_data)
     name = check_dataset_name(dataset or default_dataset_name(source))

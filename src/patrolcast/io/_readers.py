@@ -29,6 +29,7 @@ from patrolcast.io._rows import (
 )
 from patrolcast.io._schema import EVENT_SCHEMA, STOP_SEARCH_EXTRA
 from patrolcast.io._values import (
+    Box,
     hash_strings,
     iso_to_utc_us,
     local_to_utc,
@@ -206,7 +207,7 @@ class Reader:
 
     taxonomy: Taxonomy
     target_crs: str
-    bbox: tuple[float, float, float, float] | None
+    bbox: tuple[float, float, float, float] | Box | None  # lon/lat tuple, or a Box in its CRS
     kind: str = ""
     precision: str = "minute"
     collapse: bool = False

@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from patrolcast.io import _accounting as acc
-from patrolcast.io._values import bbox_in, project
+from patrolcast.io._values import Box, bbox_in, project
 
 # Columns describing a person (victim, suspect or searched person). They are never stored; in
 # quarantined raw text their values are blanked. Stop-and-search ethnicity is the one exception
@@ -118,7 +118,7 @@ def check_points(
     *,
     source_crs: str,
     target_crs: str,
-    bbox_lonlat: tuple[float, float, float, float] | None,
+    bbox_lonlat: tuple[float, float, float, float] | Box | None,
     raw_missing: npt.NDArray[np.bool_],
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """Validate coordinates, project the good ones once, and apply the study-area box."""

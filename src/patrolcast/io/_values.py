@@ -457,10 +457,28 @@ def project(
     return np.asarray(tx, dtype=np.float64), np.asarray(ty, dtype=np.float64)
 
 
+@dataclass(frozen=True)
+class Box:
+    """A study-area box in a stated CRS (``--bbox`` with ``--bbox-crs``)."""
+
+    xmin: float
+    ymin: float
+    xmax: float
+    ymax: float
+    crs: str = "EPSG:4326"
+
+
 def bbox_in(
-    bbox: tuple[float, float, float, float], target: str
+    bbox: tuple[float, float, float, float] | Box, target: str
 ) -> tuple[float, float, float, float]:
-    """A lon/lat box as a box in ``target`` coordinates (densified edges)."""
+    """A box (a lon/lat tuple, or a :class:`Box` in its CRS) as a box in ``target``
+    coordinates (densified edges; the box as it is when its CRS is ``target``)."""
+    if isinstance(bbox, Box):
+        corners = (bbox.xmin, bbox.ymin, bbox.xmax, bbox.ymax)
+        if bbox.crs == target:
+            return corners
+        with _transformer(bbox.crs, target) as transformer:
+            return transformer.transform_bounds(*corners, densify_pts=51)
     with _transformer("EPSG:4326", target) as transformer:
         return transformer.transform_bounds(*bbox, densify_pts=51)
 

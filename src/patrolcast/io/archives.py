@@ -32,6 +32,7 @@ from patrolcast.io._accounting import IngestSummary
 from patrolcast.io._ingest import Progress, default_dataset_name, detect_kind, ingest
 from patrolcast.io._readers import POLICE_UK_STREET, STOP_SEARCH
 from patrolcast.io._text import BLOCK_BYTES, sniff
+from patrolcast.io._values import Box
 from patrolcast.io.store import Store, check_dataset_name
 from patrolcast.taxonomy import Taxonomy
 
@@ -145,7 +146,7 @@ def ingest_archive(
     store: Store | Path | str,
     dataset: str | None = None,
     crs: str = "EPSG:27700",
-    bbox: tuple[float, float, float, float] | None = None,
+    bbox: tuple[float, float, float, float] | Box | None = None,
     taxonomy: Taxonomy | Path | str | None = None,
     shared_data: Path | None = None,
     block_bytes: int = BLOCK_BYTES,
