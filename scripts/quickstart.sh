@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # One command for a newcomer: set everything up, then run the main job on real data from
-# ../shared/data (ingest, forecast, backtest, report). Results land in out/demo/. Then seed
+# ../shared/data (ingest, forecast, backtest, report); without that folder the demo says so and
+# fetches a small real sample (City of London, last 12 months, data.police.uk API) into the
+# data home, or stops with one line when offline. Results land in out/demo/. Then seed
 # a DEMO database for the web dashboard (var/demo-web) and print how to serve and sign in.
 set -euo pipefail
 cd "$(dirname "$0")/.."
