@@ -72,6 +72,15 @@ def _study(
     )  # fmt: skip
 
 
+def _kernel(text: str) -> str:
+    from patrolcast.forecast.etas import KERNELS
+
+    name = text.strip().lower()
+    if name not in KERNELS:
+        raise InputError(f"--kernel must be one of {', '.join(KERNELS)}, got {text!r}")
+    return name
+
+
 def _model_store(home: Path | None) -> Any:
     """Fits kept under the data home (``<home>/models``), beside the analytical store."""
     from patrolcast.evaluate.jobs import open_store
@@ -210,6 +219,10 @@ def register(app: typer.Typer) -> None:
             "since); older: refit and store.",
         ),
         refit: bool = typer.Option(False, "--refit", help="Fit anew even if a fit is stored."),
+        kernel: str = typer.Option(
+            "gaussian", help="Triggering kernel: gaussian (one or two scales, exponential decay) "
+            "or histogram (distance x time bins, stochastic declustering).",
+        ),
         boundary: Path | None = typer.Option(None, help=BOUNDARY_HELP),
         layer: str = typer.Option("", help=LAYER_HELP),
         where: str = typer.Option("", help=WHERE_HELP),
@@ -263,10 +276,11 @@ def register(app: typer.Typer) -> None:
 
         key = fit_key(dataset, study.study_area_json(), {
             "use": "alert", "groups": sorted(_groups(groups) or []), "history_days": history_days,
+            "kernel": _kernel(kernel),
         })  # fmt: skip
         model, choice, used = alert_model(
             everything, t, store=_model_store(home), key=key, max_age_days=max_fit_age,
-            refit=refit, history_days=history_days,
+            refit=refit, history_days=history_days, kernel=_kernel(kernel),
         )  # fmt: skip
         grid = study.support
         knox = knox_test(
@@ -310,6 +324,10 @@ def register(app: typer.Typer) -> None:
         refit: bool = typer.Option(
             False, "--refit", help="Fit every scheduled model anew, even if it is stored."
         ),
+        kernel: str = typer.Option(
+            "gaussian", help="Triggering kernel: gaussian (one or two scales, exponential decay) "
+            "or histogram (distance x time bins, stochastic declustering).",
+        ),
         png: Path | None = typer.Option(None, help="Write the lift-by-distance plot here."),
         out: Path | None = typer.Option(None, help="Write the full JSON result here."),
         boundary: Path | None = typer.Option(None, help=BOUNDARY_HELP),
@@ -340,7 +358,7 @@ def register(app: typer.Typer) -> None:
 
         key = fit_key(dataset, study.study_area_json(), {
             "use": "alert backtest", "groups": sorted(_groups(groups) or []),
-            "history_days": history_days,
+            "history_days": history_days, "kernel": _kernel(kernel),
         })  # fmt: skip
 
         def progress(fit: dict[str, Any]) -> None:
@@ -354,7 +372,8 @@ def register(app: typer.Typer) -> None:
             )
 
         result = run_alert_backtest(study.events, study.support, spec, progress=progress,
-                                    store=_model_store(home), store_key=key, refit=refit)
+                                    store=_model_store(home), store_key=key, refit=refit,
+                                    kernel=_kernel(kernel))  # fmt: skip
         doc = result.to_dict()
         doc["dataset"] = dataset
         doc["study_area"] = _area_doc(study)

@@ -47,6 +47,7 @@ from scipy.special import ndtr
 
 from patrolcast.errors import InputError
 from patrolcast.events import EventSet, from_days
+from patrolcast.forecast._etas_histogram import ring_cell_mass
 from patrolcast.forecast.etas import ETASForecaster
 from patrolcast.forecast.near_repeat import KnoxResult
 from patrolcast.geo.support import Support
@@ -169,14 +170,18 @@ def fit_alert_model(
     from scipy.stats import chi2
 
     base = ETASForecaster(history_days=history_days, **params).fit(history, cutoff=cutoff)
-    two = ETASForecaster(history_days=history_days, scales=2, **params).fit(history, cutoff=cutoff)
-    lr = 2.0 * (two.loglik_ - base.loglik_)
-    p_scales = float(chi2.sf(max(lr, 0.0), 2))
-    model = two if p_scales < alpha else base
-    tests: list[dict[str, Any]] = [
-        {"test": "two triggering scales vs one", "lr": round(lr, 3), "df": 2,
-         "p_value": p_scales, "kept": bool(p_scales < alpha)},
-    ]  # fmt: skip
+    model, tests = base, []
+    if params.get("kernel", "gaussian") == "gaussian":  # a histogram has no scales to test
+        two = ETASForecaster(history_days=history_days, scales=2, **params).fit(
+            history, cutoff=cutoff
+        )
+        lr = 2.0 * (two.loglik_ - base.loglik_)
+        p_scales = float(chi2.sf(max(lr, 0.0), 2))
+        model = two if p_scales < alpha else base
+        tests.append(
+            {"test": "two triggering scales vs one", "lr": round(lr, 3), "df": 2,
+             "p_value": p_scales, "kept": bool(p_scales < alpha)}
+        )  # fmt: skip
     marks = np.unique(history.mark[history.mark >= 0]) if len(history.mark) else np.zeros(0)
     if try_marks and marks.size > 1:
         marked = ETASForecaster(
@@ -192,7 +197,7 @@ def fit_alert_model(
         if p_marks < alpha:
             model = marked
     return model, {"alpha": alpha, "tests": tests, "scales": model.scales,
-                   "marked": bool(model.marked)}  # fmt: skip
+                   "marked": bool(model.marked), "kernel": model.kernel}  # fmt: skip
 
 
 def alert_model(
@@ -430,8 +435,15 @@ def serious_assault_alert(
     k = np.arange(days, dtype=np.float64)
     hi = np.minimum(k + 1.0, model.max_days)
     share = np.where(hi > k, np.exp(-omega * k) - np.exp(-omega * hi), 0.0)
-    mass = kernel_cell_mass(model, cx[near], cy[near], half[near], np.array(x), np.array(y))
-    direct = theta * mass[:, None] * share[None, :]  # (cells, days): direct offspring
+    if model.kernel_ is not None:  # histogram kernel: its rings and time bins, exactly
+        kern = model.kernel_
+        rings = ring_cell_mass(kern, cx[near], cy[near], half[near], np.array([x]),
+                               np.array([y]), sub=16)[:, 0, :]  # (cells, rings)
+        per_day = kern.time_fraction(k, np.maximum(hi, k)) @ kern.weights  # (days, rings)
+        direct = theta * rings @ per_day.T  # (cells, days): direct offspring
+    else:
+        mass = kernel_cell_mass(model, cx[near], cy[near], half[near], np.array(x), np.array(y))
+        direct = theta * mass[:, None] * share[None, :]  # (cells, days): direct offspring
     # later generations (offspring of offspring, as in ETASForecaster.predict): an intensity R
     # now brings R e^{-kappa s} at lag s in all, kappa = omega (1 - n); spread at sigma sqrt 2
     n_bar = min(model.branching_ratio_, 0.99)

@@ -64,12 +64,20 @@ from scipy.ndimage import gaussian_filter
 
 from patrolcast.errors import InputError
 from patrolcast.events import EventSet, from_days
+from patrolcast.forecast._etas_histogram import (
+    SPACE_EDGES,
+    TIME_EDGES,
+    HistogramKernel,
+    default_edges,
+    estep_histogram,
+)
 from patrolcast.forecast._etas_kernels import (
     estep_dense,
     estep_pairs,
     gaussian_weights_1d,
     loo_kernel_weights,
     space_time_pairs,
+    space_time_pairs_dense,
 )
 from patrolcast.forecast.base import Forecaster
 from patrolcast.geo.support import Support
@@ -80,6 +88,7 @@ IntArray = npt.NDArray[np.int64]
 __all__ = ["ETASForecaster", "Raster", "collapse_incidents"]
 
 ENGINES = ("numba", "reference")
+KERNELS = ("gaussian", "histogram")
 
 
 @dataclass(frozen=True)
@@ -374,6 +383,7 @@ class _EMRun:
     loglik: float
     n_iter: int
     converged: bool
+    hist: FloatArray | None = None  # histogram kernel weights (time bins, rings), if used
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -460,6 +470,9 @@ class ETASForecaster(Forecaster):
         engine: str = "numba",
         jitter_days: bool = True,
         seed: int = 0,
+        kernel: str = "gaussian",
+        time_edges: tuple[float, ...] | None = None,
+        space_edges: tuple[float, ...] | None = None,
     ) -> None:
         self.bandwidth = bandwidth
         self.neighbours = neighbours
@@ -481,6 +494,9 @@ class ETASForecaster(Forecaster):
         self.jitter_days = jitter_days
         self.seed = seed
         self.background_days = background_days
+        self.kernel = kernel
+        self.time_edges = time_edges
+        self.space_edges = space_edges
 
     # -- validation ----------------------------------------------------------------------------
     def _validate_params(self) -> None:
@@ -509,6 +525,10 @@ class ETASForecaster(Forecaster):
             raise ValueError(f"tol must be positive, got {self.tol!r}")
         if self.engine not in ENGINES:
             raise ValueError(f"unknown engine {self.engine!r}: use one of {', '.join(ENGINES)}")
+        if self.kernel not in KERNELS:
+            raise ValueError(f"unknown kernel {self.kernel!r}: use one of {', '.join(KERNELS)}")
+        if self.kernel == "histogram":
+            self._edges()
 
     # -- fitting -------------------------------------------------------------------------------
     def _prepare(self, history: EventSet, cutoff: float) -> tuple[FloatArray, ...]:
@@ -591,13 +611,13 @@ class ETASForecaster(Forecaster):
             gap = min(self.background_gap_days, window / 6.0)
             leave_out = LeaveOut(self.background_, t, gap)
         pairs = None
-        if self.engine == "numba":
-            pairs = space_time_pairs(
-                t, x, y, max_days=self.max_days, max_distance=self.max_distance
-            )
+        if self.engine == "numba" or self.kernel == "histogram":
+            find = space_time_pairs if self.engine == "numba" else space_time_pairs_dense
+            pairs = find(t, x, y, max_days=self.max_days, max_distance=self.max_distance)
             self.n_pairs_ = int(pairs[0].size)
         ctx = (t, x, y, mark_index, day, n_days, window, cutoff, leave_out, pairs)
-        self.runs_ = [self._em(s, *ctx) for s in self._starts()]
+        em = self._em_histogram if self.kernel == "histogram" else self._em
+        self.runs_ = [em(s, *ctx) for s in self._starts()]
         best = max(self.runs_, key=lambda r: r.loglik)
         self.time_profile_ = self._time_profile(best.p_bg, day, n_days)
         self._store(best)
@@ -683,6 +703,94 @@ class ETASForecaster(Forecaster):
         return _EMRun(dict(start), mu_rate, theta, omega, sigmas, weights, p_bg, loglik, n_iter,
                       converged)  # fmt: skip
 
+    def _edges(self) -> tuple[FloatArray, FloatArray]:
+        return (
+            default_edges(self.time_edges, TIME_EDGES, self.max_days, "time"),
+            default_edges(self.space_edges, SPACE_EDGES, self.max_distance, "space"),
+        )
+
+    def _em_histogram(
+        self,
+        start: dict[str, float],
+        t: FloatArray,
+        x: FloatArray,
+        y: FloatArray,
+        mark_index: IntArray,
+        day: IntArray,
+        n_days: int,
+        window: float,
+        cutoff: float,
+        leave_out: LeaveOut | None,
+        pairs: tuple[IntArray, IntArray] | None,
+    ) -> _EMRun:
+        """EM with a histogram kernel (stochastic declustering, Marsan & Lengliné 2008)."""
+        assert pairs is not None and self.background_ is not None
+        n, n_marks, bg = len(t), len(self.marks_), self.background_
+        t_edges, s_edges = self._edges()
+        # start: the exponential x Gaussian of this starting point, binned
+        t_mid = (t_edges[:-1] + t_edges[1:]) / 2.0
+        s_mid = (s_edges[:-1] + s_edges[1:]) / 2.0
+        w0 = np.exp(-start["omega"] * t_mid)[:, None] * np.diff(t_edges)[:, None] * (
+            np.exp(-(s_mid**2) / (2.0 * start["sigma"] ** 2)) * np.diff(s_edges**2)
+        )[None, :]
+        kern = HistogramKernel(t_edges, s_edges, w0 / w0.sum())
+        parent, child = pairs
+        dt = t[child] - t[parent]
+        pair_bin = kern.bin_of(dt, np.hypot(x[child] - x[parent], y[child] - y[parent]))
+        ok = pair_bin >= 0
+        parent, child, pair_bin = parent[ok], child[ok], pair_bin[ok]
+        parent_mark = mark_index[parent]
+        tau = np.minimum(cutoff - t, self.max_days)
+        exposure = kern.time_fraction(np.zeros(n), tau)  # (n, time bins) seen before cut-off
+        c_mark = np.stack(
+            [exposure[mark_index == m].sum(axis=0) for m in range(n_marks)]
+        )  # (marks, time bins)
+        counts_per_mark = np.bincount(mark_index, minlength=n_marks)
+        theta = np.full(n_marks, start["theta"])
+        weights = kern.weights.copy()
+        mu_rate = 0.7 * n / window
+        p_bg = np.ones(n)
+        h_max = float(bg.h.max())
+        floor = 1e-6 / ((np.ptp(x) + 8 * h_max) * (np.ptp(y) + 8 * h_max))
+        loglik, converged, n_iter = -math.inf, False, 0
+        for it in range(1, self.max_iter + 1):
+            n_iter = it
+            kern = HistogramKernel(t_edges, s_edges, weights)
+            profile = self._time_profile(p_bg, day, n_days)
+            mu = mu_rate * np.maximum(bg.at_events(p_bg, leave_out), floor) * profile[day]
+            p_bg, s_bin, s_mark, ll = estep_histogram(
+                parent, child, pair_bin, parent_mark, theta, kern.density, mu
+            )
+            exp_trig = float(theta @ (c_mark @ kern.time_marginal))
+            loglik = ll - mu_rate * window - exp_trig
+            old = np.concatenate([[mu_rate], theta, weights.ravel()])
+            mu_rate = float(p_bg.sum()) / window
+            s_kl = s_bin.reshape(weights.shape)
+            if s_kl.sum() > 0:
+                exposure_k = theta @ c_mark  # (time bins,) parents' exposure, theta-weighted
+                lam = s_kl / np.maximum(exposure_k, 1e-300)[:, None]
+                total = float(lam.sum())
+                weights = lam / total
+                w_k = weights.sum(axis=1)
+                denom = c_mark @ w_k
+                theta = np.where(counts_per_mark > 0, s_mark / np.maximum(denom, 1e-300), 0.0)
+                theta = np.minimum(theta, 0.99)
+            else:
+                theta = np.zeros(n_marks)
+            new = np.concatenate([[mu_rate], theta, weights.ravel()])
+            # rates relative, the kernel's shares (summing to one) absolute
+            change = np.abs(new - old) / np.concatenate(
+                [np.maximum(np.abs(old[: 1 + n_marks]), 1e-12), np.ones(weights.size)]
+            )
+            if np.all(change < self.tol):
+                converged = True
+                break
+        kern = HistogramKernel(t_edges, s_edges, weights)
+        omega = 1.0 / max(kern.mean_delay(), 1e-6)
+        sigma = max(math.sqrt(kern.mean_square_distance() / 2.0), self.min_sigma)
+        return _EMRun(dict(start), mu_rate, theta, omega, np.array([sigma]), np.ones(1), p_bg,
+                      loglik, n_iter, converged, weights)  # fmt: skip
+
     def _time_profile(self, w: FloatArray, day: IntArray, n_days: int) -> FloatArray:
         """Background level per day of the fit window (mean 1); all ones if constant."""
         if self.background_days is None or n_days < 2:
@@ -710,6 +818,10 @@ class ETASForecaster(Forecaster):
         self.scale_weights_ = np.asarray(run.weights, dtype=np.float64)
         self.sigma_ = float(self.sigmas_[0])  # the (smallest) triggering scale
         self.p_background_ = run.p_bg
+        self.kernel_ = (
+            HistogramKernel(*self._edges(), np.asarray(run.hist, dtype=np.float64))
+            if run.hist is not None else None
+        )  # fmt: skip
         self.n_iter_ = run.n_iter
         self.converged_ = bool(run.converged)
         self.loglik_ = float(run.loglik)
@@ -835,6 +947,8 @@ class ETASForecaster(Forecaster):
             "bg_x": bg.x if bg is not None else np.zeros(0),
             "bg_y": bg.y if bg is not None else np.zeros(0),
             "bg_h": bg.h if bg is not None else np.zeros(0),
+            "kernel_weights": (self.kernel_.weights if self.kernel_ is not None
+                               else np.zeros((0, 0))),
         }  # fmt: skip
         return meta, arrays
 
@@ -874,10 +988,12 @@ class ETASForecaster(Forecaster):
             for r in meta["runs"]
         ]  # fmt: skip
         st = meta["stored"]
+        hist = np.asarray(arrays.get("kernel_weights", np.zeros((0, 0))), dtype=np.float64)
         model._store(
             _EMRun({}, float(st["mu"]), np.asarray(st["theta"], np.float64), float(st["omega"]),
                    np.asarray(st["sigmas"], np.float64), np.asarray(st["weights"], np.float64),
-                   p_bg, float(st["loglik"]), int(st["n_iter"]), bool(st["converged"]))
+                   p_bg, float(st["loglik"]), int(st["n_iter"]), bool(st["converged"]),
+                   hist if hist.size else None)
         )  # fmt: skip
         return model
 
@@ -919,14 +1035,56 @@ class ETASForecaster(Forecaster):
             "restarts": [r.summary() for r in self.runs_],
             "fit_cutoff": from_days(self.fit_cutoff_).isoformat(timespec="minutes"),
             "truncated_mass": dict(self.truncated_mass_),
+            "kernel": self.kernel,
+            "histogram": self.kernel_.to_dict() if self.kernel_ is not None else None,
         }
 
     def time_weights(self, start: float, end: float) -> FloatArray:
         """Expected offspring of each history event inside ``[start, end)`` (theta included)."""
         a = np.maximum(start - self.t_, 0.0)
         b = np.minimum(end - self.t_, self.max_days)
+        if self.kernel_ is not None:
+            frac = self.kernel_.time_fraction(a, np.maximum(a, b))
+            return np.asarray(
+                self.theta_[self.mark_index_] * (frac @ self.kernel_.time_marginal),
+                dtype=np.float64,
+            )
         share = np.where(b > a, np.exp(-self.omega_ * a) - np.exp(-self.omega_ * b), 0.0)
         return np.asarray(self.theta_[self.mark_index_] * share, dtype=np.float64)
+
+    def _ring_mass(
+        self, raster: Raster, live: npt.NDArray[np.bool_], start: float, end: float
+    ) -> FloatArray:
+        """First-generation offspring of the live history events in ``[start, end)`` per pixel,
+        spread evenly over each ring of the histogram kernel (a convolution with the ring)."""
+        from scipy.signal import fftconvolve
+
+        kern = self.kernel_
+        assert kern is not None
+        a = np.maximum(start - self.t_[live], 0.0)
+        b = np.minimum(end - self.t_[live], self.max_days)
+        frac = kern.time_fraction(a, np.maximum(a, b))  # (events, time bins)
+        per_ring = (self.theta_[self.mark_index_[live]][:, None] * frac) @ kern.weights
+        pix = raster.pixel_of(self.x_[live], self.y_[live])
+        ok = pix >= 0
+        half = int(math.ceil(kern.space_edges[-1] / raster.res))
+        off = (np.arange(-half, half + 1)) * raster.res
+        ox, oy = np.meshgrid(off, off)
+        dist = np.hypot(ox, oy)
+        out = np.zeros((raster.ny, raster.nx))
+        for lv in range(per_ring.shape[1]):
+            w = per_ring[ok, lv]
+            if not np.any(w > 0):
+                continue
+            lo, hi = kern.space_edges[lv], kern.space_edges[lv + 1]
+            stamp = ((dist >= lo) & (dist < hi)).astype(np.float64)
+            if stamp.sum() == 0:  # a ring narrower than a pixel: its nearest pixels
+                gap = np.abs(dist - (lo + hi) / 2.0)
+                stamp = (gap <= gap.min() + 1e-9).astype(np.float64)
+            stamp /= stamp.sum()
+            raw = np.bincount(pix[ok], weights=w, minlength=raster.nx * raster.ny)
+            out += fftconvolve(raw.reshape(raster.ny, raster.nx), stamp, mode="same")
+        return np.asarray(np.maximum(out, 0.0).ravel(), dtype=np.float64)
 
     def _predict(
         self, support: Support, start: float, end: float
@@ -967,11 +1125,14 @@ class ETASForecaster(Forecaster):
         w_trig = self.time_weights(start, end)
         live = w_trig > 0
         if live.any():
-            trig_mass = sum(
-                (raster.smooth(self.x_[live], self.y_[live], w_trig[live] * float(w), float(s))
-                 for s, w in scales),
-                np.zeros(raster.nx * raster.ny),
-            )  # fmt: skip
+            if self.kernel_ is not None:
+                trig_mass = self._ring_mass(raster, live, start, end)
+            else:
+                trig_mass = sum(
+                    (raster.smooth(self.x_[live], self.y_[live], w_trig[live] * float(w),
+                                   float(s)) for s, w in scales),
+                    np.zeros(raster.nx * raster.ny),
+                )  # fmt: skip
             lag = start - self.t_[live]  # intensity R_i of each live event at the window start
             rate_now = self.theta_[self.mark_index_[live]] * omega * np.exp(-omega * lag)
             r_total = float(rate_now.sum())
