@@ -118,8 +118,10 @@ def test_alert_with_the_histogram_kernel_puts_its_time_bins_in_the_days(
 
     grid = Grid.covering(*shapely.bounds(AREA), cell_size=250.0, crs=CRS)
     x, y = 530_010.0, 179_020.0  # mid-area: every ring inside it
-    alert = serious_assault_alert(fitted, grid, x=x, y=y, t=fitted.cutoff_, days=14,
-                                  min_ratio=0.0, max_cells=1000, force="model", top_events=0)  # fmt: skip
+    alert = serious_assault_alert(
+        fitted, grid, x=x, y=y, t=fitted.cutoff_, days=14, min_ratio=0.0, max_cells=1000,
+        force="model", top_events=0,
+    )  # fmt: skip
     kern = fitted.kernel_
     assert kern is not None
     direct = np.sum([c.direct_by_day for c in alert.cells], axis=0)
