@@ -1,8 +1,10 @@
 """Input models of the actions (pydantic): what a client may send, strictly.
 
 Times are ISO 8601 text; a time without an offset is Europe/London wall-clock time (a time in
-the spring-forward gap is refused, one in the autumn fold needs an offset). Unknown fields are
-refused, texts are length-limited, numbers must be finite.
+the spring-forward gap is refused, one in the autumn fold needs an offset), the one rule of
+:mod:`patrolcast.app.times` that the CLI states too; they are stored in UTC. Unknown fields are
+refused, texts are length-limited, numbers must be finite. Borough codes are GSS codes (the CLI
+turns names into codes with :mod:`patrolcast.app.places`).
 """
 
 from __future__ import annotations
@@ -40,7 +42,9 @@ __all__ = [
 
 Text = Annotated[str, Field(max_length=4000)]
 ShortText = Annotated[str, Field(max_length=200)]
-Time = Annotated[str, Field(max_length=40, description="ISO 8601; no offset = Europe/London")]
+Time = Annotated[
+    str, Field(max_length=40, description="ISO 8601; no offset = Europe/London; stored in UTC")
+]
 Finite = Annotated[float, Field(allow_inf_nan=False)]
 
 
