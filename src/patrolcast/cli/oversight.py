@@ -105,11 +105,14 @@ def intel_add(
     retain_until: str = typer.Option(
         ..., help=time_help("Retention date: purged automatically after")),
     owner: str = typer.Option(..., help="Owning desk or role (never a person's name)."),
-    x: float | None = typer.Option(None, help="Easting (metres) of the centre."),
-    y: float | None = typer.Option(None, help="Northing (metres) of the centre."),
+    x: float | None = typer.Option(
+        None, help="Easting of the centre, EPSG:27700 (British National Grid) metres."),
+    y: float | None = typer.Option(
+        None, help="Northing of the centre, EPSG:27700 (British National Grid) metres."),
     radius: float | None = typer.Option(None, help="Radius in metres."),
     cells: str | None = typer.Option(None, help="Comma-separated grid cell ids instead."),
-    polygon: str | None = typer.Option(None, help="WKT polygon (metres) instead."),
+    polygon: str | None = typer.Option(
+        None, help="WKT polygon in EPSG:27700 metres instead."),
     summary: str = typer.Option("", help="Short place-and-time summary (checked)."),
     server: str | None = SERVER,
     as_json: bool = JSON,
