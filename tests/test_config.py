@@ -95,6 +95,7 @@ def test_home_defaults_to_the_per_user_data_folder(
 
     monkeypatch.delenv("PATROLCAST_HOME", raising=False)
     monkeypatch.delenv("PATROLCAST_CONFIG", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "no-config"))
     monkeypatch.chdir(tmp_path)
     home = load_settings().home
     assert home == Path(user_data_dir("patrolcast", appauthor=False))
@@ -111,3 +112,23 @@ def test_a_missing_home_is_refused_by_name(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no data home at .*nowhere"):
         settings.require_home()
     assert not (tmp_path / "nowhere").exists()
+
+
+def test_the_per_user_settings_file_is_read_when_present(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PATROLCAST_CONFIG", raising=False)
+    monkeypatch.delenv("PATROLCAST_HOME", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    before = load_settings().home  # no file yet: the default
+    cfg = tmp_path / "config" / "patrolcast" / "settings.toml"
+    cfg.parent.mkdir(parents=True)
+    cfg.write_text(
+        f'[patrolcast]\nhome = "{tmp_path / "h"}"\n[organisation]\nname = "Kent Police"\n'
+    )
+    s = load_settings()
+    assert before != tmp_path / "h" and s.home == tmp_path / "h"
+    assert s.organisation.name == "Kent Police"
+    monkeypatch.setenv("PATROLCAST_CONFIG", str(tmp_path / "other.toml"))
+    (tmp_path / "other.toml").write_text("[patrolcast]\ncell_size = 100\n")
+    assert load_settings().home == before  # PATROLCAST_CONFIG names the file instead

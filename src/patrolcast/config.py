@@ -35,6 +35,14 @@ def default_home() -> Path:
     return Path(user_data_dir("patrolcast", appauthor=False))
 
 
+def default_settings_file() -> Path:
+    """The per-user settings file, read when ``PATROLCAST_CONFIG`` names none and it exists:
+    ``platformdirs.user_config_dir("patrolcast")/settings.toml`` (``~/.config/patrolcast``)."""
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir("patrolcast", appauthor=False)) / "settings.toml"
+
+
 def default_shared_data() -> Path:
     """``$PATROLCAST_SHARED_DATA`` or ``../shared/data`` beside the repository checkout."""
     env = os.environ.get("PATROLCAST_SHARED_DATA")
@@ -141,11 +149,14 @@ def _coerce(name: str, value: Any) -> Any:
 
 
 def load_settings(config_file: Path | None = None, **flags: Any) -> Settings:
-    """Settings from flags, then ``PATROLCAST_*`` environment variables, then a TOML file."""
+    """Settings from flags, then ``PATROLCAST_*`` environment variables, then a TOML file
+    (``config_file``, else ``$PATROLCAST_CONFIG``, else the per-user settings file if present)."""
     values: dict[str, Any] = {}
     organisation: dict[str, Any] = {}
     env_file = os.environ.get("PATROLCAST_CONFIG")
     path = config_file or (Path(env_file) if env_file else None)
+    if path is None and default_settings_file().is_file():
+        path = default_settings_file()
     if path is not None:
         if not path.exists():
             raise InputError(f"config file {path} does not exist")
