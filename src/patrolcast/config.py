@@ -1,5 +1,8 @@
 """One Settings object: flag > environment > file > defaults.
 
+The file is ``$PATROLCAST_CONFIG``, else the per-user ``~/.config/patrolcast/settings.toml``
+when it exists (``[patrolcast]`` settings and the ``[organisation]`` table).
+
 No setting chooses a policy profile: profiles are the shipped files or ones an administrator
 installs through the server (a per-user environment variable or config file cannot swap the
 rules a decision is made under).
