@@ -54,6 +54,13 @@ def _etas(*, horizon_days: float = 7.0) -> Forecaster:
     return ETASForecaster(history_days=730.0)
 
 
+def _etas_histogram(*, horizon_days: float = 7.0) -> Forecaster:
+    """ETAS with a histogram triggering kernel (stochastic declustering; owner: imminent)."""
+    from patrolcast.forecast.etas import ETASForecaster
+
+    return ETASForecaster(history_days=730.0, kernel="histogram")
+
+
 def _naive_365(*, horizon_days: float = 7.0) -> Forecaster:
     """Baseline: the counts of the last 365 days, scaled to the window."""
     from patrolcast.forecast.naive import NaiveForecaster
@@ -94,6 +101,7 @@ FORECASTERS: dict[str, ForecasterFactory] = {
     "kde": _kde,
     "prospective": _prospective,
     "etas": _etas,
+    "etas-histogram": _etas_histogram,
 }
 
 
