@@ -154,13 +154,32 @@ def _py_strip(values: pa.Array) -> list[str]:
     return [v.strip() for v in values.to_pylist()]
 
 
+def _edge_bytes_plain(arr: pa.Array) -> bool:
+    """True when no value of a string array starts or ends with a byte that can be part of a
+    character Python counts as space (ASCII 9-13 and 28-32, or any non-ASCII byte): a check of
+    two bytes per value on the Arrow buffers, no regular expression."""
+    if len(arr) == 0 or arr.type != pa.string():
+        return len(arr) == 0
+    _, offsets_buf, data_buf = arr.buffers()
+    if data_buf is None or data_buf.size == 0:
+        return True
+    offsets = np.frombuffer(offsets_buf, dtype=np.int32)[arr.offset : arr.offset + len(arr) + 1]
+    data = np.frombuffer(data_buf, dtype=np.uint8)
+    starts, ends = offsets[:-1], offsets[1:]
+    filled = ends > starts
+    edges = np.concatenate([data[starts[filled]], data[ends[filled] - 1]])
+    space_like = ((edges >= 9) & (edges <= 13)) | ((edges >= 28) & (edges <= 32)) | (edges >= 128)
+    return not bool(space_like.any())
+
+
 def _py_stripped(column: pa.ChunkedArray | pa.Array) -> pa.Array:
     """Text stripped exactly as ``str.strip`` (missing -> ""), vectorised: only when a value
-    starts or ends with a character Python counts as space is the column stripped in Python."""
+    starts or ends with a character Python counts as space is the column stripped in Python
+    (the edge bytes are looked at first; the exact test runs only when one may be a space)."""
     arr = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
     if arr.null_count:
         arr = pc.fill_null(arr, "")
-    if not pc.any(pc.match_substring_regex(arr, _PY_PADDED)).as_py():
+    if _edge_bytes_plain(arr) or not pc.any(pc.match_substring_regex(arr, _PY_PADDED)).as_py():
         return arr
     return pa.array([v.strip() for v in arr.to_pylist()], type=pa.string())
 
