@@ -24,7 +24,7 @@ pytestmark = [
 
 def test_replica_ingest_backtest_on_a_local_cluster(tmp_path: Path) -> None:
     runner = CliRunner()
-    rep, root = tmp_path / "replica", tmp_path / "store"
+    rep, home = tmp_path / "replica", tmp_path / "home"
     made = runner.invoke(app, [
         "national", "replica", "--out", str(rep), "--shared-data", str(SHARED), "--months", "3",
         "--records-per-month", "20000", "--forces", "cleveland,city-of-london", "--json",
@@ -32,12 +32,13 @@ def test_replica_ingest_backtest_on_a_local_cluster(tmp_path: Path) -> None:
     assert made.exit_code == 0, made.output
     rows = json.loads(made.output)["total"]
     assert len(list(rep.glob("*/*-street.csv"))) == 6
-    ingested = runner.invoke(app, ["national", "ingest", str(rep), "--root", str(root), "--json"])
+    ingested = runner.invoke(app, ["national", "ingest", str(rep), "--home", str(home), "--json"])
     assert ingested.exit_code == 0, ingested.output
     account = json.loads(ingested.output)
     assert account["rows_in"] == rows == account["stored"] + account["quarantined"]
+    assert (home / "national").is_dir()  # the partitioned store lives in the data home
     done = runner.invoke(app, [
-        "national", "backtest", "--root", str(root), "--origins", "2", "--workers", "1",
+        "national", "backtest", "--home", str(home), "--origins", "2", "--workers", "1",
         "--methods", "naive", "--out", str(tmp_path / "results"), "--json",
     ])  # fmt: skip
     assert done.exit_code == 0, done.output

@@ -15,14 +15,25 @@ from typing import Any
 
 import typer
 
-from patrolcast.cli.options import JSON, QUIET, dataset_option, out_folder, progress
+from patrolcast.cli.options import (
+    HOME,
+    JSON,
+    QUIET,
+    dataset_option,
+    out_folder,
+    progress,
+    reading_home,
+    writing_home,
+)
 from patrolcast.errors import InputError
 
 national_app = typer.Typer(help="National scale: replica, partitioned ingest, backtest on Dask.")
 
 SCHEDULER = typer.Option(None, help="A running Dask scheduler, e.g. tcp://host:8786.")
 WORKERS = typer.Option(None, help="Start a Dask LocalCluster of N worker processes.")
-ROOT = typer.Option(..., help="The partitioned store's folder (apart from the data home).")
+ROOT = typer.Option(
+    None, help="The partitioned store's folder (default: <home>/national).", show_default=False
+)
 DATASET = dataset_option("Dataset name in the partitioned store.", required=False)
 SHARED = typer.Option(None, "--shared-data",
                       help="The shared data folder (default: settings, ../shared/data).")
@@ -110,8 +121,9 @@ def replica(
 @national_app.command("ingest")
 def ingest(
     path: Path = typer.Argument(..., help="A folder of data.police.uk files (recursive)."),
-    root: Path = ROOT,
+    root: Path | None = ROOT,
     dataset: str | None = DATASET,
+    home: Path | None = HOME,
     scheduler: str | None = SCHEDULER,
     workers: int | None = WORKERS,
     quiet: bool = QUIET,
@@ -125,6 +137,8 @@ def ingest(
     if not files:
         raise InputError(f"no .csv files under {path}")
     quiet = quiet or as_json
+    if root is None:
+        root = writing_home(home, quiet=quiet).home / "national"
     with _executor(scheduler, workers, quiet) as ex, \
             progress(f"ingest {len(files)} files", quiet=quiet):
         summary = ingest_partitioned(files, root=root, dataset=dataset or "street", executor=ex)
@@ -143,8 +157,9 @@ def ingest(
 
 @national_app.command("backtest")
 def backtest(
-    root: Path = ROOT,
+    root: Path | None = ROOT,
     dataset: str | None = DATASET,
+    home: Path | None = HOME,
     forces: str | None = typer.Option(None, help="Comma-separated force slugs (default: all)."),
     methods: str = typer.Option("naive,kde,prospective", help="Methods (baselines added)."),
     origins: int = typer.Option(12, help="Number of rolling origins."),
@@ -174,6 +189,10 @@ def backtest(
     from patrolcast.io.partitioned import PartitionedStore
 
     dataset = dataset or "street"
+    if root is None:
+        root = reading_home(home).home / "national"
+    if not root.is_dir():
+        raise InputError(f"no partitioned store at {root} (national ingest first, or --root)")
     store = PartitionedStore(root)
     chosen = forces.split(",") if forces else store.forces(dataset)
     if not chosen:
