@@ -34,7 +34,8 @@ WORKERS = typer.Option(None, help="Start a Dask LocalCluster of N worker process
 ROOT = typer.Option(
     None, help="The partitioned store's folder (default: <home>/national).", show_default=False
 )
-DATASET = dataset_option("Dataset name in the partitioned store.", required=False)
+DATASET = dataset_option("Dataset name in the partitioned store (default: street).",
+                         required=False)
 SHARED = typer.Option(None, "--shared-data",
                       help="The shared data folder (default: settings, ../shared/data).")
 
