@@ -52,3 +52,12 @@ def test_codes_need_no_boundaries_but_names_do(tmp_path: Path) -> None:
     assert borough_codes(["E09000022"], absent) == ["E09000022"]
     with pytest.raises(InputError, match="give its GSS code"):
         borough_codes(["Lambeth"], absent)
+
+
+@pytest.mark.realdata
+def test_the_33_london_boroughs_by_name(shared_data: Path) -> None:
+    from tests.conftest import require
+
+    path = require(shared_data / "boundaries" / "london_boroughs.gpkg")
+    names = ["Kingston upon Thames", "hammersmith & fulham", "City of London", "Westminster"]
+    assert borough_codes(names, path) == ["E09000021", "E09000013", "E09000001", "E09000033"]
