@@ -98,6 +98,7 @@ def synthetic_store(
 def use_store(monkeypatch: pytest.MonkeyPatch, store: Store) -> Store:
     """Make the CLI's jobs read ``store``, as ``patrolcast --home`` would."""
     monkeypatch.setattr("patrolcast.evaluate.jobs.open_store", lambda home=None: store)
+    monkeypatch.setenv("PATROLCAST_HOME", str(store.root.parent))  # commands read this home
     return store
 
 

@@ -34,7 +34,7 @@ def test_forecast_json_and_files(tmp_path: Path, store: Store) -> None:
     assert payload["start"].startswith("2022-06-01T00:00")
     assert payload["end"].startswith("2022-06-08T00:00")
     files = {k: Path(v) for k, v in payload["files"].items()}
-    assert set(files) == {"gpkg", "geojson", "csv", "png", "snapshot"}
+    assert set(files) == {"gpkg", "geojson", "csv", "png", "pdf", "snapshot"}
     n = payload["n_units"]
     assert pyogrio.read_info(files["gpkg"])["features"] == n
     assert "4326" in pyogrio.read_info(files["geojson"])["crs"]
