@@ -19,7 +19,7 @@ from tests.io.test_writers_metadata import NUMERIC, field_types, ogrinfo
 
 runner = CliRunner()
 BASE = ["forecast", "--dataset", "synth", "--start", "2022-06-01", "--horizon", "7d",
-        "--study-area", "hull", "--json", "--quiet"]
+        "--study-area", "hull", "--json", "--quiet", "--no-pack"]
 
 
 @pytest.fixture(scope="module")
@@ -163,3 +163,32 @@ def test_every_output_opens_in_gdal_with_crs_and_numeric_fields(
         assert types["expected_harm"] in NUMERIC
     assert "window_start=2022-06-01T00:00:00+01:00" in gpkg
     assert "study_area_source=" in gpkg and "study_area_km2=" in gpkg
+
+
+def test_the_map_is_a_briefing_map_and_the_pack_a_pdf(tmp_path: Path, store: Store) -> None:
+    code, out = _run(tmp_path, "--method", "kde", "--pack")
+    assert code == 0, out
+    files = {k: Path(v) for k, v in json.loads(out)["files"].items()}
+    assert files["pdf"].name == "synth_kde_grid250m_7d_2022-06-01.pdf"
+    assert files["pdf"].read_bytes()[:5] == b"%PDF-"
+    from PIL import Image
+
+    with Image.open(files["png"]) as png:
+        width, height = png.size  # the briefing map: A4 landscape at 150 dpi
+    assert 1700 < width < 1800 and 1200 < height < 1280
+    code, out = _run(tmp_path, "--method", "kde", "--pack")
+    assert code != 0 and "exists: pass --force to overwrite it" in out
+
+
+def test_forecast_options_follow_the_cli_conventions() -> None:
+    import typer
+    from typer.core import TyperOption
+
+    command = typer.main.get_command(app).commands["forecast"]  # type: ignore[attr-defined]
+    for param in command.params:
+        assert param.help, param.name
+    opts = {o for p in command.params if isinstance(p, TyperOption) for o in p.opts}
+    assert {"-d", "--dataset", "--home", "--out", "--quiet", "--json", "--force",
+            "--bandwidth", "--lookback"} <= opts
+    start = next(p for p in command.params if p.name == "start")
+    assert "a time without a zone is" in start.help and "stored in UTC" in start.help

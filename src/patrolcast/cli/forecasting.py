@@ -1,14 +1,25 @@
-"""``patrolcast forecast``: a forecast for the next window, written as GIS, CSV and PNG."""
+"""``patrolcast forecast``: a forecast for the next window, written as GIS, CSV, a briefing
+map and a PDF briefing pack (conventions: :mod:`patrolcast.cli.options`)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import typer
+
+from patrolcast.app.times import time_help
+from patrolcast.cli.options import (
+    HOME,
+    JSON,
+    QUIET,
+    dataset_option,
+    out_folder,
+    out_option,
+    progress,
+    reading_home,
+)
 
 STAGES = {
     "reading": "reading the data and the study area",
@@ -19,30 +30,6 @@ STAGES = {
 }
 
 
-@contextmanager
-def stage_progress(label: str, *, quiet: bool) -> Iterator[Callable[[str], None]]:
-    """A rich spinner on stderr naming the stage a long forecast is in (LSOA levels take
-    20-30 s); off with ``--quiet`` and when stderr is not a terminal (logs, pipes)."""
-    from rich.console import Console
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-    console = Console(stderr=True)
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("[progress.description]{task.description}"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-        disable=quiet or not console.is_terminal,
-    ) as progress:
-        task = progress.add_task(label, total=None)
-
-        def on_stage(name: str) -> None:
-            progress.update(task, description=f"{label}: {STAGES.get(name, name)}")
-
-        yield on_stage
-
-
 def _number(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
@@ -50,13 +37,13 @@ def _number(value: Any) -> str:
 def register(app: typer.Typer) -> None:
     @app.command()
     def forecast(
-        dataset: str = typer.Option(..., "--dataset", "-d", help="Ingested dataset name."),
-        method: str = typer.Option("kde", help="naive, kde, prospective..."),
+        dataset: str = dataset_option(),
+        method: str = typer.Option("kde", help="naive, kde, prospective, etas, boosted..."),
         start: str = typer.Option(
-            "", help="Window start (ISO date or date-time; without a zone: the data's local time, "
-            "Europe/London for UK data); default: where the data ends."
+            "", help=time_help("Window start; default: where the data ends (month data: the "
+                               "first day of a month, UTC)", dataset=True),
         ),
-        horizon: str = typer.Option("7d", help="Window length: 1d, 7d, 2w, 1M..."),
+        horizon: str = typer.Option("7d", help="Window length: 8h, 1d, 7d, 2w, 1M..."),
         cell_size: float = typer.Option(250.0, "--cell-size", help="Grid cell size, metres."),
         level: str = typer.Option("grid", help="grid, or lsoa / ward / borough areas."),
         groups: str = typer.Option(
@@ -88,13 +75,18 @@ def register(app: typer.Typer) -> None:
             "default: the method's own (kde and prospective 8 weeks, naive one horizon, "
             "etas two years).",
         ),
-        out: Path = typer.Option(Path("out/forecast"), help="Output folder."),
+        pack: bool = typer.Option(
+            True, "--pack/--no-pack", help="Also write the one-page PDF briefing pack.",
+        ),
+        out: Path = out_option(Path("out/forecast"), "the GeoPackage, GeoJSON, CSV, map, "
+                               "briefing pack and snapshot"),
         force: bool = typer.Option(False, "--force", help="Overwrite existing output files."),
-        home: Path | None = typer.Option(None, help="Data home (default: settings)."),
-        quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
-        as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+        home: Path | None = HOME,
+        quiet: bool = QUIET,
+        as_json: bool = JSON,
     ) -> None:
-        """Forecast expected violence per cell or area; write GeoPackage, GeoJSON, CSV, PNG."""
+        """Forecast expected violence per cell or area; write GeoPackage, GeoJSON, CSV, a
+        briefing map (PNG) and pack (PDF), named <dataset>_<method>_<level>_<horizon>_<start>."""
         from patrolcast.evaluate.jobs import ForecastSpec, forecast_job
 
         spec = ForecastSpec.from_options(
@@ -113,10 +105,15 @@ def register(app: typer.Typer) -> None:
             select=select,
             bandwidth=bandwidth,
             lookback=lookback or None,
+            pack=pack,
         )
-        with stage_progress(f"{dataset} {spec.method} forecast", quiet=quiet) as on_stage:
-            outcome = forecast_job(spec, out_dir=out, home=home, overwrite=force,
-                                   on_stage=on_stage)
+        settings = reading_home(home)
+        label = f"{dataset} {spec.method} forecast"
+        with progress(label, quiet=quiet or as_json) as step:
+            outcome = forecast_job(
+                spec, out_dir=out_folder(out), home=settings.home, overwrite=force,
+                on_stage=lambda name: step.label(f"{label}: {STAGES.get(name, name)}"),
+            )
         if as_json:
             typer.echo(json.dumps(outcome.to_json(), indent=1))
             return

@@ -336,6 +336,7 @@ class ForecastSpec:
     start_text: str | None = None  # --start as given (a local time when it has no zone)
     bandwidth: float | None = None  # metres; None: the method's own default
     lookback: Period | None = None  # None: the method's own history
+    pack: bool = True  # the one-page PDF briefing pack beside the map
 
     @classmethod
     def from_options(
@@ -356,6 +357,7 @@ class ForecastSpec:
         select: bool = False,
         bandwidth: float | None = None,
         lookback: str | None = None,
+        pack: bool = True,
     ) -> ForecastSpec:
         if target not in ("count", "harm"):
             raise InputError(f"--target must be count or harm, not {target!r}")
@@ -388,6 +390,7 @@ class ForecastSpec:
             start_text=start,
             bandwidth=None if bandwidth is None else float(bandwidth),
             lookback=period,
+            pack=pack,
         )
 
     def params(self) -> dict[str, Any]:
@@ -526,10 +529,11 @@ def forecast_job(
     existing one is refused before any work. ``on_stage`` hears each stage as it starts
     ("reading", "fitting", "predicting", "writing").
     """
-    from patrolcast.evaluate.metrics import flag_area
     from patrolcast.evaluate.splitters import local_data_end, local_midnight_floor
     from patrolcast.forecast.naive import lookback_start
     from patrolcast.forecast.registry import make_forecaster
+    from patrolcast.io.briefing_map import write_briefing_map
+    from patrolcast.io.forecast_pack import write_forecast_pack
     from patrolcast.io.writers import (
         OutputContext,
         csv_sidecars,
@@ -538,13 +542,13 @@ def forecast_job(
         write_forecast_csv,
         write_forecast_geojson,
         write_forecast_gpkg,
-        write_forecast_map,
     )
 
     stage = on_stage or (lambda name: None)
     stage("reading")
     if study is None:
-        study = study_for(spec, home=home, store=store)
+        store = store if store is not None else open_store(home)
+        study = study_for(spec, store=store)
     events = study.events
     tz = None if events.time_precision == "month" else study.timezone
     data_stop = local_data_end(float(events.t.max()), events.time_precision, tz)
@@ -579,7 +583,8 @@ def forecast_job(
             f"of the {study.support.n_units:,} units: the areas do not cover the data"
         )
     stem = output_stem(spec, _iso(start, tz))
-    out = {kind: out_dir / f"{stem}.{kind}" for kind in ("gpkg", "geojson", "csv", "png")}
+    out = {kind: out_dir / f"{stem}.{kind}"
+           for kind in ("gpkg", "geojson", "csv", "png", *(("pdf",) if spec.pack else ()))}
     out["explain"] = out_dir / f"{stem}.explain.csv"
     out["snapshot"] = out_dir / f"{stem}.snapshot.json"
     refuse_overwrite([*out.values(), *csv_sidecars(out["csv"])], force=overwrite)
@@ -625,10 +630,6 @@ def forecast_job(
         study_area=study.study_area_json(), created_at=created,
         software=f"patrolcast {versions['patrolcast']}",
     )
-    title = (
-        f"{spec.dataset}, {spec.method}: expected {spec.target} {_iso(start, tz)[:10]} to "
-        f"{_iso(end, tz)[:10]}\n(cyan: the top 5% of the area by expected {spec.target})"
-    )
     cells = study.areas if spec.level == "grid" else None
     paths = {
         "gpkg": write_forecast_gpkg(forecast, study.support, out["gpkg"], context=context,
@@ -637,11 +638,24 @@ def forecast_job(
                                           context=context, areas=cells),
         "csv": write_forecast_csv(forecast, study.support, out["csv"], areas=study.areas,
                                   context=context),
-        "png": write_forecast_map(
-            forecast, study.support, out["png"], boundaries=study.boundaries,
-            title=title, outline=flag_area(score, study.support.unit_area, 0.05),
-        ),
     }
+    briefing = _briefing_context(spec, study, store, start=start, end=end, tz=tz,
+                                 warnings=warnings, home=home, version=versions["patrolcast"])
+    paths["png"] = write_briefing_map(score, study.support, out["png"], context=briefing)
+    if spec.pack:
+        span = "all history" if math.isinf(lookback) else f"the last {lookback:g} days"
+        evidence = [
+            ("events in the history used", f"{in_lookback:,.0f} ({span} before the start)"),
+            ("events before the start", f"{float(history.count.sum()):,.0f}"),
+            ("parameters", _parameter_text(forecast.params)),
+            ("study area", f"{context.study_area.get('source', '')} "
+                           f"({float(context.study_area.get('km2', 0)):,.1f} km2)"),
+        ]
+        paths["pdf"] = write_forecast_pack(
+            out["pdf"], map_png=paths["png"], values=score, support=study.support,
+            context=briefing, expected_total=float(forecast.expected_count.sum()),
+            evidence=evidence,
+        )
     if forecast.terms:
         paths["explain"] = _write_terms(forecast, study.support, out["explain"])
     # The snapshot a proposal can rely on (``patrolcast snapshot record --from-file``).
@@ -697,6 +711,65 @@ def forecast_job(
         study_area=study.study_area_json(),
         timezone=tz,
     )
+
+
+def _briefing_context(
+    spec: ForecastSpec, study: Study, store: Any, *, start: float, end: float,
+    tz: str | None, warnings: list[str], home: Path | None, version: str,
+) -> Any:
+    """What the briefing map and pack say besides the numbers: the study area, the window in
+    the data's zone, the data's caveats and attribution, the protective marking."""
+    from zoneinfo import ZoneInfo
+
+    import shapely
+
+    from patrolcast.config import load_settings
+    from patrolcast.io.briefing_map import BriefingContext, data_source_for
+    from patrolcast.io.writers import unit_polygons
+
+    settings = load_settings(home=home)
+    meta: dict[str, Any] = {}
+    if store is not None:
+        try:
+            meta = dict(store.meta(spec.dataset))
+        except (InputError, OSError, ValueError):
+            meta = {}
+    if study.study_area is not None:
+        area = study.study_area.geometry
+    else:  # areas without a study area: the areas themselves
+        area = shapely.union_all(unit_polygons(study.support), grid_size=1.0)
+    zone = ZoneInfo(tz or "UTC")
+    groups = tuple(spec.groups or ())
+    violent = set(groups) <= set(VIOLENCE_GROUPS)
+    offences = "violent offences" if violent else f"{', '.join(groups)} offences"
+    return BriefingContext(
+        study_area=area,
+        window_start=from_days(start).astimezone(zone),
+        window_end=from_days(end).astimezone(zone),
+        method=spec.method,
+        data=data_source_for(str(meta.get("kind", "")), meta.get("mapping")),
+        target=spec.target,
+        offences=offences,
+        dataset=spec.dataset,
+        marking=settings.organisation.protective_marking,
+        shared_data=settings.shared_data,
+        timezone=tz or "UTC",
+        version=version,
+        notes=tuple(warnings),
+    )
+
+
+def _parameter_text(params: dict[str, Any]) -> str:
+    """``bandwidth 300 m, look-back 56 days`` (the parameters a reader asks about)."""
+    parts = []
+    if params.get("bandwidth") is not None:
+        parts.append(f"bandwidth {float(params['bandwidth']):g} m")
+    for key in ("lookback_days", "history_days"):
+        value = params.get(key)
+        if value is not None:
+            parts.append("look-back all history" if value == "all"
+                         else f"look-back {float(value):g} days")
+    return ", ".join(parts) or "the method's defaults"
 
 
 def _jsonable(params: dict[str, Any]) -> dict[str, Any]:
