@@ -80,25 +80,36 @@ def setup_axes(ax: Axes, extent: tuple[float, ...]) -> None:
         spine.set_color("#666666")
 
 
-def plot_geoms(ax: Axes, geoms: Any, **style: Any) -> None:
+def plot_geoms(ax: Axes, geoms: Any, tolerance: float = 0.0, **style: Any) -> None:
     import geopandas as gpd
 
     series = gpd.GeoSeries(list(geoms))
+    if tolerance > 0:  # below a pixel: invisible, and much faster to draw
+        series = series.simplify(tolerance, preserve_topology=False)
     if len(series):
         series.plot(ax=ax, **style)
 
 
-def context_areas(ax: Axes, layers: Sequence[ContextLayer]) -> None:
-    """Land inside the context areas in white (outside any: the grey background)."""
+def pixel_size(ax: Axes, extent: tuple[float, ...]) -> float:
+    """Map units per pixel of ``ax`` (drawing detail finer than half of it is not seen)."""
+    width = ax.get_window_extent().width
+    return float(extent[2] - extent[0]) / max(width, 1.0)
+
+
+def context_areas(ax: Axes, layers: Sequence[ContextLayer], tolerance: float = 0.0) -> None:
+    """Land inside the coarsest context area (force area, city limits) in white; outside it
+    (sea, lake, another country) the grey background."""
     import shapely
 
     areas = [layer for layer in layers if layer.source.geometry == "area"]
     if areas:
-        land = shapely.union_all(np.concatenate([layer.geometries for layer in areas]))
-        plot_geoms(ax, [land], color="white", linewidth=0, zorder=1)
+        land = shapely.union_all(areas[0].geometries)
+        plot_geoms(ax, [land], tolerance, color="white", linewidth=0, zorder=1)
 
 
-def values(ax: Axes, v: npt.NDArray[np.float64], support: Support, vmax: float) -> ScalarMappable:
+def values(
+    ax: Axes, v: npt.NDArray[np.float64], support: Support, vmax: float, tolerance: float = 0.0
+) -> ScalarMappable:
     import matplotlib as mpl
     from matplotlib.colors import Normalize
 
@@ -127,28 +138,39 @@ def values(ax: Axes, v: npt.NDArray[np.float64], support: Support, vmax: float) 
         colours = cmap(norm(v))
         colours[:, 3] = 0.85
         plot_geoms(
-            ax, support.geometry_array, color=colours, linewidth=0.15, edgecolor="white", zorder=2
+            ax,
+            support.geometry_array,
+            tolerance,
+            color=colours,
+            linewidth=0.15,
+            edgecolor="white",
+            zorder=2,
         )
     else:
         raise InputError(f"cannot map a support of type {type(support).__name__}")
     return mpl.cm.ScalarMappable(norm=norm, cmap=cmap)
 
 
-def context_lines(ax: Axes, layers: Sequence[ContextLayer], study_area: Any) -> None:
+def context_lines(
+    ax: Axes, layers: Sequence[ContextLayer], study_area: Any, tolerance: float = 0.0
+) -> None:
     """Boundaries and roads over the values, then the study area's edge on top."""
     import shapely
 
     for layer in layers:
         if layer.source.geometry == "line":
             colour, width, z = _ROAD_STYLE
-            plot_geoms(ax, layer.geometries, color=colour, linewidth=width, alpha=0.55, zorder=z)
+            plot_geoms(
+                ax, layer.geometries, tolerance, color=colour, linewidth=width, alpha=0.55, zorder=z
+            )
         else:
             colour, width, z = _AREA_STYLE.get(layer.kind, ("#777777", 0.5, 4))
             edges = shapely.boundary(layer.geometries)
-            plot_geoms(ax, edges, color=colour, linewidth=width, zorder=z)
+            plot_geoms(ax, edges, tolerance, color=colour, linewidth=width, zorder=z)
     plot_geoms(
         ax,
         [shapely.boundary(study_area)],
+        tolerance,
         color="black",
         linewidth=1.8,
         linestyle=(0, (5, 2)),

@@ -370,9 +370,10 @@ def briefing_figure(
     places = top_places(v, support, context.top_n, layers)
     vmax, capped = draw.colour_cap(v, context.cap_percentile)
     draw.setup_axes(ax, extent)
-    draw.context_areas(ax, layers)
-    mappable = draw.values(ax, v, support, vmax)
-    draw.context_lines(ax, layers, context.study_area)
+    tolerance = draw.pixel_size(ax, extent) / 2
+    draw.context_areas(ax, layers, tolerance)
+    mappable = draw.values(ax, v, support, vmax, tolerance)
+    draw.context_lines(ax, layers, context.study_area, tolerance)
     draw.place_names(ax, layers, extent)
     draw.top_outline(ax, support, places)
     draw.scale_bar(ax, extent, support.crs)
