@@ -242,3 +242,20 @@ def test_chicago_map_stays_on_land_inside_the_city_limits(shared_data: Path) -> 
     assert (xmin + xmax) / 2 == pytest.approx((cx0 + cx1) / 2, abs=1.0)
     assert "City of Chicago Data Portal" in _texts(fig)
     assert places and all(p.name for p in places)  # named after community areas
+
+
+def test_rank_numbers_of_crowded_places_move_apart() -> None:
+    from matplotlib.figure import Figure
+
+    from patrolcast.io._briefing_draw import label_offsets
+    from patrolcast.io.briefing_map import TopPlace
+
+    fig = Figure(figsize=(6, 4), dpi=150)
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.set_xlim(0, 30_000)
+    ax.set_ylim(0, 20_000)
+    same = [TopPlace(r, f"u{r}", "", 1.0, 10_000.0, 10_000.0) for r in (1, 2, 3)]
+    apart = [TopPlace(1, "a", "", 1.0, 1_000.0, 1_000.0), TopPlace(2, "b", "", 1.0, 9e3, 9e3)]
+    offsets = label_offsets(ax, same)
+    assert offsets[0] == (0.0, 0.0) and len(set(offsets)) == 3  # the first stays on its place
+    assert label_offsets(ax, apart) == [(0.0, 0.0), (0.0, 0.0)]

@@ -226,10 +226,13 @@ def top_outline(ax: Axes, support: Support, places: Sequence[TopPlace]) -> None:
         return
     plot_geoms(ax, edges, color=HALO, linewidth=3.6, zorder=9)
     plot_geoms(ax, edges, color=OUTLINE, linewidth=1.5, zorder=10)
-    for place in places:
+    for place, offset in zip(places, label_offsets(ax, places), strict=True):
+        crowded = offset != (0.0, 0.0)
         ax.annotate(
             str(place.rank),
             (place.x, place.y),
+            xytext=offset,
+            textcoords="offset points",
             ha="center",
             va="center",
             fontsize=8,
@@ -237,7 +240,45 @@ def top_outline(ax: Axes, support: Support, places: Sequence[TopPlace]) -> None:
             color=OUTLINE,
             zorder=11,
             path_effects=halo(2.6),
+            arrowprops={"arrowstyle": "-", "color": OUTLINE, "lw": 0.6} if crowded else None,
         )
+
+
+_OFFSETS = (
+    (0.0, 0.0),
+    (0.0, 13.0),
+    (13.0, 0.0),
+    (0.0, -13.0),
+    (-13.0, 0.0),
+    (11.0, 11.0),
+    (-11.0, 11.0),
+    (11.0, -11.0),
+    (-11.0, -11.0),
+    (0.0, 24.0),
+    (24.0, 0.0),
+    (0.0, -24.0),
+    (-24.0, 0.0),
+)
+
+
+def label_offsets(ax: Axes, places: Sequence[TopPlace]) -> list[tuple[float, float]]:
+    """Offsets in points for the rank numbers, so that no two overlap (greedy, by rank).
+
+    A number sits on its place when there is room; otherwise it moves out along one of a few
+    directions (a leader line joins it to its place).
+    """
+    points_per_pixel = 72.0 / ax.figure.dpi
+    centres = ax.transData.transform([(p.x, p.y) for p in places]) * points_per_pixel
+    placed: list[tuple[float, float]] = []
+    out = []
+    for x, y in centres:
+        for dx, dy in _OFFSETS:
+            cx, cy = x + dx, y + dy
+            if all(abs(cx - px) >= 10.0 or abs(cy - py) >= 10.0 for px, py in placed):
+                break
+        placed.append((cx, cy))
+        out.append((dx, dy))
+    return out
 
 
 def _unit_factor(crs: str) -> float:
