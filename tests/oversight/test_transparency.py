@@ -158,7 +158,7 @@ def test_html_and_geojson(
     assert "checked by integer programming" in page  # the ATRS record states the protection
     # no external assets (the one link is the licence's, followed only by a reader)
     assert not re.search(r"<(script|link|img|iframe)\b|\bsrc=|url\(", page, flags=re.I)
-    assert [u for u in re.findall(r"https?://[^'\"\s)]+", page)] == [OGL_URL]
+    assert set(re.findall(r"https?://[^'\"\s)]+", page)) == {OGL_URL}
     doc = json.loads(write_geojson(report, tmp_path / "t.geojson").read_text())
     assert doc["type"] == "FeatureCollection"
     names = {f["properties"]["name"] for f in doc["features"]}

@@ -96,7 +96,7 @@ def test_the_settings_organisation_fills_the_atrs_fields(
     assert report.warnings == [] and report.organisation == "Example Constabulary"
     page = write_html(report, tmp_path / "t.html").read_text(encoding="utf-8")
     assert "set in configuration" not in page and "set [organisation]" not in page
-    assert "role='alert'" not in page
+    assert 'role="alert"' not in page
     assert "Example Constabulary" in page
 
 
@@ -107,9 +107,9 @@ def test_an_unset_organisation_is_a_visible_warning(
     (warning,) = report.warnings
     assert "not configured" in warning and "[organisation]" in warning
     page = write_html(report, tmp_path / "t.html").read_text(encoding="utf-8")
-    alert = re.search(r"<p class='warning' role='alert'>(.*?)</p>", page)
+    alert = re.search(r'<p class="warning" role="alert">(.*?)</p>', page)
     assert alert is not None and "not configured" in alert.group(1)
-    assert page.index("role='alert'") < page.index("<h2>Headline")  # at the top
+    assert page.index('role="alert"') < page.index("<h2>Headline")  # at the top
     assert summary_lines(report)[0].startswith("WARNING: The deploying organisation")
     assert json.loads(write_json(report, tmp_path / "t.json").read_text())["warnings"] == [
         warning]
@@ -201,3 +201,21 @@ def test_terminal_summary_is_readable_lines(
     for title in report.titles.values():
         assert any(line.startswith(title) for line in lines), title
     assert lines[-1] == OGL_ATTRIBUTION
+
+
+def test_html_and_pdf_from_the_document_templates(
+    scenario: tuple[list[DeploymentRecord], datetime], tmp_path: Path,
+) -> None:
+    from patrolcast.oversight.transparency import write_pdf
+
+    report = _report(scenario, replace(FORCE, public_marking="OFFICIAL <public>"))
+    page = write_html(report, tmp_path / "t.html").read_text(encoding="utf-8")
+    assert page.count("OFFICIAL &lt;public&gt;") == 2  # marking top and bottom, escaped
+    assert "<style>" in page and "@page" in page  # the shared briefing stylesheet, inlined
+    pdf = write_pdf(report, tmp_path / "t.pdf")
+    assert pdf.read_bytes()[:5] == b"%PDF-"
+    from pypdf import PdfReader
+
+    text = " ".join(p.extract_text() for p in PdfReader(pdf).pages)
+    assert "June 2025" in text and "Open Government Licence v3.0" in text
+    assert "OFFICIAL <public>" in text

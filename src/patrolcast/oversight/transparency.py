@@ -3,7 +3,9 @@
 For one calendar month of proposals: deployments by borough and outcome, by trigger type and
 outcome, authorised durations, extensions, authorising rank, plus the algorithm described under
 the UK Algorithmic Transparency Recording Standard (:mod:`patrolcast.oversight.atrs`). Written
-as HTML (self-contained: no scripts, no external assets), CSV (long format, every text cell
+as HTML from the shared document templates (``io/templates/transparency.html`` over
+``base.html``: self-contained, no scripts, no external assets; :func:`write_pdf` prints the same
+document to an A4 PDF with the public marking on every page), CSV (long format, every text cell
 escaped against formula injection), JSON, GeoJSON (borough polygons in WGS84, RFC 7946, with
 the suppressed counts as properties) and, when given, the audit log's public key
 (``write_public_key``) so that anyone can verify the signed audit exports.
@@ -41,7 +43,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import html
 import json
 import math
 from collections import Counter
@@ -89,6 +90,7 @@ __all__ = [
     "write_geojson",
     "write_html",
     "write_json",
+    "write_pdf",
     "write_public_key",
 ]
 
@@ -762,78 +764,59 @@ def _escaped(cells: list[Any]) -> list[Any]:
     return [escape_csv_cell(c) if isinstance(c, str) else c for c in cells]
 
 
-_CSS = (
-    "body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}"
-    "table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #999;padding:.25rem .5rem;"
-    "text-align:right}th:first-child,td:first-child{text-align:left}caption{text-align:left;"
-    "font-weight:bold}dt{font-weight:bold;margin-top:.5rem}"
-    ".warning{border:3px solid #b00;background:#fee;padding:.5rem 1rem}"
-    ".marking{text-align:center;font-weight:bold;letter-spacing:.05em}"
-)
+def _document(report: TransparencyReport) -> str:
+    """The report as HTML from ``io/templates/transparency.html`` (autoescaped, A4 in print,
+    the public marking on every page; nothing external loaded)."""
+    from patrolcast.io.documents import render
 
-
-def _html_table(title: str, table: SuppressedTable) -> str:
-    shown = table.display
-    e = html.escape
-    head = "".join(f"<th scope='col'>{e(str(c))}</th>" for c in shown.columns)
-    rows = []
-    for row in shown.index:
-        cells = "".join(f"<td>{e(str(shown.loc[row, c]))}</td>" for c in shown.columns)
-        rows.append(f"<tr><th scope='row'>{e(str(row))}</th>{cells}</tr>")
-    return (
-        f"<table><caption>{e(title)}</caption><thead><tr><th></th>{head}</tr></thead>"
-        f"<tbody>{''.join(rows)}</tbody></table>"
+    headline = []
+    for k, v in report.headline.items():
+        flag = report.headline_flags.get(k, "")
+        shown = f"{v} ({flag})" if flag and isinstance(v, str) and flag not in v else str(v)
+        headline.append((k.replace("_", " "), shown))
+    tables = []
+    for name, table in report.tables.items():
+        shown_table = table.display
+        tables.append({
+            "title": report.titles[name],
+            "columns": [str(c) for c in shown_table.columns],
+            "rows": [{"name": str(row), "cells": [str(shown_table.loc[row, c])
+                                                  for c in shown_table.columns]}
+                     for row in shown_table.index],
+        })
+    return render(
+        "transparency.html",
+        marking=report.public_marking,
+        title=f"Targeted patrols: transparency report, {report.period}",
+        subtitle=report.organisation or "",
+        footer=OGL_ATTRIBUTION,
+        organisation=report.organisation,
+        month_start=report.month_start,
+        generated=report.generated_at.astimezone(UTC).isoformat(timespec="minutes"),
+        warnings=report.warnings,
+        headline=headline,
+        tables=tables,
+        notes=report.notes,
+        public_key=report.audit_public_key_pem,
+        fingerprint=report.audit_public_key_fingerprint or "",
+        atrs=[(section, list(fields.items())) for section, fields in report.atrs.items()],
+        licence_url=OGL_URL,
     )
 
 
 def write_html(report: TransparencyReport, path: Path) -> Path:
     """A self-contained HTML page (no scripts, no external assets); all text escaped."""
-    e = html.escape
-    parts = [
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
-        f"<title>Targeted patrols: transparency report {e(report.month)}</title>",
-        f"<style>{_CSS}</style></head><body>",
-        f"<p class='marking'>{e(report.public_marking)}</p>",
-        f"<h1>Targeted patrols: transparency report, {e(report.period)}</h1>",
-        f"<p>{e(report.organisation or '(organisation not configured)')}. Month starting "
-        f"<time datetime='{e(report.month_start)}'>{e(report.month_start)}</time>; generated "
-        f"{e(report.generated_at.astimezone(UTC).isoformat(timespec='minutes'))} UTC.</p>",
-    ]
-    parts.extend(f"<p class='warning' role='alert'><strong>Warning:</strong> {e(w)}</p>"
-                 for w in report.warnings)
-    parts.append("<h2>Headline</h2><dl>")
-    for k, v in report.headline.items():
-        flag = report.headline_flags.get(k, "")
-        shown = f"{v} ({flag})" if flag and isinstance(v, str) and flag not in v else str(v)
-        parts.append(f"<dt>{e(k.replace('_', ' '))}</dt><dd>{e(shown)}</dd>")
-    parts.append("</dl><h2>Tables</h2>")
-    for name, table in report.tables.items():
-        parts.append(_html_table(report.titles[name], table))
-    parts.append("<h2>Notes</h2><ul>")
-    parts.extend(f"<li>{e(n)}</li>" for n in report.notes)
-    parts.append("</ul>")
-    if report.audit_public_key_pem is not None:
-        parts.append(
-            "<h2>Verifying the audit log</h2><p>Exports of the audit log are signed with "
-            "Ed25519. Their signature can be checked with this public key, fingerprint "
-            f"<code>{e(report.audit_public_key_fingerprint or '')}</code>:</p>"
-            f"<pre>{e(report.audit_public_key_pem)}</pre>"
-        )
-    parts.append("<h2>Algorithmic Transparency Recording Standard record</h2>")
-    for section, fields in report.atrs.items():
-        parts.append(f"<h3>{e(section)}</h3><dl>")
-        parts.extend(f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in fields.items())
-        parts.append("</dl>")
-    parts.append(
-        "<footer><p>Contains public sector information licensed under the "
-        f"<a href='{OGL_URL}' rel='license'>Open Government Licence v3.0</a>.</p>"
-        f"<p class='marking'>{e(report.public_marking)}</p></footer>"
-    )
-    parts.append("</body></html>")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(parts), encoding="utf-8")
+    path.write_text(_document(report), encoding="utf-8")
     return path
+
+
+def write_pdf(report: TransparencyReport, path: Path) -> Path:
+    """The same document printed to PDF (WeasyPrint; A4, the public marking on every page)."""
+    from patrolcast.io.documents import write_pdf as print_pdf
+
+    return print_pdf(_document(report), Path(path))
 
 
 def write_geojson(
