@@ -73,7 +73,12 @@ def transparency_page(folder: Path, month: str | None) -> str:
     parts = [intro, f"<nav aria-label='Published months'><ul class='months'>{nav}</ul></nav>",
              f"<h2>Report for {e(chosen)}</h2>",
              f"<p>Generated <time class='local-time' datetime='{e(doc['generated_at'])}'>"
-             f"{e(doc['generated_at'])}</time>.</p>", "<h3>Headline</h3><dl class='headline'>"]
+             f"{e(doc['generated_at'])}</time>"
+             + (f" by {e(str(doc['organisation']))}" if doc.get("organisation") else "")
+             + ".</p>"]
+    parts.extend(f"<p class='warning' role='alert'><strong>Warning:</strong> {e(str(w))}</p>"
+                 for w in doc.get("warnings", []))  # e.g. the organisation is not configured
+    parts.append("<h3>Headline</h3><dl class='headline'>")
     flags = doc.get("headline_flags", {})
     for key, value in doc.get("headline", {}).items():
         flag = f" ({flags[key]})" if flags.get(key) else ""
@@ -97,4 +102,6 @@ def transparency_page(folder: Path, month: str | None) -> str:
             parts.append(f"<h4>{e(section)}</h4><dl>" + "".join(
                 f"<dt>{e(k)}</dt><dd>{e(str(v))}</dd>" for k, v in fields.items()) + "</dl>")
     parts.append(_downloads(folder, chosen))
+    if doc.get("licence"):
+        parts.append(f"<p class='licence'>{e(str(doc['licence']))}</p>")
     return "".join(parts)
