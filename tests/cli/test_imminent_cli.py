@@ -45,7 +45,7 @@ def _west_count(store: Store) -> tuple[int, int]:
 
 def test_near_repeat_keeps_the_events_inside_the_boundary(store: Store, west_half: Path) -> None:
     result = runner.invoke(
-        app, ["near-repeat", "-d", "synth", "--boundary", str(west_half), "--permutations", "9",
+        app, ["near-repeat", "-d", "synth", "--boundary", str(west_half), "--permutations", "19",
               "--json"],
     )  # fmt: skip
     assert result.exit_code == 0, result.stdout
@@ -60,7 +60,7 @@ def test_near_repeat_keeps_the_events_inside_the_boundary(store: Store, west_hal
 
 def test_near_repeat_hull_warns_and_keeps_everything(store: Store) -> None:
     result = runner.invoke(
-        app, ["near-repeat", "-d", "synth", "--study-area", "hull", "--permutations", "9"]
+        app, ["near-repeat", "-d", "synth", "--study-area", "hull", "--permutations", "19"]
     )
     assert result.exit_code == 0, result.stdout
     assert "0 events outside left out" in result.stdout
@@ -81,7 +81,7 @@ def test_alert_grid_and_history_stay_inside_the_boundary(store: Store, west_half
     result = runner.invoke(
         app, ["alert", "-d", "synth", "--boundary", str(west_half), "--x", str(X0 + 625),
               "--y", str(Y0 + 625), "--time", "2022-06-01T12:00Z", "--offence", "assault",
-              "--permutations", "9", "--json"],
+              "--permutations", "19", "--json"],
     )  # fmt: skip
     assert result.exit_code == 0, result.stdout
     doc = json.loads(result.stdout)

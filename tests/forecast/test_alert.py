@@ -112,6 +112,9 @@ class _Store:
     def datasets(self) -> list[dict[str, Any]]:
         return [{"name": "sim", "kind": "incidents"}]
 
+    def meta(self, dataset: str) -> dict[str, Any]:
+        return self.datasets()[0]
+
     def events(self, dataset: str, **_: Any) -> EventSet:
         if dataset != "sim":
             raise InputError(f"no dataset {dataset!r}")
@@ -122,6 +125,7 @@ class _Store:
 def store(monkeypatch: pytest.MonkeyPatch, events: EventSet, tmp_path: Path) -> _Store:
     s = _Store(events, tmp_path)
     monkeypatch.setattr("patrolcast.evaluate.jobs.open_store", lambda home=None: s)
+    monkeypatch.setenv("PATROLCAST_HOME", str(tmp_path))  # commands read this home
     return s
 
 
@@ -185,8 +189,10 @@ def test_cli_near_repeat_json(tmp_path: Path, store: _Store) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--time", "2019-06-01T10:00"], "no zone"),
-        (["--time", "yesterday"], "bad time"),
+        # the one time rule: no zone = the dataset's own (here Europe/London), so a time in
+        # the spring-forward gap never happened
+        (["--time", "2019-03-31T01:30"], "does not exist in Europe/London"),
+        (["--time", "yesterday"], "--time: cannot read time"),
         (["--x", "1"], "both --x and --y"),
         (["--x", "1", "--y", "2", "--lon", "0", "--lat", "51"], "not both"),
     ],
@@ -286,14 +292,14 @@ def test_alert_model_choice_uses_marks_only_when_supported() -> None:
 
 
 def test_cli_alert_backtest_json(tmp_path: Path, store: _Store) -> None:
-    png = tmp_path / "lift.png"
     result = runner.invoke(
         app,
         [
             "alert", "backtest", "-d", "sim", "--study-area", "hull",
             "--start", from_days(START + 300).isoformat(),
             "--end", from_days(START + 315).isoformat(), "--refit-days", "20",
-            "--history-days", "120", "--permutations", "19", "--json", "--png", str(png),
+            "--history-days", "120", "--permutations", "19", "--json",
+            "--out", str(tmp_path / "out"),
         ],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
@@ -301,7 +307,17 @@ def test_cli_alert_backtest_json(tmp_path: Path, store: _Store) -> None:
     assert set(doc["rules"]) >= {"issued", "model", "knox", "fixed"}
     assert doc["incidents"] == doc["rules"]["fixed"]["alerts"] > 0
     assert len(doc["fits"]) == 1 and all("converged" in f for f in doc["fits"])
-    assert png.stat().st_size > 1000
+    assert Path(doc["files"]["png"]).stat().st_size > 1000
+    assert json.loads(Path(doc["files"]["json"]).read_text())["incidents"] == doc["incidents"]
+    # run again: the scheduled fit is read back from the model store, same scores
+    again = runner.invoke(app, ["alert", "backtest", "-d", "sim", "--study-area", "hull",
+                                "--start", from_days(START + 300).isoformat(),
+                                "--end", from_days(START + 315).isoformat(),
+                                "--refit-days", "20", "--history-days", "120",
+                                "--permutations", "19", "--json"])  # fmt: skip
+    doc2 = json.loads(again.stdout)
+    assert doc2["fits"][0]["fit_used"]["reused"] is True
+    assert doc2["rules"] == doc["rules"]
     bad = runner.invoke(app, ["alert", "backtest", "-d", "sim", "--study-area", "hull",
                               "--start", "2020-01-01T00:00Z",
                               "--end", "2020-02-01T00:00Z", "--offences", "robbery"])  # fmt: skip

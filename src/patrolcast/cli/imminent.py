@@ -3,27 +3,34 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import typer
 
+from patrolcast.app.times import time_help
+from patrolcast.cli.options import (
+    HOME,
+    JSON,
+    PERMUTATIONS,
+    QUIET,
+    dataset_option,
+    out_folder,
+    out_option,
+    progress,
+    reading_home,
+)
 from patrolcast.errors import InputError
 
 
-def parse_when(text: str) -> float:
-    """ISO date-time with a zone (``Z`` or ``+01:00``) to days since the epoch (UTC)."""
+def dataset_time(text: str, dataset: str, home: Path | None, option: str) -> float:
+    """A time typed for ``dataset`` (the one time rule: no zone = the dataset's own zone)."""
+    from patrolcast.app.times import parse_dataset_time
+    from patrolcast.evaluate.jobs import open_store
     from patrolcast.events import to_days
 
-    try:
-        when = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise InputError(f"bad time {text!r}: use ISO 8601, e.g. 2019-06-01T22:30-04:00") from None
-    if when.tzinfo is None:
-        raise InputError(f"time {text!r} has no zone: add Z (UTC) or an offset such as -04:00")
-    return to_days(when)
+    return to_days(parse_dataset_time(text, open_store(home), dataset, option=option))
 
 
 def parse_bands(text: str, what: str) -> tuple[float, ...]:
@@ -86,6 +93,7 @@ def _model_store(home: Path | None) -> Any:
     from patrolcast.evaluate.jobs import open_store
     from patrolcast.forecast.model_store import ModelStore
 
+    reading_home(home)  # the data are there: a missing home is refused, never created
     return ModelStore(Path(open_store(home).root).parent / "models")
 
 
@@ -106,12 +114,12 @@ def _print_area(doc: dict[str, Any]) -> None:
         typer.echo(f"warning: {warning}")
 
 
-def _in_period(events: Any, dataset: str, start: str, end: str) -> Any:
+def _in_period(events: Any, dataset: str, start: str, end: str, home: Path | None) -> Any:
     keep = np.ones(len(events), dtype=bool)
     if start:
-        keep &= events.t >= parse_when(start)
+        keep &= events.t >= dataset_time(start, dataset, home, "--start")
     if end:
-        keep &= events.t < parse_when(end)
+        keep &= events.t < dataset_time(end, dataset, home, "--end")
     events = events.select(keep)
     if len(events) == 0:
         raise InputError(f"dataset {dataset!r} has no events for these groups and dates")
@@ -123,13 +131,13 @@ def register(app: typer.Typer) -> None:
 
     @app.command("near-repeat")
     def near_repeat(
-        dataset: str = typer.Option(..., "--dataset", "-d", help="Ingested dataset name."),
+        dataset: str = dataset_option(),
         groups: str = typer.Option("", help="Offence groups (comma-separated); default all."),
-        start: str = typer.Option("", help="First time included (ISO with zone)."),
-        end: str = typer.Option("", help="End of the period, excluded (ISO with zone)."),
+        start: str = typer.Option("", help=time_help("First time included", dataset=True)),
+        end: str = typer.Option("", help=time_help("End of the period, excluded", dataset=True)),
         space_bands: str = typer.Option("0,100,200,400", help="Distance band edges, metres."),
         time_bands: str = typer.Option("0,7,14,28", help="Time band edges, days."),
-        permutations: int = typer.Option(999, help="Monte Carlo shuffles of the times."),
+        permutations: int = PERMUTATIONS,
         seed: int = typer.Option(0, help="Seed of the shuffles."),
         metric: str = typer.Option("euclidean", help="Distance: euclidean or manhattan."),
         same_location: bool = typer.Option(
@@ -147,23 +155,29 @@ def register(app: typer.Typer) -> None:
         layer: str = typer.Option("", help=LAYER_HELP),
         where: str = typer.Option("", help=WHERE_HELP),
         study_area: str = typer.Option("default", "--study-area", help=STUDY_AREA_HELP),
-        home: Path | None = typer.Option(None, help="Data home (default: settings)."),
-        as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+        home: Path | None = HOME,
+        quiet: bool = QUIET,
+        as_json: bool = JSON,
     ) -> None:
         """Knox test of near repeats: observed/expected pairs per distance and time band."""
         from patrolcast.forecast.near_repeat import knox_test, plot_knox
 
-        study = _study(dataset, groups, home, boundary=boundary, layer=layer, where=where,
-                       study_area=study_area)  # fmt: skip
-        events = _in_period(study.events, dataset, start, end)
-        result = knox_test(
-            events.t, events.x, events.y,
-            space_bands=parse_bands(space_bands, "space"),
-            time_bands=parse_bands(time_bands, "time"),
-            permutations=permutations, seed=seed, time_precision=events.time_precision,
-            metric=metric.strip().lower(), same_location=same_location,
-            block_length=block_length, time_unit=time_unit.strip().lower(),
-        )  # fmt: skip
+        reading_home(home)
+        label = f"{dataset} near repeats"
+        with progress(label, quiet=quiet or as_json) as step:
+            step.label(f"{label}: reading the data and the study area")
+            study = _study(dataset, groups, home, boundary=boundary, layer=layer, where=where,
+                           study_area=study_area)  # fmt: skip
+            events = _in_period(study.events, dataset, start, end, home)
+            step.label(f"{label}: {len(events):,} events, {permutations} permutations")
+            result = knox_test(
+                events.t, events.x, events.y,
+                space_bands=parse_bands(space_bands, "space"),
+                time_bands=parse_bands(time_bands, "time"),
+                permutations=permutations, seed=seed, time_precision=events.time_precision,
+                metric=metric.strip().lower(), same_location=same_location,
+                block_length=block_length, time_unit=time_unit.strip().lower(),
+            )  # fmt: skip
         if png is not None:
             plot_knox(result, png, title=f"Near repeats: {dataset}")
         if nrc_csv is not None:
@@ -198,8 +212,8 @@ def register(app: typer.Typer) -> None:
     @alert_app.callback(invoke_without_command=True)
     def alert(
         ctx: typer.Context,
-        dataset: str = typer.Option("", "--dataset", "-d", help="Ingested dataset name."),
-        time: str = typer.Option("", "--time", help="When it happened (ISO with zone)."),
+        dataset: str = dataset_option(required=False),
+        time: str = typer.Option("", "--time", help=time_help("When it happened", dataset=True)),
         offence: str = typer.Option("", help="Offence, e.g. 'shooting', 'fatal shooting'."),
         x: float | None = typer.Option(None, "--x", help="Easting in the dataset's CRS, m."),
         y: float | None = typer.Option(None, "--y", help="Northing in the dataset's CRS, m."),
@@ -212,7 +226,7 @@ def register(app: typer.Typer) -> None:
         min_ratio: float = typer.Option(
             0.02, help="Keep cells the incident raises by this share of their background."
         ),
-        permutations: int = typer.Option(99, help="Shuffles for the near-repeat table."),
+        permutations: int = PERMUTATIONS,
         geojson: Path | None = typer.Option(None, help="Write the raised cells as GeoJSON."),
         max_fit_age: float = typer.Option(
             28.0, help="Reuse a stored fit at most this many days old (conditioned on the events "
@@ -227,8 +241,9 @@ def register(app: typer.Typer) -> None:
         layer: str = typer.Option("", help=LAYER_HELP),
         where: str = typer.Option("", help=WHERE_HELP),
         study_area: str = typer.Option("default", "--study-area", help=STUDY_AREA_HELP),
-        home: Path | None = typer.Option(None, help="Data home (default: settings)."),
-        as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+        home: Path | None = HOME,
+        quiet: bool = QUIET,
+        as_json: bool = JSON,
     ) -> None:
         """Cells whose risk a new serious incident raises, by how much, and for how long.
 
@@ -246,51 +261,58 @@ def register(app: typer.Typer) -> None:
         )
         from patrolcast.forecast.near_repeat import knox_test
 
-        t = parse_when(time)
+        reading_home(home)
+        t = dataset_time(time, dataset, home, "--time")
         if (x is None) != (y is None) or (lon is None) != (lat is None):
             raise InputError("give both --x and --y, or both --lon and --lat")
         if (x is None) == (lon is None):
             raise InputError("give the place as --x/--y (metres) or as --lon/--lat, not both")
         mark = mark_of_offence(offence)
-        study = _study(dataset, groups, home, cell_size=cell_size, boundary=boundary,
-                       layer=layer, where=where, study_area=study_area)  # fmt: skip
-        everything = study.events
-        if lon is not None and lat is not None:
-            from pyproj import Transformer
+        label = f"{dataset} alert"
+        with progress(label, quiet=quiet or as_json) as step:
+            step.label(f"{label}: reading the data and the study area")
+            study = _study(dataset, groups, home, cell_size=cell_size, boundary=boundary,
+                           layer=layer, where=where, study_area=study_area)  # fmt: skip
+            everything = study.events
+            if lon is not None and lat is not None:
+                from pyproj import Transformer
 
-            tr = Transformer.from_crs("EPSG:4326", everything.crs, always_xy=True)
-            x, y = (float(v) for v in tr.transform(lon, lat))
-        assert x is not None and y is not None
-        if study.study_area is not None and not bool(study.study_area.contains([x], [y])[0]):
-            raise InputError(
-                f"the incident ({x:.0f}, {y:.0f}) lies outside the study area "
-                f"({study.study_area.source}): pass --boundary with an area that holds it"
-            )
-        history = everything.select(everything.t >= t - history_days).before(t)
-        if len(history) < 20:
-            raise InputError(
-                f"only {len(history)} events in the {history_days:g} days before {time}: "
-                "too few to fit a model (is the time inside the data's period?)"
-            )
-        from patrolcast.forecast.model_store import fit_key
+                tr = Transformer.from_crs("EPSG:4326", everything.crs, always_xy=True)
+                x, y = (float(v) for v in tr.transform(lon, lat))
+            assert x is not None and y is not None
+            area = study.study_area
+            if area is not None and not bool(area.contains([x], [y])[0]):
+                raise InputError(
+                    f"the incident ({x:.0f}, {y:.0f}) lies outside the study area "
+                    f"({area.source}): pass --boundary with an area that holds it"
+                )
+            history = everything.select(everything.t >= t - history_days).before(t)
+            if len(history) < 20:
+                raise InputError(
+                    f"only {len(history)} events in the {history_days:g} days before {time}: "
+                    "too few to fit a model (is the time inside the data's period?)"
+                )
+            from patrolcast.forecast.model_store import fit_key
 
-        key = fit_key(dataset, study.study_area_json(), {
-            "use": "alert", "groups": sorted(_groups(groups) or []), "history_days": history_days,
-            "kernel": _kernel(kernel),
-        })  # fmt: skip
-        model, choice, used = alert_model(
-            everything, t, store=_model_store(home), key=key, max_age_days=max_fit_age,
-            refit=refit, history_days=history_days, kernel=_kernel(kernel),
-        )  # fmt: skip
-        grid = study.support
-        knox = knox_test(
-            history.t, history.x, history.y, permutations=permutations,
-            time_precision=history.time_precision,
-        )  # fmt: skip
-        result = serious_assault_alert(
-            model, grid, x=x, y=y, t=t, mark=mark if model.marked else None, days=days,
-            knox=knox, min_ratio=min_ratio,
-        )  # fmt: skip
+            key = fit_key(dataset, study.study_area_json(), {
+                "use": "alert", "groups": sorted(_groups(groups) or []),
+                "history_days": history_days, "kernel": _kernel(kernel),
+            })  # fmt: skip
+            step.label(f"{label}: the model (a stored fit, or a new one)")
+            model, choice, used = alert_model(
+                everything, t, store=_model_store(home), key=key, max_age_days=max_fit_age,
+                refit=refit, history_days=history_days, kernel=_kernel(kernel),
+            )  # fmt: skip
+            step.label(f"{label}: near-repeat table, {permutations} permutations")
+            knox = knox_test(
+                history.t, history.x, history.y, permutations=permutations,
+                time_precision=history.time_precision,
+            )  # fmt: skip
+            step.label(f"{label}: raised cells")
+            result = serious_assault_alert(
+                model, study.support, x=x, y=y, t=t, mark=mark if model.marked else None,
+                days=days, knox=knox, min_ratio=min_ratio,
+            )  # fmt: skip
         if geojson is not None:
             result.write_geojson(geojson)
         if as_json:
@@ -308,9 +330,11 @@ def register(app: typer.Typer) -> None:
 
     @alert_app.command("backtest")
     def alert_backtest(
-        dataset: str = typer.Option(..., "--dataset", "-d", help="Ingested dataset name."),
-        start: str = typer.Option(..., help="First incident time replayed (ISO with zone)."),
-        end: str = typer.Option(..., help="End of the replayed period, excluded (ISO)."),
+        dataset: str = dataset_option(),
+        start: str = typer.Option(..., help=time_help("First incident time replayed",
+                                                      dataset=True)),
+        end: str = typer.Option(..., help=time_help("End of the replayed period, excluded",
+                                                    dataset=True)),
         offences: str = typer.Option(
             "all", help="Which incidents issue an alert: 'all', or 'fatal' (fatal only)."
         ),
@@ -320,7 +344,7 @@ def register(app: typer.Typer) -> None:
         history_days: float = typer.Option(730.0, help="Days of history each fit uses."),
         cell_size: float = typer.Option(250.0, "--cell-size", help="Grid cell size, metres."),
         min_ratio: float = typer.Option(0.02, help="The alert's min_ratio (model zone)."),
-        permutations: int = typer.Option(99, help="Shuffles for each Knox table."),
+        permutations: int = PERMUTATIONS,
         refit: bool = typer.Option(
             False, "--refit", help="Fit every scheduled model anew, even if it is stored."
         ),
@@ -328,14 +352,16 @@ def register(app: typer.Typer) -> None:
             "gaussian", help="Triggering kernel: gaussian (one or two scales, exponential decay) "
             "or histogram (distance x time bins, stochastic declustering).",
         ),
-        png: Path | None = typer.Option(None, help="Write the lift-by-distance plot here."),
-        out: Path | None = typer.Option(None, help="Write the full JSON result here."),
+        out: Path | None = out_option(
+            None, "the full JSON result and the lift-by-distance plot (PNG)"
+        ),
         boundary: Path | None = typer.Option(None, help=BOUNDARY_HELP),
         layer: str = typer.Option("", help=LAYER_HELP),
         where: str = typer.Option("", help=WHERE_HELP),
         study_area: str = typer.Option("default", "--study-area", help=STUDY_AREA_HELP),
-        home: Path | None = typer.Option(None, help="Data home (default: settings)."),
-        as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+        home: Path | None = HOME,
+        quiet: bool = QUIET,
+        as_json: bool = JSON,
     ) -> None:
         """Replay a period: issue every alert as it would have been, score what followed."""
         from patrolcast.evaluate.alert_backtest import (
@@ -343,49 +369,61 @@ def register(app: typer.Typer) -> None:
             plot_lift,
             run_alert_backtest,
         )
+        from patrolcast.forecast.model_store import fit_key
 
         choice = offences.strip().lower()
         if choice not in ("all", "fatal"):
             raise InputError(f"--offences must be 'all' or 'fatal', got {offences!r}")
+        reading_home(home)
         spec = AlertBacktestSpec(
-            start=parse_when(start), end=parse_when(end), days=days, refit_days=refit_days,
+            start=dataset_time(start, dataset, home, "--start"),
+            end=dataset_time(end, dataset, home, "--end"), days=days, refit_days=refit_days,
             history_days=history_days, min_ratio=min_ratio, permutations=permutations,
             serious_marks=(1,) if choice == "fatal" else None,
         )  # fmt: skip
-        study = _study(dataset, groups, home, cell_size=cell_size, boundary=boundary,
-                       layer=layer, where=where, study_area=study_area)  # fmt: skip
-        from patrolcast.forecast.model_store import fit_key
+        label = f"{dataset} alert backtest"
+        with progress(label, quiet=quiet or as_json) as step:
+            step.label(f"{label}: reading the data and the study area")
+            study = _study(dataset, groups, home, cell_size=cell_size, boundary=boundary,
+                           layer=layer, where=where, study_area=study_area)  # fmt: skip
+            key = fit_key(dataset, study.study_area_json(), {
+                "use": "alert backtest", "groups": sorted(_groups(groups) or []),
+                "history_days": history_days, "kernel": _kernel(kernel),
+            })  # fmt: skip
 
-        key = fit_key(dataset, study.study_area_json(), {
-            "use": "alert backtest", "groups": sorted(_groups(groups) or []),
-            "history_days": history_days, "kernel": _kernel(kernel),
-        })  # fmt: skip
+            def on_fit(fit: dict[str, Any]) -> None:
+                used = fit.get("fit_used", {})
+                step.label(
+                    f"{label}: fit {fit['cutoff'][:10]} "
+                    f"{'read back' if used.get('reused') else 'fitted'}, "
+                    f"{'converged' if fit['converged'] else 'NOT converged'}, "
+                    f"{'trustworthy' if fit['trustworthy'] else 'falls back to Knox'}; alerts"
+                )
 
-        def progress(fit: dict[str, Any]) -> None:
-            used = fit.get("fit_used", {})
-            typer.echo(
-                f"fit {fit['cutoff']}: {fit['incidents']} alerts to issue, "
-                f"{'read back' if used.get('reused') else 'fitted'}, "
-                f"{'converged' if fit['converged'] else 'NOT converged'}, "
-                f"{'trustworthy' if fit['trustworthy'] else 'falls back to Knox'}",
-                err=True,
-            )
+            def on_alerts(done: int, total: int) -> None:
+                step.total(total)
+                step.update(done)
 
-        result = run_alert_backtest(study.events, study.support, spec, progress=progress,
-                                    store=_model_store(home), store_key=key, refit=refit,
-                                    kernel=_kernel(kernel))  # fmt: skip
+            result = run_alert_backtest(
+                study.events, study.support, spec, progress=on_fit, on_alert=on_alerts,
+                store=_model_store(home), store_key=key, refit=refit, kernel=_kernel(kernel),
+            )  # fmt: skip
         doc = result.to_dict()
         doc["dataset"] = dataset
         doc["study_area"] = _area_doc(study)
-        if png is not None:
-            plot_lift(result, png, title=f"Lift after an incident: {dataset}")
         if out is not None:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_text(json.dumps(doc, indent=1), encoding="utf-8")
+            folder = out_folder(out)
+            stem = f"{dataset}_alert_backtest_{doc['period'][0][:10]}_{doc['period'][1][:10]}"
+            plot_lift(result, folder / f"{stem}.png", title=f"Lift after an incident: {dataset}")
+            (folder / f"{stem}.json").write_text(json.dumps(doc, indent=1), encoding="utf-8")
+            doc["files"] = {"json": str(folder / f"{stem}.json"),
+                            "png": str(folder / f"{stem}.png")}  # fmt: skip
         if as_json:
             typer.echo(json.dumps(doc, indent=1))
             return
         _print_backtest(doc)
+        for path in doc.get("files", {}).values():
+            typer.echo(f"wrote {path}")
 
 
 def register_simulate(app: typer.Typer) -> None:

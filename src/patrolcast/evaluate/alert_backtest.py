@@ -327,6 +327,7 @@ def run_alert_backtest(
     spec: AlertBacktestSpec,
     *,
     progress: Any = None,
+    on_alert: Any = None,
     store: Any = None,
     store_key: str = "",
     refit: bool = False,
@@ -338,7 +339,8 @@ def run_alert_backtest(
     data are left out, and counted in the result's ``meta``. With a
     :class:`~patrolcast.forecast.model_store.ModelStore` (``store``, ``store_key``), each
     scheduled fit is read back when a fit with the same cut-off, settings and events is stored,
-    else fitted and stored (``refit``: always fitted anew).
+    else fitted and stored (``refit``: always fitted anew). ``progress(fit)`` is called after
+    each fit, ``on_alert(done, total)`` after each alert scored.
     """
     from scipy.spatial import cKDTree
 
@@ -371,6 +373,7 @@ def run_alert_backtest(
     tree_ev = cKDTree(np.column_stack([ev.x, ev.y]))
     fits: list[dict[str, Any]] = []
     n_fits = math.ceil((spec.end - spec.start) / spec.refit_days)
+    scored = 0
     for f in range(n_fits):
         f_start = spec.start + f * spec.refit_days
         f_end = min(spec.end, f_start + spec.refit_days)
@@ -451,6 +454,9 @@ def run_alert_backtest(
             )  # fmt: skip
             for rule, zone_cd in cell_day_zones(wide, alerts["fixed"]).items():
                 tallies[rule].add(*_score_cell_days(wide, zone_cd, cells_f, dt, cell_area_km2))
+            scored += 1
+            if on_alert is not None:
+                on_alert(scored, int(triggers.size))
             # lift by distance and day
             dist = np.hypot(ev.x[near] - x0, ev.y[near] - y0)
             obs, _, _ = np.histogram2d(
