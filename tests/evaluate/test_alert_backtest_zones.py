@@ -15,6 +15,7 @@ from patrolcast.geo.support import Grid
 CRS = "EPSG:27700"
 AREA = shapely.box(525000, 175000, 531000, 181000)
 START = 18_000.0
+ALERT_CONTEXT: dict = {}  # the model, grid and incident of the fixture, for the command's zone
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +27,8 @@ def alerts() -> tuple[Alert, Alert]:
     grid = Grid.covering(*shapely.bounds(AREA), cell_size=250.0, crs=CRS)
     i = int(np.argmax(events.t))
     kw = {"x": float(events.x[i]), "y": float(events.y[i]), "t": t, "days": 14, "top_events": 0}
-    wide = serious_assault_alert(model, grid, min_ratio=0.0, max_cells=60, force="model", **kw)
+    ALERT_CONTEXT.update(model=model, grid=grid, kw=kw)
+    wide = serious_assault_alert(model, grid, min_ratio=0.0, max_cells=500, force="model", **kw)
     disc = KnoxZone(radius_m=400.0, days=14, alpha=1.0, basis="400 m for 14 days")
     fixed = serious_assault_alert(model, grid, force=disc, **kw)
     return wide, fixed
@@ -86,3 +88,18 @@ def test_cell_day_scoring_counts_events_in_the_chosen_cell_days(
     c0, c1 = wide.cells[0], wide.cells[1]
     assert bg == pytest.approx(3 * c0.background_per_day + c1.background_per_day)
     assert ex == pytest.approx(sum(c0.expected_by_day[:3]) + c1.expected_by_day[5])
+
+
+def test_the_command_s_core_zone_is_the_backtest_s(alerts: tuple[Alert, Alert]) -> None:
+    """``serious_assault_alert(shape="core")`` (what ``patrolcast alert --zone core`` issues)
+    raises the cells and days the backtest scores as ``model_core``."""
+    wide, fixed = alerts
+    core = cell_day_zones(wide, fixed)["model_core"]
+    cells = {wide.cells[i].unit_id for i in np.flatnonzero(core.any(axis=1))}
+    n_days = int(core.any(axis=0).sum())
+    model, grid = ALERT_CONTEXT["model"], ALERT_CONTEXT["grid"]
+    issued = serious_assault_alert(model, grid, shape="core", force="model",
+                                   **ALERT_CONTEXT["kw"])  # fmt: skip
+    assert {c.unit_id for c in issued.cells} == cells
+    assert issued.days == n_days and len(issued.cells[0].added_by_day) == n_days
+    assert "kernel's core" in issued.rule["reason"]

@@ -224,7 +224,13 @@ def register(app: typer.Typer) -> None:
         history_days: float = typer.Option(730.0, help="Days of history to fit on."),
         cell_size: float = typer.Option(250.0, "--cell-size", help="Grid cell size, metres."),
         min_ratio: float = typer.Option(
-            0.02, help="Keep cells the incident raises by this share of their background."
+            0.02, help="Keep cells the incident raises by this share of their background "
+            "(--zone ratio)."
+        ),
+        zone: str = typer.Option(
+            "ratio", help="Shape of the model's zone: ratio (cells raised by --min-ratio, for "
+            "--days) or core (the cells and first days holding half of the incident's expected "
+            "near repeats: the fitted kernel's core).",
         ),
         permutations: int = PERMUTATIONS,
         geojson: Path | None = typer.Option(None, help="Write the raised cells as GeoJSON."),
@@ -311,7 +317,7 @@ def register(app: typer.Typer) -> None:
             step.label(f"{label}: raised cells")
             result = serious_assault_alert(
                 model, study.support, x=x, y=y, t=t, mark=mark if model.marked else None,
-                days=days, knox=knox, min_ratio=min_ratio,
+                days=days, knox=knox, min_ratio=min_ratio, shape=zone.strip().lower(),
             )  # fmt: skip
         if geojson is not None:
             result.write_geojson(geojson)

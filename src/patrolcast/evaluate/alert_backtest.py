@@ -49,10 +49,12 @@ import numpy.typing as npt
 from patrolcast.errors import InputError
 from patrolcast.events import EventSet, from_days
 from patrolcast.forecast.alert import (
+    CORE_SHARE,
     Alert,
     KnoxZone,
     alert_model,
     fit_alert_model,
+    kernel_core,
     knox_zone,
     serious_assault_alert,
 )
@@ -78,7 +80,6 @@ RULES = ("issued", "model", "model_10pct", "model_50pct", "model_core", "model_d
          "fixed")  # fmt: skip
 SWEEP = {"model_10pct": 0.10, "model_50pct": 0.50}
 CELL_DAY_RULES = ("model_core", "model_dense")  # zones of cell-days, from one wide model alert
-CORE_SHARE = 0.5  # model_core: the cells and days holding half the incident's added events
 WIDE_CELLS = 60  # cells of the wide alert the cell-day zones are cut from
 DIST_EDGES = (0.0, 100.0, 200.0, 300.0, 400.0, 600.0, 800.0, 1000.0)
 DAY_EDGES = (0.0, 3.0, 7.0, 14.0, 28.0)
@@ -278,15 +279,9 @@ def cell_day_zones(
     if n == 0:
         return {"model_core": empty, "model_dense": empty.copy()}
     added = np.array([c.added_by_day for c in wide.cells])  # (cells, days)
-    total = added.sum(axis=1)
-    order = np.argsort(-total)
-    cum = np.cumsum(total[order]) / max(float(total.sum()), 1e-300)
-    n_core = int(np.searchsorted(cum, share) + 1)
-    core_cells = order[: min(n_core, n)]
-    by_day = np.cumsum(added[core_cells].sum(axis=0))
-    n_days = int(np.searchsorted(by_day / max(float(by_day[-1]), 1e-300), share) + 1)
+    core_cells, n_days = kernel_core(added, share)
     core = empty.copy()
-    core[np.ix_(core_cells, np.arange(min(n_days, days)))] = True
+    core[np.ix_(core_cells, np.arange(n_days))] = True
     expected = np.array([c.expected_by_day for c in wide.cells])
     bg = np.array([c.background_per_day for c in wide.cells])
     fixed_days = max(sum(len(c.added_by_day) for c in fixed.cells), 1)

@@ -53,6 +53,7 @@ from patrolcast.forecast.near_repeat import KnoxResult
 from patrolcast.geo.support import Support
 
 FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
 
 __all__ = [
     "CellAlert",
@@ -64,6 +65,7 @@ __all__ = [
     "fit_alert_model",
     "alert_model",
     "kernel_cell_mass",
+    "kernel_core",
 ]
 
 FATAL_WORDS = ("fatal", "homicide", "murder")
@@ -75,6 +77,26 @@ def mark_of_offence(offence: str) -> int:
     if not text:
         raise InputError("give the offence of the new incident, e.g. 'shooting'")
     return 1 if any(w in text for w in FATAL_WORDS) else 0
+
+
+ZONE_SHAPES = ("ratio", "core")
+CORE_SHARE = 0.5  # the kernel core holds half of the incident's added events
+
+
+def kernel_core(added: FloatArray, share: float = CORE_SHARE) -> tuple[IntArray, int]:
+    """The cells and days holding ``share`` of an incident's added events (cells x days).
+
+    Cells are taken largest first until they hold ``share`` of the total (at least one), then
+    the first days until they hold ``share`` of those cells' total (at least one day). Returns
+    the cells (row indices) and the number of days.
+    """
+    total = added.sum(axis=1)
+    order = np.argsort(-total, kind="stable")
+    cum = np.cumsum(total[order]) / max(float(total.sum()), 1e-300)
+    cells = order[: min(int(np.searchsorted(cum, share) + 1), total.size)]
+    by_day = np.cumsum(added[cells].sum(axis=0))
+    n_days = int(np.searchsorted(by_day / max(float(by_day[-1]), 1e-300), share) + 1)
+    return cells.astype(np.int64), min(n_days, added.shape[1])
 
 
 def gaussian_cell_mass(
@@ -405,6 +427,7 @@ def serious_assault_alert(
     background_per_day: FloatArray | None = None,
     alpha: float = 0.05,
     force: str | KnoxZone | None = None,
+    shape: str = "ratio",
 ) -> Alert:
     """Cells whose risk a new incident at ``(x, y)``, time ``t`` (days) raises over ``days`` days.
 
@@ -415,7 +438,12 @@ def serious_assault_alert(
     disc (:func:`knox_zone`) are raised for its duration. ``background_per_day`` (per unit of
     ``support``) may be passed to reuse the model's background between alerts. ``force``
     (for backtests) imposes a rule: ``"model"``, ``"knox"``, or a fixed :class:`KnoxZone`.
+    ``shape`` of the model's zone: ``"ratio"`` (cells raised by ``min_ratio`` of their
+    background, for ``days``) or ``"core"`` (:func:`kernel_core`: the cells and first days
+    holding half of the incident's added events, shaped by the fitted kernel).
     """
+    if shape not in ZONE_SHAPES:
+        raise InputError(f"unknown zone shape {shape!r}: use {' or '.join(ZONE_SHAPES)}")
     if force is not None and not isinstance(force, KnoxZone) and force not in ("model", "knox"):
         raise InputError(f"unknown rule {force!r}: use model, knox or a KnoxZone")
     model._check_fitted()
@@ -460,6 +488,14 @@ def serious_assault_alert(
         model, cx[near], cy[near], half[near], np.array(x), np.array(y), widen=math.sqrt(2.0)
     )
     added = direct + mass2[:, None] * later(np.array([theta * omega]))
+    core: IntArray | None = None
+    if shape == "core" and rule["name"] == "model":
+        core, n_days = kernel_core(added, CORE_SHARE)
+        days = n_days
+        k, added, direct = k[:n_days], added[:, :n_days], direct[:, :n_days]
+        rule = dict(rule, days=n_days, zone="core", reason=f"{rule['reason']}; zone: the "
+                    f"{core.size} cell(s) and first {n_days} day(s) holding half of this "
+                    "incident's expected near repeats (the fitted kernel's core)")  # fmt: skip
     if background_per_day is None:
         background_per_day = model.predict(support, t, t + 1.0).terms["background"]
     background_day = np.asarray(background_per_day, dtype=np.float64)[near]
@@ -468,7 +504,9 @@ def serious_assault_alert(
     cum = k + 1.0 - (1.0 - np.exp(-kappa * (k + 1.0))) / kappa
     bg_cascade_share = np.diff(np.concatenate([[0.0], cum])) * n_bar / (1.0 - n_bar)
     ratio_total = added.sum(axis=1) / np.maximum(bg_total, 1e-12)
-    if rule["name"] == "model":
+    if core is not None:
+        keep = core
+    elif rule["name"] == "model":
         keep = np.flatnonzero(ratio_total >= min_ratio)
         keep = keep[np.argsort(-added[keep].sum(axis=1))][:max_cells]
     elif zone is not None:  # cells meeting the disc
