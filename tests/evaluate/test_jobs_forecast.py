@@ -52,3 +52,27 @@ def test_month_records_fill_the_look_back_and_outputs_name_the_month(
     assert meta["horizon"] == "1M" and meta["level"] == "grid" and meta["cell_size_m"] == "250"
     doc = json.loads(outcome.paths["geojson"].read_text(encoding="utf-8"))
     assert doc["metadata"]["study_area"]["km2"] == outcome.study_area["km2"] > 0
+
+
+def test_output_names_have_no_dot_before_the_extension() -> None:
+    """The web map finds a forecast's files by the name before the first dot."""
+    from patrolcast.evaluate.jobs import output_stem
+
+    spec = ForecastSpec.from_options(dataset="city of london", method="naive",
+                                     start="2022-06-01T18:00", horizon="8h", cell_size=62.5)
+    stem = output_stem(spec, "2022-06-01T18:00:00+01:00")
+    assert stem == "city_of_london_naive_grid62p5m_8h_2022-06-01T1800"
+    lsoa = ForecastSpec.from_options(dataset="london-lsoa", method="naive", start=None,
+                                     horizon="1M", level="lsoa")
+    assert output_stem(lsoa, "2025-09-01T00:00:00+01:00") == "london-lsoa_naive_lsoa_1M_2025-09-01"
+
+
+def test_the_job_reports_its_stages_in_order(tmp_path: Path) -> None:
+    from tests.cli.synthetic_store import synthetic_store
+
+    stages: list[str] = []
+    spec = ForecastSpec.from_options(dataset="synth", method="kde", start="2022-06-01",
+                                     horizon="7d", study_area="hull", pack=False)
+    forecast_job(spec, out_dir=tmp_path / "out", store=synthetic_store(tmp_path / "home"),
+                 on_stage=stages.append)
+    assert stages == ["reading", "fitting", "predicting", "writing"]
