@@ -110,3 +110,24 @@ def test_the_pack_says_what_is_missing(api_sqlite: ApiWorld) -> None:
     assert "No borough commander has responded yet." in text
     assert "No decision has been made yet." in text
     assert "OFFICIAL - SENSITIVE" in text  # the default marking when none is set
+
+
+@pytest.mark.realdata
+def test_the_place_names_its_boroughs(shared_data: Path, tmp_path: Path) -> None:
+    from tests.api.world import make_api_world, proposal_body
+    from tests.conftest import require
+
+    boroughs = require(shared_data / "boundaries" / "london_boroughs.gpkg")
+    world = make_api_world(
+        f"sqlite:///{tmp_path / 'gov.db'}", tmp_path / "keys", boroughs_path=boroughs
+    )
+    try:
+        r = world.as_("ana").post("/api/proposals", json=proposal_body(draft=True))
+        assert r.status_code == 200, r.text
+        pack = world.as_("ana").get(f"/api/proposals/{r.json()['proposal_id']}/briefing")
+        assert pack.status_code == 200, pack.text
+        _, text = _text(pack.content)
+        # the two given, and Westminster, which the area touches (added by the server)
+        assert "City of London (E09000001)" in text and "Westminster (E09000033)" in text
+    finally:
+        world.ctx.db.dispose()

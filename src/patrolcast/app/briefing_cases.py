@@ -190,6 +190,13 @@ def _closing(session: Session, pid: int, names: dict[int, str]) -> list[tuple[st
     return out
 
 
+def _borough_names(ctx: AppContext, codes: tuple[str, ...]) -> str:
+    """``City of London (E09000001), ...`` where the server knows the names, else the codes."""
+    known = ctx.borough_list()
+    names = dict(zip(known.codes, known.names, strict=True)) if known is not None else {}
+    return ", ".join(f"{names[c]} ({c})" if c in names else c for c in codes)
+
+
 def _names(session: Session) -> dict[int, str]:
     return {p.id: p.username for p in session.execute(select(Person)).scalars()}
 
@@ -239,7 +246,7 @@ def proposal_briefing(ctx: AppContext, who: Principal, pid: int, _b: Any) -> Doc
             map_uri=image_data_uri(map_png),
             view=view,
             area_km2=f"{view.area_km2:.3f}",
-            boroughs=", ".join(view.boroughs),
+            boroughs=_borough_names(ctx, view.boroughs),
             requested=f"{_when(view.requested_start)} to {_when(view.requested_end)}",
             authorised=(
                 f"{_when(view.authorised_start)} to {_when(view.authorised_end)}"
