@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
+import pytest
 
+from patrolcast.oversight.disclosure import PRIMARY_HIDDEN, SECONDARY_HIDDEN, audit
 from patrolcast.oversight.suppression import disclosed_cells, suppress
 
 
@@ -18,3 +22,62 @@ def test_withholding_keeps_the_threshold() -> None:
     assert withheld.threshold == table.threshold == 5
     assert np.array_equal(withheld.counts.to_numpy(), table.counts.to_numpy())
     assert disclosed_cells(withheld) == []
+
+
+def test_secondary_suppression_prefers_inner_cells_to_totals() -> None:
+    """Mutants: ``_cost`` taking the wrong row or column for the totals (``shape[0] + 1``,
+    ``shape[1] - 1`` for the rows, ``- 2``, ``shape[1] + 1``).
+
+    Hiding a total hides a number readers use; when inner cells are enough to protect the
+    small counts, no row total, column total or grand total is hidden. In each table below
+    the inner cells are enough (the result discloses nothing)."""
+    for rows in ([[1, 4, 1], [9, 9, 9]], [[2, 12], [7, 5]], [[7, 3], [4, 1], [4, 12]]):
+        table = suppress(pd.DataFrame(rows))
+        assert disclosed_cells(table) == [], rows
+        status = np.asarray(table.status)
+        assert not status[-1, :].any() and not status[:, -1].any(), (rows, status)
+        assert status[:-1, :-1].any(), rows  # something is hidden: the tables have small counts
+
+
+def _fewest_secondary(values: np.ndarray, primary: np.ndarray, threshold: int) -> int:
+    """The fewest published non-zero cells (totals included) whose hiding, on top of the
+    primary suppressions, leaves nothing disclosed: every set, smallest first, checked by the
+    whole-table solver (tested against enumeration in test_disclosure)."""
+    cells = [(int(i), int(j)) for i, j in zip(*np.nonzero((primary == 0) & (values > 0)),
+                                              strict=True)]
+    for k in range(len(cells) + 1):
+        for chosen in itertools.combinations(cells, k):
+            status = primary.copy()
+            for cell in chosen:
+                status[cell] = SECONDARY_HIDDEN
+            if not audit(values, status, threshold).disclosed:
+                return k
+    raise AssertionError("no suppression protects the table")
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        [[9, 7, 7], [7, 9, 2]],
+        [[9, 7], [2, 3], [2, 7]],
+        [[1, 0, 2], [9, 3, 4]],
+        [[0, 1], [2, 0], [4, 0]],
+        [[3, 4], [2, 2]],
+    ],
+)
+def test_secondary_suppression_hides_the_fewest_cells_on_small_tables(
+    rows: list[list[int]],
+) -> None:
+    """Mutants in ``_secondary``'s choices (the target, the candidates' order, the fallback
+    to a cell on the target's line, ``_target_ok``, ``_same_line``, ``_cost``).
+
+    The greedy choice is not optimal in general, but on these small tables it hides no more
+    cells than the fewest possible, found by trying every set of secondary cells."""
+    table = suppress(pd.DataFrame(rows))
+    assert disclosed_cells(table) == []
+    values = table.counts.to_numpy().astype(np.int64)
+    status = np.asarray(table.status)
+    primary = np.where(status == PRIMARY_HIDDEN, PRIMARY_HIDDEN, 0)
+    assert (primary > 0).any()
+    fewest = _fewest_secondary(values, primary, table.threshold)
+    assert int((status == SECONDARY_HIDDEN).sum()) == fewest
