@@ -69,6 +69,9 @@ def test_legend_states_units_and_window_and_the_cap_is_said() -> None:
         np.linspace(0.0, 1.0, grid.n_units), grid, context=_context(area, cap_percentile=100.0)
     )
     assert "not capped" in _texts(fig)
+    fig, places = briefing_figure(np.zeros(grid.n_units), grid, context=_context(area))
+    assert places == [] and "Every place has an expected value of 0" in _texts(fig)
+    assert "No place has an expected value above zero." in _texts(fig)
 
 
 def test_marking_top_and_bottom_footer_and_attribution() -> None:

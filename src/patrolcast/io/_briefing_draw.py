@@ -462,6 +462,8 @@ def legend_panel(
         )
     else:
         note = f"Colour scale from 0 to the highest value ({_fmt(float(v.max()))}), not capped."
+        if float(v.max()) <= 0:
+            note = "Every place has an expected value of 0: nothing to rank."
     note_text = wrap(note, 68)
     fig.text(left, bar_y - 0.04, note_text, fontsize=7, va="top", color="#333333")
     y = bar_y - 0.04 - 0.017 * (note_text.count("\n") + 1) - 0.025
