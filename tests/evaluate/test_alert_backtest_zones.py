@@ -103,3 +103,22 @@ def test_the_command_s_core_zone_is_the_backtest_s(alerts: tuple[Alert, Alert]) 
     assert {c.unit_id for c in issued.cells} == cells
     assert issued.days == n_days and len(issued.cells[0].added_by_day) == n_days
     assert "kernel's core" in issued.rule["reason"]
+
+
+def test_density_ratio_is_paired_over_alerts() -> None:
+    from patrolcast.evaluate.alert_backtest import _Tally, density_ratio
+
+    zone, base = _Tally(), _Tally()
+    for o_zone, o_base in [(2, 1), (0, 1), (1, 1), (3, 4)]:
+        zone.add(o_zone, 0.0, 0.0, 1, 1.0)
+        base.add(o_base, 0.0, 0.0, 4, 2.0)
+    rng = np.random.default_rng(0)
+    got = density_ratio(zone, base, rng)
+    assert got is not None
+    assert got["ratio"] == pytest.approx((6 / 4) / (7 / 8))
+    lo, hi = got["bootstrap_95"]
+    assert lo <= got["ratio"] <= hi
+    # a zone against itself: every paired replicate gives exactly 1
+    same = density_ratio(base, base, rng)
+    assert same is not None and same["bootstrap_95"] == [pytest.approx(1.0)] * 2
+    assert not same["above_1"]

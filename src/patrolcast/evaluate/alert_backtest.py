@@ -262,6 +262,23 @@ def _score_cells(
     return float(inside.sum()), bg, ex, len(units), len(units) * cell_area_km2 * alert.days
 
 
+def density_ratio(
+    zone: _Tally, base: _Tally, rng: np.random.Generator, replicates: int = 2000
+) -> dict[str, Any] | None:
+    """Events caught per km2-day in ``zone`` over those in ``base``, on the same alerts, with a
+    paired percentile bootstrap over alerts (an alert is resampled with both its zones)."""
+    o1, a1 = np.asarray(zone.observed), np.asarray(zone.km2_days)
+    o2, a2 = np.asarray(base.observed), np.asarray(base.km2_days)
+    if o1.size < 2 or a1.sum() <= 0 or a2.sum() <= 0 or o2.sum() <= 0:
+        return None
+    idx = rng.integers(0, o1.size, size=(replicates, o1.size))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        boot = (o1[idx].sum(1) / a1[idx].sum(1)) / (o2[idx].sum(1) / a2[idx].sum(1))
+    lo, hi = np.nanpercentile(boot, [2.5, 97.5])
+    return {"ratio": float((o1.sum() / a1.sum()) / (o2.sum() / a2.sum())),
+            "bootstrap_95": [float(lo), float(hi)], "above_1": bool(lo > 1.0)}  # fmt: skip
+
+
 def cell_day_zones(
     wide: Alert, fixed: Alert, *, share: float = CORE_SHARE
 ) -> dict[str, npt.NDArray[np.bool_]]:
@@ -465,6 +482,8 @@ def run_alert_backtest(
                 lift_e += per_band[:, None] * day_width[None, :]
     rng = np.random.default_rng(spec.seed)
     rules = {r: tallies[r].summary(rng) for r in RULES}
+    for r in RULES:
+        rules[r]["per_km2_day_vs_fixed"] = density_ratio(tallies[r], tallies["fixed"], rng)
     return AlertBacktestResult(
         spec=spec,
         rules=rules,
