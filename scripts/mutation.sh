@@ -34,7 +34,7 @@ declare -A MODULES=(
   [governance-audit]="src/patrolcast/governance/audit.py src/patrolcast/governance/audit_rows.py src/patrolcast/governance/signing.py|tests/governance/test_audit_rows.py tests/governance/test_audit_tamper.py tests/governance/test_audit_signing.py tests/governance/test_audit_export.py"
   [governance-values]="src/patrolcast/governance/values.py src/patrolcast/governance/places.py src/patrolcast/governance/snapshots.py src/patrolcast/governance/clock.py|tests/governance/test_findings_areas.py tests/governance/test_findings_freetext.py tests/governance/test_findings_windows.py tests/governance/test_time.py tests/governance/test_rules.py"
   [oversight]="src/patrolcast/oversight/suppression.py src/patrolcast/oversight/disclosure.py|tests/oversight/test_suppression.py tests/oversight/test_disclosure.py tests/oversight/test_mutants_suppression.py tests/oversight/test_mutants_disclosure.py"
-  [privacy]="src/patrolcast/privacy/personal_data.py|tests/privacy/test_personal_data.py tests/privacy/test_corpus.py --deselect tests/privacy/test_personal_data.py::test_the_module_imports_only_errors_and_the_standard_library"
+  [privacy]="src/patrolcast/privacy/personal_data.py|tests/privacy/test_mutants_personal_data.py tests/privacy/test_personal_data.py tests/privacy/test_corpus.py --deselect tests/privacy/test_personal_data.py::test_the_module_imports_only_errors_and_the_standard_library"
   [metrics]="src/patrolcast/evaluate/metrics.py|tests/evaluate/test_metrics.py tests/evaluate/test_mutants_metrics.py"
   [kernels]="src/patrolcast/forecast/kernels.py|tests/forecast/test_kernels.py tests/forecast/test_kde.py"
   [near-repeat]="src/patrolcast/forecast/near_repeat.py|tests/forecast/test_near_repeat.py"
@@ -61,6 +61,20 @@ run_module() {
   dir=$root/$m
   rm -rf "$dir"; mkdir -p "$dir"
   (cd "$repo" && tar --exclude=__pycache__ -cf - src tests bench pyproject.toml) | (cd "$dir" && tar -xf -)
+  # in the copy only: a failing hypothesis example is enough to kill a mutant, so no shrinking
+  # (shrinking a mutant's failure can outlast the timeout), and no deadline (a deadline missed
+  # on a loaded machine would count a surviving mutant as killed)
+  cat >>"$dir/tests/conftest.py" <<'EOF'
+
+
+from hypothesis import Phase as _Phase
+from hypothesis import settings as _settings
+
+_settings.register_profile(
+    "mutation", phases=[_Phase.explicit, _Phase.reuse, _Phase.generate], deadline=None
+)
+_settings.load_profile("mutation")
+EOF
   # narrow [tool.mutmut] to this module (the rest of pyproject.toml is kept as it is)
   "$repo/.venv/bin/python" - "$dir/pyproject.toml" "$files" "$tests" <<'EOF'
 import json, re, sys

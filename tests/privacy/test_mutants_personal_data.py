@@ -21,7 +21,9 @@ CASES: list[tuple[str, list[tuple[str, str]]]] = [
     # place word make it a person at a place ("MR LI ON ST" has exactly 8 letters)
     ("MR LI ON ST", [(NAME, "MR LI")]),
     ("Mr LEE At PUB", [(NAME, "Mr LEE")]),  # 8 capitals of 10 letters: exactly 80%
-    ("MX LANE WAS SEEN", [(NAME, "MX LANE")]),  # Mx is a person's title: not "Lady Lane"
+    ("MX LANE WAS SEEN", [(NAME, "MX LANE")]),
+    # in capitals a lower-case word may sit between the name and the place word (a pub)
+    ("MR JOHNSON bros ARMS TONIGHT", []),  # Mx is a person's title: not "Lady Lane"
     ("Dr. Lane was seen", [(NAME, "Dr. Lane")]),
     ("The Dr Foster exhibit", []),  # a title after "the", at the very start of the text
     ("Lord  Mayor visited", []),  # an allow-listed phrase with two spaces
