@@ -7,6 +7,7 @@ EM recovers must hold, bin by bin, the mass the true kernel puts in each time bi
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -131,3 +132,21 @@ def test_alert_with_the_histogram_kernel_puts_its_time_bins_in_the_days(
     # the incident's own cell gets the inner ring's share of the first day, and more than any
     own = max(alert.cells, key=lambda c: c.direct_by_day[0])
     assert math.hypot(own.x - x, own.y - y) < 250.0
+
+
+def test_a_stored_histogram_fit_forecasts_as_the_fit(
+    fitted: ETASForecaster, tmp_path: Path
+) -> None:
+    from patrolcast.forecast.model_store import ModelStore
+
+    store = ModelStore(tmp_path)
+    key = "0123abcd"
+    ev = EventSet.from_arrays(fitted.t_, fitted.x_, fitted.y_, crs=CRS)
+    saved = store.save(key, fitted, window_events=ev, window_start=float(ev.t.min()), info={})
+    back = store.load(saved.path).model
+    assert back.kernel_ is not None and fitted.kernel_ is not None
+    np.testing.assert_array_equal(back.kernel_.weights, fitted.kernel_.weights)
+    grid = Grid.covering(*shapely.bounds(AREA), cell_size=250.0, crs=CRS)
+    a = fitted.predict(grid, fitted.cutoff_, fitted.cutoff_ + 7.0)
+    b = back.predict(grid, back.cutoff_, back.cutoff_ + 7.0)
+    np.testing.assert_allclose(b.expected_count, a.expected_count, rtol=1e-12)
