@@ -98,8 +98,7 @@ def evaluate(folds: list[Any], events: Any, grid: Grid, unit: np.ndarray) -> dic
         cands = scores_at(events, grid, unit, fold.origin)
         near = hindsight(events, unit, grid.n_units, fold.origin, fold.score_end)
         cands["HINDSIGHT_year"] = near
-        cands["HINDSIGHT_year+all"] = near / max(near.sum(), 1.0) + cands["all"] / max(
-            cands["all"].sum(), 1.0)
+        cands["HINDSIGHT_year+all"] = near + cands["all"]  # all history and the year around
         seen = cands["all"] > 0
         keep = np.flatnonzero(seen)
         obs = observed_per_unit(events.between(fold.origin, fold.score_end), grid)[keep]
@@ -108,6 +107,66 @@ def evaluate(folds: list[Any], events: Any, grid: Grid, unit: np.ndarray) -> dic
                     for f in FRACTIONS]
             table.setdefault(name, []).append(hits)
     return {k: np.asarray(v) for k, v in table.items()}
+
+
+STACK_MIN_TRAIN = 4
+
+
+def stack_features(events: Any, grid: Grid, unit: np.ndarray, origin: float) -> np.ndarray:
+    """Rates per cell (events a day) at several decays, scales and recent look-backs."""
+    cands = scores_at(events, grid, unit, origin)
+    span = max(origin - float(events.t.min()), 1.0)
+    cols = []
+    for name, v in cands.items():
+        base = name.split("+")[0]
+        if name.endswith(":0.25") or name.endswith(":0.75"):
+            continue  # the 0.5 mixes and the pure values span the same space
+        if base == "all":
+            cols.append(v / span)
+        else:
+            h = float(base[2:])
+            rate = math.log(2.0) / h
+            cols.append(v * rate / (1.0 - math.exp(-rate * span)))
+    i1 = int(np.searchsorted(events.t, origin, side="left"))
+    for d in (28.0, 91.0, 365.0):
+        i0 = int(np.searchsorted(events.t, origin - d, side="left"))
+        u = unit[i0:i1]
+        ok = u >= 0
+        c = np.bincount(u[ok], weights=events.count[i0:i1][ok], minlength=grid.n_units)
+        cols.append(c / d)
+        cols.append(_smooth(grid, c, 2.0) / d)
+    return np.column_stack(cols)
+
+
+def stacked(folds: list[Any], events: Any, grid: Grid, unit: np.ndarray,
+            scored: set[int]) -> np.ndarray:
+    """Hit rates of a non-negative least-squares stack of the rates, refitted at every origin
+    on the earlier folds whose windows had ended (pooled targets; nothing later is seen)."""
+    key_all = tiebreak_key(grid.n_units)
+    area_all = np.asarray(grid.unit_area, dtype=np.float64)
+    from scipy.optimize import nnls
+
+    data = []
+    for fold in folds:
+        x = stack_features(events, grid, unit, fold.origin)
+        keep = np.flatnonzero(x[:, 0] > 0)
+        obs = observed_per_unit(events.between(fold.origin, fold.score_end), grid)
+        data.append((fold, x, keep, obs))
+    out = []
+    for j, (fold, x, keep, obs) in enumerate(data):
+        if j not in scored:
+            continue
+        train = [d for d in data[:j] if d[0].score_end <= fold.origin + 1e-9]
+        if len(train) < STACK_MIN_TRAIN:
+            raise ValueError("too few training folds for the stack")
+        xs = np.vstack([d[1][d[2]] for d in train])
+        ys = np.concatenate([d[3][d[2]] / (d[0].score_end - d[0].origin) for d in train])
+        scale = xs.std(axis=0) + 1e-12
+        coef, _ = nnls(xs / scale, ys)
+        score = (x / scale) @ coef
+        out.append([hit_rate(flag_top(score[keep], area_all[keep], f, key_all[keep]),
+                             obs[keep]) for f in FRACTIONS])
+    return np.asarray(out)
 
 
 def paired(a: np.ndarray, b: np.ndarray, n_boot: int = 2000) -> tuple[float, float, float]:
@@ -163,6 +222,21 @@ def main() -> None:
                              f"({100 * d:+.1f}, {100 * lo:+.1f}..{100 * hi:+.1f})")
             rel = test[cand][:, j5].mean() / test["all"][:, j5].mean() - 1
             print(f"  {cand:>20}: " + "; ".join(cells) + f"; rel 5% {100 * rel:+.1f}%")
+        both = list(vfolds) + list(folds)
+        n_v = len(vfolds)
+        val_stack = stacked(both[:n_v], events, grid, unit, set(range(STACK_MIN_TRAIN, n_v)))
+        d, lo, hi = paired(val_stack[:, j5], val["all"][STACK_MIN_TRAIN:, j5])
+        print(f"  validation stack (origins {STACK_MIN_TRAIN + 1}..{n_v}): 5% "
+              f"{100 * val_stack[:, j5].mean():.1f} vs all "
+              f"{100 * val['all'][STACK_MIN_TRAIN:, j5].mean():.1f} ({100 * d:+.1f}, "
+              f"{100 * lo:+.1f}..{100 * hi:+.1f})")
+        ev_stack = stacked(both, events, grid, unit, set(range(n_v, len(both))))
+        cells = []
+        for j, f in enumerate(FRACTIONS):
+            d, lo, hi = paired(ev_stack[:, j], test["all"][:, j])
+            cells.append(f"{100 * f:g}%: {100 * ev_stack[:, j].mean():.1f} "
+                         f"({100 * d:+.1f}, {100 * lo:+.1f}..{100 * hi:+.1f})")
+        print("  evaluation stack: " + "; ".join(cells))
         best_test = max((k for k in test if not k.startswith("HINDSIGHT")),
                         key=lambda k: test[k][:, j5].mean())
         print(f"  (oracle, not a result: best on evaluation {best_test} "
