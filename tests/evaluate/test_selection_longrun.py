@@ -27,8 +27,9 @@ def test_candidates_without_mixing_are_tried_once() -> None:
 def test_longrun_selection_reports_a_candidate_and_its_curve() -> None:
     ev = hotspot_events(days=200)
     before = float(ev.t.max()) - 20.0
-    sel = select_params(ev, grid(), "longrun", horizon=parse_period("7d"), before=before,
-                        n_origins=3)
+    sel = select_params(
+        ev, grid(), "longrun", horizon=parse_period("7d"), before=before, n_origins=3
+    )
     assert sel.chosen in _grid("longrun")
     assert len(sel.curve) == len(_grid("longrun"))
     # stationary hotspots: the two hot cells hold 80% of events, every candidate finds them
