@@ -17,7 +17,8 @@ concatenated ``--repeat-met`` times, and a synthetic national data.police.uk str
 ingest, alternately, so both see the same load; the ratio of each run is reported as min /
 median / max over the runs. Run on a shared machine with
 ``nice -n 10 .venv/bin/python bench/ingest_bench.py --work /tmp/pc-ingest-bench``. The load
-average is printed after each run: figures taken at a high load are noisy.
+average is printed after each run: figures taken at a high load are noisy; the CPU ratio (CPU
+seconds of all the process's threads) moves much less with the load than the wall-clock one.
 """
 
 from __future__ import annotations
@@ -107,6 +108,13 @@ def _timed(fn: Callable[[], object]) -> float:
     return time.perf_counter() - started
 
 
+def _timed_cpu(fn: Callable[[], object]) -> tuple[float, float]:
+    """Wall-clock and CPU seconds (all threads of the process) of one call."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    fn()
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
 def _spread(values: list[float]) -> str:
     """min / median / max of a list, as text."""
     ordered = sorted(values)
@@ -184,10 +192,14 @@ def main() -> None:
         cases = _inputs(shared, work, args)
         print(
             "Each run times a bare pandas.read_csv of the file, then the full ingest into a "
-            "fresh store; ratio = ingest / read_csv of the same run. min/median/max over runs."
+            "fresh store; ratio = ingest / read_csv of the same run, in wall-clock seconds and "
+            "in CPU seconds (all threads; less sensitive to other jobs than wall-clock time). "
+            "min/median/max over runs."
         )
-        print(f"{'input':<26}{'rows':>12}{'MB':>7}{'read_csv s':>18}{'ingest s':>18}"
-              f"{'ratio':>18}{'ingest rows/s':>15}  load (1 min) per run")  # fmt: skip
+        print(
+            f"{'input':<26}{'rows':>12}{'MB':>7}  {'read_csv s':>18}  {'ingest s':>20}  "
+            f"{'ratio':>16}  {'CPU ratio':>16}{'ingest rows/s':>15}  load (1 min) per run"
+        )  # fmt: skip
         for name, rows, path in cases:
             mb = path.stat().st_size / 1e6
             runs = args.national_runs if name.startswith("national") else args.runs
@@ -198,16 +210,21 @@ def main() -> None:
                 summary = ingest(p, store=Store(store_dir), dataset="bench")
                 assert summary.rows_in == rows == summary.stored + summary.quarantined
 
-            bases, fulls, loads = [], [], []
+            bases, fulls, cpu_ratios, loads = [], [], [], []
             for _ in range(runs):
-                bases.append(_timed(lambda p=path: pd.read_csv(p)))  # type: ignore[misc]
-                fulls.append(_timed(run))
+                base, base_cpu = _timed_cpu(lambda p=path: pd.read_csv(p))  # type: ignore[misc]
+                full, full_cpu = _timed_cpu(run)
+                bases.append(base)
+                fulls.append(full)
+                cpu_ratios.append(full_cpu / base_cpu)
                 loads.append(os.getloadavg()[0])
             shutil.rmtree(store_dir, ignore_errors=True)
             ratios = [f / b for f, b in zip(fulls, bases, strict=True)]
-            print(f"{name:<26}{rows:>12,}{mb:>7.0f}{_spread(bases):>18}{_spread(fulls):>18}"
-                  f"{_spread(ratios):>18}{rows / min(fulls):>15,.0f}  "
-                  + " ".join(f"{v:.1f}" for v in loads))  # fmt: skip
+            print(
+                f"{name:<26}{rows:>12,}{mb:>7.0f}  {_spread(bases):>18}  {_spread(fulls):>20}  "
+                f"{_spread(ratios):>16}  {_spread(cpu_ratios):>16}{rows / min(fulls):>15,.0f}  "
+                + " ".join(f"{v:.1f}" for v in loads)
+            )  # fmt: skip
             if args.parse:
 
                 def parse_only(p: Path = path, rows: int = rows) -> None:
