@@ -63,6 +63,8 @@ def _fewest_secondary(values: np.ndarray, primary: np.ndarray, threshold: int) -
         [[1, 0, 2], [9, 3, 4]],
         [[0, 1], [2, 0], [4, 0]],
         [[3, 4], [2, 2]],
+        [[7, 2], [1, 2]],
+        [[2, 4], [9, 2], [0, 1]],
     ],
 )
 def test_secondary_suppression_hides_the_fewest_cells_on_small_tables(
@@ -81,3 +83,13 @@ def test_secondary_suppression_hides_the_fewest_cells_on_small_tables(
     assert (primary > 0).any()
     fewest = _fewest_secondary(values, primary, table.threshold)
     assert int((status == SECONDARY_HIDDEN).sum()) == fewest
+
+
+def test_the_threshold_is_at_least_two() -> None:
+    """Mutants: ``suppress``'s ``threshold < 2`` as ``<= 2`` or ``< 3``, and its message."""
+    table = suppress(pd.DataFrame([[1, 5], [4, 6]]), threshold=2)
+    assert table.threshold == 2 and disclosed_cells(table) == []
+    assert int(np.asarray(table.status)[0, 0]) == PRIMARY_HIDDEN  # a 1 is small at 2
+    assert int(np.asarray(table.status)[1, 0]) != PRIMARY_HIDDEN  # a 4 is not
+    with pytest.raises(ValueError, match="^threshold must be at least 2$"):
+        suppress(pd.DataFrame([[1, 5], [4, 6]]), threshold=1)
