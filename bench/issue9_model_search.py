@@ -139,9 +139,12 @@ def stack_features(events: Any, grid: Grid, unit: np.ndarray, origin: float) -> 
 
 
 def stacked(folds: list[Any], events: Any, grid: Grid, unit: np.ndarray,
-            scored: set[int]) -> np.ndarray:
+            scored: set[int], top: float = 1.0) -> np.ndarray:
     """Hit rates of a non-negative least-squares stack of the rates, refitted at every origin
-    on the earlier folds whose windows had ended (pooled targets; nothing later is seen)."""
+    on the earlier folds whose windows had ended (pooled targets; nothing later is seen).
+
+    ``top < 1`` trains on the relevant cells only: at each training origin, the share ``top``
+    of the masked cells with the highest all-history counts (where the flagged 5% lies)."""
     key_all = tiebreak_key(grid.n_units)
     area_all = np.asarray(grid.unit_area, dtype=np.float64)
     from scipy.optimize import nnls
@@ -159,8 +162,15 @@ def stacked(folds: list[Any], events: Any, grid: Grid, unit: np.ndarray,
         train = [d for d in data[:j] if d[0].score_end <= fold.origin + 1e-9]
         if len(train) < STACK_MIN_TRAIN:
             raise ValueError("too few training folds for the stack")
-        xs = np.vstack([d[1][d[2]] for d in train])
-        ys = np.concatenate([d[3][d[2]] / (d[0].score_end - d[0].origin) for d in train])
+        rows = []
+        for d in train:
+            k = d[2]
+            if top < 1.0:
+                k = k[np.argsort(-d[1][k, 0], kind="stable")[: max(1, int(top * k.size))]]
+            rows.append(k)
+        xs = np.vstack([d[1][k] for d, k in zip(train, rows, strict=True)])
+        ys = np.concatenate([d[3][k] / (d[0].score_end - d[0].origin)
+                             for d, k in zip(train, rows, strict=True)])
         scale = xs.std(axis=0) + 1e-12
         coef, _ = nnls(xs / scale, ys)
         score = (x / scale) @ coef
@@ -230,6 +240,15 @@ def main() -> None:
               f"{100 * val_stack[:, j5].mean():.1f} vs all "
               f"{100 * val['all'][STACK_MIN_TRAIN:, j5].mean():.1f} ({100 * d:+.1f}, "
               f"{100 * lo:+.1f}..{100 * hi:+.1f})")
+        val_top = stacked(both[:n_v], events, grid, unit, set(range(STACK_MIN_TRAIN, n_v)),
+                          top=0.2)
+        d, lo, hi = paired(val_top[:, j5], val["all"][STACK_MIN_TRAIN:, j5])
+        print(f"  validation stack on the top 20% cells: 5% {100 * val_top[:, j5].mean():.1f} "
+              f"({100 * d:+.1f}, {100 * lo:+.1f}..{100 * hi:+.1f})")
+        ev_top = stacked(both, events, grid, unit, set(range(n_v, len(both))), top=0.2)
+        d, lo, hi = paired(ev_top[:, j5], test["all"][:, j5])
+        print(f"  evaluation stack on the top 20% cells: 5% {100 * ev_top[:, j5].mean():.1f} "
+              f"({100 * d:+.1f}, {100 * lo:+.1f}..{100 * hi:+.1f})")
         ev_stack = stacked(both, events, grid, unit, set(range(n_v, len(both))))
         cells = []
         for j, f in enumerate(FRACTIONS):
