@@ -1,0 +1,122 @@
+"""Role and rank tests written to kill surviving mutants (issue 15, scripts/mutation.sh
+governance-roles): rank order, parsing, loading an actor, and what a role removal audits."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from patrolcast.errors import InputError, PermissionDenied
+from patrolcast.governance import audit
+from patrolcast.governance.expiry import is_active
+from patrolcast.governance.roles import (
+    Rank,
+    Role,
+    RoleSpec,
+    list_people,
+    load_actor,
+    remove_role,
+)
+from patrolcast.governance.states import State
+from tests.governance.helpers import PEOPLE, World
+from tests.governance.test_findings_users import detail
+
+# the order of ranks written out again (constable lowest)
+ORDER = [
+    Rank.CONSTABLE, Rank.SERGEANT, Rank.INSPECTOR, Rank.CHIEF_INSPECTOR, Rank.SUPERINTENDENT,
+    Rank.CHIEF_SUPERINTENDENT, Rank.ASSISTANT_CHIEF_CONSTABLE, Rank.DEPUTY_CHIEF_CONSTABLE,
+    Rank.CHIEF_CONSTABLE,
+]
+
+
+def test_ranks_compare_by_seniority_and_only_with_ranks() -> None:
+    for (i, a), (j, b) in itertools.product(enumerate(ORDER), repeat=2):
+        assert (a < b, a <= b, a > b, a >= b) == (i < j, i <= j, i > j, i >= j), (a, b)
+    for op in ("__lt__", "__le__", "__gt__", "__ge__"):
+        assert getattr(Rank.INSPECTOR, op)(3) is NotImplemented
+    with pytest.raises(TypeError):
+        assert Rank.INSPECTOR >= 3
+
+
+def test_roles_and_role_specs_parse_from_text() -> None:
+    assert Role.parse(" Borough Commander ") is Role.BOROUGH_COMMANDER
+    assert Role.parse("authorising-officer") is Role.AUTHORISING_OFFICER
+    with pytest.raises(InputError, match="^unknown role 'chief': one of analyst, "):
+        Role.parse("chief")
+    assert RoleSpec.parse("analyst") == RoleSpec(Role.ANALYST)
+    assert RoleSpec.parse("borough_commander: e09000033") == RoleSpec(
+        Role.BOROUGH_COMMANDER, "E09000033"
+    )
+    with pytest.raises(InputError, match="needs a borough code"):
+        RoleSpec.parse("borough_commander")
+
+
+def test_load_actor_and_the_staff_list(world: World) -> None:
+    with world.session() as s:
+        ana = load_actor(s, "ANA")
+        assert (ana.username, ana.roles) == ("ana", frozenset({Role.ANALYST}))
+        with pytest.raises(PermissionDenied) as unknown:
+            load_actor(s, "zed")
+        assert str(unknown.value) == "unknown user zed: ask an administrator to add you"
+        people = list_people(s)
+    assert [p.username for p in people] == sorted(PEOPLE)
+    bob1 = next(p for p in people if p.username == "bob1")
+    assert bob1.to_dict() == {
+        "id": bob1.person_id,
+        "username": "bob1",
+        "rank": "chief_superintendent",
+        "roles": ["borough_commander"],
+        "boroughs": ["E09000001"],
+    }
+    assert next(p for p in people if p.username == "ana").to_dict()["rank"] is None
+
+
+def test_a_role_removal_audits_who_what_and_why(world: World) -> None:
+    bob1 = RoleSpec(Role.BOROUGH_COMMANDER, "E09000001")
+    with world.session() as s:
+        with pytest.raises(InputError) as not_a_spec:
+            remove_role(s, actor="admin", username="ana", role="analyst",  # type: ignore[arg-type]
+                        clock=world.clock)  # fmt: skip
+        assert str(not_a_spec.value) == (
+            "give the role to remove (e.g. analyst or borough_commander:E09000033)"
+        )
+        with pytest.raises(PermissionDenied) as not_admin:
+            remove_role(s, actor="ACC1", username="bob1", role=bob1, clock=world.clock)
+        assert str(not_admin.value) == (
+            "refused (administrator-only): only an administrator removes roles"
+        )
+        with pytest.raises(PermissionDenied) as last:
+            remove_role(s, actor="admin", username="admin", role=RoleSpec(Role.ADMINISTRATOR),
+                        clock=world.clock)  # fmt: skip
+        assert str(last.value) == (
+            "refused (last-administrator): the last administrator's administrator role "
+            "cannot be removed"
+        )
+        remove_role(s, actor="admin", username="BOB1", role=bob1, clock=world.clock)
+        entries = [e for e in audit.export_entries(s) if e["action"] == "role_remove"]
+    assert [(e["actor"], e["target_type"], e["target_id"], e["outcome"]) for e in entries] == [
+        ("acc1", "person", "bob1", "denied"),
+        ("admin", "person", "admin", "denied"),
+        ("admin", "person", "bob1", "done"),
+    ]
+    assert detail(entries[0]) == {
+        "rule": "administrator-only",
+        "reason": "only an administrator removes roles",
+        "role": "borough_commander:E09000001",
+    }
+    assert detail(entries[1])["role"] == "administrator"
+    assert detail(entries[2])["role"] == "borough_commander:E09000001"
+
+
+def test_active_only_inside_an_authorised_window() -> None:
+    start = datetime(2026, 6, 1, 18, tzinfo=UTC)
+    end = start + timedelta(hours=6)
+    inside = start + timedelta(hours=1)
+    assert is_active(State.AUTHORISED, start, end, inside)
+    assert is_active("authorised", start, end, start)
+    assert not is_active(State.AUTHORISED, start, end, end)
+    assert not is_active(State.AUTHORISED, start, end, start - timedelta(seconds=1))
+    assert not is_active(State.CANCELLED, start, end, inside)
+    assert not is_active(State.AUTHORISED, None, end, inside)
