@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from patrolcast.errors import InputError, PermissionDenied
-from patrolcast.governance import audit
+from patrolcast.governance import audit, service
 from patrolcast.governance.expiry import is_active
 from patrolcast.governance.roles import (
     Rank,
@@ -19,8 +19,8 @@ from patrolcast.governance.roles import (
     load_actor,
     remove_role,
 )
-from patrolcast.governance.states import State
-from tests.governance.helpers import PEOPLE, World
+from patrolcast.governance.states import InvalidTransition, State
+from tests.governance.helpers import PEOPLE, World, walk_to
 from tests.governance.test_findings_users import detail
 
 # the order of ranks written out again (constable lowest)
@@ -120,3 +120,26 @@ def test_active_only_inside_an_authorised_window() -> None:
     assert not is_active(State.AUTHORISED, start, end, start - timedelta(seconds=1))
     assert not is_active(State.CANCELLED, start, end, inside)
     assert not is_active(State.AUTHORISED, None, end, inside)
+
+
+def test_ranks_parse_from_text_and_aliases() -> None:
+    assert Rank.parse("Ch Supt") is Rank.CHIEF_SUPERINTENDENT
+    assert Rank.parse("commander") is Rank.ASSISTANT_CHIEF_CONSTABLE
+    assert Rank.parse("chief-inspector") is Rank.CHIEF_INSPECTOR
+    with pytest.raises(InputError) as unknown:
+        Rank.parse("general")
+    assert str(unknown.value) == (
+        "unknown rank 'general': one of " + ", ".join(r.value for r in ORDER) + " (or commander)"
+    )
+    with pytest.raises(InputError, match="^give a role$"):
+        RoleSpec("analyst")  # type: ignore[arg-type]
+
+
+def test_an_invalid_transition_names_its_rule_and_reason(world: World) -> None:
+    pid = walk_to(world, State.SUBMITTED)
+    with world.session() as s, pytest.raises(InvalidTransition) as again:
+        service.submit(s, actor="ana", clock=world.clock, proposal_id=pid)
+    err = again.value
+    assert err.rule and err.reason
+    assert str(err) == f"conflict ({err.rule}): {err.reason}"
+    assert "submit" in str(err)
