@@ -49,8 +49,11 @@ def test_roles_and_role_specs_parse_from_text() -> None:
     assert RoleSpec.parse("borough_commander: e09000033") == RoleSpec(
         Role.BOROUGH_COMMANDER, "E09000033"
     )
-    with pytest.raises(InputError, match="needs a borough code"):
+    with pytest.raises(InputError, match="^a borough commander role needs a borough code$"):
         RoleSpec.parse("borough_commander")
+    with pytest.raises(InputError, match="^role analyst is not scoped to a borough$"):
+        RoleSpec(Role.ANALYST, "E09000033")
+    assert RoleSpec(Role.BOROUGH_COMMANDER, " e09000033").borough == "E09000033"
 
 
 def test_load_actor_and_the_staff_list(world: World) -> None:
