@@ -50,6 +50,7 @@ from patrolcast.errors import InputError
 from patrolcast.events import EventSet, from_days
 from patrolcast.forecast.alert import (
     CORE_SHARE,
+    RELEVEL_DAYS,
     Alert,
     KnoxZone,
     alert_model,
@@ -114,6 +115,7 @@ class AlertBacktestSpec:
     time_bands: tuple[float, ...] = (0.0, 7.0, 14.0, 28.0)
     alpha: float = 0.05
     seed: int = 0
+    relevel_days: float | None = RELEVEL_DAYS  # background level from the last 4 weeks
 
     def check(self) -> None:
         if not self.end > self.start:
@@ -401,7 +403,7 @@ def run_alert_backtest(
         if store is not None:
             model, choice, used = alert_model(
                 ev, f_start, store=store, key=store_key, max_age_days=0.0, refit=refit,
-                history_days=spec.history_days, **model_params,
+                history_days=spec.history_days, relevel_days=spec.relevel_days, **model_params,
             )  # fmt: skip
         else:
             model, choice = fit_alert_model(
@@ -441,13 +443,14 @@ def run_alert_backtest(
             progress(fits[-1])
         for i in mine:
             t0, x0, y0 = float(ev.t[i]), float(ev.x[i]), float(ev.y[i])
-            cond = model.conditioned_on(ev, until=t0)
+            cond = model.conditioned_on(ev, until=t0, relevel_days=spec.relevel_days)
             mark = int(ev.mark[i]) if (model.marked and len(ev.mark)) else None
             near = np.asarray(tree_ev.query_ball_point([x0, y0], r=DIST_EDGES[-1]), dtype=np.int64)
             near = near[(ev.t[near] > t0) & (ev.t[near] <= t0 + horizon)]
             dt = ev.t[near] - t0
             cells_f = unit[near]
-            kw = dict(x=x0, y=y0, t=t0, mark=mark, knox=knox, background_per_day=bg_day)
+            bg_now = bg_day * (cond.level_scale_ / model.level_scale_)  # re-levelled
+            kw = dict(x=x0, y=y0, t=t0, mark=mark, knox=knox, background_per_day=bg_now)
             alerts: dict[str, Alert] = {}
             for rule in RULES:
                 if rule in CELL_DAY_RULES:

@@ -80,6 +80,7 @@ def mark_of_offence(offence: str) -> int:
 
 
 ZONE_SHAPES = ("ratio", "core")
+RELEVEL_DAYS = 28.0  # the alert's background level follows the last four weeks
 CORE_SHARE = 0.5  # the kernel core holds half of the incident's added events
 
 
@@ -231,6 +232,7 @@ def alert_model(
     max_age_days: float = 28.0,
     refit: bool = False,
     history_days: float = 730.0,
+    relevel_days: float | None = RELEVEL_DAYS,
     **params: Any,
 ) -> tuple[ETASForecaster, dict[str, Any], dict[str, Any]]:
     """The alert's model at time ``t``: a stored fit reused, or a new fit (then stored).
@@ -238,8 +240,10 @@ def alert_model(
     ``events`` are all the dataset's events (those at or after ``t`` are never used). With a
     :class:`~patrolcast.forecast.model_store.ModelStore` and ``key``, the newest stored fit at
     most ``max_age_days`` old whose events are unchanged is reused (``refit`` forces a new fit);
-    the model is then conditioned on the events between its cut-off and ``t``. Returns the
-    model, the record of its choice (:func:`fit_alert_model`) and which fit was used.
+    the model is then conditioned on the events between its cut-off and ``t``, its background
+    level moved to the last ``relevel_days`` (:meth:`ETASForecaster.conditioned_on`; ``None``:
+    the level at the fit's cut-off). Returns the model, the record of its choice
+    (:func:`fit_alert_model`) and which fit was used.
     """
     if not max_age_days >= 0:
         raise InputError(f"the largest age of a stored fit must be 0 or more days, got "
@@ -264,11 +268,14 @@ def alert_model(
         else:
             used = {"fit": None, "reused": False, "why": f"new fit: {why}",
                     "fit_cutoff": from_days(t).isoformat(timespec="minutes"), "age_days": 0.0}
-        return model, choice, used
+        if relevel_days is not None:
+            model = model.conditioned_on(events, until=t, relevel_days=relevel_days)
+        return model, choice, used | {"background_level_scale": model.level_scale_}
     model = fit.model
-    if t > model.cutoff_:
-        model = model.conditioned_on(events, until=t)
-    used = fit.describe(t) | {"events_since_fit": int(len(model.t_) - len(fit.model.t_))}
+    if t > model.cutoff_ or relevel_days is not None:
+        model = model.conditioned_on(events, until=t, relevel_days=relevel_days)
+    used = fit.describe(t) | {"events_since_fit": int(len(model.t_) - len(fit.model.t_)),
+                              "background_level_scale": model.level_scale_}  # fmt: skip
     return model, dict(fit.meta.get("selection", {})), used
 
 
