@@ -150,6 +150,8 @@ def test_cli_alert_json_and_geojson(tmp_path: Path, store: _Store) -> None:
             "fatal shooting",
             "--days",
             "7",
+            "--zone",
+            "ratio",
             "--history-days",
             "150",
             "--json",
@@ -168,7 +170,11 @@ def test_cli_alert_json_and_geojson(tmp_path: Path, store: _Store) -> None:
                                 "--y", "179060", "--time", later, "--offence", "shooting",
                                 "--history-days", "150", "--json"])  # fmt: skip
     assert again.exit_code == 0, again.output
-    used = json.loads(again.stdout)["fit_used"]
+    doc2 = json.loads(again.stdout)
+    used = doc2["fit_used"]
+    # the default zone is the fitted kernel's core: at most as long as asked, and it says so
+    if doc2["rule"]["name"] == "model":
+        assert doc2["days"] <= 14 and "kernel's core" in doc2["rule"]["reason"]
     assert used["reused"] is True and used["age_days"] == pytest.approx(3.0, abs=1e-6)
     assert used["events_since_fit"] > 0
 

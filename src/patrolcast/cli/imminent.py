@@ -228,9 +228,9 @@ def register(app: typer.Typer) -> None:
             "(--zone ratio)."
         ),
         zone: str = typer.Option(
-            "ratio", help="Shape of the model's zone: ratio (cells raised by --min-ratio, for "
-            "--days) or core (the cells and first days holding half of the incident's expected "
-            "near repeats: the fitted kernel's core).",
+            "core", help="Shape of the model's zone: core (the cells and first days holding "
+            "half of the incident's expected near repeats: the fitted kernel's core) or ratio "
+            "(cells raised by --min-ratio, for --days).",
         ),
         permutations: int = PERMUTATIONS,
         geojson: Path | None = typer.Option(None, help="Write the raised cells as GeoJSON."),
@@ -350,6 +350,7 @@ def register(app: typer.Typer) -> None:
         history_days: float = typer.Option(730.0, help="Days of history each fit uses."),
         cell_size: float = typer.Option(250.0, "--cell-size", help="Grid cell size, metres."),
         min_ratio: float = typer.Option(0.02, help="The alert's min_ratio (model zone)."),
+        zone: str = typer.Option("core", help="Shape of the issued model zone: core or ratio."),
         permutations: int = PERMUTATIONS,
         refit: bool = typer.Option(
             False, "--refit", help="Fit every scheduled model anew, even if it is stored."
@@ -385,7 +386,7 @@ def register(app: typer.Typer) -> None:
             start=dataset_time(start, dataset, home, "--start"),
             end=dataset_time(end, dataset, home, "--end"), days=days, refit_days=refit_days,
             history_days=history_days, min_ratio=min_ratio, permutations=permutations,
-            serious_marks=(1,) if choice == "fatal" else None,
+            serious_marks=(1,) if choice == "fatal" else None, zone=zone.strip().lower(),
         )  # fmt: skip
         label = f"{dataset} alert backtest"
         with progress(label, quiet=quiet or as_json) as step:

@@ -51,6 +51,7 @@ from patrolcast.events import EventSet, from_days
 from patrolcast.forecast.alert import (
     CORE_SHARE,
     RELEVEL_DAYS,
+    ZONE_SHAPES,
     Alert,
     KnoxZone,
     alert_model,
@@ -116,6 +117,7 @@ class AlertBacktestSpec:
     alpha: float = 0.05
     seed: int = 0
     relevel_days: float | None = RELEVEL_DAYS  # background level from the last 4 weeks
+    zone: str = "core"  # shape of the issued model zone, as ``patrolcast alert --zone``
 
     def check(self) -> None:
         if not self.end > self.start:
@@ -124,6 +126,8 @@ class AlertBacktestSpec:
             raise InputError(f"days must be 1 to 60, got {self.days!r}")
         if not self.refit_days > 0 or not self.history_days > 0:
             raise InputError("refit_days and history_days must be positive")
+        if self.zone not in ZONE_SHAPES:
+            raise InputError(f"unknown zone shape {self.zone!r}: use {' or '.join(ZONE_SHAPES)}")
 
 
 @dataclass
@@ -460,7 +464,8 @@ def run_alert_backtest(
                 )
                 alerts[rule] = serious_assault_alert(
                     cond, support, days=spec.days, min_ratio=SWEEP.get(rule, spec.min_ratio),
-                    force=force, top_events=0, **kw,  # type: ignore[arg-type]
+                    force=force, top_events=0, shape=spec.zone if rule == "issued" else "ratio",
+                    **kw,  # type: ignore[arg-type]
                 )  # fmt: skip
                 tallies[rule].add(*_score_cells(alerts[rule], cells_f, dt, cell_area_km2))
             wide = serious_assault_alert(
@@ -496,7 +501,8 @@ def run_alert_backtest(
         n_incidents=int(triggers.size),
         meta={"cell_size_m": cell, "left_out_follow_up_past_data_end": int(cut_short.sum()),
               "rule_names": {
-            "issued": "what `patrolcast alert` issues (model if trustworthy, else Knox zone)",
+            "issued": f"what `patrolcast alert` issues: the model's {spec.zone} zone if its fit "
+                      "is trustworthy, else the Knox zone",
             "model": "the model's cells (min_ratio of background), trusted or not",
             "model_10pct": "the model's cells raised by >= 10% of their background",
             "model_50pct": "the model's cells raised by >= 50% of their background",
