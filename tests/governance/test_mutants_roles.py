@@ -54,6 +54,8 @@ def test_roles_and_role_specs_parse_from_text() -> None:
     with pytest.raises(InputError, match="^role analyst is not scoped to a borough$"):
         RoleSpec(Role.ANALYST, "E09000033")
     assert RoleSpec(Role.BOROUGH_COMMANDER, " e09000033").borough == "E09000033"
+    with pytest.raises(InputError, match="^borough commander's borough must be a GSS code"):
+        RoleSpec(Role.BOROUGH_COMMANDER, "Camden")
 
 
 def test_load_actor_and_the_staff_list(world: World) -> None:
