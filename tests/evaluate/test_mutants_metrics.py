@@ -150,7 +150,7 @@ def test_poisson_deviance_against_the_definition() -> None:
     assert poisson_deviance(mu, y) == pytest.approx(2 * sum(terms) / len(terms))
     assert poisson_deviance([1.0, 2.0], [1, 2]) == 0.0  # a perfect forecast
     assert math.isnan(poisson_deviance([], []))
-    with pytest.raises(ValueError, match="one value per unit"):
+    with pytest.raises(ValueError, match="^predicted and observed must have one value per unit$"):
         poisson_deviance([1.0, 2.0], [1])
 
 
@@ -169,6 +169,9 @@ def test_score_area_fractions_with_unequal_areas() -> None:
     assert rows[1].caught == pytest.approx(5.0 + 0.75 * 3.0)
     assert rows[1].hit_rate == pytest.approx(7.25 / 10.0)
     assert 0.0 < rows[1].pei_star <= 1.0 and rows[0].pei_star == pytest.approx(1.0)
+    # the best 4 km2 in hindsight: the 5 events in 1 km2, the 2 in 2 km2, 1 km2 of the 4 km2
+    # unit (3/4 of an event): 7.75; PEI* weighs areas too (unit counts would give 7.25, 1.0)
+    assert rows[1].pei_star == pytest.approx(7.25 / 7.75)
     with pytest.raises(ValueError, match="3 observed counts for 4 scores"):
         score_area_fractions(score, y[:3], area)
 
@@ -189,7 +192,44 @@ def test_reliability_table_deciles() -> None:
     assert len(reliability_table([1.0], [1.0], bins=1)) == 1
     assert len(reliability_table([1.0, 2.0], [1.0, 2.0], bins=5)) == 2  # never an empty bin
     for bad in (0, -1):
-        with pytest.raises(ValueError, match="bins must be at least 1"):
+        with pytest.raises(ValueError, match="^bins must be at least 1$"):
             reliability_table([1.0], [1.0], bins=bad)
-    with pytest.raises(ValueError, match="one value per unit"):
+    with pytest.raises(ValueError, match="^predicted and observed must have one value per unit$"):
         reliability_table([1.0, 2.0], [1.0])
+    assert t["sum_predicted"].tolist() == [1.0 + 4 * i for i in range(10)]
+    # many tied predictions (numpy's default sort is not stable beyond 16 values): the bins
+    # still take the units in their order
+    many = reliability_table(np.array([1.0, 0.0] * 20), np.arange(40.0), bins=4)
+    zeros, ones = list(range(1, 40, 2)), list(range(0, 40, 2))  # unit numbers = observed
+    assert many["sum_observed"].tolist() == [
+        float(sum(zeros[:10])), float(sum(zeros[10:])), float(sum(ones[:10])),
+        float(sum(ones[10:])),
+    ]
+
+
+def test_recapture_rate_index_edges() -> None:
+    """RRI = (n2 / n1) / (N2 / N1): defined from one event on, NaN when a ratio is not."""
+    from patrolcast.evaluate.metrics import recapture_rate_index
+
+    w = [1.0, 0.0, 0.0]
+    assert recapture_rate_index(w, [1, 0, 0], [1, 0, 0]) == pytest.approx(1.0)
+    assert recapture_rate_index(w, [1, 1, 0], [2, 0, 2]) == pytest.approx((2 / 1) / (4 / 2))
+    assert math.isnan(recapture_rate_index(w, [1, 0, 0], [0, 0, 0]))  # nothing after
+    assert math.isnan(recapture_rate_index(w, [0, 1, 0], [1, 0, 0]))  # none flagged before
+
+
+def test_flagged_overlap_weighs_by_area() -> None:
+    from patrolcast.evaluate.metrics import flagged_overlap
+
+    a, b = [1.0, 0.0], [1.0, 1.0]
+    assert flagged_overlap(a, b) == pytest.approx(0.5)
+    assert flagged_overlap(a, b, [1.0, 3.0]) == pytest.approx(0.25)
+    assert flagged_overlap(a, b, [0.1, 0.3]) == pytest.approx(0.25)  # under 1 km2 in all
+    assert math.isnan(flagged_overlap([0.0, 0.0], [0.0, 0.0]))
+
+
+def test_pai_message() -> None:
+    from patrolcast.evaluate.metrics import pai
+
+    with pytest.raises(ValueError, match="^area fraction must be positive$"):
+        pai(0.5, 0.0)
