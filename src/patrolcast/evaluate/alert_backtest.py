@@ -81,7 +81,7 @@ __all__ = [
 RULES = ("issued", "model", "model_10pct", "model_50pct", "model_core", "model_dense", "knox",
          "fixed")  # fmt: skip
 SWEEP = {"model_10pct": 0.10, "model_50pct": 0.50}
-CELL_DAY_RULES = ("model_core", "model_dense")  # zones of cell-days, from one wide model alert
+CELL_DAY_RULES = ("model_dense",)  # zones of cell-days, from one wide model alert
 WIDE_CELLS = 60  # cells of the wide alert the cell-day zones are cut from
 DIST_EDGES = (0.0, 100.0, 200.0, 300.0, 400.0, 600.0, 800.0, 1000.0)
 DAY_EDGES = (0.0, 3.0, 7.0, 14.0, 28.0)
@@ -313,6 +313,12 @@ def cell_day_zones(
     return {"model_core": core, "model_dense": dense}
 
 
+def _shape(rule: str, spec: AlertBacktestSpec) -> str:
+    """The model zone's shape under ``rule``: the command's for ``issued``, the kernel core for
+    ``model_core`` (the command's own :func:`kernel_core` over every cell in reach)."""
+    return {"issued": spec.zone, "model_core": "core"}.get(rule, "ratio")
+
+
 def _score_cell_days(
     wide: Alert,
     zone: npt.NDArray[np.bool_],
@@ -464,8 +470,7 @@ def run_alert_backtest(
                 )
                 alerts[rule] = serious_assault_alert(
                     cond, support, days=spec.days, min_ratio=SWEEP.get(rule, spec.min_ratio),
-                    force=force, top_events=0, shape=spec.zone if rule == "issued" else "ratio",
-                    **kw,  # type: ignore[arg-type]
+                    force=force, top_events=0, shape=_shape(rule, spec), **kw,  # type: ignore[arg-type]
                 )  # fmt: skip
                 tallies[rule].add(*_score_cells(alerts[rule], cells_f, dt, cell_area_km2))
             wide = serious_assault_alert(
@@ -473,7 +478,9 @@ def run_alert_backtest(
                 force="model", top_events=0, **kw,  # type: ignore[arg-type]
             )  # fmt: skip
             for rule, zone_cd in cell_day_zones(wide, alerts["fixed"]).items():
-                tallies[rule].add(*_score_cell_days(wide, zone_cd, cells_f, dt, cell_area_km2))
+                if rule in CELL_DAY_RULES:
+                    tallies[rule].add(*_score_cell_days(wide, zone_cd, cells_f, dt,
+                                                        cell_area_km2))  # fmt: skip
             scored += 1
             if on_alert is not None:
                 on_alert(scored, int(triggers.size))
