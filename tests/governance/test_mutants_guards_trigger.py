@@ -1,0 +1,108 @@
+"""Policy guards written to kill surviving mutants (issue 15, scripts/mutation.sh
+governance-guards): the intelligence trigger's item checks (retention ends at its instant; a
+database without intelligence items refuses the trigger) and the cool-down an extension keeps
+before a later deployment in the same place."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import text
+
+from patrolcast.governance import service
+from patrolcast.governance.states import Refused, State
+from patrolcast.governance.values import ExtensionDetails, Trigger
+from patrolcast.oversight.intel_store import record_item
+from patrolcast.oversight.intelligence import Place
+from tests.governance.helpers import World, details, ndm, walk_to
+
+
+def _item(world: World, hours: float = 12.0) -> int:
+    """A 1B item valid for ``hours`` and kept until it lapses."""
+    now, lapse = world.clock.now(), world.clock.now() + timedelta(hours=hours)
+    with world.session() as s:
+        return record_item(
+            s, actor="ian", clock=world.clock,
+            place=Place(x=530200.0, y=175200.0, radius_m=200.0),
+            start=now, end=lapse, grading="1B P",
+            owner="Borough intelligence unit", retain_until=lapse,
+            summary="Serious violence likely near the market tonight",
+        )  # fmt: skip
+
+
+def _submit(world: World, item_id: int) -> State:
+    trigger = Trigger(kind="intelligence", intelligence_item_id=item_id, grade="1B")
+    d = replace(details(world), trigger=trigger)
+    with world.session() as s:
+        pid = service.propose(s, actor="ana", clock=world.clock, details=d).proposal_id
+        return service.submit(s, actor="ana", clock=world.clock, proposal_id=pid).to_state
+
+
+def test_an_item_is_past_its_retention_from_its_instant_on(world: World) -> None:
+    start = world.clock.now()
+    item = _item(world, hours=1.0)
+    world.clock.current = start + timedelta(hours=1) - timedelta(seconds=1)
+    assert _submit(world, item) is State.SUBMITTED
+    world.clock.current = start + timedelta(hours=1)
+    with pytest.raises(Refused) as past:
+        _submit(world, item)
+    assert (past.value.rule, past.value.reason) == (
+        "minimum-trigger", f"intelligence item #{item} is past its retention"
+    )
+
+
+def test_no_intelligence_items_table_refuses_an_intelligence_trigger(world: World) -> None:
+    item = _item(world)
+    with world.session() as s:
+        s.execute(text("DROP TABLE intelligence_items"))
+        s.commit()
+    with pytest.raises(Refused) as none:
+        _submit(world, item)
+    assert (none.value.rule, none.value.reason) == (
+        "minimum-trigger", "no intelligence items are held in this database"
+    )
+    assert str(none.value) == (
+        "refused (minimum-trigger): no intelligence items are held in this database"
+    )
+
+
+def _end(world: World, pid: int) -> datetime:
+    with world.session() as s:
+        end = service.read_proposal(
+            s, actor="aud", clock=world.clock, proposal_id=pid
+        ).authorised_end
+    assert end is not None
+    return end
+
+
+def _extend(world: World, pid: int, until: datetime) -> None:
+    with world.session() as s:
+        service.extend(s, actor="acc2", clock=world.clock, proposal_id=pid,
+                       details=ExtensionDetails(until, "Further incident.", ndm()))  # fmt: skip
+
+
+def test_an_extension_keeps_the_cooldown_before_a_later_deployment(world: World) -> None:
+    """Mutants of ``_cooldown_and_cap_ok_extension``: a later deployment in the same place
+    (authorised under a profile without a cool-down) stops an extension that would run into
+    the extended deployment's own 24 h cool-down before it."""
+    a = walk_to(world, State.ACTIVE, hours=6, profile="busss-strict")
+    b = walk_to(world, State.AUTHORISED, hours=2, start_in=20.0, profile="s60-statutory")
+    end = _end(world, a)
+    with pytest.raises(Refused) as refused:
+        _extend(world, a, end + timedelta(hours=3))
+    assert refused.value.rule == "cooldown" and f"deployment #{b}" in refused.value.reason
+    assert _end(world, a) == end
+
+
+def test_an_earlier_deployment_does_not_stop_an_extension(world: World) -> None:
+    """An extension looks ahead only: a deployment before this one in the same place does not
+    count (the cool-down after it was checked when this one was authorised)."""
+    t0 = world.clock.now()
+    walk_to(world, State.ACTIVE, hours=1, profile="s60-statutory")
+    world.clock.current = t0 + timedelta(hours=2)
+    a = walk_to(world, State.ACTIVE, hours=4, profile="s60-statutory")
+    end = _end(world, a)
+    _extend(world, a, end + timedelta(hours=3))
+    assert _end(world, a) == end + timedelta(hours=3)
