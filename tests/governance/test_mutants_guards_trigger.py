@@ -106,3 +106,15 @@ def test_an_earlier_deployment_does_not_stop_an_extension(world: World) -> None:
     end = _end(world, a)
     _extend(world, a, end + timedelta(hours=3))
     assert _end(world, a) == end + timedelta(hours=3)
+
+
+def test_an_extension_without_its_rationale_says_what_is_missing(world: World) -> None:
+    a = walk_to(world, State.ACTIVE, hours=6)
+    bare = ExtensionDetails(_end(world, a) + timedelta(hours=1), "Further incident.")
+    with world.session() as s, pytest.raises(Refused) as refused:
+        service.extend(s, actor="acc2", clock=world.clock, proposal_id=a, details=bare)
+    assert (refused.value.rule, refused.value.reason) == (
+        "ndm-rationale",
+        "an extension is a new decision: armed-foot-patrol requires its rationale under the "
+        "six National Decision Model headings",
+    )
