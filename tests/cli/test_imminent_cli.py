@@ -91,3 +91,23 @@ def test_alert_grid_and_history_stay_inside_the_boundary(store: Store, west_half
     assert doc["rule"]["name"] in ("model", "knox", "none")
     for cell in doc["cells"]:
         assert cell["x"] - X0 < HALF  # no cell of the eastern half
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--kernel", "spline"], "--kernel must be one of gaussian, histogram"),
+        (["--zone", "square"], "unknown zone shape 'square'"),
+        (["--max-fit-age", "-1"], "0 or more days"),
+    ],
+)
+def test_alert_refuses_bad_model_options(
+    store: Store, west_half: Path, args: list[str], message: str
+) -> None:
+    result = runner.invoke(
+        app, ["alert", "-d", "synth", "--boundary", str(west_half), "--x", str(X0 + 625),
+              "--y", str(Y0 + 625), "--time", "2022-06-01T12:00", "--offence", "assault",
+              "--permutations", "19", *args],
+    )  # fmt: skip
+    assert result.exit_code != 0
+    assert message in str(result.exception)
