@@ -261,12 +261,16 @@ def register(app: typer.Typer) -> None:
         if not dataset or not time or not offence:
             raise InputError("give --dataset, --time and --offence (or: alert backtest ...)")
         from patrolcast.forecast.alert import (
+            ZONE_SHAPES,
             alert_model,
             mark_of_offence,
             serious_assault_alert,
         )
         from patrolcast.forecast.near_repeat import knox_test
 
+        if zone.strip().lower() not in ZONE_SHAPES:  # refused before any fit
+            raise InputError(f"unknown zone shape {zone!r}: use {' or '.join(ZONE_SHAPES)}")
+        _kernel(kernel)
         reading_home(home)
         t = dataset_time(time, dataset, home, "--time")
         if (x is None) != (y is None) or (lon is None) != (lat is None):
