@@ -118,3 +118,20 @@ def test_an_extension_without_its_rationale_says_what_is_missing(world: World) -
         "an extension is a new decision: armed-foot-patrol requires its rationale under the "
         "six National Decision Model headings",
     )
+
+
+def test_an_extension_must_move_the_end_later_and_within_its_hours(world: World) -> None:
+    a = walk_to(world, State.ACTIVE, hours=6)
+    end = _end(world, a)
+    cases = (
+        (end, "extension-window", "an extension must move the end later"),
+        (end - timedelta(hours=1), "extension-window", "an extension must move the end later"),
+        (end + timedelta(hours=5), "extension-duration",
+         "extension 1 adds 5 h; armed-foot-patrol allows 4 h"),
+    )  # fmt: skip
+    for until, rule, reason in cases:
+        with pytest.raises(Refused) as refused:
+            _extend(world, a, until)
+        assert (refused.value.rule, refused.value.reason) == (rule, reason), until
+    _extend(world, a, end + timedelta(hours=4))  # exactly the hours allowed
+    assert _end(world, a) == end + timedelta(hours=4)
