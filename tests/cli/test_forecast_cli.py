@@ -36,7 +36,7 @@ def test_forecast_json_and_files(tmp_path: Path, store: Store) -> None:
     files = {k: Path(v) for k, v in payload["files"].items()}
     assert set(files) == {"gpkg", "geojson", "csv", "png", "pdf", "snapshot"}
     n = payload["n_units"]
-    assert pyogrio.read_info(files["gpkg"])["features"] == n
+    assert pyogrio.read_info(files["gpkg"], layer="forecast")["features"] == n
     assert "4326" in pyogrio.read_info(files["geojson"])["crs"]
     assert len(files["csv"].read_text().splitlines()) == n + 1
     # The top cell is one of the two synthetic hot cells (centres 625 m and 1375 m in).

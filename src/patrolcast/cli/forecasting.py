@@ -129,7 +129,10 @@ def register(app: typer.Typer) -> None:
             f"{outcome.expected_total:.1f} events expected"
         )
         area = outcome.study_area
-        console.print(f"study area: {area.get('source')} ({float(area.get('km2', 0)):,.1f} km2), "
+        source = str(area.get("source"))
+        if "km2)" not in source:  # some sources already state their area
+            source += f" ({float(area.get('km2', 0)):,.1f} km2)"
+        console.print(f"study area: {source}, "
                       f"{float(area.get('events_outside', 0)):,.0f} events outside left out")
         params = outcome.snapshot.get("params", {})
         shown = {k: params[k] for k in ("bandwidth", "lookback_days", "history_days")

@@ -231,7 +231,9 @@ def _read_forecast(geojson: Path) -> Any:
     import geopandas as gpd
 
     gpkg = geojson.with_suffix(".gpkg")
-    frame = gpd.read_file(gpkg if gpkg.exists() else geojson, engine="pyogrio")
+    source = gpkg if gpkg.exists() else geojson
+    # the GeoPackage also holds its QGIS style table (layer_styles): read the forecast layer
+    frame = gpd.read_file(source, engine="pyogrio", layer=0)
     if frame.crs is None:
         frame = frame.set_crs("EPSG:4326")
     return frame.to_crs(HOUSE_CRS) if str(frame.crs) != HOUSE_CRS else frame
