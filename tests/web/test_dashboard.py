@@ -5,6 +5,7 @@ accessibility (axe-core) and zero requests off the server."""
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -229,6 +230,11 @@ def test_five_person_journey_from_a_forecast_cell_to_an_active_deployment(
     page.goto(f"{d.base}/proposals/{pid}")
     page.wait_for_selector("ol.history li")
     assert "acc · authorise · done" in page.locator("#history").inner_text()
+    # The one-page briefing pack, downloaded through the page's link with the session cookie.
+    with page.expect_download() as download:
+        page.locator("#briefing-link").click()
+    pdf = Path(download.value.path()).read_bytes()
+    assert pdf.startswith(b"%PDF")
     ctx.close()
     assert d.external() == []
 

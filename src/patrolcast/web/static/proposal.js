@@ -189,6 +189,7 @@ async function main() {
   me = await whoAmI();
   p = await api("GET", `/api/proposals/${pid}`);
   $("proposal-title").textContent = `Proposal #${p.id}: ${p.state}`;
+  $("briefing-link").href = `/api/proposals/${p.id}/briefing`;
   document.body.dataset.boroughs = p.boroughs.join(" ");
   document.body.dataset.state = p.state;
   const t = p.trigger;
