@@ -13,10 +13,10 @@ from sqlalchemy import text
 
 from patrolcast.governance import service
 from patrolcast.governance.states import Refused, State
-from patrolcast.governance.values import ExtensionDetails, Trigger
+from patrolcast.governance.values import ConsultationDetails, ExtensionDetails, Trigger
 from patrolcast.oversight.intel_store import record_item
 from patrolcast.oversight.intelligence import Place
-from tests.governance.helpers import World, details, ndm, walk_to
+from tests.governance.helpers import World, authorisation, details, ndm, walk_to
 
 
 def _item(world: World, hours: float = 12.0) -> int:
@@ -135,3 +135,37 @@ def test_an_extension_must_move_the_end_later_and_within_its_hours(world: World)
         assert (refused.value.rule, refused.value.reason) == (rule, reason), until
     _extend(world, a, end + timedelta(hours=4))  # exactly the hours allowed
     assert _end(world, a) == end + timedelta(hours=4)
+
+
+def test_an_extension_is_decided_no_further_ahead_than_an_authorisation(world: World) -> None:
+    """The added time starts at the old end: 17 h ahead is more than the 12 h lead allowed."""
+    a = walk_to(world, State.AUTHORISED, hours=6, start_in=11.0)
+    with pytest.raises(Refused) as refused:
+        _extend(world, a, _end(world, a) + timedelta(hours=1))
+    assert (refused.value.rule, refused.value.reason) == (
+        "max-lead",
+        "the extended time starts 17.0 h after the decision; armed-foot-patrol allows 12 h",
+    )
+
+
+def test_an_extension_needs_its_intelligence_still_held(world: World) -> None:
+    """An intelligence-triggered deployment is extended only while its item is held."""
+    item = _item(world)
+    trigger = Trigger(kind="intelligence", intelligence_item_id=item, grade="1B")
+    c, d = world.clock, replace(details(world), trigger=trigger)
+    with world.session() as s:
+        pid = service.propose(s, actor="ana", clock=c, details=d).proposal_id
+        service.submit(s, actor="ana", clock=c, proposal_id=pid)
+        service.record_assessment(s, actor="cat", clock=c, proposal_id=pid, payload={"ok": 1})
+        service.assess(s, actor="cat", clock=c, proposal_id=pid)
+        for who, borough in (("bob1", "E09000001"), ("bob2", "E09000002")):
+            service.consult(s, actor=who, clock=c, proposal_id=pid,
+                            details=ConsultationDetails(borough, "support", "Agreed."))  # fmt: skip
+        service.authorise(s, actor="acc1", clock=c, proposal_id=pid, details=authorisation(world))
+        s.execute(text("DROP TABLE intelligence_items"))
+        s.commit()
+    with pytest.raises(Refused) as refused:
+        _extend(world, pid, _end(world, pid) + timedelta(hours=1))
+    assert (refused.value.rule, refused.value.reason) == (
+        "minimum-trigger", "no intelligence items are held in this database"
+    )
