@@ -148,11 +148,9 @@ def test_an_extension_is_decided_no_further_ahead_than_an_authorisation(world: W
     )
 
 
-def test_an_extension_needs_its_intelligence_still_held(world: World) -> None:
-    """An intelligence-triggered deployment is extended only while its item is held."""
-    item = _item(world)
+def _authorised_on_intelligence(world: World, item: int, offset: float) -> int:
     trigger = Trigger(kind="intelligence", intelligence_item_id=item, grade="1B")
-    c, d = world.clock, replace(details(world), trigger=trigger)
+    c, d = world.clock, replace(details(world, offset=offset), trigger=trigger)
     with world.session() as s:
         pid = service.propose(s, actor="ana", clock=c, details=d).proposal_id
         service.submit(s, actor="ana", clock=c, proposal_id=pid)
@@ -162,10 +160,27 @@ def test_an_extension_needs_its_intelligence_still_held(world: World) -> None:
             service.consult(s, actor=who, clock=c, proposal_id=pid,
                             details=ConsultationDetails(borough, "support", "Agreed."))  # fmt: skip
         service.authorise(s, actor="acc1", clock=c, proposal_id=pid, details=authorisation(world))
+    return pid
+
+
+def test_an_extension_needs_its_intelligence_still_held(world: World) -> None:
+    """An intelligence-triggered deployment is extended only while its item is held: not once
+    the item is past its retention, nor when no items are held at all."""
+    start = world.clock.now()
+    lapsing = _item(world, hours=1.0)
+    first = _authorised_on_intelligence(world, lapsing, offset=0.0)
+    second = _authorised_on_intelligence(world, _item(world), offset=20_000.0)
+    world.clock.current = start + timedelta(hours=1)
+    with pytest.raises(Refused) as lapsed:
+        _extend(world, first, _end(world, first) + timedelta(hours=1))
+    assert (lapsed.value.rule, lapsed.value.reason) == (
+        "minimum-trigger", f"intelligence item #{lapsing} is past its retention"
+    )
+    with world.session() as s:
         s.execute(text("DROP TABLE intelligence_items"))
         s.commit()
-    with pytest.raises(Refused) as refused:
-        _extend(world, pid, _end(world, pid) + timedelta(hours=1))
-    assert (refused.value.rule, refused.value.reason) == (
+    with pytest.raises(Refused) as none:
+        _extend(world, second, _end(world, second) + timedelta(hours=1))
+    assert (none.value.rule, none.value.reason) == (
         "minimum-trigger", "no intelligence items are held in this database"
     )
