@@ -13,7 +13,14 @@ from sqlalchemy import text
 
 from patrolcast.governance import service
 from patrolcast.governance.states import Refused, State
-from patrolcast.governance.values import ConsultationDetails, ExtensionDetails, Trigger
+from patrolcast.governance.values import (
+    CancellationDetails,
+    ConsultationDetails,
+    DebriefDetails,
+    ExtensionDetails,
+    ReviewDetails,
+    Trigger,
+)
 from patrolcast.oversight.intel_store import record_item
 from patrolcast.oversight.intelligence import Place
 from tests.governance.helpers import World, authorisation, details, ndm, walk_to
@@ -184,3 +191,28 @@ def test_an_extension_needs_its_intelligence_still_held(world: World) -> None:
     assert (none.value.rule, none.value.reason) == (
         "minimum-trigger", "no intelligence items are held in this database"
     )
+
+
+def test_an_independent_review_names_each_part_a_reviewer_played(world: World) -> None:
+    """Mutants of ``involvement``'s labels: the refusal names the parts exactly (acc1
+    authorised and cancelled, acc2 extended)."""
+    a = walk_to(world, State.ACTIVE, hours=6)
+    _extend(world, a, _end(world, a) + timedelta(hours=1))
+    c = world.clock
+    with world.session() as s:
+        service.cancel(s, actor="acc1", clock=c, proposal_id=a,
+                       details=CancellationDetails("Grounds lapsed."))  # fmt: skip
+        service.debrief(s, actor="tfc", clock=c, proposal_id=a,
+                        details=DebriefDetails("Quiet.", "Signed: tfc"))  # fmt: skip
+    reasons = {}
+    for who in ("acc1", "acc2"):
+        with world.session() as s, pytest.raises(Refused) as refused:
+            service.review(s, actor=who, clock=c, proposal_id=a,
+                           details=ReviewDetails("Proportionate."))  # fmt: skip
+        assert refused.value.rule == "independent-review"
+        reasons[who] = refused.value.reason
+    head = "the review must be independent of everyone who decided on the proposal; "
+    assert reasons == {
+        "acc1": head + "acc1 was its authorising officer and cancelling officer",
+        "acc2": head + "acc2 was its extending officer",
+    }
