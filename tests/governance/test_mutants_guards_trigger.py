@@ -195,7 +195,7 @@ def test_an_extension_needs_its_intelligence_still_held(world: World) -> None:
 
 def test_an_independent_review_names_each_part_a_reviewer_played(world: World) -> None:
     """Mutants of ``involvement``'s labels: the refusal names the parts exactly (acc1
-    authorised and cancelled, acc2 extended)."""
+    authorised and cancelled, acc2 extended, sfc was named the strategic commander)."""
     a = walk_to(world, State.ACTIVE, hours=6)
     _extend(world, a, _end(world, a) + timedelta(hours=1))
     c = world.clock
@@ -205,7 +205,7 @@ def test_an_independent_review_names_each_part_a_reviewer_played(world: World) -
         service.debrief(s, actor="tfc", clock=c, proposal_id=a,
                         details=DebriefDetails("Quiet.", "Signed: tfc"))  # fmt: skip
     reasons = {}
-    for who in ("acc1", "acc2"):
+    for who in ("acc1", "acc2", "sfc"):
         with world.session() as s, pytest.raises(Refused) as refused:
             service.review(s, actor=who, clock=c, proposal_id=a,
                            details=ReviewDetails("Proportionate."))  # fmt: skip
@@ -215,4 +215,5 @@ def test_an_independent_review_names_each_part_a_reviewer_played(world: World) -
     assert reasons == {
         "acc1": head + "acc1 was its authorising officer and cancelling officer",
         "acc2": head + "acc2 was its extending officer",
+        "sfc": head + "sfc was its strategic firearms commander",
     }
