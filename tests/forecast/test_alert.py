@@ -180,16 +180,17 @@ def test_cli_alert_json_and_geojson(tmp_path: Path, store: _Store) -> None:
 
 
 def test_cli_near_repeat_json(tmp_path: Path, store: _Store) -> None:
-    png = tmp_path / "k.png"
     result = runner.invoke(
         app,
         ["near-repeat", "--dataset", "sim", "--study-area", "hull", "--permutations", "19",
-         "--json", "--png", str(png)],
+         "--json", "--out", str(tmp_path / "knox")],
     )
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
     assert doc["cells"][0]["ratio"] > 1.5  # simulated triggering is a near repeat
-    assert png.exists()
+    assert (tmp_path / "knox" / "sim_knox.png").stat().st_size > 0
+    nrc = (tmp_path / "knox" / "sim_knox_nrc.csv").read_text(encoding="utf-8")
+    assert len(nrc.splitlines()) >= 2  # the Calculator's table: a header and the bands
 
 
 @pytest.mark.parametrize(

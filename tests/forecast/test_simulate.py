@@ -64,14 +64,15 @@ def test_cli_simulate_writes_csv(shared_data, tmp_path) -> None:  # type: ignore
     from patrolcast.cli.main import app
 
     require(shared_data / "boundaries" / "london_boroughs.gpkg")
-    out = tmp_path / "sim.csv"
     result = CliRunner().invoke(
-        app, ["simulate", "--out", str(out), "--days", "60", "--mu", "2", "--boroughs", "Lambeth",
-              "--json"],
+        app, ["simulate", "--out", str(tmp_path / "sim"), "--days", "60", "--mu", "2",
+              "--boroughs", "Lambeth", "--json"],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
+    out = tmp_path / "sim" / "simulated_etas.csv"
+    assert doc["out"] == str(out)
     frame = pd.read_csv(out)
     assert len(frame) == doc["events"] > 50
-    bad = CliRunner().invoke(app, ["simulate", "--out", str(out), "--theta", "1.5"])
+    bad = CliRunner().invoke(app, ["simulate", "--out", str(tmp_path), "--theta", "1.5"])
     assert isinstance(bad.exception, InputError)

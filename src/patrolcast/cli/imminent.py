@@ -20,6 +20,7 @@ from patrolcast.cli.options import (
     out_option,
     progress,
     reading_home,
+    writing_home,
 )
 from patrolcast.errors import InputError
 
@@ -147,10 +148,10 @@ def register(app: typer.Typer) -> None:
             None, help="Metres per block: the space bands are then given in blocks."
         ),
         time_unit: str = typer.Option("days", help="Unit of the time bands: days or hours."),
-        nrc_csv: Path | None = typer.Option(
-            None, "--nrc-csv", help="Write the table in the Near Repeat Calculator's layout."
+        out: Path | None = out_option(
+            None, "the heatmap of ratios (PNG) and the table in the Near Repeat Calculator's "
+            "layout (CSV)"
         ),
-        png: Path | None = typer.Option(None, help="Write the heatmap of ratios to this PNG."),
         boundary: Path | None = typer.Option(None, help=BOUNDARY_HELP),
         layer: str = typer.Option("", help=LAYER_HELP),
         where: str = typer.Option("", help=WHERE_HELP),
@@ -178,11 +179,14 @@ def register(app: typer.Typer) -> None:
                 metric=metric.strip().lower(), same_location=same_location,
                 block_length=block_length, time_unit=time_unit.strip().lower(),
             )  # fmt: skip
-        if png is not None:
+        written: list[Path] = []
+        if out is not None:
+            folder = out_folder(out)
+            png = folder / f"{dataset}_knox.png"
             plot_knox(result, png, title=f"Near repeats: {dataset}")
-        if nrc_csv is not None:
-            nrc_csv.parent.mkdir(parents=True, exist_ok=True)
+            nrc_csv = folder / f"{dataset}_knox_nrc.csv"
             nrc_csv.write_text(result.to_nrc_csv(), encoding="utf-8")
+            written = [png, nrc_csv]
         if as_json:
             doc = result.to_dict()
             doc["dataset"] = dataset
@@ -203,8 +207,8 @@ def register(app: typer.Typer) -> None:
         for row in result.to_markdown().splitlines()[2:]:
             table.add_row(*[c.strip() for c in row.strip("|").split("|")])
         Console().print(table)
-        if png is not None:
-            typer.echo(f"wrote {png}")
+        for path in written:
+            typer.echo(f"wrote {path}")
 
     alert_app = typer.Typer(help="Serious-assault alerts: issue one, or replay a period.")
     app.add_typer(alert_app, name="alert")
@@ -271,7 +275,8 @@ def register(app: typer.Typer) -> None:
         if zone.strip().lower() not in ZONE_SHAPES:  # refused before any fit
             raise InputError(f"unknown zone shape {zone!r}: use {' or '.join(ZONE_SHAPES)}")
         _kernel(kernel)
-        reading_home(home)
+        reading_home(home)  # the data are there: refused if missing
+        writing_home(home, quiet=quiet or as_json)  # fitted models are stored under it
         t = dataset_time(time, dataset, home, "--time")
         if (x is None) != (y is None) or (lon is None) != (lat is None):
             raise InputError("give both --x and --y, or both --lon and --lat")
@@ -385,7 +390,8 @@ def register(app: typer.Typer) -> None:
         choice = offences.strip().lower()
         if choice not in ("all", "fatal"):
             raise InputError(f"--offences must be 'all' or 'fatal', got {offences!r}")
-        reading_home(home)
+        reading_home(home)  # the data are there: refused if missing
+        writing_home(home, quiet=quiet or as_json)  # the scheduled fits are stored under it
         spec = AlertBacktestSpec(
             start=dataset_time(start, dataset, home, "--start"),
             end=dataset_time(end, dataset, home, "--end"), days=days, refit_days=refit_days,
@@ -440,7 +446,9 @@ def register(app: typer.Typer) -> None:
 def register_simulate(app: typer.Typer) -> None:
     @app.command()
     def simulate(
-        out: Path = typer.Option(..., help="CSV file to write (t_days, x, y, mark, parent)."),
+        out: Path = out_option(
+            Path("out/simulate"), "simulated_etas.csv (t_days, x, y, mark, parent)"
+        ),
         days: float = typer.Option(365.0, help="Days to simulate."),
         mu: float = typer.Option(10.0, help="Background events per day."),
         theta: float = typer.Option(0.5, help="Branching ratio (expected direct offspring)."),
@@ -450,7 +458,8 @@ def register_simulate(app: typer.Typer) -> None:
             "", help="London boroughs (comma-separated) as the study area; default all 33."
         ),
         seed: int = typer.Option(0, help="Random seed."),
-        as_json: bool = typer.Option(False, "--json", help="Print a summary as JSON."),
+        quiet: bool = QUIET,
+        as_json: bool = JSON,
     ) -> None:
         """Draw events from a known ETAS model on London boroughs (for tests and benchmarks)."""
         import pandas as pd
@@ -466,7 +475,7 @@ def register_simulate(app: typer.Typer) -> None:
         gpkg = load_settings().shared_data / "boundaries" / "london_boroughs.gpkg"
         sim = simulate_etas(model, london_area(gpkg, names), days=days, seed=seed)
         ev = sim.events
-        out.parent.mkdir(parents=True, exist_ok=True)
+        out = out_folder(out) / "simulated_etas.csv"
         pd.DataFrame(
             {"t_days": ev.t, "x": ev.x, "y": ev.y, "mark": ev.mark, "parent": sim.parent}
         ).to_csv(out, index=False)
@@ -480,7 +489,7 @@ def register_simulate(app: typer.Typer) -> None:
         }
         if as_json:
             typer.echo(json.dumps(summary, indent=1))
-        else:
+        elif not quiet:
             typer.echo(f"wrote {len(ev):,} events ({sim.triggered_share:.0%} triggered) to {out}")
 
 
