@@ -51,9 +51,17 @@ def test_transparency_scenario_end_to_end(tmp_path: Path) -> None:
     payload = json.loads(result.output)
     assert payload["headline"]["proposals"] == 30
     names = {Path(f).name for f in payload["files"]}
-    assert names == {"transparency-2025-06.html", "transparency-2025-06.csv",
+    assert names == {"transparency-2025-06.html", "transparency-2025-06.pdf",
+                     "transparency-2025-06.csv",
                      "transparency-2025-06.geojson", "transparency-2025-06.json"}
     assert "<3" in (out / "transparency-2025-06.csv").read_text(encoding="utf-8")
+    # The PDF is the same document as the HTML, printed: its licence line and headline count.
+    from pypdf import PdfReader
+
+    text = " ".join(
+        page.extract_text() for page in PdfReader(out / "transparency-2025-06.pdf").pages
+    )
+    assert "Open Government Licence" in " ".join(text.split())
     # The scenario's unsuppressed database is never written beside the public files.
     assert sorted(p.name for p in out.iterdir()) == sorted(names)
 

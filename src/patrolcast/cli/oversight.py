@@ -415,7 +415,9 @@ def _feedback_plot(rates: list[float], shares: list[float], *, policy: str, days
 # ----------------------------------------------------------------------- transparency
 def transparency(
     month: str = typer.Option(..., help="Month to report, YYYY-MM (Europe/London)."),
-    out: Path = out_option(Path("transparency"), "the public files (HTML, CSV, GeoJSON, JSON)"),
+    out: Path = out_option(
+        Path("transparency"), "the public files (HTML, PDF, CSV, GeoJSON, JSON)"
+    ),
     scenario: bool = typer.Option(
         False, help="Build from the synthetic scenario month in a throwaway database (demo)."),
     server: str | None = SERVER,
@@ -439,6 +441,7 @@ def transparency(
         write_geojson,
         write_html,
         write_json,
+        write_pdf,
         write_public_key,
     )
 
@@ -477,6 +480,7 @@ def transparency(
     out.mkdir(parents=True, exist_ok=True)
     files = [
         write_html(report, out / f"transparency-{month}.html"),
+        write_pdf(report, out / f"transparency-{month}.pdf"),
         write_csv(report, out / f"transparency-{month}.csv"),
         write_geojson(report, out / f"transparency-{month}.geojson", boroughs),
         write_json(report, out / f"transparency-{month}.json"),
