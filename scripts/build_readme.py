@@ -21,11 +21,15 @@ separation of duties, hard expiry) in a tamper-evident audit log, and reports to
 bodies and the public. It is place-based only: it never holds lists of people.
 
 Requirements: Python 3.11+, a C compiler and Node.js with npm are enough for the first
-command (it creates `.venv`, installs everything from PyPI, and the dashboard's map library from
-npm into `node_modules`); the test command also starts a throwaway PostgreSQL server and drives
-Debian's `chromium` for the browser tests (both Debian packages, installed by the scripts when
-run as root). Real data is read from `../shared/data` (override with
-`PATROLCAST_SHARED_DATA`). Nothing is downloaded at run time.
+command (it creates `.venv`, installs the pinned, hash-checked `requirements.lock` from PyPI,
+and the dashboard's map library from npm into `node_modules`); the test command also starts a
+throwaway PostgreSQL server, drives Debian's `chromium` for the browser tests and opens GIS
+outputs with GDAL's `ogrinfo` (Debian packages, installed by the scripts when run as root).
+Real data is read from `../shared/data` (override with `PATROLCAST_SHARED_DATA`); without it,
+the first command says so and fetches a small real sample (City of London, 12 months) from
+data.police.uk before running. Nothing else is downloaded at run time. Results and the data
+home are printed by every command (default `~/.local/share/patrolcast`; see
+[The command line](#the-command-line-one-set-of-conventions)).
 
 """
 
