@@ -148,6 +148,7 @@ def test_role_spec_borough_must_be_a_gss_code() -> None:
     assert RoleSpec.parse("borough_commander:e09000033").borough == "E09000033"
 
 
+@pytest.mark.realdata  # the London boroughs GeoPackage in ../shared/data
 def test_london_borough_list_and_intersections() -> None:
     boroughs = load_borough_list()
     assert len(boroughs) == 33
@@ -166,6 +167,7 @@ def test_london_borough_list_and_intersections() -> None:
     }
 
 
+@pytest.mark.realdata  # the London boroughs GeoPackage in ../shared/data
 def test_area_within_a_borough_list() -> None:
     boroughs = load_borough_list()
     # the given codes must be known, and the touched boroughs are added
