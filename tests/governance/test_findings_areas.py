@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import shapely
 
@@ -22,6 +24,7 @@ from patrolcast.governance.values import (
     area_crs,
     bbox_wkt,
 )
+from tests.conftest import require
 from tests.governance.helpers import World, authorisation, walk_to
 
 SQUARE = "POLYGON((530000 180000,530500 180000,530500 180500,530000 180500,530000 180000))"
@@ -149,8 +152,8 @@ def test_role_spec_borough_must_be_a_gss_code() -> None:
 
 
 @pytest.mark.realdata  # the London boroughs GeoPackage in ../shared/data
-def test_london_borough_list_and_intersections() -> None:
-    boroughs = load_borough_list()
+def test_london_borough_list_and_intersections(shared_data: Path) -> None:
+    boroughs = load_borough_list(require(shared_data / "boundaries" / "london_boroughs.gpkg"))
     assert len(boroughs) == 33
     assert boroughs.name_of("E09000001") == "City of London"
     assert "E09000033" in boroughs and "E09999999" not in boroughs
@@ -168,8 +171,8 @@ def test_london_borough_list_and_intersections() -> None:
 
 
 @pytest.mark.realdata  # the London boroughs GeoPackage in ../shared/data
-def test_area_within_a_borough_list() -> None:
-    boroughs = load_borough_list()
+def test_area_within_a_borough_list(shared_data: Path) -> None:
+    boroughs = load_borough_list(require(shared_data / "boundaries" / "london_boroughs.gpkg"))
     # the given codes must be known, and the touched boroughs are added
     area = Area(
         wkt=bbox_wkt(533500, 181000, 534200, 181600), boroughs=("E09000001",), within=boroughs
