@@ -36,7 +36,15 @@ def test_demo_reduced_runs_end_to_end_and_skips_a_second_ingest(
         assert Path(bt["files"][name]).exists()
     (forecast,) = payload["forecasts"]
     gpkg = Path(forecast["files"]["gpkg"])
-    assert pyogrio.read_info(gpkg)["features"] == forecast["n_units"]
+    assert pyogrio.read_info(gpkg, layer="forecast")["features"] == forecast["n_units"]
+    # the briefing pack names the data's source and licence (the demo passes its store)
+    from pypdf import PdfReader
+
+    pack = " ".join(p.extract_text() for p in PdfReader(forecast["files"]["pdf"]).pages)
+    assert "licence not recorded" not in pack and "New York City Police Department" in pack
+    # a month horizon is a month long, whatever day the data end on
+    start, end = forecast["start"][:10], forecast["end"][:10]
+    assert (int(end[5:7]) - int(start[5:7])) % 12 == 1 and end[8:] == start[8:]
     assert (tmp_path / "out" / "summary.md").read_text().count("| kde |") == 4
 
     second = runner.invoke(app, args)

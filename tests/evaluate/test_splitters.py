@@ -89,3 +89,27 @@ def test_month_periods_with_other_units_are_refused_clearly() -> None:
     monthly = RollingOrigin(horizon=parse_period("1M"), n_origins=2, step=parse_period("2w"))
     with pytest.raises(InputError, match="month"):
         monthly.folds(19_000.0, 19_783.0)
+
+
+def test_a_month_from_a_mid_month_day_keeps_the_day_when_asked() -> None:
+    from zoneinfo import ZoneInfo
+
+    ny = ZoneInfo("America/New_York")
+    month = parse_period("1M")
+
+    def local(y: int, m: int, d: int) -> float:
+        return to_days(datetime(y, m, d, tzinfo=ny))
+
+    # a forecast window of one month from the 30th of June ends on the 30th of July
+    assert month.add_local(local(2021, 6, 30), 1, "America/New_York", keep_day=True) == local(
+        2021, 7, 30
+    )
+    # a shorter month ends on its last day; two months back keeps the day too
+    assert month.add_local(local(2021, 1, 31), 1, "America/New_York", keep_day=True) == local(
+        2021, 2, 28
+    )
+    assert month.add_local(local(2021, 3, 15), -2, "America/New_York", keep_day=True) == local(
+        2021, 1, 15
+    )
+    # calendar months (backtest origins) still step to the first of the month
+    assert month.add_local(local(2021, 6, 30), 1, "America/New_York") == local(2021, 7, 1)

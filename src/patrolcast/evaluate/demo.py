@@ -234,7 +234,8 @@ def run_demo(
         fspec = ForecastSpec.from_options(dataset=ds.name, method=ds.forecast_method,
                                           start=None, horizon=ds.horizon, level=ds.level,
                                           cell_size=ds.cell_size)
-        forecasts.append(forecast_job(fspec, out_dir=out_dir / "forecasts", study=study))
+        forecasts.append(forecast_job(fspec, out_dir=out_dir / "forecasts", study=study,
+                                      store=store))  # the store names the data source
         tell(f"{ds.name}: forecast written to {out_dir / 'forecasts'}")
         usable, skipped = applicable_methods(methods, study.events.time_precision)
         if skipped:

@@ -569,7 +569,7 @@ def forecast_job(
         )
     if spec.horizon.unit == "M" and tz is None and from_days(start).day != 1:
         raise InputError("a month horizon needs --start on the first day of a month")
-    end = spec.horizon.add_local(start, 1, tz)
+    end = spec.horizon.add_local(start, 1, tz, keep_day=True)  # 1M from the 30th: a month
     history = events.before(start)
     if len(history) == 0:
         raise InputError(

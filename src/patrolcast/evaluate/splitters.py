@@ -58,9 +58,15 @@ class Period:
     def approx_days(self) -> float:
         return {"h": 1.0 / 24.0, "d": 1.0, "w": 7.0, "M": 30.44}[self.unit] * self.n
 
-    def add_local(self, t: float, times: int, timezone: str | None) -> float:
+    def add_local(
+        self, t: float, times: int, timezone: str | None, *, keep_day: bool = False
+    ) -> float:
         """Like :meth:`add`, but days, weeks and months are calendar steps in ``timezone``:
-        local midnight stays local midnight across a clock change (hours stay elapsed hours)."""
+        local midnight stays local midnight across a clock change (hours stay elapsed hours).
+
+        Months step to the first of the month (calendar months, as backtest origins use) unless
+        ``keep_day``: then to the same day of the month (its last day if shorter), so a month
+        window starting on the 30th of June ends on the 30th of July, not the 1st."""
         if timezone is None or timezone == "UTC" or self.unit == "h":
             return self.add(t, times)
         from datetime import timedelta
@@ -69,8 +75,12 @@ class Period:
         zone = ZoneInfo(timezone)
         local = from_days(t).astimezone(zone)
         if self.unit == "M":
+            import calendar
+
             month = local.year * 12 + (local.month - 1) + self.n * times
-            moved = local.replace(year=month // 12, month=month % 12 + 1, day=1, tzinfo=None)
+            year, month_no = month // 12, month % 12 + 1
+            day = min(local.day, calendar.monthrange(year, month_no)[1]) if keep_day else 1
+            moved = local.replace(year=year, month=month_no, day=day, tzinfo=None)
         else:
             days = self.n * times * (7 if self.unit == "w" else 1)
             moved = local.replace(tzinfo=None) + timedelta(days=days)
