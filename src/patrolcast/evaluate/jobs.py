@@ -658,7 +658,7 @@ def forecast_job(
         )
     if forecast.terms:
         paths["explain"] = _write_terms(forecast, study.support, out["explain"])
-    # The snapshot a proposal can rely on (``patrolcast snapshot record --from-file``).
+    # The snapshot a proposal can rely on (``patrolcast snapshot record FILE``).
     snapshot = {
         "method": forecast.method,
         "params": {**forecast.params, "dataset": spec.dataset, "level": spec.level,
