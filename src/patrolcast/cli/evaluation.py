@@ -9,9 +9,13 @@ import typer
 
 from patrolcast.cli.groups import report_app
 from patrolcast.cli.options import (
+    BOUNDARY,
     HOME,
     JSON,
+    LAYER,
     QUIET,
+    STUDY_AREA,
+    WHERE,
     dataset_option,
     out_option,
     progress,
@@ -37,16 +41,10 @@ def register(app: typer.Typer) -> None:
         protocol: str = typer.Option(
             "mask", help="mask: units with an event before each origin (the field's); area: all."
         ),
-        boundary: Path | None = typer.Option(
-            None,
-            help="Study-area boundary (GeoPackage, GeoJSON, shapefile, zip) read through GDAL; "
-            "default: the force area (UK) or the mapping's city limits (US).",
-        ),
-        layer: str = typer.Option("", help="Layer of the boundary file (GeoPackage)."),
-        where: str = typer.Option("", help="Feature filter of the boundary file (OGR SQL)."),
-        study_area: str = typer.Option(
-            "default", "--study-area", help="default, or hull: the data's extent (a warning)."
-        ),
+        boundary: Path | None = BOUNDARY,
+        layer: str = LAYER,
+        where: str = WHERE,
+        study_area: str = STUDY_AREA,
         select: bool = typer.Option(
             True, "--select/--no-select",
             help="Choose kde/prospective parameters on data before the first origin (nested).",

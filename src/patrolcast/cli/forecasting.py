@@ -11,9 +11,13 @@ import typer
 
 from patrolcast.app.times import time_help
 from patrolcast.cli.options import (
+    BOUNDARY,
     HOME,
     JSON,
+    LAYER,
     QUIET,
+    STUDY_AREA,
+    WHERE,
     dataset_option,
     out_folder,
     out_option,
@@ -49,18 +53,10 @@ def register(app: typer.Typer) -> None:
         groups: str = typer.Option(
             "", help="Offence groups (comma-separated); default serious_violence,violence."
         ),
-        boundary: Path | None = typer.Option(
-            None,
-            help="Study-area boundary (GeoPackage, GeoJSON, shapefile, zip) read through GDAL; "
-            "default: the force area (UK) or the mapping's city limits (US).",
-        ),
-        layer: str = typer.Option("", help="Layer of the boundary file (GeoPackage)."),
-        where: str = typer.Option(
-            "", help="Feature filter of the boundary file, OGR SQL: \"PFA22NM = 'Merseyside'\"."
-        ),
-        study_area: str = typer.Option(
-            "default", "--study-area", help="default, or hull: the data's extent (a warning)."
-        ),
+        boundary: Path | None = BOUNDARY,
+        layer: str = LAYER,
+        where: str = WHERE,
+        study_area: str = STUDY_AREA,
         target: str = typer.Option("count", help="Rank units by expected count or harm."),
         select: bool = typer.Option(
             False, "--select/--no-select",

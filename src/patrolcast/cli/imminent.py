@@ -11,10 +11,14 @@ import typer
 
 from patrolcast.app.times import time_help
 from patrolcast.cli.options import (
+    BOUNDARY,
     HOME,
     JSON,
+    LAYER,
     PERMUTATIONS,
     QUIET,
+    STUDY_AREA,
+    WHERE,
     dataset_option,
     out_folder,
     out_option,
@@ -47,13 +51,6 @@ def _groups(text: str) -> list[str] | None:
     return [g.strip() for g in text.split(",") if g.strip()] or None
 
 
-BOUNDARY_HELP = (
-    "Study-area boundary (GeoPackage, GeoJSON, shapefile, zip) read through GDAL; default: "
-    "the force area (UK) or the mapping's city limits (US). Events outside are left out, counted."
-)
-LAYER_HELP = "Layer of the boundary file (GeoPackage)."
-WHERE_HELP = "Feature filter of the boundary file, OGR SQL: \"PFA22NM = 'Merseyside'\"."
-STUDY_AREA_HELP = "default, or hull: the data's extent (a warning)."
 
 
 def _study(
@@ -152,10 +149,10 @@ def register(app: typer.Typer) -> None:
             None, "the heatmap of ratios (PNG) and the table in the Near Repeat Calculator's "
             "layout (CSV)"
         ),
-        boundary: Path | None = typer.Option(None, help=BOUNDARY_HELP),
-        layer: str = typer.Option("", help=LAYER_HELP),
-        where: str = typer.Option("", help=WHERE_HELP),
-        study_area: str = typer.Option("default", "--study-area", help=STUDY_AREA_HELP),
+        boundary: Path | None = BOUNDARY,
+        layer: str = LAYER,
+        where: str = WHERE,
+        study_area: str = STUDY_AREA,
         home: Path | None = HOME,
         quiet: bool = QUIET,
         as_json: bool = JSON,
@@ -247,10 +244,10 @@ def register(app: typer.Typer) -> None:
             "gaussian", help="Triggering kernel: gaussian (one or two scales, exponential decay) "
             "or histogram (distance x time bins, stochastic declustering).",
         ),
-        boundary: Path | None = typer.Option(None, help=BOUNDARY_HELP),
-        layer: str = typer.Option("", help=LAYER_HELP),
-        where: str = typer.Option("", help=WHERE_HELP),
-        study_area: str = typer.Option("default", "--study-area", help=STUDY_AREA_HELP),
+        boundary: Path | None = BOUNDARY,
+        layer: str = LAYER,
+        where: str = WHERE,
+        study_area: str = STUDY_AREA,
         home: Path | None = HOME,
         quiet: bool = QUIET,
         as_json: bool = JSON,
@@ -371,10 +368,10 @@ def register(app: typer.Typer) -> None:
         out: Path | None = out_option(
             None, "the full JSON result and the lift-by-distance plot (PNG)"
         ),
-        boundary: Path | None = typer.Option(None, help=BOUNDARY_HELP),
-        layer: str = typer.Option("", help=LAYER_HELP),
-        where: str = typer.Option("", help=WHERE_HELP),
-        study_area: str = typer.Option("default", "--study-area", help=STUDY_AREA_HELP),
+        boundary: Path | None = BOUNDARY,
+        layer: str = LAYER,
+        where: str = WHERE,
+        study_area: str = STUDY_AREA,
         home: Path | None = HOME,
         quiet: bool = QUIET,
         as_json: bool = JSON,

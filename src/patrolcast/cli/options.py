@@ -35,14 +35,18 @@ __all__ = [
     "BBOX",
     "BBOX_CRS",
     "BOROUGH_HELP",
+    "BOUNDARY",
     "DATASET",
     "DEFAULT_PERMUTATIONS",
     "HOME",
     "HOME_HELP",
     "JSON",
+    "LAYER",
     "PERMUTATIONS",
     "QUIET",
+    "STUDY_AREA",
     "TIME_RULE",
+    "WHERE",
     "Step",
     "dataset_option",
     "note",
@@ -98,6 +102,20 @@ BBOX_CRS: Any = typer.Option(
 )
 
 BOROUGH_HELP = "a London borough by name (Hackney) or GSS code (E09000012)"
+
+# The study area of every command that builds a grid or scores one.
+BOUNDARY: Any = typer.Option(
+    None, "--boundary",
+    help="Study-area boundary (GeoPackage, GeoJSON, shapefile, zip) read through GDAL; default: "
+    "the force area (UK) or the mapping's city limits (US). Events outside are left out, counted.",
+)
+LAYER: Any = typer.Option("", "--layer", help="Layer of the boundary file (GeoPackage).")
+WHERE: Any = typer.Option(
+    "", "--where", help="Feature filter of the boundary file, OGR SQL: \"PFA22NM = 'Merseyside'\"."
+)
+STUDY_AREA: Any = typer.Option(
+    "default", "--study-area", help="default, or hull: the data's extent (a warning)."
+)
 
 
 def out_option(default: Path | None, what: str) -> Any:
