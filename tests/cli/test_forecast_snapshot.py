@@ -45,8 +45,10 @@ def test_digest_changes_with_any_value() -> None:
 
 
 def test_forecast_snapshot_is_recorded_for_proposals(tmp_path: Path, store: Store) -> None:
+    # the synthetic data lie in no real force area: the data's extent (hull) is the study area
     out = runner.invoke(app, ["forecast", "--dataset", "synth", "--start", "2022-06-01",
-                              "--horizon", "7d", "--out", str(tmp_path), "--json"])
+                              "--horizon", "7d", "--study-area", "hull", "--out", str(tmp_path),
+                              "--json"])
     assert out.exit_code == 0, out.output
     payload = json.loads(out.stdout)
     snap_file = Path(payload["files"]["snapshot"])

@@ -27,6 +27,7 @@ from patrolcast.cli.main import app
 from patrolcast.config import load_settings
 from patrolcast.errors import InputError, PatrolcastError
 from patrolcast.governance.identity import credentials
+from tests.conftest import require
 
 PASSWORD = "correct horse battery staple"
 NDM = {
@@ -157,7 +158,11 @@ def _snapshot_file(tmp: Path) -> Path:
     return snap
 
 
-def test_cli_walks_the_whole_lifecycle_one_person_per_machine(team: Team) -> None:
+@pytest.mark.realdata  # the server adds the boroughs an area touches from the borough file
+def test_cli_walks_the_whole_lifecycle_one_person_per_machine(
+    team: Team, shared_data: Path
+) -> None:
+    require(shared_data / "boundaries" / "london_boroughs.gpkg")
     team.login("admin")
     _enrol(team, "ana", "analyst")
     _enrol(team, "cat", "community_lead")
