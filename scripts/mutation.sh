@@ -10,7 +10,10 @@
 # two modules may run side by side. Bounded: each module stops after $PATROLCAST_MUT_TIMEOUT
 # seconds (default 1800); mutants not reached are counted "not checked", never as killed.
 # Prints one line per module: the score killed / (killed + survived), where a timeout counts as
-# killed and a mutant no test reaches as survived. PATROLCAST_MUT_ONLY="glob ..." narrows a run to
+# killed and a mutant no test reaches as survived. PATROLCAST_MUT_SAMPLE=N scores a seeded uniform
+# sample of N of the module's mutants (PATROLCAST_MUT_SEED, default 1; the names are kept in
+# <dir>/sample.txt) with a Wilson 95% interval. Mutants listed in docs/mutation/<module>.txt
+# ("name: why it is equivalent", one a line) are left out of the score and counted apart. PATROLCAST_MUT_ONLY="glob ..." narrows a run to
 # some mutants (e.g. 'patrolcast.io._ingest.x__ingest_file*'); PATROLCAST_MUT_CHILDREN (default 1)
 # sets the parallel test processes. Survivors: `cd <dir> && mutmut show NAME`.
 set -euo pipefail
@@ -97,25 +100,73 @@ EOF
   # at least niceness 10; a caller's higher niceness (e.g. nice -n 15) is kept, not added to
   local start=$SECONDS rc=0 inc=$((10 - $(nice)))
   [ "$inc" -ge 0 ] || inc=0
+  local only=${PATROLCAST_MUT_ONLY:-}
+  if [ -n "${PATROLCAST_MUT_SAMPLE:-}" ]; then
+    # a seeded uniform sample of the module's mutants: generate them and map the tests once
+    # (a name that matches nothing stops mutmut right after that), list every mutant, draw
+    (cd "$dir" && PATROLCAST_SHARED_DATA=/nonexistent timeout "$limit" nice -n "$inc" \
+       "$mutmut" run --max-children "${PATROLCAST_MUT_CHILDREN:-1}" 'patrolcast.no_such_mutant' \
+       >"$dir/generate.log" 2>&1) || true
+    (cd "$dir" && "$mutmut" results --all true 2>/dev/null) | awk -F: '/__mutmut_/ {gsub(/ /, "", $1); print $1}' \
+      >"$dir/all-mutants.txt"
+    only=$("$repo/.venv/bin/python" - "$dir" "$PATROLCAST_MUT_SAMPLE" "${PATROLCAST_MUT_SEED:-1}" <<'EOF'
+import random, sys
+from pathlib import Path
+d, n, seed = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+names = sorted(set((d / "all-mutants.txt").read_text().split()))
+if not names:
+    sys.exit(f"no mutants listed; see {d}/generate.log")
+sample = sorted(random.Random(seed).sample(names, min(n, len(names))))
+(d / "sample.txt").write_text("".join(f"{x}\n" for x in sample))
+print(" ".join(sample))
+EOF
+) || { echo "$m: could not draw a sample; see $dir/generate.log" >&2; return 0; }
+  fi
   (cd "$dir" && PATROLCAST_SHARED_DATA=/nonexistent timeout "$limit" nice -n "$inc" \
-     "$mutmut" run --max-children "${PATROLCAST_MUT_CHILDREN:-1}" ${PATROLCAST_MUT_ONLY:-} \
+     "$mutmut" run --max-children "${PATROLCAST_MUT_CHILDREN:-1}" $only \
      >"$dir/run.log" 2>&1) || rc=$?
-  (cd "$dir" && "$mutmut" export-cicd-stats >/dev/null 2>&1) || true
-  "$repo/.venv/bin/python" - "$dir" "$m" $((SECONDS - start)) "$rc" <<'EOF'
-import json, sys
+  (cd "$dir" && "$mutmut" results --all true 2>/dev/null) >"$dir/results.txt" || true
+  "$repo/.venv/bin/python" - "$dir" "$m" $((SECONDS - start)) "$rc" "$repo/docs/mutation/$m.txt" <<'EOF'
+import math, sys
 from pathlib import Path
 d, m, secs, rc = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-p = d / "mutants" / "mutmut-cicd-stats.json"
-if not p.exists():
+# accepted equivalent mutants, "name: why" one a line (docs/mutation/<module>.txt): left out
+eq_file = Path(sys.argv[5])
+equivalent = set()
+if eq_file.exists():
+    for line in eq_file.read_text(encoding="utf-8").splitlines():
+        name = line.split(":", 1)[0].strip()
+        if "__mutmut_" in name and not line.lstrip().startswith("#"):
+            equivalent.add(name)
+# status of every mutant of the module, as `mutmut results --all true` prints it
+status = {}
+for line in (d / "results.txt").read_text().splitlines():
+    name, _, state = line.strip().rpartition(": ")
+    if "__mutmut_" in name:
+        status[name] = state.strip()
+if not status:
     print(f"{m}: no results (exit {rc}); see {d}/run.log")
     sys.exit(0)
-s = json.loads(p.read_text())
-k = s["killed"] + s.get("timeout", 0) + s.get("segfault", 0)  # detected
-sv = s["survived"] + s.get("no_tests", 0) + s.get("suspicious", 0)  # not detected
-nc = s["total"] - k - sv - s.get("skipped", 0)
-score = f"{100 * k / (k + sv):.0f}%" if k + sv else "n/a"
+sample_file = d / "sample.txt"
+chosen = sample_file.read_text().split() if sample_file.exists() else sorted(status)
+eq = [x for x in chosen if x in equivalent]
+states = [status.get(x, "not checked") for x in chosen if x not in equivalent]
+detected = ("killed", "timeout", "segfault")  # a timeout or crash counts as killed
+missed = ("survived", "no tests", "suspicious")  # a mutant no test reaches counts as survived
+k = sum(s.startswith(detected) for s in states)
+sv = sum(s.startswith(missed) for s in states)
+nc = len(states) - k - sv
+if k + sv:
+    n, p, z = k + sv, k / (k + sv), 1.96  # Wilson 95% interval of the killed share
+    c = (p + z * z / (2 * n)) / (1 + z * z / n)
+    h = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    score = f"{100 * p:.0f}% (95% {100 * (c - h):.0f}-{100 * (c + h):.0f}%)"
+else:
+    score = "n/a"
+what = f"sample of {len(chosen)} of {len(status)} mutants" if sample_file.exists() else f"{len(status)} mutants"
 stopped = " (stopped at the time limit)" if rc == 124 else ""
-print(f"{m}: {score} killed ({k} killed, {sv} survived or untested, {nc} not checked) "
+print(f"{m}: {score} killed, {what}: {k} killed, {sv} survived or untested, {nc} not checked, "
+      f"{len(eq)} accepted equivalents left out; "
       f"in {secs} s{stopped}; list: cd {d} && mutmut results")
 EOF
 }
