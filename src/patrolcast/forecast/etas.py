@@ -148,6 +148,20 @@ class Raster:
             out = out / (factor * factor)
         return np.asarray(out, dtype=np.float64).ravel()
 
+    def kernel_cover(self, inside: npt.NDArray[np.bool_], sigma: float) -> FloatArray:
+        """Per pixel (flat), the share of a Gaussian of ``sigma`` metres centred there that
+        falls on the ``inside`` pixels (the study area): the mask smoothed by the same kernel
+        (it is symmetric), on the same coarsened raster as :meth:`smooth`."""
+        factor = max(1, int(sigma / (3.0 * self.res)))
+        cnx, cny = -(-self.nx // factor), -(-self.ny // factor)
+        img = np.zeros((cny * factor, cnx * factor))
+        img[: self.ny, : self.nx] = inside.reshape(self.ny, self.nx)
+        coarse = img.reshape(cny, factor, cnx, factor).mean(axis=(1, 3))
+        out = gaussian_filter(coarse, sigma / (self.res * factor), mode="constant", truncate=4.0)
+        if factor > 1:
+            out = np.repeat(np.repeat(out, factor, axis=0), factor, axis=1)
+        return np.asarray(np.clip(out[: self.ny, : self.nx], 0.0, 1.0), dtype=np.float64).ravel()
+
 
 def _support_bounds(support: Support) -> tuple[float, float, float, float]:
     if all(hasattr(support, a) for a in ("x0", "y0", "nx", "ny", "cell_size")):
@@ -312,11 +326,32 @@ class BackgroundDensity:
         rest = w.sum() - leave_out.window_weight(w)
         return np.maximum(out, 0.0) / np.maximum(rest, 1e-12)
 
-    def mass_on(self, raster: Raster, w: FloatArray, widen: float = 0.0) -> FloatArray:
-        """Mass per pixel of ``raster`` (weights normalised to sum to one), optionally widened."""
+    def mass_on(
+        self,
+        raster: Raster,
+        w: FloatArray,
+        widen: float = 0.0,
+        inside: npt.NDArray[np.bool_] | None = None,
+    ) -> FloatArray:
+        """Mass per pixel of ``raster`` (weights normalised to sum to one), optionally widened.
+
+        With ``inside`` (the raster's pixels in the study area), each event's kernel is
+        *edge-corrected*: divided by its own mass inside the area (Diggle 1985; Jones 1993's
+        renormalisation), so that the background's mass stays in the area where events can
+        occur instead of leaking over a coast or a city limit (that leak made the background
+        near the edge, and the alert's expectation, too low). Kernels keep at least a tenth of
+        their mass (an event right on a sliver of the area).
+        """
         total = np.zeros(raster.nx * raster.ny)
         for lv, m in zip(self.levels, self.members, strict=True):
-            total += raster.smooth(self.x[m], self.y[m], w[m], math.hypot(lv, widen))
+            scale = math.hypot(lv, widen)
+            wm = w[m]
+            if inside is not None:
+                cover = raster.kernel_cover(inside, scale)
+                pix = raster.pixel_of(self.x[m], self.y[m])
+                c = np.where(pix >= 0, cover[np.maximum(pix, 0)], 1.0)
+                wm = wm / np.maximum(c, 0.1)
+            total += raster.smooth(self.x[m], self.y[m], wm, scale)
         return total / w.sum()
 
 
@@ -436,6 +471,9 @@ class ETASForecaster(Forecaster):
         (after Mohler et al. 2011, whose background is also a space-time density). Forecasts use
         the level at the cut-off. ``None``: constant in time. Without it, a surge lasting months
         is mistaken for slow triggering.
+    edge_correction : in forecasts, each event's background kernel is divided by its mass
+        inside the support's area (see :meth:`BackgroundDensity.mass_on`), so the background map
+        keeps its whole mass in the area instead of losing it over the edges.
     max_iter, tol : EM stops after ``max_iter`` iterations or when no parameter changes by more
         than ``tol`` relative.
     engine : ``"numba"`` (indexed pairs, linear) or ``"reference"`` (plain numpy, quadratic).
@@ -475,6 +513,7 @@ class ETASForecaster(Forecaster):
         kernel: str = "gaussian",
         time_edges: tuple[float, ...] | None = None,
         space_edges: tuple[float, ...] | None = None,
+        edge_correction: bool = True,
     ) -> None:
         self.bandwidth = bandwidth
         self.neighbours = neighbours
@@ -499,6 +538,7 @@ class ETASForecaster(Forecaster):
         self.kernel = kernel
         self.time_edges = time_edges
         self.space_edges = space_edges
+        self.edge_correction = edge_correction
 
     # -- validation ----------------------------------------------------------------------------
     def _validate_params(self) -> None:
@@ -1120,7 +1160,8 @@ class ETASForecaster(Forecaster):
         raster, unit_of_pixel = support_frame(support, res, 4.0 * widest)
         inside = unit_of_pixel >= 0
         w_bg = self.p_background_
-        bg_mass = bg.mass_on(raster, w_bg)
+        edge = inside if self.edge_correction else None
+        bg_mass = bg.mass_on(raster, w_bg, inside=edge)
         units = unit_of_pixel[inside]
         background: FloatArray = np.bincount(
             units, weights=bg_mass[inside], minlength=n_units
@@ -1138,7 +1179,10 @@ class ETASForecaster(Forecaster):
         )
         scales = list(zip(self.sigmas_, self.scale_weights_, strict=True))
         cascade_mass = sum(
-            (bg.mass_on(raster, w_bg, widen=float(s)) * (bg_cascade * float(w)) for s, w in scales),
+            (
+                bg.mass_on(raster, w_bg, widen=float(s), inside=edge) * (bg_cascade * float(w))
+                for s, w in scales
+            ),
             np.zeros(raster.nx * raster.ny),
         )
         # offspring of the history in the window, first generation and their descendants

@@ -47,12 +47,16 @@ def events_digest(events: EventSet) -> str:
     return h.hexdigest()
 
 
+# bumped when the estimator's fit changes, so that fits made by an older version are not reused
+ESTIMATOR_VERSION = 2
+
+
 def fit_key(dataset: str, study_area: dict[str, Any], settings: dict[str, Any]) -> str:
     """Digest naming the fits of one dataset, study area and set of fit settings."""
     doc = json.dumps(
         {"dataset": dataset, "study_area": {k: study_area.get(k) for k in ("source", "km2",
                                                                             "crs")},
-         "settings": settings},
+         "settings": settings, "estimator": ESTIMATOR_VERSION},
         sort_keys=True, default=str,
     )  # fmt: skip
     return hashlib.sha256(doc.encode()).hexdigest()[:20]
