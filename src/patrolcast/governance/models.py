@@ -29,7 +29,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from patrolcast.governance.db import JSONText, UTCDateTime
@@ -72,7 +72,18 @@ class Person(Base):
 
 class RoleGrant(Base):
     __tablename__ = "role_grants"
-    __table_args__ = (UniqueConstraint("person_id", "role", "borough", name="uq_role_grant"),)
+    # one grant per person, role and scope: the constraint alone lets a force-wide grant
+    # (borough NULL) in twice, as NULLs are distinct (migration 0004)
+    __table_args__ = (
+        UniqueConstraint("person_id", "role", "borough", name="uq_role_grant"),
+        Index(
+            "uq_role_grant_scope",
+            "person_id",
+            "role",
+            text("coalesce(borough, '')"),
+            unique=True,
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
