@@ -4,8 +4,9 @@
 SQL counts NULLs as distinct in a unique constraint, on SQLite and on PostgreSQL alike. The new
 unique index ``uq_role_grant_scope`` is on (person, role, ``coalesce(borough, '')``), an
 expression index both databases support. A database already holding such duplicates is not
-changed behind anyone's back: the upgrade stops and names them, so an administrator removes the
-extra grant through ``patrolcast`` (which records the removal in the audit log).
+changed behind anyone's back (the grants are governed rows: a silent delete would read as
+tampering): the upgrade stops and names them, so that an administrator revokes and re-grants the
+role with the version still installed, which records the change in the audit log.
 
 Revision ID: 0004_role_grant_scope
 Revises: 0003_audit_protection
@@ -41,7 +42,9 @@ def upgrade() -> None:
         listed = ", ".join(f"{user} {role} x{n}" for user, role, n in duplicates)
         raise RuntimeError(
             "patrolcast: the governance database holds force-wide role grants more than once "
-            f"({listed}); remove the extra grants with `patrolcast admin` before upgrading"
+            f"({listed}); before upgrading, revoke each such role and grant it again "
+            "(`patrolcast user revoke`, then `patrolcast user grant`) with the version now "
+            "installed, so that the change is in the audit log"
         )
     op.create_index(
         INDEX,
