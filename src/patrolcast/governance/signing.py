@@ -76,8 +76,8 @@ def _public_raw(key: Ed25519PublicKey) -> bytes:
 
 
 def _load_public(pem: str | bytes) -> Ed25519PublicKey:
-    data = pem.encode("ascii") if isinstance(pem, str) else pem
-    try:
+    try:  # a non-ASCII text (a wrong file) is refused like any other non-PEM input
+        data = pem.encode("ascii") if isinstance(pem, str) else pem
         key = serialization.load_pem_public_key(data)
     except (ValueError, TypeError):
         raise InputError("the public key is not a PEM public key") from None
