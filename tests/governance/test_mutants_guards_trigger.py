@@ -11,7 +11,10 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import text
 
-from patrolcast.governance import service
+from patrolcast.governance import audit, service
+from patrolcast.governance.guards import involvement
+from patrolcast.governance.models import Proposal
+from patrolcast.governance.roles import find_actor
 from patrolcast.governance.states import Refused, State
 from patrolcast.governance.values import (
     CancellationDetails,
@@ -56,7 +59,8 @@ def test_an_item_is_past_its_retention_from_its_instant_on(world: World) -> None
     with pytest.raises(Refused) as past:
         _submit(world, item)
     assert (past.value.rule, past.value.reason) == (
-        "minimum-trigger", f"intelligence item #{item} is past its retention"
+        "minimum-trigger",
+        f"intelligence item #{item} is past its retention",
     )
 
 
@@ -68,7 +72,8 @@ def test_no_intelligence_items_table_refuses_an_intelligence_trigger(world: Worl
     with pytest.raises(Refused) as none:
         _submit(world, item)
     assert (none.value.rule, none.value.reason) == (
-        "minimum-trigger", "no intelligence items are held in this database"
+        "minimum-trigger",
+        "no intelligence items are held in this database",
     )
     assert str(none.value) == (
         "refused (minimum-trigger): no intelligence items are held in this database"
@@ -181,7 +186,8 @@ def test_an_extension_needs_its_intelligence_still_held(world: World) -> None:
     with pytest.raises(Refused) as lapsed:
         _extend(world, first, _end(world, first) + timedelta(hours=1))
     assert (lapsed.value.rule, lapsed.value.reason) == (
-        "minimum-trigger", f"intelligence item #{lapsing} is past its retention"
+        "minimum-trigger",
+        f"intelligence item #{lapsing} is past its retention",
     )
     with world.session() as s:
         s.execute(text("DROP TABLE intelligence_items"))
@@ -189,7 +195,8 @@ def test_an_extension_needs_its_intelligence_still_held(world: World) -> None:
     with pytest.raises(Refused) as none:
         _extend(world, second, _end(world, second) + timedelta(hours=1))
     assert (none.value.rule, none.value.reason) == (
-        "minimum-trigger", "no intelligence items are held in this database"
+        "minimum-trigger",
+        "no intelligence items are held in this database",
     )
 
 
@@ -217,3 +224,37 @@ def test_an_independent_review_names_each_part_a_reviewer_played(world: World) -
         "acc2": head + "acc2 was its extending officer",
         "sfc": head + "sfc was its strategic firearms commander",
     }
+
+
+def test_the_named_tactical_commander_took_part_and_reads_it_afterwards(world: World) -> None:
+    """The tactical commander named on the authorisation took part in it even when someone
+    else debriefs: they still read the deployment once debriefed (no part left to play)."""
+    a = walk_to(world, State.CANCELLED)
+    c = world.clock
+    with world.session() as s:
+        service.debrief(s, actor="acc1", clock=c, proposal_id=a,
+                        details=DebriefDetails("Quiet.", "Signed: acc1"))  # fmt: skip
+        p = s.get(Proposal, a)
+        tfc = find_actor(s, "tfc")
+        assert p is not None and tfc is not None
+        assert involvement(s, p)[tfc.person_id] == {"tactical firearms commander"}
+        assert service.read_proposal(s, actor="tfc", clock=c, proposal_id=a).id == a
+        last = audit.read_entries(s)[-1]
+        assert (last.actor, last.outcome, last.detail_dict) == (
+            "tfc",
+            "read",
+            {"basis": "involved"},
+        )
+
+
+def test_an_extension_may_run_up_to_a_later_deployment_without_a_cooldown(world: World) -> None:
+    """Under a profile without a cool-down an extension may end exactly when a later
+    deployment in the same place starts, not a minute later."""
+    a = walk_to(world, State.ACTIVE, hours=6, profile="s60-statutory")
+    end = _end(world, a)
+    b = walk_to(world, State.AUTHORISED, hours=2, start_in=8.0, profile="s60-statutory")
+    with pytest.raises(Refused) as refused:
+        _extend(world, a, end + timedelta(hours=2, minutes=1))
+    assert refused.value.rule == "cooldown" and f"deployment #{b} " in refused.value.reason
+    _extend(world, a, end + timedelta(hours=2))
+    assert _end(world, a) == end + timedelta(hours=2)
