@@ -5,7 +5,9 @@
         --png docs/img/alert_lift_philadelphia.png
 
 The same as ``patrolcast alert backtest`` (see ``docs/readme/40-imminent.md``), printing each
-fit's convergence and trust as it goes. Dates are UTC midnights.
+fit's convergence and trust as it goes: the grid is clipped to the dataset's real study area
+(the city limits; NYPD the five boroughs), as the command has it, or the events' convex hull
+with ``--study-area hull`` (the old way, for comparison). Dates are UTC midnights.
 """
 
 from __future__ import annotations
@@ -16,9 +18,10 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from patrolcast.evaluate.alert_backtest import AlertBacktestSpec, alert_backtest_on_grid, plot_lift
+from patrolcast.evaluate.alert_backtest import AlertBacktestSpec, plot_lift, run_alert_backtest
+from patrolcast.evaluate.jobs import open_store
+from patrolcast.evaluate.study import load_study
 from patrolcast.events import to_days
-from patrolcast.io.store import Store
 
 
 def main() -> None:
@@ -31,12 +34,18 @@ def main() -> None:
     ap.add_argument("--cell-size", type=float, default=250.0)
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--png", type=Path)
+    ap.add_argument("--study-area", default="default", choices=("default", "hull"))
     args = ap.parse_args()
 
     def day(text: str) -> float:
         return to_days(datetime.fromisoformat(text).replace(tzinfo=UTC))
 
-    events = Store(args.home / "store").events(args.dataset)
+    study = load_study(
+        open_store(args.home), args.dataset, level="grid", cell_size=args.cell_size,
+        groups=None, study_area=args.study_area,
+    )  # fmt: skip
+    area = study.study_area_json()
+    print(f"study area: {area.get('source')} ({area.get('km2')} km2)", flush=True)
     spec = AlertBacktestSpec(start=day(args.start), end=day(args.end), refit_days=args.refit_days)
     t0 = time.time()
 
@@ -49,9 +58,10 @@ def main() -> None:
             flush=True,
         )
 
-    result = alert_backtest_on_grid(events, spec, cell_size=args.cell_size, progress=progress)
+    result = run_alert_backtest(study.events, study.support, spec, progress=progress)
     doc = result.to_dict()
     doc["dataset"] = args.dataset
+    doc["study_area"] = area
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(doc, indent=1), encoding="utf-8")
     if args.png:

@@ -459,7 +459,11 @@ def run_alert_backtest(
             near = near[(ev.t[near] > t0) & (ev.t[near] <= t0 + horizon)]
             dt = ev.t[near] - t0
             cells_f = unit[near]
-            bg_now = bg_day * (cond.level_scale_ / model.level_scale_)  # re-levelled
+            # re-levelled to the last weeks, and moved along the season over the alert's days
+            bg_now = bg_day * (
+                cond.background_level(t0, t0 + spec.days)
+                / max(model.background_level(f_start, f_start + 1.0), 1e-12)
+            )
             kw = dict(x=x0, y=y0, t=t0, mark=mark, knox=knox, background_per_day=bg_now)
             alerts: dict[str, Alert] = {}
             for rule in RULES:

@@ -504,7 +504,10 @@ def serious_assault_alert(
                     f"{core.size} cell(s) and first {n_days} day(s) holding half of this "
                     "incident's expected near repeats (the fitted kernel's core)")  # fmt: skip
     if background_per_day is None:
-        background_per_day = model.predict(support, t, t + 1.0).terms["background"]
+        # the mean daily background over the alert's days (its level follows the season)
+        background_per_day = (
+            model.predict(support, t, t + float(days)).terms["background"] / float(days)
+        )
     background_day = np.asarray(background_per_day, dtype=np.float64)[near]
     bg_total = background_day * days
     # offspring of the background events that will occur during the alert

@@ -471,6 +471,13 @@ class ETASForecaster(Forecaster):
         (after Mohler et al. 2011, whose background is also a space-time density). Forecasts use
         the level at the cut-off. ``None``: constant in time. Without it, a surge lasting months
         is mistaken for slow triggering.
+    seasonal : the background level also follows an annual cycle: a Poisson regression of the
+        daily background-weighted counts of the fit window (at least 365 days) on a log-linear
+        trend and one annual harmonic, kept only when a likelihood-ratio test of the harmonic
+        gives p < 0.05 (see :meth:`seasonal_shape`). A forecast's level is then the recent level
+        times the season's shape over the forecast window relative to its shape over the days
+        the recent level was measured on, instead of the recent level held flat: in a rising
+        season a held level is weeks behind.
     edge_correction : in forecasts, each event's background kernel is divided by its mass
         inside the support's area (see :meth:`BackgroundDensity.mass_on`), so the background map
         keeps its whole mass in the area instead of losing it over the edges.
@@ -486,6 +493,8 @@ class ETASForecaster(Forecaster):
     name = "etas"
     accepts_month_records = False
     level_scale_: float = 1.0  # background re-levelling after a fit (conditioned_on)
+    level_ref_: tuple[float, float] | None = None  # days the re-levelled level was measured on
+    season_: FloatArray = np.zeros(2)  # log-scale cos / sin coefficients of the annual cycle
 
     def __init__(
         self,
@@ -514,6 +523,7 @@ class ETASForecaster(Forecaster):
         time_edges: tuple[float, ...] | None = None,
         space_edges: tuple[float, ...] | None = None,
         edge_correction: bool = True,
+        seasonal: bool = True,
     ) -> None:
         self.bandwidth = bandwidth
         self.neighbours = neighbours
@@ -539,6 +549,7 @@ class ETASForecaster(Forecaster):
         self.time_edges = time_edges
         self.space_edges = space_edges
         self.edge_correction = edge_correction
+        self.seasonal = seasonal
 
     # -- validation ----------------------------------------------------------------------------
     def _validate_params(self) -> None:
@@ -633,6 +644,7 @@ class ETASForecaster(Forecaster):
         self.mean_harm_ = float(harm.mean()) if n else 1.0
         self.n_pairs_ = 0
         self.runs_: list[_EMRun] = []
+        self.season_ = np.zeros(2)
         if n == 0:
             self.time_profile_ = np.ones(1)
             self.background_ = None
@@ -662,6 +674,8 @@ class ETASForecaster(Forecaster):
         self.runs_ = [em(s, *ctx) for s in self._starts()]
         best = max(self.runs_, key=lambda r: r.loglik)
         self.time_profile_ = self._time_profile(best.p_bg, day, n_days)
+        if self.seasonal:
+            self.season_ = self._season(best.p_bg, day, n_days)
         self._store(best)
 
     def _em(
@@ -847,6 +861,80 @@ class ETASForecaster(Forecaster):
         mean = rate.mean()
         return np.asarray(rate / mean if mean > 0 else np.ones(n_days), dtype=np.float64)
 
+    def _season(self, w: FloatArray, day: IntArray, n_days: int) -> FloatArray:
+        """Annual cycle of the background (log-scale cos and sin coefficients), or zeros.
+
+        Poisson regression (IRLS) of the daily background-weighted counts on a constant, a
+        linear trend and ``cos``/``sin`` of the calendar day (period 365.25 days), against the
+        same without the harmonic; the harmonic is kept when the likelihood-ratio test (2 df)
+        gives p < 0.05. Needs a fit window of at least 365 days.
+        """
+        if n_days < 365:
+            return np.zeros(2)
+        from scipy.stats import chi2
+
+        counts = np.bincount(day, weights=w, minlength=n_days)[:n_days]
+        phase = 2.0 * np.pi * (self.window_start_ + np.arange(n_days) + 0.5) / 365.25
+        trend = (np.arange(n_days) - n_days / 2.0) / 365.25
+        full = np.column_stack([np.ones(n_days), trend, np.cos(phase), np.sin(phase)])
+
+        def poisson_fit(design: FloatArray) -> tuple[FloatArray, float]:
+            beta = np.zeros(design.shape[1])
+            beta[0] = math.log(max(float(counts.mean()), 1e-9))
+            for _ in range(50):
+                rate = np.exp(np.clip(design @ beta, -30.0, 30.0))
+                hess = design.T @ (design * rate[:, None])
+                step = np.linalg.solve(hess + 1e-9 * np.eye(len(beta)), design.T @ (counts - rate))
+                beta = beta + step
+                if np.max(np.abs(step)) < 1e-8:
+                    break
+            rate = np.exp(np.clip(design @ beta, -30.0, 30.0))
+            return beta, float(np.sum(counts * np.log(np.maximum(rate, 1e-300)) - rate))
+
+        beta, ll_full = poisson_fit(full)
+        _, ll_trend = poisson_fit(full[:, :2])
+        if chi2.sf(max(2.0 * (ll_full - ll_trend), 0.0), 2) >= 0.05:
+            return np.zeros(2)
+        return np.asarray(beta[2:], dtype=np.float64)
+
+    def seasonal_shape(self, t: FloatArray) -> FloatArray:
+        """The annual cycle's multiplier of the background at absolute days ``t`` (1: none)."""
+        t = np.asarray(t, dtype=np.float64)
+        phase = 2.0 * np.pi * t / 365.25
+        season = getattr(self, "season_", np.zeros(2))
+        return np.asarray(np.exp(season[0] * np.cos(phase) + season[1] * np.sin(phase)),
+                          dtype=np.float64)  # fmt: skip
+
+    def _mean_shape(self, start: float, end: float) -> float:
+        """Mean of :meth:`seasonal_shape` over ``[start, end)`` (days)."""
+        n = max(2, math.ceil(2.0 * (end - start)))
+        return float(self.seasonal_shape(start + (np.arange(n) + 0.5) * (end - start) / n).mean())
+
+    def _reference_shape(self) -> float:
+        """Mean seasonal shape over the days the current level was measured on: the last
+        ``relevel_days`` of a re-levelled model, else the fit's smoothing of its last days (the
+        Gaussian weights of :meth:`_time_profile` at the cut-off; the whole window if the
+        level is constant in time)."""
+        if self.level_ref_ is not None:
+            return self._mean_shape(*self.level_ref_)
+        n_days = len(self.time_profile_)
+        if self.background_days is None or n_days < 2:
+            return self._mean_shape(self.window_start_, self.window_start_ + n_days)
+        radius = int(4.0 * self.background_days + 0.5)
+        back = np.arange(min(radius, n_days - 1) + 1, dtype=np.float64)
+        weight = np.exp(-(back**2) / (2.0 * self.background_days**2))
+        days = self.window_start_ + (n_days - 1 - back) + 0.5
+        return float(np.sum(weight * self.seasonal_shape(days)) / weight.sum())
+
+    def background_level(self, start: float, end: float) -> float:
+        """Background level (relative to the fit window's mean) for a forecast of
+        ``[start, end)``: the recent level (:attr:`level_at_cutoff_`), times the seasonal shape
+        over the window relative to its shape over the days that level was measured on."""
+        self._check_fitted()
+        if not np.any(getattr(self, "season_", np.zeros(2))):
+            return self.level_at_cutoff_
+        return self.level_at_cutoff_ * self._mean_shape(start, end) / self._reference_shape()
+
     @property
     def level_at_cutoff_(self) -> float:
         """Background level (relative to the fit window's mean) used for forecasts: the level
@@ -959,10 +1047,16 @@ class ETASForecaster(Forecaster):
             if not relevel_days > 0:
                 raise ValueError(f"relevel_days must be positive, got {relevel_days!r}")
             n_recent = int(np.sum((out.t_ >= until - relevel_days) & (out.t_ < until)))
-            steady = self.mu_ * self.level_at_cutoff_ / (1.0 - min(self.branching_ratio_, 0.99))
-            out.level_scale_ = self.level_scale_ * (
-                (n_recent + RELEVEL_PRIOR) / (steady * relevel_days + RELEVEL_PRIOR)
+            # the level the model has for those days (with its season, if any)
+            recent = self.background_level(until - relevel_days, until)
+            steady = self.mu_ * recent / (1.0 - min(self.branching_ratio_, 0.99))
+            out.level_scale_ = (
+                self.level_scale_
+                * (recent / self.level_at_cutoff_ if self.level_at_cutoff_ > 0 else 1.0)
+                * (n_recent + RELEVEL_PRIOR)
+                / (steady * relevel_days + RELEVEL_PRIOR)
             )
+            out.level_ref_ = (until - relevel_days, until)
         return out
 
     # -- saving and loading a fit ---------------------------------------------------------------
@@ -985,6 +1079,7 @@ class ETASForecaster(Forecaster):
             "mean_harm": self.mean_harm_,
             "n_pairs": self.n_pairs_,
             "n_collapsed": int(getattr(self, "n_collapsed_", 0)),
+            "season": [float(v) for v in self.season_],
             "best_run": best,
             "runs": [
                 {"start": r.start, "mu_rate": r.mu_rate, "theta": [float(v) for v in r.theta],
@@ -1027,6 +1122,7 @@ class ETASForecaster(Forecaster):
         model.mean_harm_ = float(meta["mean_harm"])
         model.n_pairs_ = int(meta["n_pairs"])
         model.n_collapsed_ = int(meta["n_collapsed"])
+        model.season_ = np.asarray(meta.get("season", [0.0, 0.0]), dtype=np.float64)
         model.t_ = np.asarray(arrays["t"], dtype=np.float64)
         model.x_ = np.asarray(arrays["x"], dtype=np.float64)
         model.y_ = np.asarray(arrays["y"], dtype=np.float64)
@@ -1073,6 +1169,11 @@ class ETASForecaster(Forecaster):
         return {
             "background_per_day": self.mu_,
             "background_level_at_cutoff": self.level_at_cutoff_,
+            "seasonal_amplitude": float(np.hypot(*self.season_)),
+            "seasonal_peak_day_of_year": (
+                float((math.atan2(self.season_[1], self.season_[0]) / (2 * np.pi) * 365.25)
+                      % 365.25) if np.any(self.season_) else None
+            ),  # fmt: skip
             "branching_ratio": self.branching_ratio_,
             "theta_by_mark": {
                 int(m): float(v)
@@ -1160,12 +1261,13 @@ class ETASForecaster(Forecaster):
         raster, unit_of_pixel = support_frame(support, res, 4.0 * widest)
         inside = unit_of_pixel >= 0
         w_bg = self.p_background_
+        level = self.background_level(start, end)
         edge = inside if self.edge_correction else None
         bg_mass = bg.mass_on(raster, w_bg, inside=edge)
         units = unit_of_pixel[inside]
         background: FloatArray = np.bincount(
             units, weights=bg_mass[inside], minlength=n_units
-        ).astype(np.float64) * (self.mu_ * self.level_at_cutoff_ * (end - start))
+        ).astype(np.float64) * (self.mu_ * level * (end - start))
         length = end - start
         n_bar, omega = min(self.branching_ratio_, 0.99), self.omega_
         k = omega * (1.0 - n_bar)
@@ -1173,7 +1275,7 @@ class ETASForecaster(Forecaster):
         bg_cascade = (
             n_bar
             * self.mu_
-            * self.level_at_cutoff_
+            * level
             / (1.0 - n_bar)
             * (length - (1.0 - math.exp(-k * length)) / k)
         )

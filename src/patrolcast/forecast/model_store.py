@@ -48,7 +48,7 @@ def events_digest(events: EventSet) -> str:
 
 
 # bumped when the estimator's fit changes, so that fits made by an older version are not reused
-ESTIMATOR_VERSION = 2
+ESTIMATOR_VERSION = 3
 
 
 def fit_key(dataset: str, study_area: dict[str, Any], settings: dict[str, Any]) -> str:

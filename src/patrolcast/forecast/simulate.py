@@ -1,7 +1,8 @@
 """Draw events from a known ETAS model on a real study area (branching construction).
 
 The model is the one :class:`patrolcast.forecast.etas.ETASForecaster` fits: background events
-arrive as a homogeneous Poisson process in time at ``mu`` a day, placed by a spatial density on
+arrive as a Poisson process in time at ``mu`` a day (homogeneous, or ``mu * g(t)`` with a
+seasonal cycle and a step surge, drawn by thinning), placed by a spatial density on
 the study area (a share uniform over the polygon, the rest in Gaussian hotspots inside it); each
 event then has a Poisson(``theta[mark]``) number of direct offspring, delayed by Exp(``omega``)
 days and displaced by an isotropic Gaussian of ``sigma`` metres; offspring have offspring in
@@ -11,6 +12,8 @@ observed and are dropped with their descendants, as happens with real boundaries
 
 References
 ----------
+Lewis, P. A. W., & Shedler, G. S. (1979). Simulation of nonhomogeneous Poisson processes by
+thinning. *Naval Research Logistics Quarterly* 26(3), 403-413.
 Hawkes, A. G., & Oakes, D. (1974). A cluster process representation of a self-exciting process.
 *Journal of Applied Probability* 11(3), 493-503.
 Zhuang, J., Ogata, Y., & Vere-Jones, D. (2004). Analyzing earthquake clustering features by
@@ -50,6 +53,13 @@ class ETASModel:
     hotspots: int = 40
     hotspot_sd: float = 1500.0  # metres
     hotspot_share: float = 0.7
+    # background varying in time: mu * g(t), g(t) = 1 + a cos(2 pi (t - peak) / 365.25) with t
+    # the absolute day (days since the epoch, so the season follows the calendar), times a
+    # step by ``surge_factor`` from day ``surge_day`` on (NYC shootings doubled in mid-2020)
+    season_amplitude: float = 0.0
+    season_peak_day: float = 196.0  # mid-July (day of the year)
+    surge_day: float | None = None
+    surge_factor: float = 1.0
 
     def __post_init__(self) -> None:
         if len(self.theta) != len(self.mark_probs):
@@ -60,6 +70,23 @@ class ETASModel:
             raise ValueError("mu, omega and sigma must be positive")
         if any(th < 0 for th in self.theta) or self.branching_ratio >= 1:
             raise ValueError("theta must be non-negative with a branching ratio below 1")
+        if not 0.0 <= self.season_amplitude < 1.0:
+            raise ValueError("season_amplitude must be in [0, 1)")
+        if not self.surge_factor > 0:
+            raise ValueError("surge_factor must be positive")
+
+    def background_profile(self, t: FloatArray) -> FloatArray:
+        """``g(t)``: the background rate at absolute day ``t`` relative to ``mu``."""
+        t = np.asarray(t, dtype=np.float64)
+        g = 1.0 + self.season_amplitude * np.cos(2.0 * np.pi * (t - self.season_peak_day)
+                                                 / 365.25)  # fmt: skip
+        if self.surge_day is not None:
+            g = g * np.where(t >= self.surge_day, self.surge_factor, 1.0)
+        return np.asarray(g, dtype=np.float64)
+
+    @property
+    def varies_in_time(self) -> bool:
+        return self.season_amplitude > 0 or (self.surge_day is not None and self.surge_factor != 1)
 
     @property
     def branching_ratio(self) -> float:
@@ -119,13 +146,24 @@ def simulate_etas(
     if days <= 0:
         raise InputError("days must be positive")
     rng = np.random.default_rng(seed)
-    n_bg = int(rng.poisson(model.mu * days))
+    # a background varying in time is drawn by thinning (Lewis & Shedler 1979): candidates at
+    # the largest rate, each kept with probability g(t) / max g
+    top = 1.0
+    if model.varies_in_time:
+        top = (1.0 + model.season_amplitude) * max(model.surge_factor, 1.0)
+    n_bg = int(rng.poisson(model.mu * top * days))
     pts = _points_in(area, n_bg, rng, model)
     n_marks = len(model.theta)
     theta = np.asarray(model.theta)
-    t_all = [rng.uniform(0.0, days, n_bg)]
+    t_bg = rng.uniform(0.0, days, n_bg)
+    m_bg = rng.choice(n_marks, size=n_bg, p=model.mark_probs)
+    if model.varies_in_time:
+        keep_bg = rng.uniform(size=n_bg) * top < model.background_profile(t_bg + start)
+        pts, t_bg, m_bg = pts[keep_bg], t_bg[keep_bg], m_bg[keep_bg]
+        n_bg = int(keep_bg.sum())
+    t_all = [t_bg]
     x_all, y_all = [pts[:, 0]], [pts[:, 1]]
-    m_all = [rng.choice(n_marks, size=n_bg, p=model.mark_probs)]
+    m_all = [m_bg]
     parent_all = [np.full(n_bg, -1, dtype=np.int64)]
     offset = 0
     gen_t, gen_x, gen_y, gen_m = t_all[0], x_all[0], y_all[0], m_all[0]
