@@ -26,7 +26,7 @@ from patrolcast.governance.values import (
 )
 from patrolcast.oversight.intel_store import record_item
 from patrolcast.oversight.intelligence import Place
-from tests.governance.helpers import World, authorisation, details, ndm, walk_to
+from tests.governance.helpers import PEOPLE, World, authorisation, details, ndm, walk_to
 
 
 def _item(world: World, hours: float = 12.0) -> int:
@@ -258,3 +258,25 @@ def test_an_extension_may_run_up_to_a_later_deployment_without_a_cooldown(world:
     assert refused.value.rule == "cooldown" and f"deployment #{b} " in refused.value.reason
     _extend(world, a, end + timedelta(hours=2))
     assert _end(world, a) == end + timedelta(hours=2)
+
+
+def test_involvement_names_every_part_exactly_and_only_for_this_proposal(world: World) -> None:
+    """Who took part in a reviewed deployment, with each part's label exactly as a refusal
+    shows it; a second, unreviewed deployment has no reviewer."""
+    reviewed = walk_to(world, State.REVIEWED)
+    other = walk_to(world, State.DEBRIEFED, offset=3000.0)
+    with world.session() as s:
+        ids = {n: a.person_id for n in PEOPLE if (a := find_actor(s, n)) is not None}
+        p, q = s.get(Proposal, reviewed), s.get(Proposal, other)
+        assert p is not None and q is not None
+        assert involvement(s, p) == {
+            ids["ana"]: {"proposer"},
+            ids["cat"]: {"community impact assessor"},
+            ids["bob1"]: {"consulted borough commander"},
+            ids["bob2"]: {"consulted borough commander"},
+            ids["acc1"]: {"authorising officer", "cancelling officer"},
+            ids["tfc"]: {"tactical firearms commander", "debriefer"},
+            ids["sfc"]: {"strategic firearms commander"},
+            ids["acc2"]: {"reviewer"},
+        }
+        assert ids["acc2"] not in involvement(s, q)
