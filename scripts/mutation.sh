@@ -40,7 +40,7 @@ declare -A MODULES=(
   [privacy]="src/patrolcast/privacy/personal_data.py|tests/privacy/test_mutants_personal_data.py tests/privacy/test_personal_data.py tests/privacy/test_corpus.py --deselect tests/privacy/test_personal_data.py::test_the_module_imports_only_errors_and_the_standard_library"
   [metrics]="src/patrolcast/evaluate/metrics.py|tests/evaluate/test_metrics.py tests/evaluate/test_mutants_metrics.py"
   [kernels]="src/patrolcast/forecast/kernels.py|tests/forecast/test_kernels.py tests/forecast/test_kde.py tests/forecast/test_mutants_kernels.py"
-  [near-repeat]="src/patrolcast/forecast/near_repeat.py|tests/forecast/test_near_repeat.py"
+  [near-repeat]="src/patrolcast/forecast/near_repeat.py|tests/forecast/test_near_repeat.py tests/forecast/test_mutants_near_repeat.py"
   [etas]="src/patrolcast/forecast/etas.py src/patrolcast/forecast/_etas_kernels.py|tests/forecast/test_etas.py"
 )
 ORDER=(oversight governance-guards governance-roles governance-audit governance-lifecycle
