@@ -114,3 +114,53 @@ def test_an_export_reports_at_most_fifty_problems(tmp_path: Path, signer: AuditS
     report = audit.verify_export(path, signer.public_key_pem())
     assert not report.ok and len(report.problems) == 50
     assert report.entries <= 60
+
+
+def test_two_processes_creating_the_key_at_once_both_use_the_first_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Key creation races: the process that loses (its O_EXCL open fails) loads the winner's
+    key from the same folder instead of failing or making a second key."""
+    from patrolcast.governance import signing
+
+    keys = tmp_path / "keys"
+    winner_dir = tmp_path / "winner"
+    winner = AuditSigner.load_or_create(winner_dir, checkpoint_log=False)
+    real_generate = signing.Ed25519PrivateKey.generate
+
+    def generate_after_the_other_process() -> Any:
+        # the other process writes its key between our "no key yet" check and our open
+        (keys / signing.KEY_NAME).write_bytes((winner_dir / signing.KEY_NAME).read_bytes())
+        (keys / signing.KEY_NAME).chmod(0o600)
+        return real_generate()
+
+    monkeypatch.setattr(signing.Ed25519PrivateKey, "generate", generate_after_the_other_process)
+    loser = AuditSigner.load_or_create(keys)
+    assert loser.key_id == winner.key_id
+    assert loser.checkpoint_log == keys / signing.CHECKPOINT_LOG_NAME
+
+
+def test_the_schema_is_reflected_once_per_session_not_per_entry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Describing the rows of each audited write reuses the session's reflected schema: the
+    tables are inspected once per session, however many entries it appends."""
+    from patrolcast.governance import audit_rows
+    from patrolcast.governance.clock import FixedClock
+    from patrolcast.governance.db import open_database
+    from patrolcast.governance.roles import Role, RoleSpec, add_person
+    from tests.governance.helpers import T0
+
+    db = open_database(f"sqlite:///{tmp_path / 'g.db'}")
+    clock = FixedClock(T0)
+    calls: list[int] = []
+    real = audit_rows.reflect
+    monkeypatch.setattr(audit_rows, "reflect", lambda conn: calls.append(1) or real(conn))
+    with db.session() as s:
+        for name in ("admin", "ana", "bob", "cat"):
+            role = Role.ADMINISTRATOR if name == "admin" else Role.ANALYST
+            add_person(s, actor="admin", username=name, roles=[RoleSpec(role)], clock=clock)
+        entries = audit.read_entries(s)
+    assert len(entries) >= 4 and all("rows" in e.detail_dict for e in entries)
+    assert len(calls) == 1
+    db.dispose()
