@@ -155,7 +155,12 @@ def test_the_schema_is_reflected_once_per_session_not_per_entry(
     clock = FixedClock(T0)
     calls: list[int] = []
     real = audit_rows.reflect
-    monkeypatch.setattr(audit_rows, "reflect", lambda conn: calls.append(1) or real(conn))
+
+    def counting(conn: Any) -> Any:
+        calls.append(1)
+        return real(conn)
+
+    monkeypatch.setattr(audit_rows, "reflect", counting)
     with db.session() as s:
         for name in ("admin", "ana", "bob", "cat"):
             role = Role.ADMINISTRATOR if name == "admin" else Role.ANALYST
@@ -164,3 +169,43 @@ def test_the_schema_is_reflected_once_per_session_not_per_entry(
     assert len(entries) >= 4 and all("rows" in e.detail_dict for e in entries)
     assert len(calls) == 1
     db.dispose()
+
+
+def test_a_transaction_that_wrote_nothing_commits(tmp_path: Path) -> None:
+    """A read-only transaction (no flush, no audit entry) commits cleanly: clearing the
+    pending-rows list after a commit never assumes there was one."""
+    from sqlalchemy import text
+
+    from patrolcast.governance.db import open_database
+
+    db = open_database(f"sqlite:///{tmp_path / 'g.db'}")
+    with db.session() as s:
+        s.execute(text("SELECT 1"))
+        s.commit()
+        assert audit.read_entries(s) == []
+        s.commit()
+    db.dispose()
+
+
+def test_a_third_party_verifies_a_checkpoint_from_the_documented_message(
+    signer: AuditSigner,
+) -> None:
+    """The signed message is the canonical JSON (sorted keys, no spaces, UTF-8 text kept, not
+    escaped) of the domain and the checkpoint's fields: a verifier outside patrolcast rebuilds
+    it and checks the Ed25519 signature with the public key alone."""
+    import base64
+
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+    public = load_pem_public_key(signer.public_key_pem().encode("ascii"))
+    for at in (AT, "2026-06-01 12:00 heure d\u2019\u00e9t\u00e9"):
+        cp = signer.sign_checkpoint(9, "ab" * 32, at, adopted_seq=2, unsigned=1)
+        body = {
+            "adopted_seq": 2, "at": at, "domain": "patrolcast-audit-checkpoint/v1",
+            "hash": "ab" * 32, "key_id": signer.key_id, "seq": 9, "unsigned": 1,
+        }
+        message = (
+            "{" + ",".join(f"{json.dumps(k)}:{json.dumps(v, ensure_ascii=False)}"
+                           for k, v in body.items()) + "}"
+        ).encode("utf-8")
+        public.verify(base64.b64decode(cp.signature), message)  # type: ignore[union-attr, call-arg]
