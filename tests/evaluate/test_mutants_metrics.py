@@ -233,3 +233,96 @@ def test_pai_message() -> None:
 
     with pytest.raises(ValueError, match="^area fraction must be positive$"):
         pai(0.5, 0.0)
+
+
+def test_single_precision_inputs_score_as_their_double_precision_copies() -> None:
+    """Scores are computed in double precision whatever the inputs' precision: a forecast or
+    counts held in float32 (e.g. read from a raster) score exactly as the same values in
+    float64. Sums of float32 values lose units past 2**24 (16,777,216): 2**24 + 1 + 1 is
+    2**24 in float32."""
+    from patrolcast.evaluate.metrics import (
+        hit_rate,
+        poisson_deviance,
+        recapture_rate_index,
+        reliability_table,
+        score_area_fractions,
+    )
+
+    big = [2.0**24, 1.0, 1.0, 3.0, 0.0]
+    flagged = [1.0, 1.0, 0.0, 0.5, 0.0]
+    after = [1.0, 2.0**24, 1.0, 1.0, 0.0]
+    predicted = [2.0**24, 1.0, 1.0, 0.0, 1.0]
+    f32, f64 = (lambda v: np.array(v, dtype=np.float32)), (lambda v: np.array(v, np.float64))
+
+    assert hit_rate(f32(flagged), f32(big)) == hit_rate(f64(flagged), f64(big))
+    assert hit_rate(f64(flagged), f64(big)) == pytest.approx((2**24 + 1 + 1.5) / (2**24 + 5))
+    assert recapture_rate_index(f32(flagged), f32(big), f32(after)) == recapture_rate_index(
+        f64(flagged), f64(big), f64(after)
+    )
+    # a prediction of 0 where an event happened is floored at 1e-6 (float32 has no 1e-6)
+    assert poisson_deviance(f32(predicted), f32(big)) == poisson_deviance(f64(predicted), f64(big))
+    assert poisson_deviance(f32([0.0]), f32([1.0])) == pytest.approx(
+        2 * (math.log(1 / 1e-6) - (1 - 1e-6)), rel=1e-12
+    )
+    t32 = reliability_table(f32(predicted), f32(big), bins=1)
+    t64 = reliability_table(f64(predicted), f64(big), bins=1)
+    assert t32.to_dict("records") == t64.to_dict("records")
+    assert t64["sum_predicted"].tolist() == [2.0**24 + 3] and t64["sum_observed"].tolist() == [
+        2.0**24 + 5
+    ]
+    r32 = score_area_fractions(f32([5.0, 4.0, 3.0, 2.0, 1.0]), f32(big), fractions=(0.4,))
+    r64 = score_area_fractions(f64([5.0, 4.0, 3.0, 2.0, 1.0]), f64(big), fractions=(0.4,))
+    assert r32 == r64 and r64[0].n_events == 2.0**24 + 5
+
+
+def test_extended_precision_inputs_are_scored_in_double_precision() -> None:
+    """The same rule for inputs wider than float64 (numpy's longdouble, 80 bits on x86 and
+    64 on ARM): they are rounded to float64 first, so a score does not depend on the machine
+    or on the array type that carried the numbers. Where longdouble is float64 this is
+    trivially true."""
+    from patrolcast.evaluate.metrics import (
+        flagged_overlap,
+        hit_rate,
+        pei_star,
+        recapture_rate_index,
+    )
+
+    ld = np.array([1.0, 1.0, 1.0, 1.0, 31.0, 5.0], dtype=np.longdouble) / np.array(
+        [1.0, 1.0, 1.0, 3.0, 65.0, 91.0], dtype=np.longdouble
+    )
+    dbl = ld.astype(np.float64)
+    y = [4.0, 5.0, 8.0, 6.0, 5.0, 4.0]
+    area = [1.0, 2.0, 1.0, 1.0, 3.0, 1.0]
+    assert hit_rate(ld, y) == hit_rate(dbl, y)
+    assert pei_star(ld, y, area) == pei_star(dbl, y, area)
+    assert pei_star(dbl, ld * 3, area) == pei_star(dbl, dbl * 3, area)  # fractional counts
+    before, after = [7.0, 2.0, 4.0, 7.0, 1.0, 2.0], [1.0, 4.0, 8.0, 1.0, 3.0, 3.0]
+    assert recapture_rate_index(ld, before, after) == recapture_rate_index(dbl, before, after)
+    assert flagged_overlap(dbl[::-1], ld, area) == flagged_overlap(dbl[::-1], dbl, area)
+
+
+def test_a_window_without_events_gives_nan_quietly() -> None:
+    """Backtests meet windows with no events, flagged sets with no area and empty supports
+    routinely: the undefined score is NaN, returned without a numpy RuntimeWarning (0 / 0,
+    the mean of nothing) on every such window."""
+    import warnings
+
+    from patrolcast.evaluate.metrics import (
+        flagged_overlap,
+        hit_rate,
+        pei_star,
+        poisson_deviance,
+        recapture_rate_index,
+    )
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert math.isnan(hit_rate([1.0, 0.0], [0.0, 0.0]))
+        assert math.isnan(flagged_overlap([0.0, 0.0], [0.0, 0.0], [1.0, 2.0]))
+        assert math.isnan(pei_star([1.0, 0.0], [0.0, 0.0], None))
+        assert math.isnan(pei_star([0.0, 0.0], [1.0, 0.0], None))
+        assert math.isnan(recapture_rate_index([1.0, 0.0], [0.0, 1.0], [1.0, 1.0]))
+        assert math.isnan(recapture_rate_index([1.0, 0.0], [1.0, 1.0], [0.0, 0.0]))
+        assert math.isnan(poisson_deviance([], []))
+        got = interval_coverage([], [], levels=(0.8,))
+        assert math.isnan(got["units_0.8"]) and got["total_0.8"] == 1.0  # 0 in [0, 0]
