@@ -72,6 +72,8 @@ from patrolcast.taxonomy import Taxonomy, load_taxonomy
 INGEST_THREADS = 2
 _POOLS: dict[int, ThreadPoolExecutor] = {}
 _POOLS_LOCK = threading.Lock()
+# Blocks parsed and validated ahead while the file's SHA-256 is still being computed.
+_AHEAD_BLOCKS = 12
 
 
 def _workers() -> ThreadPoolExecutor | None:
@@ -310,8 +312,14 @@ def _ingest_file(
     chunks = iter_chunks(path, fmt, block_bytes=block_bytes)
     big = path.stat().st_size > block_bytes // 8  # one block or less: no thread hand-offs
     results = ordered_map(parse_and_process, chunks, pool=_workers() if big else None)
+    ahead: list[tuple[Block, Processed]] = []
     try:
-        head = next(results, None)
+        # keep the workers busy while the digest is computed (a bounded number of blocks)
+        while len(ahead) < _AHEAD_BLOCKS and (not ahead or not digest_of.done()):
+            item = next(results, None)
+            if item is None:
+                break
+            ahead.append(item)
         digest = digest_of.result()
     except BaseException:
         results.close()
@@ -321,7 +329,7 @@ def _ingest_file(
         results.close()
         summary.status = "skipped: already ingested (same SHA-256)"
         return None
-    stream = itertools.chain([head] if head is not None else [], results)
+    stream = itertools.chain(ahead, results)
     folder = store.dataset_dir(dataset)
     file_id = _file_id(digest)
     prefix = digest[:16]
@@ -336,40 +344,49 @@ def _ingest_file(
     collapsed: list[pd.DataFrame] = []
     new_ids: list[npt.NDArray[np.int64]] = []
     encodings: set[str] = set()
-    q_rows: dict[str, list[object]] = {
-        "file_id": [],
-        "file": [],
-        "line": [],
-        "reason": [],
-        "raw": [],
-    }
+    file_name = label or str(path)
+    q_tables: list[pa.Table] = []
+    q_count = 0
 
-    def quarantine_row(line: int, reason: str, raw: str) -> None:
-        q_rows["file_id"].append(file_id)
-        q_rows["file"].append(label or str(path))
-        q_rows["line"].append(line)
-        q_rows["reason"].append(reason)
-        q_rows["raw"].append(raw)
-        summary.reasons[reason] += 1
-        summary.quarantined += 1
+    def quarantine_rows(lines: npt.NDArray[np.int64], reasons: list[str], raw: list[str]) -> None:
+        nonlocal q_count
+        n = len(reasons)
+        if n == 0:
+            return
+        q_tables.append(
+            pa.table(
+                {
+                    "file_id": pa.array(np.full(n, file_id, dtype=np.int64)),
+                    "file": pa.DictionaryArray.from_arrays(
+                        pa.array(np.zeros(n, dtype=np.int32)), pa.array([file_name])
+                    ),
+                    "line": pa.array(np.asarray(lines, dtype=np.int64)),
+                    "reason": pa.array(reasons, type=pa.string()).dictionary_encode(),
+                    "raw": pa.array(raw, type=pa.string()),
+                }
+            )
+        )
+        summary.reasons.update(reasons)
+        summary.quarantined += n
+        q_count += n
 
     try:
         for block, processed in stream:
             encodings.add(block.encoding)
             summary.rows_in += block.n_lines
-            for bad in block.bad:
-                quarantine_row(
-                    bad.line, bad.reason, redact_text(bad.text, fmt.header, personal, fmt.delimiter)
+            if block.bad:
+                quarantine_rows(
+                    np.array([bad.line for bad in block.bad], dtype=np.int64),
+                    [bad.reason for bad in block.bad],
+                    [
+                        redact_text(bad.text, fmt.header, personal, fmt.delimiter)
+                        for bad in block.bad
+                    ],
                 )
             summary.notes.update(processed.notes)
             rec = processed.records
-            reasons: dict[int, str] = dict(
-                zip(
-                    processed.rejected.positions.tolist(),
-                    processed.rejected.reasons.tolist(),
-                    strict=True,
-                )
-            )
+            rej_pos = processed.rejected.positions
+            rej_reason = processed.rejected.reasons
             if rec.num_rows:
                 hashes = _col(rec, "_hash").astype(np.uint64, copy=False)
                 keyed = _col(rec, "_keyed").astype(bool, copy=False)
@@ -392,25 +409,34 @@ def _ingest_file(
                 first = np.ones(len(pos), dtype=bool)  # records of one row are consecutive
                 first[1:] = pos[1:] != pos[:-1]
                 kpos, kkey, kflag = pos[first], row_key[first], keyed[first]
+                dup_pos = np.zeros(0, dtype=np.int64)
                 if not reader.collapse and kflag.any():
                     dup = kflag & (
                         pd.Series(kkey).duplicated().to_numpy() | seen_keys.contains(kkey)
                     )
-                    for p_ in kpos[dup].tolist():
-                        reasons[p_] = acc.DUPLICATE_IN_FILE
+                    dup_pos = kpos[dup]
                     seen_keys.add(kkey[kflag & ~dup])
                 stored_before = existing.contains(ids64)
-                for p_ in np.unique(pos[stored_before]).tolist():
-                    reasons.setdefault(p_, acc.ALREADY_STORED)
-                if len(reasons) > processed.rejected.positions.size:
-                    drop = np.isin(pos, np.fromiter(reasons.keys(), dtype=np.int64))
-                    rec = rec.filter(pa.array(~drop))
-            if reasons:
-                positions = np.array(sorted(reasons), dtype=np.int64)
-                for p_, raw in zip(
-                    positions.tolist(), _raw_rows(block, positions, fmt, personal), strict=True
-                ):
-                    quarantine_row(int(block.lines[p_]), reasons[p_], raw)
+                old_pos = np.setdiff1d(pos[stored_before], dup_pos)  # sorted, distinct
+                if len(dup_pos) or len(old_pos):
+                    drop_pos = np.concatenate([dup_pos, old_pos])
+                    rec = rec.filter(pa.array(~np.isin(pos, drop_pos)))
+                    rej_pos = np.concatenate([rej_pos, drop_pos])
+                    rej_reason = np.concatenate(
+                        [
+                            rej_reason,
+                            np.full(len(dup_pos), acc.DUPLICATE_IN_FILE, dtype=object),
+                            np.full(len(old_pos), acc.ALREADY_STORED, dtype=object),
+                        ]
+                    )
+                    order = np.argsort(rej_pos, kind="stable")
+                    rej_pos, rej_reason = rej_pos[order], rej_reason[order]
+            if len(rej_pos):
+                quarantine_rows(
+                    block.lines[rej_pos],
+                    rej_reason.tolist(),
+                    _raw_rows(block, rej_pos, fmt, personal),
+                )
             if rec.num_rows:
                 kept_pos = _col(rec, "_pos")
                 summary.stored += int(1 + np.count_nonzero(kept_pos[1:] != kept_pos[:-1]))
@@ -420,10 +446,9 @@ def _ingest_file(
                     summary.events += rec.num_rows
                     events.add_records(rec)
                     new_ids.append(_col(rec, "event_id"))
-            if len(q_rows["line"]) >= 100_000:
-                quarantine.add(pa.table(q_rows, schema=QUARANTINE_SCHEMA))
-                for v in q_rows.values():
-                    v.clear()
+            if q_count >= 100_000:
+                quarantine.add_records(pa.concat_tables(q_tables))
+                q_tables, q_count = [], 0
             if progress:
                 progress(path.name, block.nbytes, summary.rows_in)
         if collapsed:
@@ -431,8 +456,8 @@ def _ingest_file(
             summary.events += len(merged)
             events.add_frame(merged)
             new_ids.append(merged["event_id"].to_numpy(np.int64))
-        if q_rows["line"]:
-            quarantine.add(pa.table(q_rows, schema=QUARANTINE_SCHEMA))
+        if q_tables:
+            quarantine.add_records(pa.concat_tables(q_tables))
         summary.encoding = "+".join(sorted(e for e in encodings if e)) or fmt.encoding
         summary.check()
         events.commit()

@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from patrolcast.io import _accounting as acc
+from patrolcast.io._fast import siphash_strings
 from patrolcast.io._mapping import IncidentMapping
 from patrolcast.io._rows import (
     Checks,
@@ -184,8 +185,18 @@ def _py_stripped(column: pa.ChunkedArray | pa.Array) -> pa.Array:
     return pa.array([v.strip() for v in arr.to_pylist()], type=pa.string())
 
 
+def _needs_py_strip(arr: pa.Array) -> bool:
+    """Whether some value of a string array (no missing values) starts or ends with a
+    character Python's ``str.strip`` removes (edge bytes first, the exact test if needed)."""
+    if _edge_bytes_plain(arr):
+        return False
+    return bool(pc.any(pc.match_substring_regex(arr, _PY_PADDED)).as_py())
+
+
 def _stripped_dictionary(codes: npt.NDArray[np.int32], raw: pa.Array) -> pa.DictionaryArray:
     """Codes into distinct raw text -> dictionary of stripped text, "" as missing."""
+    if not _needs_py_strip(raw):  # stripping changes nothing: the distinct values as they are
+        return _dictionary_array(codes, raw)
     remap, uniques = pd.factorize(np.asarray(_py_strip(raw), dtype=object))
     return _dictionary_array(
         remap.astype(np.int32)[codes], pa.array(np.asarray(uniques, dtype=object), type=pa.string())
@@ -198,9 +209,9 @@ def _dictionary_array(codes: npt.NDArray[np.int32], dictionary: pa.Array) -> pa.
     return pa.DictionaryArray.from_arrays(pa.array(codes, mask=empty[codes]), dictionary)
 
 
-def _nulls(n: int) -> pd.Categorical:
-    """A column of n missing strings (cheap: no per-value Python objects)."""
-    return pd.Categorical.from_codes(np.full(n, -1, dtype=np.int8), categories=["-"])  # type: ignore[call-overload]
+def _nulls(n: int) -> pa.DictionaryArray:
+    """A column of n missing strings (cheap: no per-value objects)."""
+    return pa.DictionaryArray.from_arrays(pa.nulls(n, pa.int32()), pa.array(["-"]))
 
 
 def _labels(values: npt.NDArray[np.object_]) -> pd.Categorical:
@@ -313,20 +324,16 @@ class PoliceUkStreetReader(Reader):
             pc.greater(pc.utf8_length(crime_id), 0).to_numpy(zero_copy_only=False), dtype=bool
         )
         lsoa_codes, lsoa_raw = _distinct(table.column("LSOA code"))
-        lsoa_values = np.asarray(lsoa_raw.to_numpy(zero_copy_only=False), dtype=object)
         content = _ids_from_content(
             "police.uk/street",
             numeric_hash(month_us),
             _coordinate_hash(px, py),
-            hash_strings(lsoa_values)[lsoa_codes],
-            hash_strings(label_values)[label_codes],
+            siphash_strings(lsoa_raw)[lsoa_codes],  # = hash_strings(lsoa_values)
+            siphash_strings(label_raw)[label_codes],
         )
         key_hash = _ids_from_content(
             "police.uk/street-id",
-            hash_strings(
-                np.asarray(crime_id.to_numpy(zero_copy_only=False), dtype=object),
-                categorize=False,
-            ),
+            siphash_strings(crime_id),  # = hash_strings of the values, without Python strings
         )
         gcodes, guniq = pd.factorize(group_values)  # unique dictionary (NaN -> -1)
         row_groups = gcodes[label_codes].astype(np.int32)
@@ -449,7 +456,7 @@ class StopSearchReader(Reader):
         ]
         for name, col in text_cols.items():
             codes, dictionary = _encoded(table.column(col))
-            content_parts.append(hash_strings(dictionary.to_numpy(zero_copy_only=False))[codes])
+            content_parts.append(siphash_strings(dictionary)[codes])  # = hash_strings
             rec[name] = _dictionary_array(codes, dictionary)
         for name in ("policing_operation", "outcome_linked", "outer_clothing_removed"):
             rec.setdefault(name, _nulls(n))
@@ -658,7 +665,7 @@ class IncidentReader(Reader):
             rec["key"] = pc.if_else(pa.array(keyed), keys, pa.scalar(None, pa.string()))
             key_hash = _ids_from_content(
                 f"incidents/{m.source}",
-                hash_strings(np.asarray(keys.to_numpy(zero_copy_only=False), dtype=object)),
+                siphash_strings(keys),  # = hash_strings of the keys as Python strings
             )
         content = _ids_from_content(
             f"incidents/{m.source}/content",

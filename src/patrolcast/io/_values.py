@@ -20,6 +20,13 @@ import pyarrow.compute as pc
 from pyproj import CRS, Transformer
 from pyproj.transformer import TransformerGroup
 
+from patrolcast.io._fast import (
+    fixed_width_layout,
+    fixed_width_times,
+    plain_decimals,
+    stable_argsort,
+)
+
 _NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
@@ -42,6 +49,21 @@ def parse_coordinates(
     empty or space-only string), so the common case costs one cast; the blank check and the
     value-by-value re-read run only for columns that need them.
     """
+    arr = _coordinate_text(values)
+    # plain decimals (nearly every published coordinate) straight from the text's bytes; the
+    # other values (blank, exponents, thousands separators, spaces...) as before
+    out, plain = plain_decimals(arr)
+    if plain.all():
+        return out, np.zeros(len(arr), dtype=bool)
+    blank = np.zeros(len(arr), dtype=bool)
+    if plain.any():
+        rest = ~plain
+        out[rest], blank[rest] = _parse_coordinates_arrow(arr.filter(pa.array(rest)))
+        return out, blank
+    return _parse_coordinates_arrow(arr)
+
+
+def _coordinate_text(values: pd.Series | pa.Array | pa.ChunkedArray) -> pa.Array:
     if isinstance(values, pa.Array | pa.ChunkedArray):
         arr = values
     else:
@@ -50,10 +72,19 @@ def parse_coordinates(
         arr = pc.cast(arr, pa.string())
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
+    return arr
+
+
+def _parse_coordinates_arrow(
+    values: pd.Series | pa.Array | pa.ChunkedArray,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
+    """:func:`parse_coordinates` with Arrow's cast only (the reference the plain-decimal
+    parse is tested against, and the parse of the values it leaves)."""
+    arr = _coordinate_text(values)
     if len(arr) > 4096:  # repeated values (snap points, rounded coordinates): parse each once
         encoded = pc.dictionary_encode(arr)
         if len(encoded.dictionary) < len(arr) // 2:
-            values, blank = parse_coordinates(encoded.dictionary)
+            values, blank = _parse_coordinates_arrow(encoded.dictionary)
             codes = np.asarray(
                 pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False), dtype=np.int64
             )
@@ -196,6 +227,20 @@ def _parse_naive_us(text: pd.Series | pa.Array, fmt: str) -> npt.NDArray[np.int6
 
 
 def _parse_general_us(arr: pa.Array, fmt: str) -> npt.NDArray[np.int64]:
+    """Strict times: values that match a zero-padded fixed-width format exactly and are valid
+    dates and times are read straight from the text's bytes; the others (if any) as in
+    :func:`_parse_arrow_us`, the reference this is tested against."""
+    layout = fixed_width_layout(fmt)
+    if layout is None:
+        return _parse_arrow_us(arr, fmt)
+    out, done = fixed_width_times(arr, layout)
+    if not done.all():
+        rest = ~done
+        out[rest] = _parse_arrow_us(arr.filter(pa.array(rest)), fmt)
+    return out
+
+
+def _parse_arrow_us(arr: pa.Array, fmt: str) -> npt.NDArray[np.int64]:
     """Arrow strptime with the strict pandas re-parse of possibly rolled-over days."""
     fast = pc.strptime(arr, format=fmt, unit="us", error_is_null=True)
     if fast.null_count > arr.null_count:
@@ -240,7 +285,22 @@ def iso_to_utc_us(text: pa.Array) -> npt.NDArray[np.int64]:
     return _iso_general_us(_as_string_array(text))
 
 
+_ISO_LAYOUT = fixed_width_layout("%Y-%m-%dT%H:%M:%S%z", offset=True)
+
+
 def _iso_general_us(arr: pa.Array) -> npt.NDArray[np.int64]:
+    """ISO times: ``YYYY-MM-DDTHH:MM:SS`` with ``+HH:MM``, ``+HHMM`` or ``Z`` read straight
+    from the text's bytes when valid; the others (if any) as in :func:`_iso_arrow_us`, the
+    reference this is tested against."""
+    assert _ISO_LAYOUT is not None
+    out, done = fixed_width_times(arr, _ISO_LAYOUT)
+    if not done.all():
+        rest = ~done
+        out[rest] = _iso_arrow_us(arr.filter(pa.array(rest)))
+    return out
+
+
+def _iso_arrow_us(arr: pa.Array) -> npt.NDArray[np.int64]:
     if arr.null_count:
         arr = pc.fill_null(arr, "")
     fast = pc.strptime(arr, format="%Y-%m-%dT%H:%M:%S%z", unit="us", error_is_null=True)
@@ -533,7 +593,9 @@ def _tiered(
     while len(runs) >= 2 and 2 * len(runs[-1][0]) >= len(runs[-2][0]):
         (k1, c1), (k2, c2) = runs[-2], runs.pop()
         keys = np.concatenate([k1, k2])
-        order = np.argsort(keys, kind="stable")
+        # the runs hold distinct keys (an id set, or an occurrence counter's new hashes), so
+        # the order among equal keys does not matter: numpy's fast unstable sort
+        order = np.argsort(keys, kind="quicksort")
         counts = None if c1 is None or c2 is None else np.concatenate([c1, c2])[order]
         runs[-1] = (keys[order], counts)
     return runs
@@ -557,7 +619,7 @@ class SortedIds:
             return found
         # binary searches of sorted values walk each run once (cache-friendly, several times
         # faster than searching values in file order)
-        order = np.argsort(values, kind="stable")
+        order = np.argsort(values, kind="quicksort")  # any order of equal values will do
         ordered = np.asarray(values, dtype=np.int64)[order]
         hit = np.zeros(len(values), dtype=bool)
         for keys, _ in self._runs:
@@ -596,7 +658,7 @@ class Occurrences:
         n = len(hashes)
         if n == 0:
             return np.zeros(0, dtype=np.int64)
-        order = np.argsort(hashes, kind="stable")
+        order = stable_argsort(hashes)  # copies of a hash in file order
         ordered = hashes[order]
         first = np.ones(n, dtype=bool)
         first[1:] = ordered[1:] != ordered[:-1]

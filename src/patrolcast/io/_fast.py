@@ -1,0 +1,486 @@
+"""Compiled (numba) kernels of the ingest, each equal to a plain reference it is tested against.
+
+- :func:`siphash_strings` hashes the values of an Arrow string array straight from its buffers
+  with SipHash-2-4 and pandas' fixed key and final mix: the numbers
+  ``pandas.util.hash_array`` gives for the same values as Python strings (which stored event
+  ids are made from), without making a Python object per value.
+- :func:`stable_argsort` is ``numpy.argsort(kind="stable")`` of 64-bit keys from numpy's much
+  faster unstable sort, with the runs of equal keys put back in their original order.
+- :func:`line_spans` finds the byte spans of chosen lines of a block of text in one pass that
+  stops after the last line wanted.
+
+The kernels release the GIL, so blocks validated on two threads run them at once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numba
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+
+_KEY = b"0123456789123456"  # pandas.core.util.hashing._default_hash_key
+_K0 = np.uint64(int.from_bytes(_KEY[:8], "little"))
+_K1 = np.uint64(int.from_bytes(_KEY[8:], "little"))
+
+
+@numba.njit(inline="always")
+def _rotl(x: np.uint64, b: int) -> np.uint64:
+    return (x << np.uint64(b)) | (x >> np.uint64(64 - b))
+
+
+@numba.njit(nogil=True, cache=True)
+def _siphash_buffers(
+    data: npt.NDArray[np.uint8],
+    offsets: npt.NDArray[np.integer[Any]],
+    k0: np.uint64,
+    k1: np.uint64,
+    out: npt.NDArray[np.uint64],
+) -> None:  # pragma: no cover - compiled
+    n = len(offsets) - 1
+    for i in range(n):
+        start = offsets[i]
+        length = offsets[i + 1] - start
+        v0 = np.uint64(0x736F6D6570736575) ^ k0
+        v1 = np.uint64(0x646F72616E646F6D) ^ k1
+        v2 = np.uint64(0x6C7967656E657261) ^ k0
+        v3 = np.uint64(0x7465646279746573) ^ k1
+        words = length // 8
+        for w in range(words):
+            p = start + 8 * w
+            m = np.uint64(0)
+            for j in range(8):
+                m |= np.uint64(data[p + j]) << np.uint64(8 * j)
+            v3 ^= m
+            for _ in range(2):
+                v0 += v1
+                v1 = _rotl(v1, 13)
+                v1 ^= v0
+                v0 = _rotl(v0, 32)
+                v2 += v3
+                v3 = _rotl(v3, 16)
+                v3 ^= v2
+                v0 += v3
+                v3 = _rotl(v3, 21)
+                v3 ^= v0
+                v2 += v1
+                v1 = _rotl(v1, 17)
+                v1 ^= v2
+                v2 = _rotl(v2, 32)
+            v0 ^= m
+        b = np.uint64(length & 0xFF) << np.uint64(56)
+        p = start + 8 * words
+        for j in range(length - 8 * words):
+            b |= np.uint64(data[p + j]) << np.uint64(8 * j)
+        v3 ^= b
+        for _ in range(2):
+            v0 += v1
+            v1 = _rotl(v1, 13)
+            v1 ^= v0
+            v0 = _rotl(v0, 32)
+            v2 += v3
+            v3 = _rotl(v3, 16)
+            v3 ^= v2
+            v0 += v3
+            v3 = _rotl(v3, 21)
+            v3 ^= v0
+            v2 += v1
+            v1 = _rotl(v1, 17)
+            v1 ^= v2
+            v2 = _rotl(v2, 32)
+        v0 ^= b
+        v2 ^= np.uint64(0xFF)
+        for _ in range(4):
+            v0 += v1
+            v1 = _rotl(v1, 13)
+            v1 ^= v0
+            v0 = _rotl(v0, 32)
+            v2 += v3
+            v3 = _rotl(v3, 16)
+            v3 ^= v2
+            v0 += v3
+            v3 = _rotl(v3, 21)
+            v3 ^= v0
+            v2 += v1
+            v1 = _rotl(v1, 17)
+            v1 ^= v2
+            v2 = _rotl(v2, 32)
+        h = v0 ^ v1 ^ v2 ^ v3
+        # pandas' redistribution of the 64-bit values (hash_array)
+        h ^= h >> np.uint64(30)
+        h *= np.uint64(0xBF58476D1CE4E5B9)
+        h ^= h >> np.uint64(27)
+        h *= np.uint64(0x94D049BB133111EB)
+        h ^= h >> np.uint64(31)
+        out[i] = h
+
+
+def siphash_strings(values: pa.Array | pa.ChunkedArray) -> npt.NDArray[np.uint64]:
+    """``pandas.util.hash_array`` of the values of a string array as Python strings (UTF-8,
+    pandas' default key). Missing values are not allowed (fill them first)."""
+    arr = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    if arr.null_count:
+        raise ValueError("siphash_strings: fill missing values first")
+    out = np.empty(len(arr), dtype=np.uint64)
+    if len(arr) == 0:
+        return out
+    data, offsets, _ = _string_buffers(arr)
+    _siphash_buffers(data, offsets, _K0, _K1, out)
+    return out
+
+
+@numba.njit(nogil=True, cache=True)
+def _order_runs(keys: npt.NDArray[np.uint64], order: npt.NDArray[np.int64]) -> None:
+    """Within each run of equal ``keys[order]``, sort ``order`` ascending (insertion sort:
+    runs are short)."""
+    n = len(order)
+    i = 0
+    while i < n:
+        j = i + 1
+        k = keys[order[i]]
+        while j < n and keys[order[j]] == k:
+            j += 1
+        if j - i > 1:
+            for a in range(i + 1, j):
+                v = order[a]
+                b = a - 1
+                while b >= i and order[b] > v:
+                    order[b + 1] = order[b]
+                    b -= 1
+                order[b + 1] = v
+        i = j
+
+
+def stable_argsort(keys: npt.NDArray[np.uint64]) -> npt.NDArray[np.int64]:
+    """``numpy.argsort(keys, kind="stable")`` of unsigned 64-bit keys, faster."""
+    keys = np.ascontiguousarray(keys, dtype=np.uint64)
+    order = np.argsort(keys, kind="quicksort").astype(np.int64, copy=False)
+    if len(order) > 1:
+        _order_runs(keys, order)
+    return order
+
+
+@numba.njit(nogil=True, cache=True)
+def _line_spans(
+    data: npt.NDArray[np.uint8], wanted: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:  # pragma: no cover - compiled
+    starts = np.empty(len(wanted), dtype=np.int64)
+    ends = np.empty(len(wanted), dtype=np.int64)
+    k = 0
+    line = 0
+    start = 0
+    n = len(data)
+    pos = 0
+    while k < len(wanted) and pos < n:
+        if data[pos] == 10:
+            while k < len(wanted) and wanted[k] == line:
+                starts[k] = start
+                ends[k] = pos
+                k += 1
+            line += 1
+            start = pos + 1
+        pos += 1
+    if k < len(wanted):
+        return starts[:k], ends[:k]
+    return starts, ends
+
+
+def line_spans(
+    buf: bytes, lines: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Start and end byte offsets (newline excluded) of the given lines (0-based, ascending)
+    of ``buf``, every line of which ends with a newline; a line past the last is an error."""
+    wanted = np.ascontiguousarray(lines, dtype=np.int64)
+    if len(wanted) and (np.diff(wanted) < 0).any():
+        raise ValueError("line_spans: lines must be ascending")
+    starts, ends = _line_spans(np.frombuffer(buf, dtype=np.uint8), wanted)
+    if len(starts) != len(wanted):
+        raise IndexError("line_spans: line past the end of the block")
+    return starts, ends
+
+
+@numba.njit(nogil=True, cache=True)
+def _scan_lines(data: npt.NDArray[np.uint8]) -> tuple[int, int]:  # pragma: no cover - compiled
+    count = 0
+    longest = 0
+    last = -1
+    for i in range(len(data)):
+        if data[i] == 10:
+            length = i - last - 1
+            if length > longest:
+                longest = length
+            last = i
+            count += 1
+    tail = len(data) - last - 1
+    if tail > longest:
+        longest = tail
+    return count, longest
+
+
+def scan_lines(buf: bytes) -> tuple[int, int]:
+    """Newline characters in ``buf`` and the length in bytes of its longest line (newline
+    excluded; text after the last newline counts as a line)."""
+    return _scan_lines(np.frombuffer(buf, dtype=np.uint8))
+
+
+def _string_buffers(
+    arr: pa.Array,
+) -> tuple[npt.NDArray[np.uint8], npt.NDArray[Any], npt.NDArray[np.bool_]]:
+    """Data bytes, offsets and validity of a string array, as numpy views."""
+    if arr.type not in (pa.string(), pa.large_string()):
+        raise TypeError(f"text expected, not {arr.type}")
+    validity_buf, offsets_buf, data_buf = arr.buffers()
+    width = np.int32 if arr.type == pa.string() else np.int64
+    offsets = np.asarray(np.frombuffer(offsets_buf, dtype=width), dtype=width)[
+        arr.offset : arr.offset + len(arr) + 1
+    ]
+    data = (
+        np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.zeros(0, np.uint8)
+    )
+    if arr.null_count:
+        valid = np.asarray(arr.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+    else:
+        valid = np.ones(len(arr), dtype=bool)
+    return data, offsets, valid
+
+
+# -- decimal numbers -------------------------------------------------------------------------
+
+_POW10 = np.array([10.0**k for k in range(23)], dtype=np.float64)  # exact doubles
+
+
+@numba.njit(nogil=True, cache=True)
+def _plain_decimals(
+    data: npt.NDArray[np.uint8],
+    offsets: npt.NDArray[np.integer[Any]],
+    valid: npt.NDArray[np.bool_],
+    pow10: npt.NDArray[np.float64],
+    out: npt.NDArray[np.float64],
+    done: npt.NDArray[np.bool_],
+) -> None:  # pragma: no cover - compiled
+    for i in range(len(offsets) - 1):
+        done[i] = False
+        if not valid[i]:
+            continue
+        p = offsets[i]
+        end = offsets[i + 1]
+        if p >= end:
+            continue
+        negative = False
+        if data[p] == 45:  # '-'
+            negative = True
+            p += 1
+        mantissa = np.int64(0)
+        digits = 0
+        int_digits = 0
+        frac_digits = 0
+        seen_point = False
+        ok = True
+        while p < end:
+            c = data[p]
+            if 48 <= c <= 57:
+                mantissa = mantissa * 10 + (c - 48)
+                digits += 1
+                if seen_point:
+                    frac_digits += 1
+                else:
+                    int_digits += 1
+            elif c == 46 and not seen_point:  # '.'
+                seen_point = True
+            else:
+                ok = False
+                break
+            p += 1
+        # digits on both sides of a point; the integer of the digits exact in a double (at
+        # most 2**53, at most 18 digits so that it did not overflow) and a power of ten that
+        # is an exact double too
+        if not ok or int_digits == 0 or (seen_point and frac_digits == 0):
+            continue
+        if digits > 18 or mantissa > 9007199254740992 or frac_digits > 22:
+            continue
+        value = float(mantissa)
+        if frac_digits:
+            value = value / pow10[frac_digits]
+        out[i] = -value if negative else value
+        done[i] = True
+
+
+def plain_decimals(values: pa.Array) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
+    """Values of the plain form ``-?digits[.digits]`` (digits making an integer up to 2**53)
+    as doubles, and
+    where a value had that form (elsewhere the value is undefined: parse it another way).
+
+    The result is the correctly rounded double of the decimal (an exact integer divided by an
+    exact power of ten is rounded once: Clinger's fast path), which is what Arrow's cast and
+    Python's ``float`` give for the same text."""
+    data, offsets, valid = _string_buffers(values)
+    out = np.empty(len(values), dtype=np.float64)
+    done = np.empty(len(values), dtype=bool)
+    _plain_decimals(data, offsets, valid, _POW10, out, done)
+    return out, done
+
+
+# -- date-times ------------------------------------------------------------------------------
+
+# field codes of a fixed-width format: 0 literal byte, 1 year (4 digits), 2 month, 3 day,
+# 4 hour, 5 minute, 6 second (2 digits each), 7 UTC offset (+HH:MM or +HHMM, or Z)
+_FIELDS = {"Y": (1, 4), "m": (2, 2), "d": (3, 2), "H": (4, 2), "M": (5, 2), "S": (6, 2)}
+
+
+def fixed_width_layout(fmt: str, *, offset: bool = False) -> npt.NDArray[np.int64] | None:
+    """The layout of a strptime format made only of ``%Y %m %d %H %M %S`` (zero-padded, each
+    at most once, with at least a date) and literal ASCII characters, plus a trailing ``%z``
+    where ``offset`` is true, as (code, width, byte) rows; None for any other format."""
+    out: list[tuple[int, int, int]] = []
+    i = 0
+    while i < len(fmt):
+        ch = fmt[i]
+        if ch == "%":
+            d = fmt[i + 1] if i + 1 < len(fmt) else ""
+            if d in _FIELDS and d:
+                out.append((*_FIELDS[d], 0))
+            elif d == "z" and offset and i + 2 == len(fmt):
+                out.append((7, 0, 0))
+            else:
+                return None
+            i += 2
+            continue
+        if not ch.isascii() or ch == "%" or (ch.isspace() and ch != " "):
+            return None
+        out.append((0, 1, ord(ch)))
+        i += 1
+    fields = [code for code, _, _ in out if code]
+    if len(fields) != len(set(fields)) or not {1, 2, 3} <= set(fields):
+        return None
+    return np.array(out, dtype=np.int64).reshape(-1, 3)
+
+
+@numba.njit(inline="always")
+def _days_from_civil(y: int, m: int, d: int) -> int:
+    """Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm)."""
+    y = y - 1 if m <= 2 else y
+    era = (y if y >= 0 else y - 399) // 400
+    yoe = y - era * 400
+    mp = m - 3 if m > 2 else m + 9
+    doy = (153 * mp + 2) // 5 + d - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 719468
+
+
+@numba.njit(nogil=True, cache=True)
+def _fixed_width_times(
+    data: npt.NDArray[np.uint8],
+    offsets: npt.NDArray[np.integer[Any]],
+    valid: npt.NDArray[np.bool_],
+    layout: npt.NDArray[np.int64],
+    out: npt.NDArray[np.int64],
+    done: npt.NDArray[np.bool_],
+) -> None:  # pragma: no cover - compiled
+    month_days = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+    for i in range(len(offsets) - 1):
+        done[i] = False
+        if not valid[i]:
+            continue
+        p = offsets[i]
+        end = offsets[i + 1]
+        year = 1970
+        month = 1
+        day = 1
+        hour = 0
+        minute = 0
+        second = 0
+        offset_min = 0
+        ok = True
+        for k in range(layout.shape[0]):
+            code = layout[k, 0]
+            width = layout[k, 1]
+            if code == 0:
+                if p >= end or data[p] != layout[k, 2]:
+                    ok = False
+                    break
+                p += 1
+                continue
+            if code == 7:
+                if p < end and data[p] == 90:  # 'Z'
+                    p += 1
+                    continue
+                if p + 5 > end or (data[p] != 43 and data[p] != 45):
+                    ok = False
+                    break
+                sign = -1 if data[p] == 45 else 1
+                q = p + 1
+                h1, h2 = data[q], data[q + 1]
+                if not (48 <= h1 <= 57 and 48 <= h2 <= 57):
+                    ok = False
+                    break
+                q += 2
+                if q < end and data[q] == 58:  # ':'
+                    q += 1
+                if q + 2 > end:
+                    ok = False
+                    break
+                m1, m2 = data[q], data[q + 1]
+                if not (48 <= m1 <= 57 and 48 <= m2 <= 57):
+                    ok = False
+                    break
+                oh = (h1 - 48) * 10 + (h2 - 48)
+                om = (m1 - 48) * 10 + (m2 - 48)
+                if oh > 23 or om > 59:
+                    ok = False
+                    break
+                offset_min = sign * (oh * 60 + om)
+                p = q + 2
+                continue
+            if p + width > end:
+                ok = False
+                break
+            value = 0
+            for j in range(width):
+                c = data[p + j]
+                if c < 48 or c > 57:
+                    ok = False
+                    break
+                value = value * 10 + (c - 48)
+            if not ok:
+                break
+            p += width
+            if code == 1:
+                year = value
+            elif code == 2:
+                month = value
+            elif code == 3:
+                day = value
+            elif code == 4:
+                hour = value
+            elif code == 5:
+                minute = value
+            else:
+                second = value
+        if not ok or p != end:
+            continue
+        if year < 1 or month < 1 or month > 12 or day < 1:
+            continue
+        limit = month_days[month - 1]
+        if month == 2 and (year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)):
+            limit = 29
+        if day > limit or hour > 23 or minute > 59 or second > 59:
+            continue
+        days = _days_from_civil(year, month, day)
+        seconds = days * 86400 + hour * 3600 + minute * 60 + second - offset_min * 60
+        out[i] = seconds * 1_000_000
+        done[i] = True
+
+
+def fixed_width_times(
+    values: pa.Array, layout: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+    """Times of a fixed-width layout (:func:`fixed_width_layout`) as microseconds since the
+    epoch (UTC when the layout has an offset; else the wall clock as if UTC), and where a value
+    matched it exactly and was a valid date and time (elsewhere parse it another way)."""
+    data, offsets, valid = _string_buffers(values)
+    out = np.empty(len(values), dtype=np.int64)
+    done = np.empty(len(values), dtype=bool)
+    _fixed_width_times(data, offsets, valid, layout, out, done)
+    return out, done

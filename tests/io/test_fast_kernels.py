@@ -1,0 +1,225 @@
+"""The compiled ingest kernels (``patrolcast.io._fast``) against the plain references they
+replace: pandas' string hashes, numpy's stable argsort, a split of the text into lines, Arrow's
+cast of numbers and Arrow's strptime with the strict pandas re-parse."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+
+from patrolcast.io._fast import (
+    fixed_width_layout,
+    line_spans,
+    plain_decimals,
+    scan_lines,
+    siphash_strings,
+    stable_argsort,
+)
+from patrolcast.io._text import MAX_FIELD_CHARS, _may_hold_long_line
+from patrolcast.io._values import (
+    _iso_arrow_us,
+    _iso_general_us,
+    _parse_arrow_us,
+    _parse_coordinates_arrow,
+    _parse_general_us,
+    parse_coordinates,
+)
+
+
+def _texts(seed: int, n: int) -> list[str]:
+    rng = np.random.default_rng(seed)
+    alphabet = [chr(c) for c in (*range(32, 127), 0xE9, 0x2028, 0x3000, 0x6F22, 0x1F600)]
+    return ["".join(rng.choice(alphabet, size=int(rng.integers(0, 40)))) for _ in range(n)]
+
+
+def test_siphash_equals_pandas_hash_array() -> None:
+    values = [
+        "",
+        "a",
+        "abcdefgh",
+        "abcdefghi",
+        " E01000001 ",
+        "Anti-social behaviour",
+        *_texts(1, 3000),
+    ]
+    expected = pd.util.hash_array(np.asarray(values, dtype=object), categorize=False)
+    assert (siphash_strings(pa.array(values)) == expected).all()
+    assert (siphash_strings(pa.array(values, pa.large_string())) == expected).all()
+    assert (siphash_strings(pa.array(values).slice(7, 500)) == expected[7:507]).all()
+    chunked = pa.chunked_array([pa.array(values[:10]), pa.array(values[10:])])
+    assert (siphash_strings(chunked) == expected).all()
+    categorised = pd.util.hash_array(np.asarray(values * 2, dtype=object), categorize=True)
+    assert (siphash_strings(pa.array(values * 2)) == categorised).all()
+    assert len(siphash_strings(pa.array([], pa.string()))) == 0
+    with pytest.raises(ValueError):
+        siphash_strings(pa.array(["a", None]))
+
+
+def test_stable_argsort_equals_numpy_stable() -> None:
+    rng = np.random.default_rng(3)
+    for size, distinct in [(0, 1), (1, 1), (2, 1), (50, 3), (10_000, 40), (100_000, 90_000)]:
+        keys = rng.integers(0, distinct, size).astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+        assert (stable_argsort(keys) == np.argsort(keys, kind="stable")).all()
+
+
+def test_line_spans_and_scan_against_a_plain_split() -> None:
+    rng = np.random.default_rng(5)
+    for _ in range(200):
+        lines = [
+            "x" * int(rng.integers(0, 30)) + ("\r" if rng.random() < 0.1 else "")
+            for _ in range(int(rng.integers(1, 40)))
+        ]
+        buf = ("\n".join(lines) + "\n").encode()
+        wanted = np.flatnonzero(rng.random(len(lines)) < 0.3)
+        starts, ends = line_spans(buf, wanted)
+        assert [buf[a:b].decode() for a, b in zip(starts, ends, strict=True)] == [
+            lines[i] for i in wanted
+        ]
+        assert scan_lines(buf) == (len(lines), max(len(x) for x in lines))
+        assert scan_lines(buf[:-1]) == (len(lines) - 1, max(len(x) for x in lines))
+    with pytest.raises(IndexError):
+        line_spans(b"a\nb\n", np.array([2]))
+    with pytest.raises(ValueError):
+        line_spans(b"a\nb\n", np.array([1, 0]))
+
+
+def test_long_line_measure_agrees_with_the_window_test() -> None:
+    for length in (
+        0,
+        10,
+        MAX_FIELD_CHARS // 2,
+        MAX_FIELD_CHARS,
+        MAX_FIELD_CHARS + 1,
+        3 * MAX_FIELD_CHARS,
+    ):
+        buf = b"a,b\n" * 5 + b"x" * length + b"\n" + b"c,d\n"
+        _, longest = scan_lines(buf)
+        # the window test may say "maybe" for a line a little under the limit, never "no" for
+        # one over it
+        if longest > MAX_FIELD_CHARS:
+            assert _may_hold_long_line(buf)
+        if not _may_hold_long_line(buf):
+            assert longest <= MAX_FIELD_CHARS
+
+
+def test_plain_decimals_are_the_correctly_rounded_doubles() -> None:
+    rng = np.random.default_rng(9)
+    x = rng.uniform(-200, 200, 100_000)
+    text = [f"{v:.{k}f}" for v, k in zip(x, rng.integers(0, 14, len(x)), strict=True)]
+    text += [
+        "0",
+        "-0",
+        "-0.0",
+        "007.10",
+        "123456789012345",
+        "0.000000000000001",
+        "9007199254740992",
+    ]
+    got, done = plain_decimals(pa.array(text))
+    assert done.all()
+    assert (got.view(np.uint64) == np.array([float(t) for t in text]).view(np.uint64)).all()
+    odd = [
+        "",
+        " 1",
+        "1 ",
+        "+1",
+        "1.",
+        ".5",
+        "1e5",
+        "1,000",
+        "--1",
+        "1.2.3",
+        "nan",
+        "inf",
+        "9007199254740993",
+        "0.1234567890123456789",
+        "é",
+    ]
+    _, done = plain_decimals(pa.array([*odd, None]))
+    assert not done.any()
+
+
+def test_coordinates_equal_arrow_cast_reference_on_awkward_values() -> None:
+    rng = np.random.default_rng(11)
+    plain = [f"{v:.6f}" for v in rng.uniform(-3, 3, 6000)]
+    odd = [
+        "",
+        "  ",
+        " -1.5 ",
+        "1,001,951",
+        "+2.25",
+        "1e3",
+        "12.",
+        ".5",
+        "abc",
+        "-0.0",
+        "0",
+        "1234567890123456.5",
+    ]
+    values = [*plain, *odd] * 2
+    rng.shuffle(values)
+    for arr in (pa.array(values), pa.array([*values, None]), pa.array(plain[:10] + odd)):
+        got, blank = parse_coordinates(arr)
+        ref, ref_blank = _parse_coordinates_arrow(arr)
+        assert np.array_equal(got, ref, equal_nan=True)
+        assert (blank == ref_blank).all()
+
+
+def _time_corpus(fmt: str, seed: int) -> list[str]:
+    rng = np.random.default_rng(seed)
+    start = np.datetime64("1999-12-25T00:00:00")
+    seconds = rng.integers(0, 30 * 366 * 86400, 20_000)
+    good = pd.Series(start + seconds.astype("timedelta64[s]")).dt.strftime(fmt).tolist()
+    bad = [
+        pd.Timestamp(f"{y}-{m:02d}-01 10:11:12").strftime(fmt).replace("-01", f"-{d:02d}", 1)
+        for y in (2000, 2019, 2020, 2100) for m in (2, 4, 6, 9, 11) for d in (28, 29, 30, 31, 32)
+    ]  # fmt: skip
+    edge = [g.replace("12", "60", 1) for g in good[:50]] + [" " + g for g in good[:20]]
+    edge += [g + " " for g in good[20:40]] + [g.replace("0", "", 1) for g in good[40:80]]
+    edge += ["", "2020-13-01 00:00", "0000-01-01 00:00:00", "2020-02-30", "garbage"]
+    return good + bad + edge
+
+
+@pytest.mark.parametrize(
+    "fmt", ["%Y-%m-%d %H:%M", "%m/%d/%Y %H:%M:%S", "%Y-%m-%d", "%d/%m/%Y %H:%M"]
+)
+def test_fixed_width_times_equal_the_strict_arrow_reference(fmt: str) -> None:
+    assert fixed_width_layout(fmt) is not None
+    text = pa.array(_time_corpus(fmt, 1))
+    got = _parse_general_us(text, fmt)
+    assert (got == _parse_arrow_us(text, fmt)).all()
+    assert (got != np.iinfo(np.int64).min).sum() > 20_000 - 1  # the good ones all parse
+    with_null = pa.array([*_time_corpus(fmt, 2)[:100], None])
+    assert (_parse_general_us(with_null, fmt) == _parse_arrow_us(with_null, fmt)).all()
+
+
+def test_iso_times_with_offsets_equal_the_reference() -> None:
+    rng = np.random.default_rng(4)
+    base = _time_corpus("%Y-%m-%dT%H:%M:%S", 3)
+    offsets = ["+00:00", "+01:00", "-05:30", "+0100", "Z", "", "+24:00", "+1:00", "+01:60"]
+    text = [b + str(rng.choice(offsets)) for b in base] + ["2016-05-31T23:01:00.5+00:00"]
+    arr = pa.array([*text, None])
+    assert (_iso_general_us(arr) == _iso_arrow_us(arr)).all()
+
+
+def test_layouts_only_for_zero_padded_fixed_width_formats() -> None:
+    for fmt in (
+        "%Y-%m-%d %I:%M %p",
+        "%Y%j",
+        "%H:%M",
+        "%Y-%m-%d %H:%M %Z",
+        "%Y-%m-%d%z",
+        "%Y-%m-%d\t%H",
+    ):
+        assert fixed_width_layout(fmt) is None
+    assert fixed_width_layout("%Y-%m-%dT%H:%M:%S%z", offset=True) is not None
+    assert fixed_width_layout("%Y-%Y-%m-%d") is None
+
+
+def test_arrow_and_fast_paths_agree_on_a_column_arrow_cannot_cast() -> None:
+    arr = pa.array(["1.5", "x", "2"])
+    assert np.array_equal(parse_coordinates(arr)[0], np.array([1.5, np.nan, 2.0]), equal_nan=True)
+    assert pc.sum(pc.is_null(arr)).as_py() == 0
