@@ -8,6 +8,10 @@ names the rule it protects and checks real behaviour, mostly on hand-built chain
 from __future__ import annotations
 
 import json
+import sqlite3
+import tempfile
+from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +63,38 @@ def _export(
 @pytest.fixture()
 def signer(tmp_path: Path) -> AuditSigner:
     return AuditSigner.load_or_create(tmp_path / "keys", checkpoint_log=False)
+
+
+_TEMPLATE: list[Path] = []
+
+
+@pytest.fixture()
+def w(tmp_path: Path) -> Iterator[Any]:
+    """The test world (people, a snapshot) copied from a database prepared once (fast)."""
+    from patrolcast.governance.clock import FixedClock
+    from patrolcast.governance.db import open_database
+    from tests.governance.helpers import T0, World, make_world, sqlite_url
+
+    if not _TEMPLATE:
+        tmp = Path(tempfile.mkdtemp(prefix="gov-mut-audit-"))
+        make_world(sqlite_url(tmp, "template.db"), FixedClock(T0)).db.dispose()
+        _TEMPLATE.append(tmp / "template.db")
+    path = tmp_path / "gov.db"
+    with sqlite3.connect(_TEMPLATE[0]) as a, sqlite3.connect(path) as b:
+        a.backup(b)
+    db = open_database(f"sqlite:///{path}", create=False, sqlite_synchronous="OFF")
+    yield World(db=db, clock=FixedClock(T0), snapshot_id=1)
+    db.dispose()
+
+
+def _raw(world: Any, sql: str) -> None:
+    """One statement straight to the database file (an insider; the log untouched)."""
+    from sqlalchemy import create_engine
+
+    engine = create_engine(str(world.db.engine.url))
+    with engine.begin() as conn:
+        conn.exec_driver_sql(sql)
+    engine.dispose()
 
 
 def test_a_public_key_file_with_non_ascii_bytes_is_refused_as_input(tmp_path: Path) -> None:
@@ -209,3 +245,47 @@ def test_a_third_party_verifies_a_checkpoint_from_the_documented_message(
                            for k, v in body.items()) + "}"
         ).encode("utf-8")
         public.verify(base64.b64decode(cp.signature), message)  # type: ignore[union-attr, call-arg]
+
+
+def test_denied_lifecycle_attempts_do_not_change_what_the_replay_expects(w: Any) -> None:
+    """Only ``done`` transitions move a proposal in the replay: a denied authorisation (or
+    proposal) by someone else leaves the expected authoriser, window and version alone."""
+    from patrolcast.governance import service
+    from patrolcast.governance.states import State
+    from tests.governance.helpers import authorisation, details, walk_to
+
+    pid = walk_to(w, State.AUTHORISED)
+    with w.session() as s:
+        with pytest.raises(Exception, match="cannot authorise"):
+            service.authorise(s, actor="acc2", clock=w.clock, proposal_id=pid,
+                              details=authorisation(w))
+        with pytest.raises(Exception, match="propose"):
+            service.propose(s, actor="cat", clock=w.clock, details=details(w))
+        entries = audit.read_entries(s)
+        assert [e.outcome for e in entries[-2:]] == ["denied", "denied"]
+        report = audit.verify(s)
+    assert report.ok, report.problems
+
+
+def test_an_extension_moves_the_expected_end_and_count(w: Any) -> None:
+    """The replay follows extensions: an extended proposal verifies, and its end or count put
+    back in the table is named against the log's transitions."""
+    from patrolcast.governance import service
+    from patrolcast.governance.states import State
+    from patrolcast.governance.values import ExtensionDetails
+    from tests.governance.helpers import ndm, walk_to
+
+    pid = walk_to(w, State.ACTIVE)
+    with w.session() as s:
+        view = service.read_proposal(s, actor="aud", clock=w.clock, proposal_id=pid)
+        assert view.authorised_end is not None
+        service.extend(s, actor="acc2", clock=w.clock, proposal_id=pid,
+                       details=ExtensionDetails(view.authorised_end + timedelta(hours=1),
+                                                "Further stabbing.", ndm()))
+        assert audit.verify(s).ok
+    _raw(w, f"UPDATE proposals SET extensions_used = 0 WHERE id = {pid}")
+    with w.session() as s:
+        problems = audit.verify(s).problems
+    assert any(p.startswith(f"proposals/{pid}: extensions_used is 0 but") and p.endswith(
+        "give 1") for p in problems), problems
+
