@@ -41,7 +41,7 @@ declare -A MODULES=(
   [metrics]="src/patrolcast/evaluate/metrics.py|tests/evaluate/test_metrics.py tests/evaluate/test_mutants_metrics.py"
   [kernels]="src/patrolcast/forecast/kernels.py|tests/forecast/test_kernels.py tests/forecast/test_kde.py tests/forecast/test_mutants_kernels.py"
   [near-repeat]="src/patrolcast/forecast/near_repeat.py|tests/forecast/test_near_repeat.py tests/forecast/test_mutants_near_repeat.py"
-  [etas]="src/patrolcast/forecast/etas.py src/patrolcast/forecast/_etas_kernels.py|tests/forecast/test_etas.py"
+  [etas]="src/patrolcast/forecast/etas.py src/patrolcast/forecast/_etas_kernels.py|tests/forecast/test_mutants_etas.py tests/forecast/test_etas.py tests/forecast/test_etas_edge.py::test_kernel_cover_is_the_share_of_a_kernel_inside_the_mask tests/forecast/test_etas_histogram.py::test_engines_agree_on_the_histogram tests/forecast/test_etas_histogram.py::test_bad_edges_are_refused --deselect tests/forecast/test_etas.py::test_parameter_recovery_20k_events_within_10_percent --deselect tests/forecast/test_etas.py::test_fit_engines_agree_on_simulated_data --deselect tests/forecast/test_etas.py::test_persistent_hot_spots_are_not_passed_off_as_triggering --deselect tests/forecast/test_etas.py::test_day_precision_jitter_keeps_cutoff --deselect tests/forecast/test_etas.py::test_prediction_terms_and_decay --deselect tests/forecast/test_etas.py::test_conditioning_adds_new_events_without_refitting"
 )
 ORDER=(oversight governance-guards governance-roles governance-audit governance-lifecycle
        governance-values privacy metrics kernels near-repeat etas ingest)
