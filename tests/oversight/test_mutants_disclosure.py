@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from patrolcast.oversight.disclosure import PRIMARY_HIDDEN, SECONDARY_HIDDEN, joint_unprotected
 from patrolcast.oversight.suppression import suppress
@@ -35,3 +36,66 @@ def test_linked_tables_report_only_pinned_small_counts() -> None:
     status[0, 0] = PRIMARY_HIDDEN
     pin = ([(0, (0, 0), 1.0)], 2.0, 2.0)
     assert joint_unprotected([(values, status, 3)], [pin]) == [(0, (0, 0))]
+
+
+def test_the_warm_lp_finds_each_optimum_itself() -> None:
+    """Mutants in ``_WarmLp`` (the objective not passed, the solution or its rounding lost):
+    each would raise or answer ``None`` and be covered up by the exact fallback
+    (``scipy.optimize.milp``), leaving every audit several times slower with no test noticing.
+
+    On a two-way table with margins the linear relaxation's vertices are integral, so the warm
+    LP answers every minimisation and maximisation itself, with a feasible integer table whose
+    objective is the integer optimum (checked against ``milp``). Skipped on a SciPy without
+    the private HiGHS binding, where ``milp`` alone is used by design."""
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    from patrolcast.oversight import disclosure
+
+    if not disclosure._FAST:
+        pytest.skip("this SciPy has no private HiGHS binding: milp alone is used")
+    table = suppress(pd.DataFrame([[2, 7, 1, 4], [5, 1, 6, 3], [8, 4, 2, 9]]))
+    program = disclosure._Program([(table.counts.to_numpy(), np.asarray(table.status), 3)])
+    assert len(program.hidden) >= 4 and program.fast is not None
+    for k in range(len(program.hidden)):
+        for sense in (1.0, -1.0):
+            objective = np.zeros(len(program.hidden))
+            objective[k] = sense
+            x = program.fast.solve(objective)
+            assert x is not None, (k, sense)
+            assert x.dtype == np.int64
+            assert np.all(program.lower <= x) and np.all(x <= program.upper)
+            assert np.allclose(program.a @ x, program.row_lo)  # every line adds up
+            exact = milp(objective, constraints=LinearConstraint(program.a, program.row_lo,
+                                                                 program.row_hi),
+                         bounds=Bounds(program.lower, program.upper),
+                         integrality=np.ones(len(program.hidden)))
+            assert float(objective @ x) == pytest.approx(exact.fun), (k, sense)
+    assert program.fast is not None
+
+
+def test_a_fractional_relaxation_is_not_taken_for_the_integer_bound() -> None:
+    """Mutant: ``_WarmLp.solve``'s integrality tolerance ``1e-7`` widened (to ``1.0000001``),
+    so that a fractional optimum of the linear relaxation is rounded and taken as the integer
+    one.
+
+    Links between tables can make the relaxation fractional. Here a "<3" 2 and its diagonal
+    partner are protected alone (1 or 2 fit the published totals), but a link saying
+    ``2.5 <= 2 * a <= 4`` leaves the integer 2 only: the relaxation's minimum 1.25 must not be
+    read as "1 is possible"."""
+    values = np.array([[2, 5, 7], [5, 2, 7], [7, 7, 14]])
+    status = np.zeros_like(values)
+    status[0, 0] = status[1, 1] = PRIMARY_HIDDEN
+    status[0, 1] = status[1, 0] = SECONDARY_HIDDEN
+    tables = [(values, status, 3)]
+    assert joint_unprotected(tables, []) == []
+    link = ([(0, (0, 0), 2.0)], 2.5, 4.0)
+    assert joint_unprotected(tables, [link]) == [(0, (0, 0)), (0, (1, 1))]
+
+
+def test_the_solver_writes_nothing_to_the_terminal(capfd: pytest.CaptureFixture[str]) -> None:
+    """Mutant: HiGHS's ``output_flag`` switched on. Suppression runs inside the command line
+    and report jobs: the solver's log must not be written to their output."""
+    table = suppress(pd.DataFrame([[2, 7, 1, 4], [5, 1, 6, 3], [8, 4, 2, 9]]))
+    assert table.suppressed.any()
+    out, err = capfd.readouterr()
+    assert out == "" and err == ""

@@ -93,3 +93,26 @@ def test_the_threshold_is_at_least_two() -> None:
     assert int(np.asarray(table.status)[1, 0]) != PRIMARY_HIDDEN  # a 4 is not
     with pytest.raises(ValueError, match="^threshold must be at least 2$"):
         suppress(pd.DataFrame([[1, 5], [4, 6]]), threshold=1)
+
+
+def test_the_final_pass_shows_totals_again_before_inner_cells() -> None:
+    """Mutant: the final pass trying the ``[c]`` cells least informative first
+    (``reverse=False``).
+
+    The module's rule: a final pass shows again each ``[c]`` cell, the most informative first
+    (totals before inner cells, larger before smaller), and keeps it shown while the table
+    stays protected. In [[2, 2, 5], [0, 3, 1]] the third column's total 6 and the inner 5 and
+    3 cannot all be shown again; totals are tried first, so the total is shown and the two
+    inner counts stay hidden (tried the other way round, 5 and 3 would be shown and the total
+    hidden)."""
+    table = suppress(pd.DataFrame([[2, 2, 5], [0, 3, 1]]))
+    assert disclosed_cells(table) == []
+    shown = table.display
+    assert shown.loc["Total", 2] == 6 and shown.loc["Total", "Total"] == 13
+    assert shown.loc[0, 2] == "[c]" and shown.loc[1, 1] == "[c]"
+    # and neither could be shown on its own now: the pass kept every cell it could
+    status = np.asarray(table.status)
+    for cell in ((0, 2), (1, 1)):
+        trial = status.copy()
+        trial[cell] = 0
+        assert audit(table.counts.to_numpy().astype(np.int64), trial, 3).disclosed, cell
