@@ -99,3 +99,17 @@ def test_the_solver_writes_nothing_to_the_terminal(capfd: pytest.CaptureFixture[
     assert table.suppressed.any()
     out, err = capfd.readouterr()
     assert out == "" and err == ""
+
+
+def test_is_protected_judges_an_inner_cell_unless_told_it_is_a_total() -> None:
+    """Mutant: ``is_protected``'s ``margin`` defaulting to ``True``.
+
+    The public rule, called without ``margin``, is the one for an inner "<t" count: at
+    threshold 4 a hidden 2 whose attacker range is [2, 3] has lost 1 (a value within one of
+    the truth that the mark allows) and is not protected; a total marked ``[c]`` with the same
+    range is only required not to be pinned, and is."""
+    from patrolcast.oversight.disclosure import is_protected
+
+    assert not is_protected(2, PRIMARY_HIDDEN, 2, 3, 4)
+    assert is_protected(2, PRIMARY_HIDDEN, 1, 3, 4)
+    assert is_protected(2, PRIMARY_HIDDEN, 2, 3, 4, margin=True)
