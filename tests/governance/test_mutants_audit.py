@@ -289,3 +289,95 @@ def test_an_extension_moves_the_expected_end_and_count(w: Any) -> None:
     assert any(p.startswith(f"proposals/{pid}: extensions_used is 0 but") and p.endswith(
         "give 1") for p in problems), problems
 
+
+
+def test_rows_of_a_table_no_longer_governed_are_not_reported_missing(w: Any) -> None:
+    """A table registered as ungoverned after its rows were logged: those rows are no longer
+    compared, so their removal is not reported (the table name is the key's part before '/')."""
+    from datetime import UTC, datetime
+
+    from patrolcast.governance.audit_rows import UNGOVERNED_TABLES, register_ungoverned
+
+    _raw(w, "CREATE TABLE scratch_notes (id INTEGER PRIMARY KEY, note TEXT)")
+    _raw(w, "INSERT INTO scratch_notes (id, note) VALUES (1, 'x')")
+    with w.db.engine.begin() as conn:
+        audit.append_baseline(conn, actor="admin", reason="new table",
+                              now=datetime(2026, 6, 1, 13, tzinfo=UTC))
+    _raw(w, "DELETE FROM scratch_notes")
+    with w.session() as s:
+        problems = audit.verify(s).problems
+    assert len(problems) == 1 and problems[0].startswith("scratch_notes/1: missing, but the log")
+    register_ungoverned("scratch_notes")
+    try:
+        with w.session() as s:
+            report = audit.verify(s)
+        assert report.ok, report.problems
+    finally:
+        UNGOVERNED_TABLES.discard("scratch_notes")
+
+
+def _copy_proposal(world: Any, src: int, new_id: int) -> None:
+    """Insert a copy of proposal ``src`` as ``new_id`` straight into the table (no log)."""
+    from sqlalchemy import create_engine
+
+    engine = create_engine(str(world.db.engine.url))
+    with engine.begin() as conn:
+        cols = [r[1] for r in conn.exec_driver_sql("PRAGMA table_info(proposals)")]
+        rest = [c for c in cols if c != "id"]
+        conn.exec_driver_sql(
+            f"INSERT INTO proposals (id, {', '.join(rest)}) "
+            f"SELECT {new_id}, {', '.join(rest)} FROM proposals WHERE id = {src}"
+        )
+    engine.dispose()
+
+
+def test_a_proposal_without_a_propose_entry_does_not_hide_later_ones(w: Any) -> None:
+    """Each proposal is compared with its transitions: one that the log never proposed is
+    named, and the proposals after it are still checked."""
+    from patrolcast.governance.states import State
+    from tests.governance.helpers import walk_to
+
+    pid = walk_to(w, State.SUBMITTED)
+    _copy_proposal(w, pid, 0)  # before it in the table's order
+    _raw(w, f"UPDATE proposals SET state = 'consulted' WHERE id = {pid}")
+    with w.session() as s:
+        problems = audit.verify(s).problems
+    assert "proposals/0: no propose entry in the log for this proposal" in problems
+    assert any(p.startswith(f"proposals/{pid}: state is 'consulted' but") for p in problems), (
+        problems)
+
+
+def test_a_field_the_log_says_is_unset_is_named_when_set(w: Any) -> None:
+    """A cancellation time (or an authorised window) written into a proposal the log never
+    cancelled (or authorised) is named as that field, not only as a changed row."""
+    from patrolcast.governance.states import State
+    from tests.governance.helpers import walk_to
+
+    pid = walk_to(w, State.SUBMITTED)
+    _raw(w, f"UPDATE proposals SET cancelled_at = '2026-06-01 13:00:00.000000', "
+            f"authorised_end = '2026-06-01 18:00:00.000000' WHERE id = {pid}")
+    with w.session() as s:
+        problems = audit.verify(s).problems
+    for name in ("cancelled_at", "authorised_end"):
+        assert any(p.startswith(f"proposals/{pid}: {name} is ") and p.endswith("give None")
+                   for p in problems), (name, problems)
+
+
+def test_a_head_signature_other_than_the_newest_checkpoint_row_is_reported(
+    tmp_path: Path,
+) -> None:
+    """Without the key, the head's signed checkpoint must still be the newest row of
+    audit_checkpoints: the same seq with another signature is reported."""
+    from tests.governance.audit_attacks import TRIGGERS, signed_world
+
+    world, _signer = signed_world(tmp_path)
+    with world.session() as s:
+        assert audit.verify(s).ok
+    with world.db.engine.begin() as conn:
+        for name in TRIGGERS:
+            conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name}")
+        conn.exec_driver_sql("UPDATE audit_head SET signature = 'AAAA' WHERE id = 1")
+    with world.session() as s:
+        problems = audit.verify(s).problems
+    assert problems == ("the head's signed checkpoint is not the newest in audit_checkpoints",)
+    world.db.dispose()
