@@ -381,3 +381,31 @@ def test_a_head_signature_other_than_the_newest_checkpoint_row_is_reported(
         problems = audit.verify(s).problems
     assert problems == ("the head's signed checkpoint is not the newest in audit_checkpoints",)
     world.db.dispose()
+
+
+def test_a_truncated_chain_under_a_newer_signed_head_is_named(tmp_path: Path) -> None:
+    """The newest entry deleted and the head row moved back, its signature left: the head's
+    signed checkpoint is named as not in the chain (rewritten or truncated)."""
+    from tests.governance.audit_attacks import TRIGGERS, signed_world
+
+    world, signer = signed_world(tmp_path)
+    with world.session() as s:
+        entries = audit.read_entries(s)
+    last, prev = entries[-1], entries[-2]
+    with world.db.engine.begin() as conn:
+        for name in TRIGGERS:
+            conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name}")
+        conn.exec_driver_sql(f"DELETE FROM audit_log WHERE seq = {last.seq}")
+        conn.exec_driver_sql(
+            f"UPDATE audit_head SET seq = {prev.seq}, hash = '{prev.hash}' WHERE id = 1")
+    with world.session() as s:
+        problems = audit.verify(s, public_key_pem=signer.public_key_pem()).problems
+    assert (
+        f"the head's signed checkpoint (seq {last.seq}) is not in the chain (rewritten or "
+        "truncated)"
+    ) in problems
+    assert (
+        f"signed checkpoint seq {last.seq} is beyond the end of the chain (seq {prev.seq}): "
+        "truncated"
+    ) in problems
+    world.db.dispose()
