@@ -4,15 +4,27 @@ refusal says which rank the officer holds."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from patrolcast.errors import PermissionDenied
 from patrolcast.governance import audit, service
-from patrolcast.governance.roles import Rank
-from patrolcast.governance.states import State
-from tests.governance.helpers import authorisation, make_world, sqlite_url, walk_to
+from patrolcast.governance.guards import GuardContext, rank
+from patrolcast.governance.profiles import load_profile
+from patrolcast.governance.roles import Actor, Rank, Role
+from patrolcast.governance.states import Action, Refused, State
+from tests.governance.helpers import (
+    World,
+    authorisation,
+    details,
+    make_world,
+    sqlite_url,
+    walk_to,
+)
 
 
 def test_refusals_name_their_rule_and_the_officers_rank(tmp_path: Path) -> None:
@@ -46,3 +58,65 @@ def test_a_role_refusal_names_the_roles_needed(tmp_path: Path) -> None:
         last = audit.read_entries(s)[-1]
     assert (last.actor, last.outcome, last.detail_dict["rule"]) == ("ana", "denied", "role")
     assert "authorise needs the role authorising_officer" in str(refused.value)
+
+
+def test_an_actor_without_a_rank_is_refused_as_unranked(tmp_path: Path) -> None:
+    """The rank guard names a missing rank (a person the staff list holds without one)."""
+    world = make_world(sqlite_url(tmp_path))
+    nora = Actor(person_id=99, username="nora", rank=None,
+                 roles=frozenset({Role.AUTHORISING_OFFICER}), boroughs=frozenset())  # fmt: skip
+    with world.session() as s:
+        ctx = GuardContext(session=s, actor=nora, action=Action.AUTHORISE,
+                           state=State.CONSULTED, proposal=None,
+                           profile=load_profile("armed-foot-patrol"), details=None,
+                           now=world.clock.now())  # fmt: skip
+        with pytest.raises(Refused) as refused:
+            rank(ctx)
+    assert (refused.value.rule, refused.value.reason) == (
+        "rank",
+        f"authorise under profile armed-foot-patrol needs "
+        f"{Rank.ASSISTANT_CHIEF_CONSTABLE.label} or above; nora is unranked",
+    )
+
+
+def _submit_with(world: World, **trigger: Any) -> Refused:
+    d = details(world)
+    d = replace(d, trigger=replace(d.trigger, **trigger))
+    with world.session() as s:
+        pid = service.propose(s, actor="ana", clock=world.clock, details=d).proposal_id
+        with pytest.raises(Refused) as refused:
+            service.submit(s, actor="ana", clock=world.clock, proposal_id=pid)
+    return refused.value
+
+
+def test_an_incident_trigger_refusal_lists_the_profiles_offences(tmp_path: Path) -> None:
+    world = make_world(sqlite_url(tmp_path))
+    offences = ", ".join(sorted(load_profile("armed-foot-patrol").incident_offences))
+    refused = _submit_with(world, offence="burglary")
+    assert (refused.rule, refused.reason) == (
+        "minimum-trigger",
+        f"the incident offence is not a trigger under armed-foot-patrol ({offences})",
+    )
+
+
+def test_an_incident_recorded_after_now_is_refused(tmp_path: Path) -> None:
+    world = make_world(sqlite_url(tmp_path))
+    refused = _submit_with(world, occurred_at=world.clock.now() + timedelta(minutes=1))
+    assert (refused.rule, refused.reason) == (
+        "minimum-trigger",
+        "the incident is recorded as after now",
+    )
+
+
+def test_a_window_starting_past_the_grace_is_refused_as_retrospective(tmp_path: Path) -> None:
+    world = make_world(sqlite_url(tmp_path))
+    pid = walk_to(world, State.CONSULTED)
+    world.clock.current = world.clock.now() + timedelta(minutes=6)
+    late = authorisation(world, start_in=-0.1)  # 6 min before the decision
+    with world.session() as s, pytest.raises(Refused) as refused:
+        service.authorise(s, actor="acc1", clock=world.clock, proposal_id=pid, details=late)
+    assert (refused.value.rule, refused.value.reason) == (
+        "no-retrospective",
+        f"the authorised window starts {late.start:%Y-%m-%d %H:%M}Z, in the past "
+        "(more than 5 min before the decision)",
+    )
