@@ -6,7 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from patrolcast.oversight.disclosure import PRIMARY_HIDDEN, SECONDARY_HIDDEN, joint_unprotected
+from patrolcast.oversight.disclosure import (
+    PRIMARY_HIDDEN,
+    SECONDARY_HIDDEN,
+    joint_unprotected,
+    unprotected,
+)
 from patrolcast.oversight.suppression import suppress
 
 
@@ -113,3 +118,19 @@ def test_is_protected_judges_an_inner_cell_unless_told_it_is_a_total() -> None:
     assert not is_protected(2, PRIMARY_HIDDEN, 2, 3, 4)
     assert is_protected(2, PRIMARY_HIDDEN, 1, 3, 4)
     assert is_protected(2, PRIMARY_HIDDEN, 2, 3, 4, margin=True)
+
+
+def test_small_totals_marked_small_are_judged_as_the_old_publications_marked_them() -> None:
+    """Mutant: ``_Program`` dropping ``small_totals_marked_small`` (the comparison with the
+    publications of the line-by-line era, whose small totals were marked "<3").
+
+    [[1, 1], [4, 5]]: the row total 2 is small. Marked ``[c]`` (at least 1) the table is
+    protected; marked "<3" it announces a total of 1 or 2 over two non-zero counts, so 1 + 1 = 2,
+    and the column totals 5 and 6 then give away 4, 5 and their row total: every hidden cell."""
+    table = suppress(pd.DataFrame([[1, 1], [4, 5]]))
+    values, status = table.counts.to_numpy(), np.asarray(table.status)
+    assert int(status[0, 2]) == PRIMARY_HIDDEN and table.display.iloc[0, 2] == "[c]"
+    assert unprotected(values, status, 3) == []
+    hidden = sorted((int(i), int(j)) for i, j in zip(*np.nonzero(status), strict=True))
+    assert hidden == [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (1, 2)]
+    assert unprotected(values, status, 3, small_totals_marked_small=True) == hidden
