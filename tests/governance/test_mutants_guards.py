@@ -120,3 +120,18 @@ def test_a_window_starting_past_the_grace_is_refused_as_retrospective(tmp_path: 
         f"the authorised window starts {late.start:%Y-%m-%d %H:%M}Z, in the past "
         "(more than 5 min before the decision)",
     )
+
+
+def test_a_proposal_without_a_forecast_snapshot_is_not_submitted(tmp_path: Path) -> None:
+    world = make_world(sqlite_url(tmp_path))
+    with world.session() as s:
+        d = replace(details(world), snapshot_id=None)
+        pid = service.propose(s, actor="ana", clock=world.clock, details=d).proposal_id
+        with pytest.raises(Refused) as refused:
+            service.submit(s, actor="ana", clock=world.clock, proposal_id=pid)
+        last = audit.read_entries(s)[-1]
+    assert (refused.value.rule, refused.value.reason) == (
+        "forecast-snapshot",
+        "name the forecast snapshot relied on (record it first)",
+    )
+    assert (last.outcome, last.detail_dict["rule"]) == ("denied", "forecast-snapshot")
