@@ -316,7 +316,8 @@ def _closed_form(start: float, end: float, level: float = 1.0) -> dict[str, floa
     first = THETA * (math.exp(-OMEGA * lag) - math.exp(-OMEGA * (end - (CUTOFF - 1.0))))
     rate = THETA * OMEGA * math.exp(-OMEGA * lag)
     extra = rate * ((1 - math.exp(-k * length)) / k - (1 - math.exp(-OMEGA * length)) / OMEGA)
-    return {"background": background, "triggered": bg_cascade + first + extra, "first": first}
+    return {"background": background, "triggered": bg_cascade + first + extra, "first": first,
+            "extra": extra}  # fmt: skip
 
 
 @pytest.mark.parametrize(("start", "end"), [(CUTOFF, CUTOFF + 7.0), (CUTOFF + 3.0, CUTOFF + 30.0)])
@@ -722,3 +723,44 @@ def test_gaussian_filter_is_what_the_raster_smooths_with() -> None:
     np.testing.assert_allclose(
         out, gaussian_filter(img, 2.0, mode="constant", truncate=4.0).ravel()
     )
+
+
+# -- a histogram kernel set by hand ---------------------------------------------------------
+HIST = {
+    "kernel": "histogram",
+    "time_edges": (0.0, 1.0, 3.0, 7.0),
+    "space_edges": (0.0, 100.0, 300.0),
+    "max_days": 14.0,
+}
+
+
+def _hist_weights(ring: int) -> np.ndarray:
+    w = np.zeros((4, 3))  # time bins 0-1, 1-3, 3-7, 7-14 days; rings 0-100, 100-300, 300-1000 m
+    w[:, ring] = [0.1, 0.4, 0.3, 0.2]
+    return w
+
+
+def test_histogram_time_weights_share_each_bin_by_its_days() -> None:
+    model = _model(params=HIST, kernel_weights=_hist_weights(1))
+    w = model.time_weights(CUTOFF, CUTOFF + 3.0)  # lags 1-4 days of the event at day 99
+    assert w[0] == 0.0
+    assert w[1] == pytest.approx(THETA * (0.4 + 0.3 / 4))
+    assert model.params_summary()["histogram"]["time_edges_days"] == [0.0, 1.0, 3.0, 7.0, 14.0]
+
+
+def test_histogram_forecast_puts_offspring_on_their_ring() -> None:
+    grid = Grid.covering(13_700, 13_700, 16_799, 16_799, cell_size=100.0, crs=CRS)
+    cell = grid.assign([EV_XY[0], EV_XY[0] + 200.0], [EV_XY[1], EV_XY[1]])
+    got = {}
+    for ring in (0, 1):
+        model = _model(params=HIST, kernel_weights=_hist_weights(ring))
+        fc = model.predict(grid, CUTOFF, CUTOFF + 3.0)
+        got[ring] = fc.terms["triggered"][cell]
+        # the history event's offspring (first generation and cascade) all lie in this grid;
+        # the background event's cascade, 7 km away, does not
+        first = float(model.time_weights(CUTOFF, CUTOFF + 3.0).sum())
+        total = first + _closed_form(CUTOFF, CUTOFF + 3.0)["extra"]
+        assert fc.terms["triggered"].sum() == pytest.approx(total, rel=2e-3)
+    # the inner ring puts its offspring in the event's own cell, the 100-300 m ring around it
+    assert got[0][0] > 5 * got[1][0]
+    assert got[1][1] > 5 * got[0][1]
