@@ -13,9 +13,9 @@ import pytest
 
 from patrolcast.errors import PermissionDenied
 from patrolcast.governance import audit, service
-from patrolcast.governance.guards import GuardContext, rank
+from patrolcast.governance.guards import GuardContext, propose_rules, rank
 from patrolcast.governance.profiles import load_profile
-from patrolcast.governance.roles import Actor, Rank, Role
+from patrolcast.governance.roles import Actor, Rank, Role, load_actor
 from patrolcast.governance.states import Action, Refused, State
 from tests.governance.helpers import (
     World,
@@ -135,3 +135,34 @@ def test_a_proposal_without_a_forecast_snapshot_is_not_submitted(tmp_path: Path)
         "name the forecast snapshot relied on (record it first)",
     )
     assert (last.outcome, last.detail_dict["rule"]) == ("denied", "forecast-snapshot")
+
+
+def test_a_proposal_naming_an_unknown_forecast_snapshot_is_refused(tmp_path: Path) -> None:
+    world = make_world(sqlite_url(tmp_path))
+    with world.session() as s, pytest.raises(Refused) as refused:
+        service.propose(s, actor="ana", clock=world.clock,
+                        details=replace(details(world), snapshot_id=9999))  # fmt: skip
+    assert (refused.value.rule, refused.value.reason) == (
+        "forecast-snapshot",
+        "no forecast snapshot #9999",
+    )
+
+
+def test_proposal_details_under_another_profile_than_the_one_applied_are_refused(
+    tmp_path: Path,
+) -> None:
+    """The propose guard refuses a details/profile mix-up: the rules applied must be the ones
+    the proposal names."""
+    world = make_world(sqlite_url(tmp_path))
+    with world.session() as s:
+        ana = load_actor(s, "ana")
+        ctx = GuardContext(session=s, actor=ana, action=Action.PROPOSE, state=State.NEW,
+                           proposal=None, profile=load_profile("busss-strict"),
+                           details=details(world), now=world.clock.now())  # fmt: skip
+        with pytest.raises(Refused) as refused:
+            propose_rules(ctx)
+    assert (refused.value.rule, refused.value.reason) == (
+        "policy-profile",
+        "the profile is not a shipped or installed policy profile: "
+        "a proposer cannot choose their own rules",
+    )
