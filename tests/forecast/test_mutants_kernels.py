@@ -105,3 +105,11 @@ def test_quadrature_grid_covers_the_padded_bounds() -> None:
     # the area's cells are those whose centres lie in it: 18 x 12 cells of 50 m
     assert np.sum(quad.area_of_cell == 0) == 18 * 12
     assert quad.empty_areas.size == 0
+
+
+def test_binning_defaults_to_the_nearest_cell_centre() -> None:
+    grid = Grid.covering(0, 0, 999, 999, cell_size=100.0, crs=CRS)
+    x, y, w = [149.0, 520.0], [151.0, 980.0], [1.0, 2.0]
+    np.testing.assert_array_equal(
+        kernels.bin_events(grid, x, y, w), kernels.bin_events(grid, x, y, w, "nearest")
+    )
