@@ -409,3 +409,37 @@ def test_a_truncated_chain_under_a_newer_signed_head_is_named(tmp_path: Path) ->
         "truncated"
     ) in problems
     world.db.dispose()
+
+
+def test_a_checkpoint_file_signed_by_another_key_is_reported(tmp_path: Path) -> None:
+    """A checkpoint kept outside (a file) naming the right seq and hash but signed by another
+    key is reported: its signature is checked, not only its position."""
+    from tests.governance.audit_attacks import signed_world
+
+    world, signer = signed_world(tmp_path)
+    forger = AuditSigner.load_or_create(tmp_path / "forger", checkpoint_log=False)
+    with world.session() as s:
+        head = audit.checkpoint(s)
+        forged = forger.sign_checkpoint(head.seq, head.hash, AT)
+        cp = Checkpoint(seq=head.seq, hash=head.hash, signed=forged)
+        report = audit.verify(s, checkpoint=cp, public_key_pem=signer.public_key_pem())
+        assert audit.verify(s, checkpoint=head, public_key_pem=signer.public_key_pem()).ok
+    assert report.problems == (
+        f"checkpoint file: signature invalid (or another key) at seq {head.seq}",
+    )
+    world.db.dispose()
+
+
+def test_rows_checked_counts_only_a_replay_that_ran(w: Any) -> None:
+    """``rows_checked`` is the number of rows compared: 0 when the row check is off."""
+    with w.session() as s:
+        assert audit.verify(s, rows=False).rows_checked == 0
+        full = audit.verify(s)
+        n = len(audit_rows_current(s))
+    assert full.rows_checked == n > 0
+
+
+def audit_rows_current(session: Any) -> dict[str, str]:
+    from patrolcast.governance.audit_rows import current_digests
+
+    return current_digests(session.connection())
