@@ -134,3 +134,15 @@ def test_small_totals_marked_small_are_judged_as_the_old_publications_marked_the
     hidden = sorted((int(i), int(j)) for i, j in zip(*np.nonzero(status), strict=True))
     assert hidden == [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (1, 2)]
     assert unprotected(values, status, 3, small_totals_marked_small=True) == hidden
+
+
+def test_a_table_without_cells_discloses_nothing() -> None:
+    """Mutant: ``_Program``'s largest value taken with ``max(initial=None)``, which fails on a
+    table without cells. The public checks accept any table; one with no cells (nothing to
+    publish) has nothing hidden and nothing disclosed, alone or with others."""
+    from patrolcast.oversight.disclosure import audit, feasible_ranges
+
+    empty = np.zeros((0, 0), dtype=np.int64)
+    assert audit(empty, empty, 3).disclosed == [] and audit(empty, empty, 3).inherent == []
+    assert unprotected(empty, empty, 3) == [] and feasible_ranges(empty, empty, 3) == {}
+    assert joint_unprotected([(empty, empty, 3)], []) == []
