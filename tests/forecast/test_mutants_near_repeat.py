@@ -202,3 +202,56 @@ def test_plot_names_its_axes_and_centres_the_cell_labels(
         assert bar.get_ylim() == pytest.approx((0.0, 3.0))
     finally:
         close(fig)
+
+
+def test_nrc_distance_rows_in_blocks() -> None:
+    res = _result(
+        [[1, 1]] * 3, [[1.0, 1.0]] * 3, [[0.5, 0.5]] * 3,
+        space_edges=(0.0, 120.0, 240.0), block_length=120.0,
+    )  # fmt: skip
+    rows = _block(_csv(res), "Observed frequencies")
+    assert [r[0] for r in rows[1:]] == ["0 to 1 blocks", "1 to 2 blocks", "More than 2 blocks"]
+
+
+def test_records_without_a_time_or_a_coordinate_are_left_out() -> None:
+    t = np.array([0.0, 1.0, 2.0, np.nan, 4.0, 5.0, 6.0])
+    x = np.array([0.0, np.nan, 20.0, 30.0, 40.0, np.inf, 60.0])
+    y = np.array([0.0, 10.0, np.nan, 30.0, 40.0, 50.0, 60.0])
+    res = knox_test(t, x, y, permutations=9)
+    assert res.n_events == 3 and res.observed.sum() == 3
+
+
+def test_the_number_of_duplicates_dropped_is_reported() -> None:
+    t = np.array([1.0, 1.0, 1.0, 2.0, 3.0, 3.0, 9.0, 12.0])
+    x = np.array([0.0, 0.0, 0.0, 5.0, 7.0, 7.0, 500.0, 900.0])
+    res = knox_test(t, x, np.zeros(8), permutations=9)
+    assert res.n_duplicates_dropped == 3 and res.n_events == 5
+    assert knox_test(t, x, np.zeros(8), permutations=9, deduplicate=False).n_events == 8
+
+
+def test_eastings_are_compared_in_double_precision_too() -> None:
+    x = np.array([0.1, 100.1, 5000.0], dtype=np.float32)  # 99.9999985 m apart in float64
+    t = np.array([0.0, 1.0, 200.0])
+    res = knox_test(t, x, np.zeros(3), space_bands=(0, 100, 200), permutations=9,
+                    deduplicate=False)  # fmt: skip
+    assert res.observed[0, 0] == 1 and res.observed[1, 0] == 0
+
+
+def test_the_plots_colour_scale_reaches_at_least_two(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # mild ratios (at most 1.5) are not shown as the scale's extreme
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    close = plt.close
+    figures: list[Any] = []
+    monkeypatch.setattr(plt, "close", figures.append)
+    res = _result([[3, 1], [2, 4]], [[2.0, 1.0], [2.0, 4.0]], [[0.2, 0.3], [0.6, 0.5]])
+    plot_knox(res, tmp_path / "k.png")
+    try:
+        assert figures[0].axes[1].get_ylim() == pytest.approx((0.0, 2.0))
+    finally:
+        close(figures[0])
