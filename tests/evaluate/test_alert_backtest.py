@@ -60,16 +60,15 @@ def test_true_model_is_calibrated_and_beats_the_background(replay: dict) -> None
     """The data come from the model the alert fits: observed / expected in its zones must be
     near 1, and the events right after an incident, close to it, exceed the background alone.
 
-    Known bias, found by this test: near incidents the model under-predicts by 10-25% (here
-    observed / expected is about 1.15, bootstrap interval just above 1). Checked against the
-    simulation's true parents, the incident's direct offspring are right (60 observed, 64
-    expected) and the shortfall is in the background term (169 vs 127): the background map
-    loses mass over the area's edge and its level at the cut-off is edge-smoothed. Until fixed,
-    this test guards the size of the bias, not its absence."""
+    Known bias, found by this test: near incidents the model under-predicts a little. It was
+    about 1.15 when first found, 1.078 (bootstrap 1.030-1.125) before the background map was
+    edge-corrected, 1.064 (1.016-1.111) since (the 400 m zone: 1.076 then 1.060; the kernel
+    core 0.95, the dense zone 1.02): the edge correction took back only a fifth of it, the rest
+    is not the map's edge. This test guards the size of the bias, not its absence."""
     model = replay["rules"]["model"]
     lo, hi = model["calibration_bootstrap_95"]
     assert lo < 1.1 and hi > 1.0
-    assert 0.9 < model["calibration"] < 1.3
+    assert 0.95 < model["calibration"] < 1.15
     assert model["lift_bootstrap_95"][0] > 1.0
     lift = np.array(replay["lift_by_distance_and_day"]["lift"], dtype=float)
     assert lift[0, 0] > 3.0  # 0-100 m, first 3 days: triggering at sigma = 80 m
