@@ -146,3 +146,31 @@ def test_a_table_without_cells_discloses_nothing() -> None:
     assert audit(empty, empty, 3).disclosed == [] and audit(empty, empty, 3).inherent == []
     assert unprotected(empty, empty, 3) == [] and feasible_ranges(empty, empty, 3) == {}
     assert joint_unprotected([(empty, empty, 3)], []) == []
+
+
+def test_each_feasible_range_names_its_cell() -> None:
+    """Mutant: ``_Program.cell_range`` dropping the cell (``cell=None``). The ranges returned
+    by ``feasible_ranges`` name the cell they describe (a report lists them by cell)."""
+    from patrolcast.oversight.disclosure import feasible_ranges
+
+    table = suppress(pd.DataFrame([[2, 7, 1, 4], [5, 1, 6, 3], [8, 4, 2, 9]]))
+    ranges = feasible_ranges(table.counts.to_numpy(), np.asarray(table.status), 3)
+    assert len(ranges) >= 4
+    for cell, found in ranges.items():
+        assert found.cell == cell and found.value == int(table.counts.to_numpy()[cell])
+
+
+def test_fully_hidden_gives_an_int64_status_for_any_integer_status() -> None:
+    """Mutant: ``fully_hidden`` keeping the input's dtype. Statuses are int64 arrays (the
+    documented type); a status held in a narrower integer type comes back as int64, with every
+    published non-zero count hidden as ``[c]`` and zeros and hidden cells left as they were."""
+    from patrolcast.oversight.disclosure import PUBLISHED, fully_hidden
+
+    values = np.array([[0, 1, 1], [4, 5, 9], [4, 6, 10]])
+    status = np.zeros((3, 3), dtype=np.int8)
+    status[0, 1] = status[0, 2] = PRIMARY_HIDDEN
+    out = fully_hidden(values, status)
+    assert out.dtype == np.int64
+    first = [PUBLISHED, PRIMARY_HIDDEN, PRIMARY_HIDDEN]
+    assert out.tolist() == [first, [SECONDARY_HIDDEN] * 3, [SECONDARY_HIDDEN] * 3]
+    assert status[1, 0] == PUBLISHED  # the input is left as it was
