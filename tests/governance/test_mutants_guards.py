@@ -17,6 +17,7 @@ from patrolcast.governance.guards import GuardContext, propose_rules, rank
 from patrolcast.governance.profiles import load_profile
 from patrolcast.governance.roles import Actor, Rank, Role, load_actor
 from patrolcast.governance.states import Action, Refused, State
+from patrolcast.governance.values import ConsultationDetails
 from tests.governance.helpers import (
     World,
     authorisation,
@@ -166,3 +167,35 @@ def test_proposal_details_under_another_profile_than_the_one_applied_are_refused
         "the profile is not a shipped or installed policy profile: "
         "a proposer cannot choose their own rules",
     )
+
+
+def test_only_the_proposer_submits_and_the_refusal_names_the_rule(tmp_path: Path) -> None:
+    world = make_world(sqlite_url(tmp_path))
+    pid = walk_to(world, State.DRAFT, proposer="ana")
+    with world.session() as s, pytest.raises(PermissionDenied) as refused:
+        service.submit(s, actor="ian", clock=world.clock, proposal_id=pid)
+    with world.session() as s:
+        last = audit.read_entries(s)[-1]
+    assert (last.actor, last.outcome, last.detail_dict["rule"]) == (
+        "ian",
+        "denied",
+        "separation-of-duties",
+    )
+    assert "only the proposer may submit a proposal" in str(refused.value)
+
+
+def test_a_borough_responds_once_to_a_proposal_and_again_to_the_next(tmp_path: Path) -> None:
+    world = make_world(sqlite_url(tmp_path))
+    first = walk_to(world, State.ASSESSED)
+    second = walk_to(world, State.ASSESSED, offset=3000.0)
+    again = ConsultationDetails("E09000001", "support", "Still agreed.")
+    with world.session() as s:
+        service.consult(s, actor="bob1", clock=world.clock, proposal_id=first, details=again)
+    with world.session() as s, pytest.raises(Refused) as refused:
+        service.consult(s, actor="bob1", clock=world.clock, proposal_id=first, details=again)
+    assert (refused.value.rule, refused.value.reason) == (
+        "consultation-recorded",
+        "borough E09000001 has already responded",
+    )
+    with world.session() as s:
+        service.consult(s, actor="bob1", clock=world.clock, proposal_id=second, details=again)
