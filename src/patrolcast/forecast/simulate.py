@@ -75,7 +75,7 @@ class ETASModel:
         if not self.surge_factor > 0:
             raise ValueError("surge_factor must be positive")
 
-    def background_profile(self, t: FloatArray) -> FloatArray:
+    def background_profile(self, t: npt.ArrayLike) -> FloatArray:
         """``g(t)``: the background rate at absolute day ``t`` relative to ``mu``."""
         t = np.asarray(t, dtype=np.float64)
         g = 1.0 + self.season_amplitude * np.cos(2.0 * np.pi * (t - self.season_peak_day)
