@@ -118,8 +118,8 @@ def test_plain_decimals_are_the_correctly_rounded_doubles() -> None:
         "0.000000000000001",
         "9007199254740992",
     ]
-    got, done = plain_decimals(pa.array(text))
-    assert done.all()
+    got, done, blank = plain_decimals(pa.array(text))
+    assert done.all() and not blank.any()
     assert (got.view(np.uint64) == np.array([float(t) for t in text]).view(np.uint64)).all()
     odd = [
         "",
@@ -138,8 +138,10 @@ def test_plain_decimals_are_the_correctly_rounded_doubles() -> None:
         "0.1234567890123456789",
         "é",
     ]
-    _, done = plain_decimals(pa.array([*odd, None]))
-    assert not done.any()
+    _, done, _ = plain_decimals(pa.array(odd))
+    assert not done[1:].any()
+    got, done, blank = plain_decimals(pa.array(["", None, "1"]))
+    assert done.all() and blank.tolist() == [True, True, False] and np.isnan(got[:2]).all()
 
 
 def test_coordinates_equal_arrow_cast_reference_on_awkward_values() -> None:
@@ -223,3 +225,53 @@ def test_arrow_and_fast_paths_agree_on_a_column_arrow_cannot_cast() -> None:
     arr = pa.array(["1.5", "x", "2"])
     assert np.array_equal(parse_coordinates(arr)[0], np.array([1.5, np.nan, 2.0]), equal_nan=True)
     assert pc.sum(pc.is_null(arr)).as_py() == 0
+
+
+def test_compiled_mixing_equals_pandas_hash_array() -> None:
+    from patrolcast.io._values import (
+        mix,
+        mix_reference,
+        numeric_hash,
+        numeric_hash_reference,
+        tag_hash,
+    )
+
+    rng = np.random.default_rng(8)
+    a = rng.integers(0, 2**63, 5000).astype(np.uint64) * np.uint64(3)
+    b = rng.integers(-(2**62), 2**62, 5000)
+    f = np.concatenate([rng.normal(size=100), [0.0, -0.0, np.nan, -np.nan, np.inf, -np.inf]])
+    for values in (a, b, f, b.astype(np.float64)):
+        assert (numeric_hash(values) == numeric_hash_reference(values)).all()
+    t = tag_hash("police.uk/street")
+    for parts in [(t, a, numeric_hash(b)), (a,), (a, t), (t, a[:1], a), (t, a[:0])]:
+        assert (mix(*parts) == mix_reference(*parts)).all()
+
+
+def test_projection_with_distinct_pairs_and_cache_is_pyproj_bit_for_bit() -> None:
+    from pyproj import Transformer
+
+    from patrolcast.io._fast import PointCache, distinct_pairs
+    from patrolcast.io._values import project, project_reference
+
+    rng = np.random.default_rng(12)
+    pool_x = np.round(rng.uniform(-2.5, 0.5, 3000), 6)
+    pool_y = np.round(rng.uniform(51.0, 54.0, 3000), 6)
+    direct = Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True)
+    cache = PointCache(max_points=2500)  # fills up part-way: later points are projected anew
+    for size in (0, 1, 7, 500, 4000, 20_000):
+        pick = rng.integers(0, 3000, size)
+        x, y = pool_x[pick], pool_y[pick]
+        codes, first = distinct_pairs(x, y)
+        assert (x[first][codes] == x).all() and (y[first][codes] == y).all()
+        assert len(first) == len(set(zip(x.tolist(), y.tolist(), strict=True)))
+        tx, ty = direct.transform(x, y)
+        for got in (
+            project(x, y, "EPSG:4326", "EPSG:27700"),
+            project(x, y, "EPSG:4326", "EPSG:27700", cache),
+            project_reference(x, y, "EPSG:4326", "EPSG:27700"),
+        ):
+            assert (got[0].view(np.uint64) == np.asarray(tx).view(np.uint64)).all()
+            assert (got[1].view(np.uint64) == np.asarray(ty).view(np.uint64)).all()
+    assert cache.size == 2500
+    codes, first = distinct_pairs(np.array([1.0, 1.0, 2.0, 1.0]), np.array([5.0, 6.0, 5.0, 5.0]))
+    assert codes.tolist() == [0, 1, 2, 0] and first.tolist() == [0, 1, 2]

@@ -259,14 +259,17 @@ def _plain_decimals(
     pow10: npt.NDArray[np.float64],
     out: npt.NDArray[np.float64],
     done: npt.NDArray[np.bool_],
+    blank: npt.NDArray[np.bool_],
 ) -> None:  # pragma: no cover - compiled
     for i in range(len(offsets) - 1):
         done[i] = False
-        if not valid[i]:
-            continue
+        blank[i] = False
         p = offsets[i]
         end = offsets[i + 1]
-        if p >= end:
+        if not valid[i] or p >= end:  # missing or empty: blank
+            out[i] = np.nan
+            blank[i] = True
+            done[i] = True
             continue
         negative = False
         if data[p] == 45:  # '-'
@@ -307,19 +310,23 @@ def _plain_decimals(
         done[i] = True
 
 
-def plain_decimals(values: pa.Array) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
+def plain_decimals(
+    values: pa.Array,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
     """Values of the plain form ``-?digits[.digits]`` (digits making an integer up to 2**53)
     as doubles, and
     where a value had that form (elsewhere the value is undefined: parse it another way).
 
     The result is the correctly rounded double of the decimal (an exact integer divided by an
     exact power of ten is rounded once: Clinger's fast path), which is what Arrow's cast and
-    Python's ``float`` give for the same text."""
+    Python's ``float`` give for the same text. Missing and empty values are done too: NaN and
+    blank (the third array)."""
     data, offsets, valid = _string_buffers(values)
     out = np.empty(len(values), dtype=np.float64)
     done = np.empty(len(values), dtype=bool)
-    _plain_decimals(data, offsets, valid, _POW10, out, done)
-    return out, done
+    blank = np.empty(len(values), dtype=bool)
+    _plain_decimals(data, offsets, valid, _POW10, out, done, blank)
+    return out, done, blank
 
 
 # -- date-times ------------------------------------------------------------------------------
@@ -484,3 +491,250 @@ def fixed_width_times(
     done = np.empty(len(values), dtype=bool)
     _fixed_width_times(data, offsets, valid, layout, out, done)
     return out, done
+
+
+# -- 64-bit mixing -----------------------------------------------------------------------------
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+@numba.njit(nogil=True, cache=True)
+def _splitmix_inplace(v: npt.NDArray[np.uint64]) -> None:  # pragma: no cover - compiled
+    for i in range(len(v)):
+        h = v[i]
+        h ^= h >> np.uint64(30)
+        h *= np.uint64(0xBF58476D1CE4E5B9)
+        h ^= h >> np.uint64(27)
+        h *= np.uint64(0x94D049BB133111EB)
+        h ^= h >> np.uint64(31)
+        v[i] = h
+
+
+@numba.njit(nogil=True, cache=True)
+def _mix_into(
+    acc: npt.NDArray[np.uint64], part: npt.NDArray[np.uint64], golden: np.uint64
+) -> None:  # pragma: no cover - compiled
+    if len(part) == 1:
+        value = part[0]
+        for i in range(len(acc)):
+            acc[i] = (acc[i] * golden) ^ value
+    else:
+        for i in range(len(acc)):
+            acc[i] = (acc[i] * golden) ^ part[i]
+
+
+def splitmix(values: npt.NDArray[Any]) -> npt.NDArray[np.uint64]:
+    """``pandas.util.hash_array`` of 64-bit integers (their bits as unsigned), or of floats
+    (NaN and -0.0 made canonical first, as pandas does), in one pass."""
+    arr = np.asarray(values)
+    if arr.dtype.kind == "f":
+        arr = arr.astype(np.float64, copy=True)
+        arr[np.isnan(arr)] = np.nan
+        arr[arr == 0] = 0.0  # -0.0 -> 0.0
+        out = arr.view(np.uint64)
+    elif arr.dtype.itemsize == 8 and arr.dtype.kind in "iu":
+        out = (
+            arr.astype(np.uint64, copy=True)
+            if arr.dtype.kind == "u"
+            else arr.view(np.uint64).copy()
+        )
+    else:
+        raise TypeError(f"splitmix: 64-bit numbers expected, not {arr.dtype}")
+    out = np.ascontiguousarray(out)
+    _splitmix_inplace(out)
+    return out
+
+
+def mix_hashes(*parts: npt.NDArray[np.uint64] | np.uint64) -> npt.NDArray[np.uint64]:
+    """``(((p0 * G) ^ p1) * G ^ p2 ...)`` then :func:`splitmix` (parts: arrays of one length
+    or scalars), without temporary arrays."""
+    first = np.atleast_1d(np.asarray(parts[0], dtype=np.uint64))
+    lengths = [np.size(p) for p in parts if np.ndim(p) > 0]
+    n = (0 if 0 in lengths else max(lengths)) if lengths else 1  # numpy broadcasting
+    acc = np.empty(n, dtype=np.uint64)
+    acc[:] = first
+    for part in parts[1:]:
+        _mix_into(
+            acc, np.ascontiguousarray(np.atleast_1d(np.asarray(part, dtype=np.uint64))), _GOLDEN
+        )
+    _splitmix_inplace(acc)
+    return acc
+
+
+# -- distinct points and a cache of projected points --------------------------------------------
+
+
+@numba.njit(inline="always")
+def _pair_slot(xb: np.uint64, yb: np.uint64, mask: np.uint64) -> np.uint64:
+    h = (xb * np.uint64(0x9E3779B97F4A7C15)) ^ yb
+    h ^= h >> np.uint64(31)
+    h *= np.uint64(0xBF58476D1CE4E5B9)
+    h ^= h >> np.uint64(29)
+    return h & mask
+
+
+@numba.njit(nogil=True, cache=True)
+def _distinct_pairs(
+    xb: npt.NDArray[np.uint64], yb: npt.NDArray[np.uint64]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:  # pragma: no cover - compiled
+    n = len(xb)
+    size = 16
+    while size < 2 * n:
+        size *= 2
+    mask = np.uint64(size - 1)
+    table = np.full(size, -1, dtype=np.int64)  # first row of the pair in the slot
+    codes = np.empty(n, dtype=np.int64)
+    first = np.empty(n, dtype=np.int64)
+    k = 0
+    for i in range(n):
+        s = _pair_slot(xb[i], yb[i], mask)
+        while True:
+            j = table[s]
+            if j < 0:
+                table[s] = i
+                first[k] = i
+                codes[i] = k
+                k += 1
+                break
+            if xb[j] == xb[i] and yb[j] == yb[i]:
+                codes[i] = codes[j]
+                break
+            s = (s + np.uint64(1)) & mask
+    return codes, first[:k]
+
+
+def distinct_pairs(
+    x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Distinct (x, y) pairs by their exact bits: each row's pair number and the first row of
+    each pair, in order of first appearance (as ``pandas.factorize`` numbers them)."""
+    xb = np.ascontiguousarray(x, dtype=np.float64).view(np.uint64)
+    yb = np.ascontiguousarray(y, dtype=np.float64).view(np.uint64)
+    return _distinct_pairs(xb, yb)
+
+
+@numba.njit(nogil=True, cache=True)
+def _cache_lookup(
+    keys_x: npt.NDArray[np.uint64],
+    keys_y: npt.NDArray[np.uint64],
+    used: npt.NDArray[np.bool_],
+    vals_x: npt.NDArray[np.float64],
+    vals_y: npt.NDArray[np.float64],
+    xb: npt.NDArray[np.uint64],
+    yb: npt.NDArray[np.uint64],
+    out_x: npt.NDArray[np.float64],
+    out_y: npt.NDArray[np.float64],
+    hit: npt.NDArray[np.bool_],
+) -> None:  # pragma: no cover - compiled
+    mask = np.uint64(len(used) - 1)
+    for i in range(len(xb)):
+        s = _pair_slot(xb[i], yb[i], mask)
+        hit[i] = False
+        while used[s]:
+            if keys_x[s] == xb[i] and keys_y[s] == yb[i]:
+                out_x[i] = vals_x[s]
+                out_y[i] = vals_y[s]
+                hit[i] = True
+                break
+            s = (s + np.uint64(1)) & mask
+
+
+@numba.njit(nogil=True, cache=True)
+def _cache_insert(
+    keys_x: npt.NDArray[np.uint64],
+    keys_y: npt.NDArray[np.uint64],
+    used: npt.NDArray[np.bool_],
+    vals_x: npt.NDArray[np.float64],
+    vals_y: npt.NDArray[np.float64],
+    xb: npt.NDArray[np.uint64],
+    yb: npt.NDArray[np.uint64],
+    in_x: npt.NDArray[np.float64],
+    in_y: npt.NDArray[np.float64],
+) -> int:  # pragma: no cover - compiled
+    mask = np.uint64(len(used) - 1)
+    added = 0
+    for i in range(len(xb)):
+        s = _pair_slot(xb[i], yb[i], mask)
+        while used[s]:
+            if keys_x[s] == xb[i] and keys_y[s] == yb[i]:
+                break
+            s = (s + np.uint64(1)) & mask
+        if not used[s]:
+            used[s] = True
+            keys_x[s] = xb[i]
+            keys_y[s] = yb[i]
+            vals_x[s] = in_x[i]
+            vals_y[s] = in_y[i]
+            added += 1
+    return added
+
+
+class PointCache:
+    """Projected points by the exact bits of their source coordinates, kept for one ingest
+    (published points repeat from block to block and month to month: anonymised map points,
+    rounded coordinates). Open addressing, at most half full; it stops growing at
+    ``max_points`` (then only the points already in it are found). Thread-safe."""
+
+    def __init__(self, max_points: int = 1 << 21) -> None:
+        import threading
+
+        self.max_points = max_points
+        self.size = 0
+        self._lock = threading.Lock()
+        self._alloc(1 << 16)
+
+    def _alloc(self, slots: int) -> None:
+        self.keys_x = np.zeros(slots, dtype=np.uint64)
+        self.keys_y = np.zeros(slots, dtype=np.uint64)
+        self.used = np.zeros(slots, dtype=bool)
+        self.vals_x = np.zeros(slots, dtype=np.float64)
+        self.vals_y = np.zeros(slots, dtype=np.float64)
+
+    def lookup(
+        self, x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
+        """Projected x, y where known, and where they were known."""
+        xb = np.ascontiguousarray(x, dtype=np.float64).view(np.uint64)
+        yb = np.ascontiguousarray(y, dtype=np.float64).view(np.uint64)
+        out_x = np.full(len(xb), np.nan)
+        out_y = np.full(len(xb), np.nan)
+        hit = np.zeros(len(xb), dtype=bool)
+        with self._lock:
+            _cache_lookup(
+                self.keys_x, self.keys_y, self.used, self.vals_x, self.vals_y,
+                xb, yb, out_x, out_y, hit,
+            )  # fmt: skip
+        return out_x, out_y, hit
+
+    def insert(
+        self,
+        x: npt.NDArray[np.float64],
+        y: npt.NDArray[np.float64],
+        px: npt.NDArray[np.float64],
+        py: npt.NDArray[np.float64],
+    ) -> None:
+        """Remember projected points (as long as there is room)."""
+        with self._lock:
+            room = self.max_points - self.size
+            if room <= 0:
+                return
+            n = min(len(x), room)
+            xb = np.ascontiguousarray(x[:n], dtype=np.float64).view(np.uint64)
+            yb = np.ascontiguousarray(y[:n], dtype=np.float64).view(np.uint64)
+            slots = len(self.used)
+            if 2 * (self.size + n) > slots:
+                while 2 * (self.size + n) > slots:
+                    slots *= 2
+                old = (self.keys_x, self.keys_y, self.used, self.vals_x, self.vals_y)
+                self._alloc(slots)
+                kept = old[2]
+                _cache_insert(
+                    self.keys_x, self.keys_y, self.used, self.vals_x, self.vals_y,
+                    old[0][kept], old[1][kept], old[3][kept], old[4][kept],
+                )  # fmt: skip
+            self.size += _cache_insert(
+                self.keys_x, self.keys_y, self.used, self.vals_x, self.vals_y,
+                xb, yb,
+                np.ascontiguousarray(px[:n], dtype=np.float64),
+                np.ascontiguousarray(py[:n], dtype=np.float64),
+            )  # fmt: skip

@@ -304,15 +304,20 @@ def _ingest_file(
     """
 
     wanted = reader.columns(fmt.header)
+    personal = reader.personal(fmt.header)
 
-    def parse_and_process(chunk: Chunk) -> tuple[Block, Processed]:
+    def parse_and_process(chunk: Chunk) -> tuple[Block, Processed, list[str]]:
+        """On a worker thread: parse, validate, and the raw text of the rows refused."""
         block = parse_chunk(chunk, fmt, path, wanted)
-        return block, reader.process(block.table, block.lines)
+        processed = reader.process(block.table, block.lines)
+        refused = processed.rejected.positions
+        raw = _raw_rows(block, refused, fmt, personal) if len(refused) else []
+        return block, processed, raw
 
     chunks = iter_chunks(path, fmt, block_bytes=block_bytes)
     big = path.stat().st_size > block_bytes // 8  # one block or less: no thread hand-offs
     results = ordered_map(parse_and_process, chunks, pool=_workers() if big else None)
-    ahead: list[tuple[Block, Processed]] = []
+    ahead: list[tuple[Block, Processed, list[str]]] = []
     try:
         # keep the workers busy while the digest is computed (a bounded number of blocks)
         while len(ahead) < _AHEAD_BLOCKS and (not ahead or not digest_of.done()):
@@ -338,7 +343,6 @@ def _ingest_file(
     stage = folder / "_staging" / uuid.uuid4().hex
     events = PartWriter(stage / "events", folder / "events", reader.schema, prefix)
     quarantine = PartWriter(stage / "quarantine", folder / "quarantine", QUARANTINE_SCHEMA, prefix)
-    personal = reader.personal(fmt.header)
     occurrences = Occurrences()
     seen_keys = _Ids(np.zeros(0, dtype=np.int64))
     collapsed: list[pd.DataFrame] = []
@@ -371,7 +375,7 @@ def _ingest_file(
         q_count += n
 
     try:
-        for block, processed in stream:
+        for block, processed, rej_raw in stream:
             encodings.add(block.encoding)
             summary.rows_in += block.n_lines
             if block.bad:
@@ -421,22 +425,24 @@ def _ingest_file(
                 if len(dup_pos) or len(old_pos):
                     drop_pos = np.concatenate([dup_pos, old_pos])
                     rec = rec.filter(pa.array(~np.isin(pos, drop_pos)))
-                    rej_pos = np.concatenate([rej_pos, drop_pos])
-                    rej_reason = np.concatenate(
+                    order = np.argsort(drop_pos, kind="stable")
+                    drop_pos = drop_pos[order]
+                    drop_reason = np.concatenate(
                         [
-                            rej_reason,
                             np.full(len(dup_pos), acc.DUPLICATE_IN_FILE, dtype=object),
                             np.full(len(old_pos), acc.ALREADY_STORED, dtype=object),
                         ]
-                    )
+                    )[order]
+                    drop_raw = _raw_rows(block, drop_pos, fmt, personal)
+                    # merged with the rows refused on the worker, in row order
+                    rej_pos = np.concatenate([rej_pos, drop_pos])
+                    rej_reason = np.concatenate([rej_reason, drop_reason])
+                    merged_raw = rej_raw + drop_raw
                     order = np.argsort(rej_pos, kind="stable")
                     rej_pos, rej_reason = rej_pos[order], rej_reason[order]
+                    rej_raw = [merged_raw[i] for i in order.tolist()]
             if len(rej_pos):
-                quarantine_rows(
-                    block.lines[rej_pos],
-                    rej_reason.tolist(),
-                    _raw_rows(block, rej_pos, fmt, personal),
-                )
+                quarantine_rows(block.lines[rej_pos], rej_reason.tolist(), rej_raw)
             if rec.num_rows:
                 kept_pos = _col(rec, "_pos")
                 summary.stored += int(1 + np.count_nonzero(kept_pos[1:] != kept_pos[:-1]))

@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from patrolcast.io import _accounting as acc
-from patrolcast.io._fast import siphash_strings
+from patrolcast.io._fast import PointCache, siphash_strings
 from patrolcast.io._mapping import IncidentMapping
 from patrolcast.io._rows import (
     Checks,
@@ -243,6 +243,14 @@ class Reader:
     collapse: bool = False
     extra_fields: list[pa.Field] = field(default_factory=list)
     mapping_name: str | None = None
+    _caches: dict[str, PointCache] = field(default_factory=dict, repr=False, compare=False)
+
+    def points(self) -> PointCache:
+        """Points projected so far by this reader (one ingest), by their source coordinates."""
+        cache = self._caches.get("points")
+        if cache is None:
+            cache = self._caches.setdefault("points", PointCache())
+        return cache
 
     @property
     def schema(self) -> pa.Schema:
@@ -313,7 +321,7 @@ class PoliceUkStreetReader(Reader):
         missing = x_blank | y_blank
         px, py = check_points(
             checks, xs, ys, source_crs="EPSG:4326", target_crs=self.target_crs,
-            bbox_lonlat=self.bbox or GREAT_BRITAIN, raw_missing=missing,
+            bbox_lonlat=self.bbox or GREAT_BRITAIN, raw_missing=missing, cache=self.points(),
         )  # fmt: skip
         label_codes, label_raw = _distinct(table.column("Crime type"))
         label_values = np.asarray(label_raw.to_numpy(zero_copy_only=False), dtype=object)
@@ -430,6 +438,7 @@ class StopSearchReader(Reader):
         px, py = check_points(
             located, xs, ys, source_crs="EPSG:4326", target_crs=self.target_crs,
             bbox_lonlat=self.bbox or GREAT_BRITAIN, raw_missing=np.zeros(n, dtype=bool),
+            cache=self.points(),
         )  # fmt: skip
         reason = located.reason.copy()
         reason[missing] = None
@@ -630,7 +639,7 @@ class IncidentReader(Reader):
         missing = x_blank | y_blank
         px, py = check_points(
             checks, xs, ys, source_crs=m.crs, target_crs=m.target_crs,
-            bbox_lonlat=self.bbox or m.bbox, raw_missing=missing,
+            bbox_lonlat=self.bbox or m.bbox, raw_missing=missing, cache=self.points(),
         )  # fmt: skip
         if m.offence_column:
             codes, dictionary = _encoded(table.column(m.offence_column))

@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from patrolcast.io import _accounting as acc
+from patrolcast.io._fast import PointCache
 from patrolcast.io._values import Box, bbox_in, project
 
 # Columns describing a person (victim, suspect or searched person). They are never stored; in
@@ -120,8 +121,10 @@ def check_points(
     target_crs: str,
     bbox_lonlat: tuple[float, float, float, float] | Box | None,
     raw_missing: npt.NDArray[np.bool_],
+    cache: PointCache | None = None,
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """Validate coordinates, project the good ones once, and apply the study-area box."""
+    """Validate coordinates, project the good ones once (``cache``: points projected before
+    in the same ingest), and apply the study-area box."""
     checks.fail(raw_missing, acc.NO_COORDINATES)
     checks.fail(np.isnan(xs) | np.isnan(ys), acc.BAD_COORDINATES)
     checks.fail((xs == 0) | (ys == 0), acc.ZERO_COORDINATES)
@@ -129,7 +132,7 @@ def check_points(
     py = np.full(len(xs), np.nan)
     good = checks.ok
     if good.any():
-        px[good], py[good] = project(xs[good], ys[good], source_crs, target_crs)
+        px[good], py[good] = project(xs[good], ys[good], source_crs, target_crs, cache)
         bad = ~np.isfinite(px) | ~np.isfinite(py)
         if bbox_lonlat is not None:
             x0, y0, x1, y1 = bbox_in(bbox_lonlat, target_crs)

@@ -21,9 +21,13 @@ from pyproj import CRS, Transformer
 from pyproj.transformer import TransformerGroup
 
 from patrolcast.io._fast import (
+    PointCache,
+    distinct_pairs,
     fixed_width_layout,
     fixed_width_times,
+    mix_hashes,
     plain_decimals,
+    splitmix,
     stable_argsort,
 )
 
@@ -52,10 +56,9 @@ def parse_coordinates(
     arr = _coordinate_text(values)
     # plain decimals (nearly every published coordinate) straight from the text's bytes; the
     # other values (blank, exponents, thousands separators, spaces...) as before
-    out, plain = plain_decimals(arr)
+    out, plain, blank = plain_decimals(arr)
     if plain.all():
-        return out, np.zeros(len(arr), dtype=bool)
-    blank = np.zeros(len(arr), dtype=bool)
+        return out, blank
     if plain.any():
         rest = ~plain
         out[rest], blank[rest] = _parse_coordinates_arrow(arr.filter(pa.array(rest)))
@@ -494,9 +497,41 @@ def describe_transformation(source: str, target: str) -> str:
 
 
 def project(
+    x: npt.NDArray[np.float64],
+    y: npt.NDArray[np.float64],
+    source: str,
+    target: str,
+    cache: PointCache | None = None,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Project coordinates (lon/lat order for geographic CRSs) from ``source`` to ``target``.
+
+    Each distinct (x, y), found from the exact bits in one compiled pass, is projected once,
+    and only if ``cache`` (the points projected earlier in the same ingest) does not hold it:
+    the result is pyproj's, bit for bit (equal to :func:`project_reference`, tested).
+    """
+    if len(x) == 0:
+        return x.copy(), y.copy()
+    codes, first = distinct_pairs(x, y)
+    ux, uy = np.asarray(x, dtype=np.float64)[first], np.asarray(y, dtype=np.float64)[first]
+    if cache is None:
+        with _transformer(source, target) as transformer:
+            tx, ty = transformer.transform(ux, uy)
+        return np.asarray(tx, dtype=np.float64)[codes], np.asarray(ty, dtype=np.float64)[codes]
+    tx, ty, hit = cache.lookup(ux, uy)
+    miss = ~hit
+    if miss.any():
+        with _transformer(source, target) as transformer:
+            mx, my = transformer.transform(ux[miss], uy[miss])
+        mx, my = np.asarray(mx, dtype=np.float64), np.asarray(my, dtype=np.float64)
+        tx[miss], ty[miss] = mx, my
+        cache.insert(ux[miss], uy[miss], mx, my)
+    return tx[codes], ty[codes]
+
+
+def project_reference(
     x: npt.NDArray[np.float64], y: npt.NDArray[np.float64], source: str, target: str
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """Project coordinates (lon/lat order for geographic CRSs) from ``source`` to ``target``."""
+    """:func:`project` as it was: distinct points by pandas' factorize, no cache."""
     if len(x) == 0:
         return x.copy(), y.copy()
     # Published points repeat a lot (data.police.uk snap points, coordinates rounded to 4-6
@@ -563,7 +598,19 @@ def hash_strings(
 
 
 def mix(*parts: npt.NDArray[np.uint64] | np.uint64) -> npt.NDArray[np.uint64]:
-    """Combine 64-bit hashes into one (order-sensitive), then avalanche with SipHash."""
+    """Combine 64-bit hashes into one (order-sensitive), then avalanche as pandas'
+    ``hash_array`` does (compiled, one pass per part; equal to :func:`mix_reference`)."""
+    return mix_hashes(*parts)
+
+
+def numeric_hash(values: npt.NDArray[np.float64] | npt.NDArray[np.int64]) -> npt.NDArray[np.uint64]:
+    """Stable hashes of numbers (NaN hashes to one value); equal to
+    :func:`numeric_hash_reference` (pandas), compiled."""
+    return splitmix(values)
+
+
+def mix_reference(*parts: npt.NDArray[np.uint64] | np.uint64) -> npt.NDArray[np.uint64]:
+    """Combine 64-bit hashes into one (order-sensitive), then avalanche with pandas."""
     acc: npt.NDArray[np.uint64] | None = None
     with np.errstate(over="ignore"):
         for part in parts:
@@ -573,8 +620,10 @@ def mix(*parts: npt.NDArray[np.uint64] | np.uint64) -> npt.NDArray[np.uint64]:
     return pd.util.hash_array(np.atleast_1d(acc)).astype(np.uint64)
 
 
-def numeric_hash(values: npt.NDArray[np.float64] | npt.NDArray[np.int64]) -> npt.NDArray[np.uint64]:
-    """Stable hashes of numbers (NaN hashes to one value)."""
+def numeric_hash_reference(
+    values: npt.NDArray[np.float64] | npt.NDArray[np.int64],
+) -> npt.NDArray[np.uint64]:
+    """Stable hashes of numbers (NaN hashes to one value), by pandas."""
     return pd.util.hash_array(np.asarray(values)).astype(np.uint64)
 
 
