@@ -14,15 +14,17 @@ import pytest
 from patrolcast.errors import PermissionDenied
 from patrolcast.governance import audit, service
 from patrolcast.governance.guards import GuardContext, propose_rules, rank
+from patrolcast.governance.models import Proposal
 from patrolcast.governance.profiles import load_profile
 from patrolcast.governance.roles import Actor, Rank, Role, load_actor
 from patrolcast.governance.states import Action, Refused, State
-from patrolcast.governance.values import ConsultationDetails
+from patrolcast.governance.values import ConsultationDetails, ExtensionDetails
 from tests.governance.helpers import (
     World,
     authorisation,
     details,
     make_world,
+    ndm,
     sqlite_url,
     walk_to,
 )
@@ -199,3 +201,20 @@ def test_a_borough_responds_once_to_a_proposal_and_again_to_the_next(tmp_path: P
     )
     with world.session() as s:
         service.consult(s, actor="bob1", clock=world.clock, proposal_id=second, details=again)
+
+
+def test_an_extension_rank_refusal_names_which_extension(tmp_path: Path) -> None:
+    world = make_world(sqlite_url(tmp_path))
+    pid = walk_to(world, State.ACTIVE)
+    with world.session() as s:
+        p = s.get(Proposal, pid)
+        assert p is not None and p.authorised_end is not None
+        end = p.authorised_end
+        more = ExtensionDetails(end + timedelta(hours=1), "Further incident.", ndm())
+        with pytest.raises(Refused) as refused:
+            service.extend(s, actor="insp", clock=world.clock, proposal_id=pid, details=more)
+    assert (refused.value.rule, refused.value.reason) == (
+        "rank",
+        f"extension 1 under profile armed-foot-patrol needs "
+        f"{Rank.ASSISTANT_CHIEF_CONSTABLE.label} or above; insp is {Rank.INSPECTOR.label}",
+    )
