@@ -68,3 +68,22 @@ def test_the_refusal_names_each_finding_masked_in_order() -> None:
     )
     assert [f.kind for f in refused.value.findings] == ["phone number", NAME]
     assert refused.value.field == "rationale"
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("PC Smith-Lord attended", "PC Smith-Lord"),
+        ("Dr de Lord was there", "Dr de Lord"),
+        ("Mrs Bell-Master called", "Mrs Bell-Master"),
+        ("Sgt O'Constable took the call", "Sgt O'Constable"),
+    ],
+)
+def test_a_surname_ending_in_a_title_word_is_still_a_name(text: str, name: str) -> None:
+    """Found by the mutant ``last = None`` in ``_name_findings`` (which survived: the tests
+    passed whether or not the last part of a name was checked against the titles).
+
+    A double-barrelled or particled surname whose last part is also a title word (Lord,
+    Master, Constable) is a person's name after a title all the same: "PC Smith-Lord" was let
+    through whole, and "Mrs Bell-Master" only reported as "Mrs Bell"."""
+    assert [(f.kind, text[f.start : f.end]) for f in check_text(text)] == [(NAME, name)]

@@ -354,10 +354,11 @@ def _name_findings(text: str, extra: frozenset[str]) -> list[tuple[int, int]]:
     for pattern in (_NAME_AFTER_TITLE, _INITIAL_AFTER_TITLE, _JOINED_TITLE, _LOWER_TITLE):
         for m in pattern.finditer(text):
             name = m.group("name")
-            last = re.split(r"[\s'-]+", name.strip())[-1].rstrip(".")
             first = name.split()[0].rstrip(".")
+            # a name that is a further title ("Det Sgt Insp") or a word such as "the"; a
+            # surname whose last part is a title word ("Smith-Lord", "de Lord") is a name
             if pattern is not _INITIAL_AFTER_TITLE and (
-                first.lower() in _NOT_NAMES or first in _TITLE_SET or last in _TITLE_SET
+                first.lower() in _NOT_NAMES or first in _TITLE_SET
             ):
                 continue
             if _names_a_place(text, m.start(), m.end(), extra, caps=caps):
