@@ -391,6 +391,16 @@ def test_params_summary_reports_the_fit_in_plain_units() -> None:
         "space": pytest.approx(math.exp(-(1000.0**2) / (2 * SIGMA**2))),
     }
     assert p["kernel"] == "gaussian" and p["histogram"] is None
+    assert set(p) == {
+        "background_per_day", "background_level_at_cutoff", "seasonal_amplitude",
+        "seasonal_peak_day_of_year", "branching_ratio", "theta_by_mark", "omega_per_day",
+        "mean_trigger_delay_days", "sigma_m", "sigmas_m", "scale_weights", "n_events",
+        "n_history_events", "records_collapsed", "n_pairs", "n_iter", "converged", "trustworthy",
+        "not_trustworthy_because", "loglik", "restarts", "fit_cutoff", "truncated_mass", "kernel",
+        "histogram",
+    }  # fmt: skip
+    assert p["background_level_at_cutoff"] == 1.0 and p["records_collapsed"] == 0
+    assert p["trustworthy"] is False and p["not_trustworthy_because"] == ["only 2 events to fit on"]
     assert p["converged"] is True and p["n_iter"] == 5 and p["loglik"] == -10.0
 
 
@@ -764,3 +774,17 @@ def test_histogram_forecast_puts_offspring_on_their_ring() -> None:
     # the inner ring puts its offspring in the event's own cell, the 100-300 m ring around it
     assert got[0][0] > 5 * got[1][0]
     assert got[1][1] > 5 * got[0][1]
+
+
+def test_the_fit_window_starts_at_the_first_event_kept() -> None:
+    ev = _small_sim()
+    fit = ETASForecaster(history_days=20.0, max_days=10.0, max_distance=500.0, restarts=1,
+                         max_iter=3).fit(ev, cutoff=60.0)  # fmt: skip
+    kept = ev.t[ev.t >= 40.0]
+    assert fit.n_fit_events_ == len(kept) == len(fit.t_)
+    assert fit.window_days_ == pytest.approx(60.0 - kept.min())
+    assert fit.window_start_ == pytest.approx(kept.min())
+    assert len(fit.time_profile_) == math.ceil(60.0 - kept.min())
+    one = EventSet.from_arrays([59.5], [0.0], [0.0], crs=CRS)
+    lone = ETASForecaster(history_days=None, restarts=1, max_iter=3).fit(one, cutoff=60.0)
+    assert lone.window_days_ == 1.0  # at least a day
