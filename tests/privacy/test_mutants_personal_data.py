@@ -50,6 +50,11 @@ CASES: list[tuple[str, list[tuple[str, str]]]] = [
     # a distance, not a house number, in either case
     ("200M BRUCE GROVE", []),
     ("200m Bruce Grove", []),
+    # a word that is no street name right before the street type: "2 ON WAY" is radio
+    # shorthand for two units on their way, "500 BLOCK ROAD" a block; "12 ACRE LANE" an address
+    ("UNITS: 2 ON WAY", []),
+    ("500 BLOCK ROAD", []),
+    ("12 ACRE LANE", [("address (house number and street)", "12 ACRE LANE")]),
 ]
 
 
