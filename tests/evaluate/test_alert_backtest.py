@@ -64,7 +64,9 @@ def test_true_model_is_calibrated_and_beats_the_background(replay: dict) -> None
     about 1.15 when first found, 1.078 (bootstrap 1.030-1.125) before the background map was
     edge-corrected, 1.064 (1.016-1.111) since (the 400 m zone: 1.076 then 1.060; the kernel
     core 0.95, the dense zone 1.02): the edge correction took back only a fifth of it, the rest
-    is not the map's edge. This test guards the size of the bias, not its absence."""
+    is not the map's edge. Other seeds of the same model give 0.990 (seed 3) and 1.108 (seed 4):
+    realisations differ by more than the bootstrap over alerts says (the level's error is
+    shared by all alerts). This test guards the size of the bias, not its absence."""
     model = replay["rules"]["model"]
     lo, hi = model["calibration_bootstrap_95"]
     assert lo < 1.1 and hi > 1.0
