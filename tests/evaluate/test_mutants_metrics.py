@@ -326,3 +326,52 @@ def test_a_window_without_events_gives_nan_quietly() -> None:
         assert math.isnan(poisson_deviance([], []))
         got = interval_coverage([], [], levels=(0.8,))
         assert math.isnan(got["units_0.8"]) and got["total_0.8"] == 1.0  # 0 in [0, 0]
+
+
+def test_interval_coverage_of_single_precision_inputs() -> None:
+    """The double-precision rule for ``interval_coverage``: the total's interval is that of the
+    exact sum of the predicted means, and the observed total is the exact sum of the counts.
+    In float32, 2**24 + 1 + 1 + 1 is 2**24: the total's interval would move and an observed
+    total one past its upper end would be rounded back into it."""
+    from scipy.stats import poisson
+
+    f32, f64 = (lambda v: np.array(v, dtype=np.float32)), (lambda v: np.array(v, np.float64))
+    mu = [2.0**24, 1.0, 1.0, 1.0]
+    hi = float(poisson.ppf(0.9, 2.0**24 + 3))  # the 80% interval's upper end of the total
+    at_edge = [hi - 3, 1.0, 1.0, 1.0]  # total exactly the upper end: covered
+    assert interval_coverage(f64(mu), at_edge, levels=(0.8,))["total_0.8"] == 1.0
+    assert interval_coverage(f32(mu), at_edge, levels=(0.8,)) == interval_coverage(
+        f64(mu), at_edge, levels=(0.8,)
+    )
+    past = [hi - 4, 1.0, 1.0, 1.0, 1.0, 1.0]  # one past it (all exact in float32)
+    assert np.array_equal(f32(past).astype(np.float64), f64(past))
+    assert interval_coverage(f64(mu + [0.0, 0.0]), past, levels=(0.8,))["total_0.8"] == 0.0
+    assert interval_coverage(f64(mu + [0.0, 0.0]), f32(past), levels=(0.8,)) == (
+        interval_coverage(f64(mu + [0.0, 0.0]), f64(past), levels=(0.8,))
+    )
+
+
+def test_scores_are_nan_rather_than_a_division_by_zero() -> None:
+    """An undefined ratio is NaN, never an error: RRI's N2 / N1 when the first period's
+    counts add up to 0 (possible when corrected counts go negative), and PEI* when the best
+    possible catch rounds to 0 (flagged weights of a few 1e-324)."""
+    from patrolcast.evaluate.metrics import pei_star, recapture_rate_index
+
+    assert math.isnan(recapture_rate_index([1.0, 0.0], [1.0, -1.0], [1.0, 1.0]))
+    assert math.isnan(pei_star([5e-324, 5e-324], [0.1, 0.0], [1.0, 1.0]))
+
+
+def test_area_and_shape_errors_say_what_is_wrong() -> None:
+    """The messages a caller sees for inputs of the wrong shape."""
+    with pytest.raises(ValueError, match="^scores must be a one-dimensional array, one value "
+                                         "per unit$"):  # fmt: skip
+        flag_top([[1.0, 2.0]], None, 0.5, [0.0, 1.0])
+    with pytest.raises(ValueError, match="^2 unit areas for 3 scores$"):
+        flag_top([1.0, 2.0, 3.0], [1.0, 1.0], 0.5, [0.0, 1.0, 2.0])
+
+
+def test_tie_break_keys_given_as_text_compare_as_numbers() -> None:
+    """Tie-break keys are numbers: read from a file as text ("9", "10") they are compared as
+    9 < 10, not as strings ("10" < "9")."""
+    assert flag_top([1.0, 1.0], None, 0.5, ["10", "9"]).tolist() == [0.0, 1.0]
+    assert flag_top([1.0, 1.0], None, 0.5, [10, 9]).tolist() == [0.0, 1.0]
