@@ -443,3 +443,34 @@ def audit_rows_current(session: Any) -> dict[str, str]:
     from patrolcast.governance.audit_rows import current_digests
 
     return current_digests(session.connection())
+
+
+def test_a_missing_head_row_is_named(w: Any) -> None:
+    """Deleting the audit_head row (owner rights) is reported as such."""
+    _raw(w, "DELETE FROM audit_head")
+    with w.session() as s:
+        problems = audit.verify(s).problems
+    assert "audit_head row is missing" in problems
+
+
+def test_a_mapped_table_declared_ungoverned_is_left_out_of_the_replay(w: Any) -> None:
+    """``__table_args__ = {"info": {"governed": False}}`` on a mapped table keeps its rows out
+    of the comparison, though the reflection that finds the table carries no info."""
+    from sqlalchemy import Column, Integer, Table, Text
+
+    from patrolcast.governance.audit_rows import is_governed, reflect
+    from patrolcast.governance.models import Base
+
+    t = Table("scratch_cache", Base.metadata, Column("id", Integer, primary_key=True),
+              Column("note", Text), info={"governed": False})
+    try:
+        _raw(w, "CREATE TABLE scratch_cache (id INTEGER PRIMARY KEY, note TEXT)")
+        _raw(w, "INSERT INTO scratch_cache (id, note) VALUES (1, 'x')")
+        assert not is_governed("scratch_cache")
+        with w.session() as s:
+            assert "scratch_cache" not in reflect(s.connection())
+            report = audit.verify(s)
+        assert report.ok, report.problems
+    finally:
+        Base.metadata.remove(t)
+    assert is_governed("scratch_cache")
