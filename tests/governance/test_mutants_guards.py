@@ -218,3 +218,17 @@ def test_an_extension_rank_refusal_names_which_extension(tmp_path: Path) -> None
         f"extension 1 under profile armed-foot-patrol needs "
         f"{Rank.ASSISTANT_CHIEF_CONSTABLE.label} or above; insp is {Rank.INSPECTOR.label}",
     )
+
+
+def test_an_authorisation_without_its_public_notice_says_the_profile_requires_it(
+    tmp_path: Path,
+) -> None:
+    world = make_world(sqlite_url(tmp_path))
+    pid = walk_to(world, State.CONSULTED)
+    bare = replace(authorisation(world), public_notice=None)
+    with world.session() as s, pytest.raises(Refused) as refused:
+        service.authorise(s, actor="acc1", clock=world.clock, proposal_id=pid, details=bare)
+    assert (refused.value.rule, refused.value.reason) == (
+        "public-notice",
+        "armed-foot-patrol requires the text of the public notice",
+    )
