@@ -275,3 +275,27 @@ def test_projection_with_distinct_pairs_and_cache_is_pyproj_bit_for_bit() -> Non
     assert cache.size == 2500
     codes, first = distinct_pairs(np.array([1.0, 1.0, 2.0, 1.0]), np.array([5.0, 6.0, 5.0, 5.0]))
     assert codes.tolist() == [0, 1, 2, 0] and first.tolist() == [0, 1, 2]
+
+
+def test_key_set_flags_repeats_like_a_python_set_over_many_blocks() -> None:
+    from patrolcast.io._fast import KeySet
+
+    rng = np.random.default_rng(21)
+    keys = KeySet()
+    seen: set[int] = set()
+    extremes = [np.iinfo(np.int64).min, np.iinfo(np.int64).max, 0, -1]
+    for size in [1, 5, 64, 3, 200, 1, 0, 9000, 17, 2, 40_000, 4]:
+        block = rng.integers(-30_000, 30_000, size).astype(np.int64)
+        take = rng.random(size) < 0.8
+        if size == 5:
+            block[:4] = extremes
+            take[:4] = True
+        got = keys.first_seen(block, take)
+        expected = []
+        for v, t in zip(block.tolist(), take.tolist(), strict=True):
+            expected.append(t and v in seen)
+            if t:
+                seen.add(v)
+        assert got.tolist() == expected
+        assert len(keys) == len(seen)
+    assert keys.first_seen(np.array(extremes, dtype=np.int64)).tolist() == [True] * 4

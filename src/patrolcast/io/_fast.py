@@ -738,3 +738,71 @@ class PointCache:
                 np.ascontiguousarray(px[:n], dtype=np.float64),
                 np.ascontiguousarray(py[:n], dtype=np.float64),
             )  # fmt: skip
+
+
+# -- a set of 64-bit keys ----------------------------------------------------------------------
+
+
+@numba.njit(nogil=True, cache=True)
+def _first_seen(
+    table: npt.NDArray[np.int64],
+    used: npt.NDArray[np.bool_],
+    keys: npt.NDArray[np.int64],
+    take: npt.NDArray[np.bool_],
+    repeated: npt.NDArray[np.bool_],
+) -> int:  # pragma: no cover - compiled
+    mask = np.uint64(len(table) - 1)
+    added = 0
+    for i in range(len(keys)):
+        repeated[i] = False
+        if not take[i]:
+            continue
+        k = keys[i]
+        h = np.uint64(k) * np.uint64(0x9E3779B97F4A7C15)
+        s = (h ^ (h >> np.uint64(29))) & mask
+        while used[s]:
+            if table[s] == k:
+                repeated[i] = True
+                break
+            s = (s + np.uint64(1)) & mask
+        if not repeated[i]:
+            used[s] = True
+            table[s] = k
+            added += 1
+    return added
+
+
+class KeySet:
+    """A growing set of 64-bit keys (open addressing, at most half full): :meth:`first_seen`
+    adds a block's keys in order and says which were there already, in one pass."""
+
+    def __init__(self) -> None:
+        self.size = 0
+        self.table = np.zeros(1 << 16, dtype=np.int64)
+        self.used = np.zeros(1 << 16, dtype=bool)
+
+    def __len__(self) -> int:
+        return self.size
+
+    def first_seen(
+        self, keys: npt.NDArray[np.int64], take: npt.NDArray[np.bool_] | None = None
+    ) -> npt.NDArray[np.bool_]:
+        """For each key (where ``take``), whether it was seen before, in this call's earlier
+        rows included; unseen keys are added."""
+        keys = np.ascontiguousarray(keys, dtype=np.int64)
+        take = np.ones(len(keys), dtype=bool) if take is None else np.ascontiguousarray(take)
+        need = 2 * (self.size + int(np.count_nonzero(take)))
+        if need > len(self.table):
+            slots = len(self.table)
+            while need > slots:
+                slots *= 2
+            old = self.table[self.used]
+            self.table = np.zeros(slots, dtype=np.int64)
+            self.used = np.zeros(slots, dtype=bool)
+            _first_seen(
+                self.table, self.used, old, np.ones(len(old), dtype=bool),
+                np.zeros(len(old), dtype=bool),
+            )  # fmt: skip
+        repeated = np.zeros(len(keys), dtype=bool)
+        self.size += _first_seen(self.table, self.used, keys, take, repeated)
+        return repeated

@@ -26,6 +26,7 @@ from patrolcast.errors import InputError
 from patrolcast.io import _accounting as acc
 from patrolcast.io._accounting import FileSummary, IngestSummary
 from patrolcast.io._areas import area_points
+from patrolcast.io._fast import KeySet
 from patrolcast.io._mapping import IncidentMapping, detect_mapping, load_mapping
 from patrolcast.io._readers import (
     INCIDENTS,
@@ -53,6 +54,7 @@ from patrolcast.io._text import (
     iter_chunks,
     ordered_map,
     parse_chunk,
+    prefetch,
     sniff,
 )
 from patrolcast.io._values import (
@@ -316,6 +318,8 @@ def _ingest_file(
 
     chunks = iter_chunks(path, fmt, block_bytes=block_bytes)
     big = path.stat().st_size > block_bytes // 8  # one block or less: no thread hand-offs
+    if path.stat().st_size > 4 * block_bytes:
+        chunks = prefetch(chunks)  # read and measured on a thread of their own
     results = ordered_map(parse_and_process, chunks, pool=_workers() if big else None)
     ahead: list[tuple[Block, Processed, list[str]]] = []
     try:
@@ -344,7 +348,7 @@ def _ingest_file(
     events = PartWriter(stage / "events", folder / "events", reader.schema, prefix)
     quarantine = PartWriter(stage / "quarantine", folder / "quarantine", QUARANTINE_SCHEMA, prefix)
     occurrences = Occurrences()
-    seen_keys = _Ids(np.zeros(0, dtype=np.int64))
+    seen_keys = KeySet()  # incident keys (Crime IDs) seen in the file
     collapsed: list[pd.DataFrame] = []
     new_ids: list[npt.NDArray[np.int64]] = []
     encodings: set[str] = set()
@@ -415,11 +419,10 @@ def _ingest_file(
                 kpos, kkey, kflag = pos[first], row_key[first], keyed[first]
                 dup_pos = np.zeros(0, dtype=np.int64)
                 if not reader.collapse and kflag.any():
-                    dup = kflag & (
-                        pd.Series(kkey).duplicated().to_numpy() | seen_keys.contains(kkey)
-                    )
+                    # keyed rows in file order: a key seen before (in this block or an
+                    # earlier one) is a duplicate; a first copy is kept and remembered
+                    dup = seen_keys.first_seen(kkey, kflag)
                     dup_pos = kpos[dup]
-                    seen_keys.add(kkey[kflag & ~dup])
                 stored_before = existing.contains(ids64)
                 old_pos = np.setdiff1d(pos[stored_before], dup_pos)  # sorted, distinct
                 if len(dup_pos) or len(old_pos):

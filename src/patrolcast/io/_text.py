@@ -519,16 +519,17 @@ def ordered_map(
         wait(pending)
 
 
-def prefetch(blocks: Iterator[Block], depth: int = 2) -> Iterator[Block]:
-    """Parse the next blocks in a background thread while the caller processes this one.
+def prefetch(blocks: Iterator[T], depth: int = 2) -> Iterator[T]:
+    """Take the next items (e.g. chunks read from disk and measured) in a background thread
+    while the caller works on this one.
 
-    pyarrow's CSV parser releases the GIL, so reading and parsing overlap with validation and
-    projection. At most ``depth`` parsed blocks wait in memory. Errors are re-raised here.
+    Reading, the compiled line scan and pyarrow's CSV parser release the GIL, so they overlap
+    with the caller's work. At most ``depth`` items wait in memory. Errors are re-raised here.
     """
     import queue
     import threading
 
-    slots: queue.Queue[Block | BaseException | None] = queue.Queue(maxsize=depth)
+    slots: queue.Queue[T | BaseException | None] = queue.Queue(maxsize=depth)
     stop = threading.Event()
 
     def work() -> None:
