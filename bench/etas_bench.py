@@ -17,6 +17,11 @@ delay, scale and trust: the default (30-day level h(t)), a 10-day level, a backg
 in time, no time-stable leave-out, the delay unbounded, a sharper background map (5th
 neighbour, 25 m floor), a one-year and a half-year window (``docs/readme/40-imminent.md``,
 "Why NYPD's delay sits at its bound").
+
+``--levels --home H --dataset D --cutoff FIRST --months N`` fits the dataset at the first of N
+successive months (two years before each) with and without the season, and compares each
+fit's expected count of the next 28 days (``mu * level / (1 - n)``) with the incidents that
+came (collapsed as the fit collapses them): the mean log ratio and its spread, per variant.
 """
 
 from __future__ import annotations
@@ -82,6 +87,40 @@ def diagnose(home: Path, dataset: str, cutoff: str) -> None:
         )
 
 
+def levels(home: Path, dataset: str, first: str, months: int) -> None:
+    from datetime import UTC, datetime
+
+    from patrolcast.evaluate.jobs import open_store
+    from patrolcast.evaluate.study import load_study
+    from patrolcast.events import to_days
+    from patrolcast.forecast.etas import collapse_incidents
+
+    study = load_study(open_store(home), dataset, level="grid", cell_size=250.0, groups=None)
+    events, _ = collapse_incidents(study.events)
+    start = datetime.fromisoformat(first).replace(tzinfo=UTC)
+    logs: dict[bool, list[float]] = {True: [], False: []}
+    for k in range(months):
+        month = start.month - 1 + k
+        cut = to_days(start.replace(year=start.year + month // 12, month=month % 12 + 1))
+        came = int(np.sum((events.t >= cut) & (events.t < cut + 28.0)))
+        row = []
+        for seasonal in (False, True):
+            fit = ETASForecaster(seasonal=seasonal, restarts=1).fit(study.events, cutoff=cut)
+            n_bar = min(fit.branching_ratio_, 0.99)
+            expected = fit.mu_ * fit.background_level(cut, cut + 28.0) * 28.0 / (1.0 - n_bar)
+            logs[seasonal].append(float(np.log(came / expected)))
+            row.append(f"{'seasonal' if seasonal else 'held'} {expected:6.1f}")
+        print(f"{fit.params_summary()['fit_cutoff'][:10]} came {came:4d}  " + "  ".join(row),
+              flush=True)  # fmt: skip
+    for seasonal, v in logs.items():
+        a = np.asarray(v)
+        name = "seasonal" if seasonal else "held"
+        print(
+            f"{name:8s}: mean log(came / expected) {a.mean():+.3f}, "
+            f"mean |log| {np.abs(a).mean():.3f}, sd {a.std(ddof=1):.3f}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="skip the naive quadratic EM")
@@ -89,7 +128,14 @@ def main() -> None:
     parser.add_argument("--home", type=Path)
     parser.add_argument("--dataset")
     parser.add_argument("--cutoff")
+    parser.add_argument("--levels", action="store_true", help="season against held level")
+    parser.add_argument("--months", type=int, default=24)
     args = parser.parse_args()
+    if args.levels:
+        if not (args.home and args.dataset and args.cutoff):
+            parser.error("--levels needs --home, --dataset and --cutoff")
+        levels(args.home, args.dataset, args.cutoff, args.months)
+        return
     if args.diagnose:
         if not (args.home and args.dataset and args.cutoff):
             parser.error("--diagnose needs --home, --dataset and --cutoff")
