@@ -352,13 +352,16 @@ def test_interval_coverage_of_single_precision_inputs() -> None:
 
 
 def test_scores_are_nan_rather_than_a_division_by_zero() -> None:
-    """An undefined ratio is NaN, never an error: RRI's N2 / N1 when the first period's
-    counts add up to 0 (possible when corrected counts go negative), and PEI* when the best
-    possible catch rounds to 0 (flagged weights of a few 1e-324)."""
+    """An undefined ratio is NaN, never an error or a number: RRI's N2 / N1 when the first
+    period's counts add up to 0 (possible when corrected counts go negative), PEI* when the
+    best possible catch rounds to 0 (flagged weights of a few 1e-324) or when the counts add up
+    to no events."""
     from patrolcast.evaluate.metrics import pei_star, recapture_rate_index
 
     assert math.isnan(recapture_rate_index([1.0, 0.0], [1.0, -1.0], [1.0, 1.0]))
     assert math.isnan(pei_star([5e-324, 5e-324], [0.1, 0.0], [1.0, 1.0]))
+    # PEI* is NaN when the counts add up to no events, whatever they are unit by unit
+    assert math.isnan(pei_star([1.0, 0.0], [1.0, -1.0], None))
 
 
 def test_area_and_shape_errors_say_what_is_wrong() -> None:
