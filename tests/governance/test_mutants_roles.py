@@ -7,14 +7,17 @@ import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
 from patrolcast.errors import InputError, PermissionDenied
 from patrolcast.governance import audit, service
 from patrolcast.governance.expiry import is_active
+from patrolcast.governance.models import Person
 from patrolcast.governance.roles import (
     Rank,
     Role,
     RoleSpec,
+    add_person,
     list_people,
     load_actor,
     remove_role,
@@ -148,3 +151,29 @@ def test_an_invalid_transition_names_its_rule_and_reason(world: World) -> None:
     assert err.rule and err.reason
     assert str(err) == f"conflict ({err.rule}): {err.reason}"
     assert "submit" in str(err)
+
+
+def test_adding_a_person_is_audited_with_the_roles_and_rank_granted(world: World) -> None:
+    with world.session() as s:
+        add_person(s, actor="admin", username="Dee", clock=world.clock,
+                   roles=[RoleSpec(Role.AUTHORISING_OFFICER),
+                          RoleSpec(Role.BOROUGH_COMMANDER, "E09000003")],
+                   rank=Rank.SUPERINTENDENT)  # fmt: skip
+        last = audit.read_entries(s)[-1]
+        person = s.execute(select(Person).where(Person.username == "dee")).scalar_one()
+        assert person.display_name == ""  # none given
+    assert (last.actor, last.action, last.target_type, last.target_id, last.outcome) == (
+        "admin", "user_add", "person", "dee", "done"
+    )
+    granted = {k: v for k, v in last.detail_dict.items() if k != "rows"}  # + row digests
+    assert granted == {
+        "roles": ["authorising_officer", "borough_commander:E09000003"],
+        "rank": "superintendent",
+    }
+
+
+def test_a_display_name_must_be_text(world: World) -> None:
+    with world.session() as s, pytest.raises(InputError) as bad:
+        add_person(s, actor="admin", username="dee", roles=[RoleSpec(Role.ANALYST)],
+                   clock=world.clock, display_name=7)  # type: ignore[arg-type]  # fmt: skip
+    assert str(bad.value) == "display name must be text"
