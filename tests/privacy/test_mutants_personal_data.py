@@ -92,3 +92,19 @@ def test_a_surname_ending_in_a_title_word_is_still_a_name(text: str, name: str) 
     Master, Constable) is a person's name after a title all the same: "PC Smith-Lord" was let
     through whole, and "Mrs Bell-Master" only reported as "Mrs Bell"."""
     assert [(f.kind, text[f.start : f.end]) for f in check_text(text)] == [(NAME, name)]
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("He used a lathe     Mr Smith", "Mr Smith"),
+        ("seen at TheWashington  DC Jones", "DC Jones"),
+    ],
+)
+def test_the_look_behind_does_not_cut_a_word_in_two(text: str, name: str) -> None:
+    """Found while checking the surviving mutant ``start - 8`` -> ``start - 9`` of
+    ``_names_a_place``: the text before a title was sliced and then searched for
+    ``\\bthe\\s+$`` (a title after "the" names nobody), so a slice starting inside "lathe" saw
+    "the" as a word and let "Mr Smith" through; the same held for "Washington" before "DC".
+    The word boundary is now judged on the whole text."""
+    assert [(f.kind, text[f.start : f.end]) for f in check_text(text)] == [(NAME, name)]

@@ -292,6 +292,7 @@ _TAIL_TOKEN = rf"(?:{_UPPER}{_LETTER}*(?:['.-]{_LETTER}*)*|of|de|la|le|du|van|vo
 _PLACE_TAIL = re.compile(rf"(?:\s+{_TAIL_TOKEN}){{0,4}}?\s+(?P<word>{_PLACE_WORDS})\b", re.I)
 _PLACE_TAIL_CASED = re.compile(rf"(?:\s+{_TAIL_TOKEN}){{0,4}}?\s+(?P<word>(?i:{_PLACE_WORDS}))\b")
 _ARTICLE_BEFORE = re.compile(r"\b(?:the|THE|The)\s+$")
+_WASHINGTON_BEFORE = re.compile(r"\bWashington,?\s+$", re.I)
 
 
 # Titles that are only ever a person's ("Ms Lane" is a woman, "Lady Lane" a street).
@@ -317,9 +318,10 @@ def _names_a_place(
     tail = re.sub(r"[.\s]+", " ", text[start : start + 40].lower())
     if any(tail.startswith(p) for p in ALLOWED_TITLE_PHRASES | extra):
         return True
-    if _ARTICLE_BEFORE.search(text[max(0, start - 8) : start]):
+    # searched within the text (not a slice of it), so that \b sees the character before
+    if _ARTICLE_BEFORE.search(text, max(0, start - 8), start):
         return True
-    if re.search(r"\bWashington,?\s+$", text[max(0, start - 12) : start], re.I):
+    if _WASHINGTON_BEFORE.search(text, max(0, start - 12), start):
         return True  # "Washington DC Metro": the district, not a detective constable
     title_and_name = text[start:end].split()
     if (
