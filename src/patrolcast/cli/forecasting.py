@@ -45,7 +45,7 @@ def register(app: typer.Typer) -> None:
         method: str = typer.Option("kde", help="naive, kde, prospective, etas, boosted..."),
         start: str = typer.Option(
             "", help=time_help("Window start; default: where the data ends (month data: the "
-                               "first day of a month, UTC)", dataset=True),
+                               "month of that day in the UK)", dataset=True),
         ),
         horizon: str = typer.Option("7d", help="Window length: 8h, 1d, 7d, 2w, 1M..."),
         cell_size: float = typer.Option(250.0, "--cell-size", help="Grid cell size, metres."),

@@ -221,8 +221,24 @@ def with_baselines(methods: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(dict.fromkeys([*methods, *BASELINES]))
 
 
-def _local_end(spec: BacktestSpec, timezone: str | None) -> float | None:
-    """``--end`` as a local midnight in the data's zone (UTC for month data)."""
+def month_data_day(text: str, *, option: str = "--start") -> float:
+    """A time typed for month-precision data (data.police.uk, London Datastore: calendar months
+    in the UK), in days: read by the one time rule (without an offset, Europe/London), then
+    its calendar day there, at 00:00 UTC, the instant the store stamps month records with. So
+    ``2024-06-01`` and ``2024-06-01T00:30+01:00`` both mean June's first day (read as UTC, the
+    second was 31 May)."""
+    from zoneinfo import ZoneInfo
+
+    from patrolcast.app.times import LONDON, parse_local_time
+
+    local = parse_local_time(text, zone=LONDON, option=option).astimezone(ZoneInfo(LONDON))
+    return to_days(datetime(local.year, local.month, local.day, tzinfo=UTC))
+
+
+def _local_end(spec: BacktestSpec, timezone: str | None, *, month: bool = False) -> float | None:
+    """``--end`` as a local midnight in the data's zone (month data: :func:`month_data_day`)."""
+    if month and spec.end_text is not None:
+        return month_data_day(spec.end_text, option="--end")
     if spec.end_text is None or timezone in (None, "UTC"):
         return spec.end
     from zoneinfo import ZoneInfo
@@ -253,7 +269,8 @@ def backtest_job(
     tz = None if events.time_precision == "month" else study.timezone
     splitter = RollingOrigin(
         horizon=spec.horizon, n_origins=spec.origins, lookback=spec.lookback,
-        last_end=_local_end(spec, tz), step=spec.step, timezone=tz,
+        last_end=_local_end(spec, tz, month=events.time_precision == "month"), step=spec.step,
+        timezone=tz,
     )
     end = local_data_end(float(events.t.max()), events.time_precision, tz)
     folds = splitter.folds(float(events.t.min()), end)
@@ -553,7 +570,9 @@ def forecast_job(
     tz = None if events.time_precision == "month" else study.timezone
     data_stop = local_data_end(float(events.t.max()), events.time_precision, tz)
     start = spec.start
-    if spec.start_text and tz and datetime.fromisoformat(spec.start_text).tzinfo is None:
+    if spec.start_text and events.time_precision == "month":
+        start = month_data_day(spec.start_text)  # the one time rule, then the day in the UK
+    elif spec.start_text and tz and datetime.fromisoformat(spec.start_text).tzinfo is None:
         from zoneinfo import ZoneInfo  # a start without a zone is local time where the data are
 
         start = to_days(datetime.fromisoformat(spec.start_text).replace(tzinfo=ZoneInfo(tz)))
