@@ -554,6 +554,7 @@ _RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 
 
+_TABLE_BEFORE = re.compile(r"\b(?:ONS|census|table)\b[\s(]*$", re.I)
 _RANGE_AFTER = re.compile(r"\s*(?:to|-|until|till)\s*\d{1,4}[/.-]\d", re.I)
 _RANGE_BEFORE = re.compile(r"\d[/.-]\d{1,4}\s*(?:to|-|until|till)\s*$", re.I)
 
@@ -577,8 +578,7 @@ def _rule_exempt(kind: str, m: re.Match[str], text: str) -> bool:
             return True  # "S33RD St"
     if kind == "full postcode" and " " not in m.group(0):
         # census table codes such as "ONS KS201EW" look like a postcode written without a space
-        before = text[max(0, m.start() - 16) : m.start()]
-        return re.search(r"\b(?:ONS|census|table)\b[\s(]*$", before, re.I) is not None
+        return _TABLE_BEFORE.search(text, max(0, m.start() - 16), m.start()) is not None
     if kind == "date of birth" and re.fullmatch(r"(?i)dob", m.group(0)):
         return re.match(rf"\s+(?:{_STREET})\b", text[m.end() :]) is not None  # "Dob Lane"
     if kind == "date of birth" and m.group(0)[:1].isdigit():
