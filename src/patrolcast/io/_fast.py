@@ -675,7 +675,7 @@ class PointCache:
     rounded coordinates). Open addressing, at most half full; it stops growing at
     ``max_points`` (then only the points already in it are found). Thread-safe."""
 
-    def __init__(self, max_points: int = 1 << 21) -> None:
+    def __init__(self, max_points: int = 1 << 20) -> None:
         import threading
 
         self.max_points = max_points
