@@ -31,3 +31,22 @@ def test_chunks_hold_every_line_once_with_their_numbers(tmp_path: Path) -> None:
                 assert c.first_line == line and c.data.endswith(b"\n")
                 assert c.n_lines == c.data.count(b"\n")
                 line += c.n_lines
+
+
+def test_a_line_longer_than_a_parser_block_with_fields_under_the_limit(tmp_path: Path) -> None:
+    """pyarrow parses the fast path in 1 MiB blocks; a line of 1.4 MB whose fields are each
+    under the length limit is kept by the careful path and parsed in one block."""
+    from patrolcast.io import Store, ingest
+
+    head = (
+        "Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,"
+        "LSOA name,Crime type,Last outcome category,Context,"
+        + ",".join(f"e{i}" for i in range(150))
+    )
+    row = ",2024-01,a,b,-0.1,51.5,loc,E01000001,N,Burglary,,,"
+    path = tmp_path / "wide.csv"
+    path.write_text(
+        f"{head}\n{row}{','.join('y' * 9000 for _ in range(150))}\n{row}{','.join('z' * 150)}\n"
+    )
+    summary = ingest(path, store=Store(tmp_path / "store"), dataset="wide")
+    assert (summary.rows_in, summary.stored, summary.quarantined) == (2, 2, 0)

@@ -358,10 +358,12 @@ def _parse_lines(
             pa.py_buffer(buf),
             read_options=pacsv.ReadOptions(
                 # the serial reader numbers rows across its own blocks (tested); blocks of
-                # 1 MiB parse faster than one block of the whole buffer (cache)
+                # 1 MiB parse faster than one block of the whole buffer (cache), and hold any
+                # line of the fast path (at most MAX_FIELD_CHARS bytes); the careful path
+                # may keep longer lines (many fields under the limit): one block
                 use_threads=False,
                 column_names=names,
-                block_size=min(len(buf) + 1, 1 << 20),
+                block_size=len(buf) + 1 if careful else min(len(buf) + 1, 1 << 20),
             ),
             parse_options=pacsv.ParseOptions(
                 delimiter=fmt.delimiter,
