@@ -5,25 +5,29 @@ from __future__ import annotations
 
 import itertools
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from patrolcast.errors import InputError, PermissionDenied
 from patrolcast.governance import audit, service
+from patrolcast.governance.clock import FixedClock
+from patrolcast.governance.db import open_database
 from patrolcast.governance.expiry import is_active
-from patrolcast.governance.models import Person
+from patrolcast.governance.models import Person, RoleGrant
 from patrolcast.governance.roles import (
     Rank,
     Role,
     RoleSpec,
     add_person,
+    find_actor,
     list_people,
     load_actor,
     remove_role,
 )
 from patrolcast.governance.states import InvalidTransition, State
-from tests.governance.helpers import PEOPLE, World, walk_to
+from tests.governance.helpers import PEOPLE, T0, World, sqlite_url, walk_to
 from tests.governance.test_findings_users import detail
 
 # the order of ranks written out again (constable lowest)
@@ -177,3 +181,93 @@ def test_a_display_name_must_be_text(world: World) -> None:
         add_person(s, actor="admin", username="dee", roles=[RoleSpec(Role.ANALYST)],
                    clock=world.clock, display_name=7)  # type: ignore[arg-type]  # fmt: skip
     assert str(bad.value) == "display name must be text"
+
+
+def test_add_person_refuses_bad_arguments_with_exact_messages(world: World) -> None:
+    cases: list[tuple[dict[str, object], str]] = [
+        ({"roles": []}, "give at least one role"),
+        ({"roles": ["analyst"]}, "roles must be RoleSpec values"),
+        ({"roles": [RoleSpec(Role.ANALYST)], "rank": "acc"}, "rank must be a Rank"),
+        ({"roles": [RoleSpec(Role.TACTICAL_FIREARMS_COMMANDER)]},
+         "dee: an authorising officer or firearms commander needs --rank"),
+    ]  # fmt: skip
+    for kwargs, message in cases:
+        with world.session() as s, pytest.raises(InputError) as bad:
+            add_person(s, actor="admin", username="dee", clock=world.clock, **kwargs)  # type: ignore[arg-type]
+        assert str(bad.value) == message
+    with world.session() as s:
+        assert find_actor(s, "dee") is None
+
+
+def test_the_first_user_is_an_administrator_added_by_the_bootstrap(tmp_path: Path) -> None:
+    db = open_database(sqlite_url(tmp_path, "empty.db"))
+    with db.session() as s:
+        with pytest.raises(InputError) as first:
+            add_person(s, actor=None, username="ana", roles=[RoleSpec(Role.ANALYST)],
+                       clock=FixedClock(T0))  # fmt: skip
+        assert str(first.value) == "the first user must be an administrator"
+        add_person(s, actor=None, username="root", roles=[RoleSpec(Role.ADMINISTRATOR)],
+                   clock=FixedClock(T0))  # fmt: skip
+        last = audit.read_entries(s)[-1]
+    assert (last.actor, last.action, last.target_id, last.outcome) == (
+        "(bootstrap)", "user_add", "root", "done"
+    )
+    db.dispose()
+
+
+def test_only_an_administrator_adds_users_and_each_refusal_is_audited(world: World) -> None:
+    for actor, shown, logged in ((None, "nobody", "(anonymous)"), ("ana", "ana", "ana")):
+        with world.session() as s, pytest.raises(PermissionDenied) as refused:
+            add_person(s, actor=actor, username="dee", roles=[RoleSpec(Role.ANALYST)],
+                       clock=world.clock)  # fmt: skip
+        assert str(refused.value) == f"{shown} may not add users: only an administrator may"
+        with world.session() as s:
+            last = audit.read_entries(s)[-1]
+            assert find_actor(s, "dee") is None
+        assert (last.actor, last.action, last.target_type, last.target_id, last.outcome) == (
+            logged, "user_add", "person", "dee", "denied"
+        )
+        assert last.detail_dict == {
+            "rule": "administrator-only",
+            "reason": "only an administrator adds users",
+        }
+
+
+def test_an_exclusive_role_refusal_names_the_role_in_words_and_in_the_audit(
+    world: World,
+) -> None:
+    for username, roles, words, value in (
+        ("mix", [RoleSpec(Role.ADMINISTRATOR), RoleSpec(Role.ANALYST)], "administrator",
+         "administrator"),
+        ("ana", [RoleSpec(Role.OVERSIGHT_AUDITOR)], "oversight auditor", "oversight_auditor"),
+    ):  # fmt: skip
+        with world.session() as s, pytest.raises(PermissionDenied) as refused:
+            add_person(s, actor="admin", username=username, roles=roles, clock=world.clock)
+        assert str(refused.value) == f"{username}: an {words} cannot also hold another role"
+        with world.session() as s:
+            last = audit.read_entries(s)[-1]
+        assert (last.actor, last.target_id, last.outcome) == ("admin", username, "denied")
+        assert last.detail_dict == {
+            "rule": "separation-of-duties",
+            "reason": f"the role {value} cannot be combined with another role",
+        }
+    with world.session() as s:
+        ana = find_actor(s, "ana")
+        assert ana is not None and ana.roles == {Role.ANALYST}
+
+
+def test_granting_more_roles_keeps_the_person_and_adds_only_new_grants(world: World) -> None:
+    with world.session() as s:
+        before = load_actor(s, "bob1")
+        after = add_person(s, actor="admin", username="bob1", clock=world.clock,
+                           roles=[RoleSpec(Role.BOROUGH_COMMANDER, "E09000001"),
+                                  RoleSpec(Role.BOROUGH_COMMANDER, "E09000003")])  # fmt: skip
+        grants = s.execute(
+            select(RoleGrant).join(Person).where(Person.username == "bob1")
+        ).scalars().all()
+    assert after.person_id == before.person_id and after.rank is Rank.CHIEF_SUPERINTENDENT
+    assert after.boroughs == {"E09000001", "E09000003"}
+    assert sorted((g.role, g.borough) for g in grants) == [
+        ("borough_commander", "E09000001"), ("borough_commander", "E09000003")
+    ]
+    assert all(g.granted_at is not None and g.granted_by == "admin" for g in grants)
