@@ -75,7 +75,7 @@ INGEST_THREADS = 2
 _POOLS: dict[int, ThreadPoolExecutor] = {}
 _POOLS_LOCK = threading.Lock()
 # Blocks parsed and validated ahead while the file's SHA-256 is still being computed.
-_AHEAD_BLOCKS = 12
+_AHEAD_BLOCKS = 8
 
 
 def _workers() -> ThreadPoolExecutor | None:
