@@ -353,3 +353,175 @@ def test_propose_and_submit_at_once_commits_both(w: World) -> None:
     assert r.action is Action.SUBMIT and r.to_state is State.SUBMITTED
     assert [(e.action, e.outcome) for e in _entries_after(w, before)] == [
         ("propose", "done"), ("submit", "done")]
+
+
+def test_a_composed_step_refused_as_bad_input_is_recorded_as_input(w: World) -> None:
+    """``run_atomically`` with a step that fails on input (no such proposal): nothing is kept
+    but one denial, whose rule is ``input`` and whose reason is the error's text."""
+    from patrolcast.governance.lifecycle import apply_in_transaction, run_atomically
+
+    before = _head(w)
+    with w.session() as s, pytest.raises(InputError, match="no proposal #999"):
+        run_atomically(s, actor="ana", action="submit", now=w.clock.now(), proposal_id=999,
+                       steps=(lambda _: apply_in_transaction(
+                           s, action=Action.SUBMIT, actor="ana", now=w.clock.now(),
+                           proposal_id=999),))
+    [e] = _entries_after(w, before)
+    assert (e.action, e.target_id, e.outcome) == ("submit", "999", "denied")
+    assert e.detail_dict == {"rule": "input", "reason": "no proposal #999", "rolled_back": True}
+
+
+# --- the services: reads, views, the export ------------------------------------------------
+
+
+def test_the_refuse_service_refuses_a_proposal(w: World) -> None:
+    pid = walk_to(w, State.CONSULTED)
+    with w.session() as s:
+        r = service.refuse(s, actor="acc1", clock=w.clock, proposal_id=pid,
+                           details=RefusalDetails("Not corroborated."))
+        assert r.to_state is State.REFUSED and r.action is Action.REFUSE
+        with pytest.raises(StaleProposal):
+            service.refuse(s, actor="acc1", clock=w.clock, proposal_id=pid,
+                           details=RefusalDetails("Again."), expected_version=r.version - 1)
+
+
+def test_a_view_shows_the_proposal_its_consultations_and_decisions(w: World) -> None:
+    pid = walk_to(w, State.ACTIVE)
+    c = w.clock
+    c.advance(timedelta(hours=1))
+    with w.session() as s:
+        service.cancel(s, actor="acc1", clock=c, proposal_id=pid,
+                       details=CancellationDetails("Suspect arrested."))
+        v = service.read_proposal(s, actor="aud", clock=c, proposal_id=pid)
+        p = s.get(Proposal, pid)
+        assert p is not None
+    assert (v.id, v.version, v.profile, v.stored_state, v.state) == (
+        pid, p.version, "armed-foot-patrol", "cancelled", State.CANCELLED)
+    assert v.proposer == "ana" and v.snapshot_id == 1 and v.extensions_used == 0
+    assert (v.authorised_start, v.authorised_end, v.cancelled_at) == (
+        T0, T0 + timedelta(hours=6), c.now())
+    assert v.trigger == {"type": "incident", "offence": "serious_assault",
+                         "place": "Example Road",
+                         "occurred_at": (T0 - timedelta(hours=2)).isoformat()}
+    assert (v.requested_start, v.requested_end) == (T0, T0 + timedelta(hours=6))
+    assert v.boroughs == ("E09000001", "E09000002") and v.ndm_rationale == ndm().to_dict()
+    assert [(x["borough"], x["position"], x["reasons"], x["commander"], x["at"])
+            for x in v.consultations] == [
+        ("E09000001", "support", "Agreed; notify IAG.", "bob1", T0.isoformat()),
+        ("E09000002", "support", "Agreed; notify IAG.", "bob2", T0.isoformat())]
+    assert [(x["kind"], x["by"], x["rank"], x["reasons"]) for x in v.decisions] == [
+        ("authorise", "acc1", "assistant_chief_constable", "Grounds met; proportionate."),
+        ("cancel", "acc1", "assistant_chief_constable", "Suspect arrested.")]
+    assert v.decisions[0]["start"] == v.authorised_start.isoformat()  # type: ignore[union-attr]
+    assert v.decisions[0]["end"] == v.authorised_end.isoformat()  # type: ignore[union-attr]
+    assert v.decisions[1]["start"] is None and v.decisions[1]["at"] == c.now().isoformat()
+    doc = v.to_dict()
+    assert (doc["profile"], doc["state"], doc["stored_state"]) == (
+        "armed-foot-patrol", "cancelled", "cancelled")
+    assert doc["cancelled_at"] == c.now().isoformat() and doc["decisions"] == list(v.decisions)
+    assert doc["consultations"] == list(v.consultations) and doc["area_km2"] == 0.25
+    assert service.ProposalView.from_dict(doc) == v
+
+
+def test_a_view_read_back_from_its_dict_without_optional_parts(w: World) -> None:
+    """An API client's minimal dict: absent optional parts read as empty or None."""
+    doc = {"id": 3, "version": 2, "profile": "s60-statutory", "state": "draft",
+           "proposer": "ana", "area_km2": 1.5,
+           "requested_start": T0.isoformat(), "requested_end": (T0 + timedelta(hours=4))
+           .isoformat()}
+    v = service.ProposalView.from_dict(doc)
+    assert (v.id, v.version, v.stored_state, v.state) == (3, 2, "draft", State.DRAFT)
+    assert v.requested_end == T0 + timedelta(hours=4)
+    assert (v.trigger, v.decisions, v.consultations, v.cancelled_at, v.authorised_start) == (
+        {}, (), (), None, None)
+
+
+def test_an_intelligence_trigger_is_shown_by_item_and_grade(w: World) -> None:
+    from dataclasses import replace
+
+    from patrolcast.governance.values import Trigger
+    from patrolcast.oversight.intel_store import record_item
+    from patrolcast.oversight.intelligence import Place
+
+    now = w.clock.now()
+    with w.session() as s:
+        item = record_item(s, actor="ian", clock=w.clock,
+                           place=Place(x=530200.0, y=175200.0, radius_m=200.0), start=now,
+                           end=now + timedelta(hours=12), grading="1B P", owner="Unit",
+                           retain_until=now + timedelta(hours=12), summary="Likely tonight")
+        trig = Trigger(kind="intelligence", intelligence_item_id=item, grade="1B")
+        pid = service.propose(s, actor="ana", clock=w.clock,
+                              details=replace(details(w), trigger=trig)).proposal_id
+        v = service.read_proposal(s, actor="ana", clock=w.clock, proposal_id=pid)
+    assert v.trigger == {"type": "intelligence", "intelligence_item_id": item, "grade": "1B"}
+
+
+def test_reads_are_audited_with_their_basis_and_denials_with_their_reason(w: World) -> None:
+    pid = walk_to(w, State.DRAFT)
+    before = _head(w)
+    with w.session() as s:
+        service.read_proposal(s, actor="ana", clock=w.clock, proposal_id=pid)
+        with pytest.raises(Refused) as refused:
+            service.read_proposal(s, actor="ian", clock=w.clock, proposal_id=pid)
+        with pytest.raises(InputError):
+            service.read_proposal(s, actor="ana", clock=w.clock, proposal_id=999)
+    read, denied, missing = _entries_after(w, before)
+    assert (read.action, read.target_type, read.target_id, read.outcome) == (
+        "read", "proposal", str(pid), "read")
+    assert set(read.detail_dict) == {"basis"}
+    assert (denied.target_type, denied.outcome) == ("proposal", "denied")
+    assert denied.detail_dict == {"rule": "read-scope", "reason": refused.value.reason}
+    assert refused.value.reason.startswith(f"ian may not read proposal #{pid}")
+    assert missing.detail_dict == {"rule": "not-found", "reason": "no proposal #999"}
+
+
+def test_a_list_shows_the_database_now_filtered_and_audited(w: World) -> None:
+    first = walk_to(w, State.DRAFT)
+    second = walk_to(w, State.DRAFT, offset=5000.0)
+    before = _head(w)
+    with w.session() as s:
+        views = service.list_proposals(s, actor="aud", clock=w.clock)
+        assert [(v.id, v.state) for v in views] == [(first, State.DRAFT), (second, State.DRAFT)]
+        with w.session() as other:  # someone else submits the second one
+            service.submit(other, actor="ana", clock=w.clock, proposal_id=second)
+        drafts = service.list_proposals(s, actor="aud", clock=w.clock, state=State.DRAFT)
+        submitted = service.list_proposals(s, actor="aud", clock=w.clock, state=State.SUBMITTED)
+        assert [v.id for v in drafts] == [first] and [v.id for v in submitted] == [second]
+        assert submitted[0].stored_state == "submitted" and submitted[0].proposer == "ana"
+        mine = service.list_proposals(s, actor="ian", clock=w.clock)
+    assert mine == []
+    entries = [e for e in _entries_after(w, before) if e.action == "read"]
+    assert [e.detail_dict for e in entries] == [
+        {"count": 2, "ids": [first, second]}, {"count": 1, "ids": [first]},
+        {"count": 1, "ids": [second]}, {"count": 0, "ids": []}]
+    assert all((e.target_type, e.target_id, e.outcome) == ("proposal", "*", "read")
+               for e in entries)
+
+
+def test_a_list_uses_the_read_rule_at_the_time_of_reading(w: World) -> None:
+    """A role with a part to play only in some states sees a proposal while it is in one."""
+    pid = walk_to(w, State.SUBMITTED)
+    with w.session() as s:
+        seen = [v.id for v in service.list_proposals(s, actor="cat", clock=w.clock)]
+        single = service.read_proposal(s, actor="cat", clock=w.clock, proposal_id=pid)
+    assert seen == [pid] and single.id == pid
+
+
+def test_the_audit_export_is_for_auditors_and_administrators_only(w: World) -> None:
+    before = _head(w)
+    with w.session() as s:
+        with pytest.raises(PermissionDenied, match="refused: ana: exporting the audit log"):
+            service.export_audit(s, actor="ana", clock=w.clock)
+        with pytest.raises(PermissionDenied):
+            service.export_audit(s, actor="nobody", clock=w.clock)
+        export = service.export_audit(s, actor="admin", clock=w.clock, since=3)
+    role, unknown, done = _entries_after(w, before)
+    reason = "exporting the audit log needs the role oversight_auditor or administrator"
+    assert (role.action, role.target_type, role.target_id, role.outcome) == (
+        "audit_export", "audit", "-", "denied")
+    assert role.detail_dict == {"rule": "role", "reason": reason}
+    assert unknown.detail_dict == {"rule": "unknown-user", "reason": reason}
+    assert (done.outcome, done.detail_dict) == ("read", {"since": 3})
+    entries, cp = export
+    assert entries[0]["seq"] == 4 and entries[-1]["seq"] == cp.seq == done.seq
+    assert export.since == 3 and export.public_key_pem is None and cp.signed is None
