@@ -525,3 +525,49 @@ def test_the_audit_export_is_for_auditors_and_administrators_only(w: World) -> N
     entries, cp = export
     assert entries[0]["seq"] == 4 and entries[-1]["seq"] == cp.seq == done.seq
     assert export.since == 3 and export.public_key_pem is None and cp.signed is None
+
+
+def test_a_refused_proposal_names_no_proposal_in_its_denial(w: World) -> None:
+    err, e = _attempt(w, Action.PROPOSE, "cat", None, details(w))
+    assert isinstance(err, Refused)
+    assert (e.actor, e.action, e.target_type, e.target_id, e.outcome) == (
+        "cat", "propose", "proposal", "-", "denied")
+    assert e.detail_dict == {"rule": err.rule, "reason": err.reason, "state": "new"}
+
+
+def test_an_assessment_is_recorded_only_by_a_community_lead_not_the_proposer(w: World) -> None:
+    from patrolcast.governance.roles import Role, RoleSpec, add_person
+
+    with w.session() as s:
+        add_person(s, actor="admin", username="lea", clock=w.clock,
+                   roles=[RoleSpec(Role.ANALYST), RoleSpec(Role.COMMUNITY_LEAD)])
+        own = service.propose(s, actor="lea", clock=w.clock, details=details(w)).proposal_id
+    pid = walk_to(w, State.SUBMITTED)
+    cases = (("nobody", pid, "unknown-user", "nobody is not a user of this system"),
+             ("ana", pid, "role", "a community impact assessment needs the role community_lead"),
+             ("cat", 999, "not-found", "no proposal #999"),
+             ("lea", own, "separation-of-duties", "nobody may assess their own proposal"))
+    for actor, target, rule, reason in cases:
+        before = _head(w)
+        with w.session() as s, pytest.raises(Refused) as err:
+            service.record_assessment(s, actor=actor, clock=w.clock, proposal_id=target,
+                                      payload={"summary": "x"})
+        assert (err.value.rule, err.value.reason) == (rule, reason)
+        [e] = _entries_after(w, before)
+        assert (e.actor, e.action, e.target_id, e.outcome) == (
+            actor, "assessment_record", str(target), "denied")
+        assert e.detail_dict == {"rule": rule, "reason": reason}
+    with w.session() as s:
+        assert s.query(CommunityImpactAssessment).count() == 0
+    before = _head(w)
+    with w.session() as s:
+        aid = service.record_assessment(s, actor="cat", clock=w.clock, proposal_id=pid,
+                                        payload={"summary": "low"}, complete=False)
+        row = s.get(CommunityImpactAssessment, aid)
+        assert row is not None and (row.payload, row.completed_at, row.completed_by) == (
+            {"summary": "low"}, None, None)
+    [e] = _entries_after(w, before)
+    assert (e.actor, e.action, e.target_id, e.outcome) == (
+        "cat", "assessment_record", str(pid), "done")
+    assert {k: e.detail_dict[k] for k in ("assessment_id", "complete")} == {
+        "assessment_id": aid, "complete": False}
