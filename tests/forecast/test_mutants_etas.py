@@ -481,8 +481,10 @@ def test_theta_for_a_mark() -> None:
 
 
 def test_state_round_trip_forecasts_the_same() -> None:
-    model = _model(season=[0.1, -0.2])
+    model = _model(season=[0.1, -0.2], runs=[_run(-100.0, 0.2), _run(-90.0, 0.1)])
     meta, arrays = model.to_state()
+    assert meta["best_run"] == 1  # the run of highest likelihood
+    assert _model().to_state()[0]["best_run"] == -1  # none recorded
     back = ETASForecaster.from_state(meta, arrays)
     assert meta["cutoff"] == CUTOFF and meta["season"] == [0.1, -0.2]
     a = model.predict(GRID, CUTOFF, CUTOFF + 5.0)
@@ -624,6 +626,7 @@ def test_smoothed_level_reference_weighs_the_last_days() -> None:
         ({"max_mean_delay": 0.0}, "max_mean_delay must be a positive number"),
         ({"background_days": 0.0}, "background_days must be positive or None"),
         ({"history_days": -1.0}, "history_days must be positive or None"),
+        ({"history_days": 0.0}, "history_days must be positive or None"),
         ({"neighbours": 0}, "neighbours must be a positive integer"),
         ({"scales": 3}, "scales must be 1 or 2"),
         ({"restarts": 4}, "restarts must be 1, 2 or 3"),
@@ -788,3 +791,34 @@ def test_the_fit_window_starts_at_the_first_event_kept() -> None:
     one = EventSet.from_arrays([59.5], [0.0], [0.0], crs=CRS)
     lone = ETASForecaster(history_days=None, restarts=1, max_iter=3).fit(one, cutoff=60.0)
     assert lone.window_days_ == 1.0  # at least a day
+
+
+class _Points:
+    """A support known only by its units' points and areas (no grid, no geometries)."""
+
+    crs = CRS
+    n_units = 2
+    unit_ids = ["P", "Q"]
+    centroids = np.array([[100.0, 200.0], [500.0, 900.0]])
+    unit_area = np.array([400.0, 10_000.0])
+
+    def assign(self, x: Any, y: Any) -> np.ndarray:
+        return np.full(np.shape(x), -1, dtype=np.int64)
+
+
+def test_support_bounds_of_points_pad_by_the_largest_unit() -> None:
+    # the points' box widened by the side of a square of the largest area (100 m)
+    assert _support_bounds(_Points()) == (0.0, 100.0, 600.0, 1_000.0)
+
+
+def test_a_fit_collapses_victims_of_one_incident_when_asked() -> None:
+    ev = _small_sim(days=30.0)
+    twice = EventSet.from_arrays(
+        np.concatenate([ev.t, ev.t[:10]]), np.concatenate([ev.x, ev.x[:10] + 5.0]),
+        np.concatenate([ev.y, ev.y[:10]]), crs=CRS,
+    )  # fmt: skip
+    kw: dict[str, Any] = dict(history_days=None, restarts=1, max_iter=2)
+    merged = ETASForecaster(**kw).fit(twice, cutoff=30.0)
+    kept = ETASForecaster(deduplicate=False, **kw).fit(twice, cutoff=30.0)
+    assert merged.params_summary()["records_collapsed"] == 10
+    assert merged.n_fit_events_ == len(ev) and kept.n_fit_events_ == len(ev) + 10
