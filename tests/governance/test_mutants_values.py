@@ -1,0 +1,187 @@
+"""Sharp tests of the governance values (values.py, places.py, snapshots.py, clock.py).
+
+Written for the governance-values mutation run (scripts/mutation.sh): forecast snapshots (who
+may record one, what is audited, the digest), borough lists with polygons (made here from
+rectangles, no shared data), the clock and wall-clock parsing, and the value checks' limits.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from patrolcast.errors import InputError, PermissionDenied
+from patrolcast.governance import audit
+from patrolcast.governance.clock import FixedClock, as_utc, elapsed_hours, format_local, parse_time
+from patrolcast.governance.places import BoroughList, borough_code, boroughs_intersecting
+from patrolcast.governance.snapshots import get_snapshot, record_snapshot
+from tests.governance.helpers import T0, make_world, sqlite_url
+
+# --- snapshots ---------------------------------------------------------------------------------
+
+
+def test_who_may_record_a_snapshot_and_what_is_audited(tmp_path: Path) -> None:
+    world = make_world(sqlite_url(tmp_path))
+    clock = world.clock
+    digest = "AB" * 32
+    with world.session() as s:
+        for actor, rule in (("aud", "role"), ("nobody", "unknown-user")):
+            with pytest.raises(PermissionDenied, match=f"refused: {actor} may not record"):
+                record_snapshot(s, method="kde", params={}, created_at=T0, digest=digest,
+                                actor=actor, clock=clock)
+            last = audit.read_entries(s)[-1]
+            assert (last.actor, last.action, last.target_type, last.target_id, last.outcome) == (
+                actor, "snapshot_record", "snapshot", "new", "denied")
+            assert last.detail_dict == {
+                "rule": rule,
+                "reason": "recording a forecast snapshot needs the role analyst or "
+                          "intelligence_officer",
+            }
+        rec = record_snapshot(s, method=" kde ", params={"bandwidth": 150},
+                              created_at=T0 - timedelta(hours=1), digest="sha256:" + digest,
+                              uri="file:///x", actor="ana", clock=clock)
+        last = audit.read_entries(s)[-1]
+    assert (rec.method, rec.digest, rec.params, rec.uri) == (
+        "kde", "sha256:" + digest.lower(), {"bandwidth": 150}, "file:///x")
+    assert rec.created_at == T0 - timedelta(hours=1)
+    assert (last.actor, last.target_id, last.outcome, last.recorded_at) == (
+        "ana", str(rec.id), "done", T0.isoformat(timespec="microseconds"))
+    assert {k: last.detail_dict[k] for k in ("method", "digest")} == {
+        "method": "kde", "digest": "sha256:" + digest.lower()}
+    assert rec.to_dict() == {"id": rec.id, "method": "kde", "params": {"bandwidth": 150},
+                             "created_at": (T0 - timedelta(hours=1)).isoformat(),
+                             "digest": "sha256:" + digest.lower(), "uri": "file:///x"}
+    with world.session() as s:
+        assert get_snapshot(s, rec.id) == rec
+        with pytest.raises(InputError, match="no forecast snapshot #999"):
+            get_snapshot(s, 999)
+        with pytest.raises(InputError, match="method is empty"):
+            record_snapshot(s, method="  ", params={}, created_at=T0, digest=digest, clock=clock)
+        for bad in ("ab" * 31, "ab" * 32 + "0", "sha1:" + "ab" * 32, "zz" * 32):
+            with pytest.raises(InputError, match="must be a SHA-256"):
+                record_snapshot(s, method="kde", params={}, created_at=T0, digest=bad,
+                                clock=clock)
+        pipeline = record_snapshot(s, method="kde", params={}, created_at=T0, digest=digest,
+                                   clock=clock)
+        assert audit.read_entries(s)[-1].actor == "system" and pipeline.id > rec.id
+    world.db.dispose()
+
+
+# --- borough lists ------------------------------------------------------------------------------
+
+
+def _boxes() -> BoroughList:
+    import shapely
+
+    return BoroughList(
+        codes=("E09000001", "E09000002"), names=("City", "Barking"),
+        geometries=(shapely.box(0, 0, 1000, 1000), shapely.box(1000, 0, 2000, 1000)),
+        source="test.gpkg",
+    )
+
+
+def test_a_borough_list_checks_its_codes_names_and_polygons() -> None:
+    import shapely
+
+    with pytest.raises(InputError, match="one name per code"):
+        BoroughList(codes=("E09000001",), names=())
+    with pytest.raises(InputError, match="one polygon per code"):
+        BoroughList(codes=("E09000001",), names=("City",), geometries=(shapely.box(0, 0, 1, 1),
+                                                                       shapely.box(0, 0, 1, 1)))
+    with pytest.raises(InputError, match="codes must be unique"):
+        BoroughList(codes=("E09000001", "E09000001"), names=("A", "B"))
+    with pytest.raises(InputError, match="a borough list's code must be a GSS code"):
+        BoroughList(codes=("City",), names=("City",))
+    b = _boxes()
+    assert len(b) == 2 and list(b) == ["E09000001", "E09000002"]
+    assert "E09000002" in b and "E09000003" not in b and 9000001 not in b
+    assert b.name_of(" e09000002 ") == "Barking"
+    with pytest.raises(InputError, match=r"^area code E09000003 is not a known borough of "
+                                         r"test\.gpkg$"):
+        b.require("E09000003", what="area code")
+    with pytest.raises(InputError, match=r"^borough code E09000003 is not a known borough$"):
+        BoroughList(codes=("E09000001",), names=("City",)).require("E09000003")
+
+
+def test_a_borough_list_finds_the_boroughs_an_area_overlaps() -> None:
+    import shapely
+
+    b = _boxes()
+    assert b.intersecting(shapely.box(500, 0, 900, 500), "EPSG:27700") == ("E09000001",)
+    assert b.intersecting(shapely.box(900, 0, 1100, 500), "EPSG:27700") == (
+        "E09000001", "E09000002")
+    # touching along an edge is no overlap
+    assert b.intersecting(shapely.box(1000, 0, 1500, 500), "EPSG:27700") == ("E09000002",)
+    assert boroughs_intersecting("POLYGON((1500 0,1600 0,1600 10,1500 10,1500 0))",
+                                 "EPSG:27700", b) == ("E09000002",)
+    assert b.covers(shapely.box(0, 0, 2000, 1000), "EPSG:27700")
+    assert b.covers(shapely.box(0, 0, 2000, 1000.0005), "EPSG:27700")  # 1 m2 at most outside
+    assert not b.covers(shapely.box(0, 0, 2000, 1000.01), "EPSG:27700")
+    assert b.covers(shapely.box(0, 0, 2000, 1000.01), "EPSG:27700", tolerance_m2=30.0)
+    with pytest.raises(InputError, match="has no polygons"):
+        BoroughList(codes=("E09000001",), names=("City",)).intersecting(
+            shapely.box(0, 0, 1, 1), "EPSG:27700")
+
+
+def test_a_borough_list_reads_an_area_given_in_another_crs() -> None:
+    import shapely
+    from pyproj import Transformer
+
+    b = BoroughList(codes=("E09000001",), names=("City",),
+                    geometries=(shapely.box(530000, 180000, 531000, 181000),))
+    to = Transformer.from_crs("EPSG:27700", "EPSG:3857", always_xy=True)
+    x0, y0 = to.transform(530100, 180100)
+    x1, y1 = to.transform(530200, 180200)
+    assert b.intersecting(shapely.box(x0, y0, x1, y1), "EPSG:3857") == ("E09000001",)
+    assert b.covers(shapely.box(x0, y0, x1, y1), "EPSG:3857")
+
+
+def test_a_borough_code_is_stripped_upper_cased_and_never_echoed() -> None:
+    assert borough_code(" w06000001 ") == "W06000001"
+    for bad in ("E0900000", "E090000011", "X09000001", None, 9000001, "E09 000001"):
+        with pytest.raises(InputError) as err:
+            borough_code(bad, what="consulted borough")
+        assert str(err.value).startswith("consulted borough must be a GSS code")
+        assert "the text given is not repeated here" in str(err.value)
+
+
+# --- the clock ----------------------------------------------------------------------------------
+
+
+def test_a_fixed_clock_moves_forward_only() -> None:
+    c = FixedClock(datetime(2026, 6, 1, 13, tzinfo=ZoneInfo("Europe/London")))
+    assert c.now() == datetime(2026, 6, 1, 12, tzinfo=UTC) and c.now().tzinfo is UTC
+    assert c.advance(timedelta(0)) == c.now()
+    assert c.advance(timedelta(minutes=5)) == datetime(2026, 6, 1, 12, 5, tzinfo=UTC)
+    with pytest.raises(InputError, match="cannot go backwards"):
+        c.advance(timedelta(seconds=-1))
+    assert FixedClock().now() == datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def test_times_are_aware_utc_and_shown_in_local_time() -> None:
+    with pytest.raises(InputError, match="has no zone"):
+        as_utc(datetime(2026, 6, 1, 12))
+    assert parse_time("2026-06-01T12:00Z") == datetime(2026, 6, 1, 12, tzinfo=UTC)
+    assert parse_time(" 2026-06-01T12:00z ") == datetime(2026, 6, 1, 12, tzinfo=UTC)
+    assert parse_time("2026-06-01T12:00+02:00") == datetime(2026, 6, 1, 10, tzinfo=UTC)
+    assert parse_time("2026-06-01T12:00") == datetime(2026, 6, 1, 11, tzinfo=UTC)
+    assert parse_time("2026-01-10T12:00") == datetime(2026, 1, 10, 12, tzinfo=UTC)
+    assert parse_time("2026-06-01T12:00", zone="UTC") == datetime(2026, 6, 1, 12, tzinfo=UTC)
+    with pytest.raises(InputError, match="unknown time zone 'Mars/Olympus'"):
+        parse_time("2026-06-01T12:00", zone="Mars/Olympus")
+    with pytest.raises(InputError, match=r"cannot read time 'soon': use ISO 8601"):
+        parse_time("soon")
+    with pytest.raises(InputError, match=r"^2026-10-25T01:30 happens twice in Europe/London "
+                                         r"\(clocks go back then\): add the offset, one of "
+                                         r"\+00:00 or \+01:00$"):
+        parse_time("2026-10-25T01:30")
+    with pytest.raises(InputError, match=r"^2026-03-29T01:30 does not exist in Europe/London"):
+        parse_time("2026-03-29T01:30")
+    assert format_local(datetime(2026, 6, 1, 12, tzinfo=UTC)) == "2026-06-01T13:00+01:00"
+    assert format_local(datetime(2026, 6, 1, 12, 0, 59, tzinfo=UTC), zone="UTC") == (
+        "2026-06-01T12:00+00:00")
+    spring = datetime(2026, 3, 29, 0, 0, tzinfo=UTC)
+    assert elapsed_hours(spring, spring + timedelta(hours=3, minutes=30)) == 3.5
