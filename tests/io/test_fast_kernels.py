@@ -299,3 +299,21 @@ def test_key_set_flags_repeats_like_a_python_set_over_many_blocks() -> None:
         assert got.tolist() == expected
         assert len(keys) == len(seen)
     assert keys.first_seen(np.array(extremes, dtype=np.int64)).tolist() == [True] * 4
+
+
+def test_word_at_a_time_scans_equal_the_byte_by_byte_ones() -> None:
+    """Newlines found eight bytes at a time, next to bytes that differ from a newline by one
+    bit (0x0B, 0x8A, 0x0E...), NULs and 0xFF, at every offset of short and long buffers."""
+    from patrolcast.io._fast import line_spans_reference, scan_lines_reference
+
+    rng = np.random.default_rng(31)
+    alphabet = np.array([10, 10, 11, 9, 0x8A, 0x0E, 0x2A, 0x8B, 0, 255, 65, 13], dtype=np.uint8)
+    for n in [*range(0, 70), 1000, 4097, 100_003]:
+        for _ in range(20 if n < 1000 else 3):
+            buf = rng.choice(alphabet, n).tobytes()
+            assert scan_lines(buf) == scan_lines_reference(buf)
+            if not buf.endswith(b"\n"):
+                buf += b"\n"
+            wanted = np.flatnonzero(rng.random(buf.count(b"\n")) < 0.4)
+            got, ref = line_spans(buf, wanted), line_spans_reference(buf, wanted)
+            assert got[0].tolist() == ref[0].tolist() and got[1].tolist() == ref[1].tolist()

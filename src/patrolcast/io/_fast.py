@@ -187,15 +187,61 @@ def _line_spans(
     return starts, ends
 
 
+@numba.njit(nogil=True, cache=True)
+def _line_spans_words(
+    data: npt.NDArray[np.uint8],
+    words: npt.NDArray[np.uint64],
+    wanted: npt.NDArray[np.int64],
+    low7: np.uint64,
+    nls: np.uint64,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:  # pragma: no cover - compiled
+    """:func:`_line_spans` eight bytes at a time (as :func:`_scan_lines_words`)."""
+    starts = np.empty(len(wanted), dtype=np.int64)
+    ends = np.empty(len(wanted), dtype=np.int64)
+    k = 0
+    line = 0
+    start = 0
+    index_of = np.uint64(0x0001020304050607)
+    w = 0
+    while w < len(words) and k < len(wanted):
+        v = words[w] ^ nls
+        t = ~(((v & low7) + low7) | v | low7)
+        while t != 0 and k < len(wanted):
+            low = t & (~t + np.uint64(1))
+            pos = w * 8 + int(((low >> np.uint64(7)) * index_of) >> np.uint64(56))
+            while k < len(wanted) and wanted[k] == line:
+                starts[k] = start
+                ends[k] = pos
+                k += 1
+            line += 1
+            start = pos + 1
+            t &= t - np.uint64(1)
+        w += 1
+    pos = len(words) * 8
+    while k < len(wanted) and pos < len(data):
+        if data[pos] == 10:
+            while k < len(wanted) and wanted[k] == line:
+                starts[k] = start
+                ends[k] = pos
+                k += 1
+            line += 1
+            start = pos + 1
+        pos += 1
+    return starts[:k], ends[:k]
+
+
 def line_spans(
     buf: bytes, lines: npt.NDArray[np.int64]
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """Start and end byte offsets (newline excluded) of the given lines (0-based, ascending)
-    of ``buf``, every line of which ends with a newline; a line past the last is an error."""
+    of ``buf``, every line of which ends with a newline; a line past the last is an error.
+    Eight bytes at a time; equal to :func:`line_spans_reference` (tested)."""
     wanted = np.ascontiguousarray(lines, dtype=np.int64)
     if len(wanted) and (np.diff(wanted) < 0).any():
         raise ValueError("line_spans: lines must be ascending")
-    starts, ends = _line_spans(np.frombuffer(buf, dtype=np.uint8), wanted)
+    data = np.frombuffer(buf, dtype=np.uint8)
+    words = np.frombuffer(buf, dtype="<u8", count=len(data) // 8)
+    starts, ends = _line_spans_words(data, words, wanted, _LOW7, _NEWLINES)
     if len(starts) != len(wanted):
         raise IndexError("line_spans: line past the end of the block")
     return starts, ends
@@ -219,9 +265,67 @@ def _scan_lines(data: npt.NDArray[np.uint8]) -> tuple[int, int]:  # pragma: no c
     return count, longest
 
 
+_LOW7 = np.uint64(0x7F7F7F7F7F7F7F7F)
+_NEWLINES = np.uint64(0x0A0A0A0A0A0A0A0A)
+
+
+@numba.njit(nogil=True, cache=True)
+def _scan_lines_words(
+    data: npt.NDArray[np.uint8], words: npt.NDArray[np.uint64], low7: np.uint64, nls: np.uint64
+) -> tuple[int, int]:  # pragma: no cover - compiled
+    """:func:`_scan_lines` eight bytes at a time (``words``: the bytes of ``data`` as
+    little-endian 64-bit words, the tail left over): a word without a newline costs a few
+    operations. Newline bytes are found exactly (no false positives), and the byte index of
+    the lowest one by a multiplication (H. S. Warren's byte search)."""
+    count = 0
+    longest = 0
+    last = -1
+    index_of = np.uint64(0x0001020304050607)
+    for w in range(len(words)):
+        v = words[w] ^ nls  # newline bytes are now zero
+        t = ~(((v & low7) + low7) | v | low7)  # 0x80 exactly at the zero bytes
+        base = w * 8
+        while t != 0:
+            low = t & (~t + np.uint64(1))
+            j = ((low >> np.uint64(7)) * index_of) >> np.uint64(56)
+            i = base + int(j)
+            length = i - last - 1
+            if length > longest:
+                longest = length
+            last = i
+            count += 1
+            t &= t - np.uint64(1)
+    for i in range(len(words) * 8, len(data)):
+        if data[i] == 10:
+            length = i - last - 1
+            if length > longest:
+                longest = length
+            last = i
+            count += 1
+    tail = len(data) - last - 1
+    if tail > longest:
+        longest = tail
+    return count, longest
+
+
 def scan_lines(buf: bytes) -> tuple[int, int]:
     """Newline characters in ``buf`` and the length in bytes of its longest line (newline
-    excluded; text after the last newline counts as a line)."""
+    excluded; text after the last newline counts as a line). Eight bytes at a time; equal to
+    the byte-by-byte :func:`scan_lines_reference` (tested)."""
+    data = np.frombuffer(buf, dtype=np.uint8)
+    words = np.frombuffer(buf, dtype="<u8", count=len(data) // 8)
+    return _scan_lines_words(data, words, _LOW7, _NEWLINES)
+
+
+def line_spans_reference(
+    buf: bytes, lines: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """:func:`line_spans` one byte at a time."""
+    return _line_spans(np.frombuffer(buf, dtype=np.uint8), np.ascontiguousarray(lines, np.int64))
+
+
+def scan_lines_reference(buf: bytes) -> tuple[int, int]:
+    """:func:`scan_lines` one byte at a time."""
     return _scan_lines(np.frombuffer(buf, dtype=np.uint8))
 
 
