@@ -822,3 +822,42 @@ def test_a_fit_collapses_victims_of_one_incident_when_asked() -> None:
     kept = ETASForecaster(deduplicate=False, **kw).fit(twice, cutoff=30.0)
     assert merged.params_summary()["records_collapsed"] == 10
     assert merged.n_fit_events_ == len(ev) and kept.n_fit_events_ == len(ev) + 10
+
+
+def test_theta_counts_the_offspring_beyond_the_space_cut_off() -> None:
+    """The compensator divides by the kernel's mass inside ``max_distance``: a cut-off at two
+    kernel widths (86% of the mass inside) must leave the branching ratio about where a wide
+    cut-off puts it. (The sigma update ignores the cut-off, which costs some of the ratio.)"""
+    model = ETASModel(mu=15.0, theta=(0.5,), omega=0.3, sigma=150.0, hotspots=5, hotspot_sd=1500.0)
+    area = shapely.box(520_000, 170_000, 530_000, 180_000)
+    ev = simulate_etas(model, area, days=60.0, seed=3, crs=CRS).events
+    kw: dict[str, Any] = dict(history_days=None, max_days=30.0, restarts=1)
+    wide = ETASForecaster(max_distance=1_000.0, **kw).fit(ev, cutoff=60.0)
+    cut = ETASForecaster(max_distance=300.0, **kw).fit(ev, cutoff=60.0)
+    assert wide.branching_ratio_ == pytest.approx(0.5, rel=0.15)
+    assert cut.branching_ratio_ == pytest.approx(wide.branching_ratio_, rel=0.25)
+
+
+def test_a_mark_seen_once_gets_its_own_branching_ratio() -> None:
+    ev = _small_sim(days=30.0)
+    # one fatal shooting (mark 1) followed by four more within 60 m and three days
+    t = np.concatenate([ev.t, [10.0, 10.5, 11.0, 12.0, 12.5]])
+    x = np.concatenate([ev.x, 523_000.0 + np.array([0.0, 30.0, -40.0, 20.0, 50.0])])
+    y = np.concatenate([ev.y, 173_000.0 + np.array([0.0, 20.0, 10.0, -45.0, 5.0])])
+    mark = np.concatenate([np.zeros(len(ev), np.int64), [1, 0, 0, 0, 0]])
+    marked = EventSet.from_arrays(t, x, y, crs=CRS, mark=mark)
+    fit = ETASForecaster(history_days=None, marked=True, max_days=30.0, max_distance=500.0,
+                         restarts=1, max_iter=20).fit(marked, cutoff=30.0)  # fmt: skip
+    assert fit.theta_for(1) > 0.5
+
+
+def test_kernel_cover_is_the_mask_smoothed_like_the_events() -> None:
+    # the cover an event's kernel is divided by is its kernel's mass on the area's pixels, as
+    # smooth() spreads it: plain (factor 1) and coarsened (factors 2 and 5) filters
+    r = Raster(0.0, 0.0, 50.0, 120, 90)
+    cx, cy = r.centres()
+    inside = (cx < 3_000.0) & (cy > 1_000.0)
+    for sigma in (100.0, 300.0, 800.0):
+        cover = r.kernel_cover(inside, sigma)
+        mass = r.smooth(cx[inside], cy[inside], np.ones(int(inside.sum())), sigma)
+        np.testing.assert_allclose(cover, np.clip(mass, 0.0, 1.0), rtol=1e-9, atol=1e-12)
