@@ -156,3 +156,112 @@ def test_every_row_again_is_already_stored_or_a_duplicate(tmp_path: Path) -> Non
     assert twice.reasons == {"duplicate within file": 60} and twice.stored == 60
     assert len(Store(tmp_path / "store").events_frame("sf")) == 60
     assert Store(tmp_path / "store").events_frame("sf2")["event_id"].is_unique
+
+
+CHICAGO = "date,loc_cat,longitude,latitude,district"
+CHICAGO_ROW = "2015-06-01 10:00,street,-87.6277,41.7922,2"
+
+
+@pytest.mark.parametrize(
+    ("name", "dataset"),
+    [
+        ("sf.csv.gz", "sf"),  # both suffixes dropped, whatever their case
+        ("Crimes 2019 (v2).CSV", "Crimes_2019_v2"),  # runs of other characters become "_"
+        ("---.csv", "dataset"),  # nothing left: a plain name
+    ],
+)
+def test_the_dataset_is_named_after_the_file(tmp_path: Path, name: str, dataset: str) -> None:
+    """Mutants in ``default_dataset_name``: without ``dataset=``, the rows are stored in a
+    dataset named after the file, without its suffixes and with only letters, digits, ``_``,
+    ``.`` and ``-``."""
+    import gzip
+
+    text = f"{SF_HEADER}\n{_sf_row(1)}\n".encode()
+    (tmp_path / name).write_bytes(gzip.compress(text) if name.endswith(".gz") else text)
+    s = ingest(tmp_path / name, store=Store(tmp_path / "store"), mapping="sfpd")
+    assert s.dataset == dataset and s.stored == 1
+    assert len(Store(tmp_path / "store").events_frame(dataset)) == 1
+
+
+SEARCH = (
+    "Type,Date,Part of a policing operation,Policing operation,Latitude,Longitude,Gender,"
+    "Age range,Self-defined ethnicity,Officer-defined ethnicity,Legislation,Object of search,"
+    "Outcome,Outcome linked to object of search,Removal of more than just outer clothing"
+)
+
+
+def _search(lat: float, lon: float) -> str:
+    return (
+        f"Person search,2019-01-03T10:00:00+00:00,False,,{lat},{lon},Male,18-24,White,White,"
+        "Misuse of Drugs Act 1971 (section 23),Controlled drugs,A no further action disposal,,"
+    )
+
+
+def test_a_study_area_applies_to_stop_and_search_files(tmp_path: Path) -> None:
+    """Mutant: the stop-and-search reader built without the study area (``bbox=None``).
+    A search outside the study area is quarantined with that reason, as for crimes."""
+    path = _write(tmp_path / "ss.csv", [SEARCH, _search(51.51, -0.09), _search(53.40, -2.98)])
+    s = ingest(path, store=tmp_path / "store", kind="stop-search", dataset="ss",
+               bbox=(-0.6, 51.2, 0.4, 51.8))  # fmt: skip
+    assert s.reasons == {"outside the study area": 1} and s.stored == 1
+    assert len(Store(tmp_path / "store").stop_searches("ss")) == 1
+    assert Store(tmp_path / "store").quarantine("ss")["line"].tolist() == [3]
+
+
+def test_personal_fields_of_a_tab_delimited_row_are_blanked_in_quarantine(
+    tmp_path: Path,
+) -> None:
+    """Mutant: a quarantined row's raw text split again with the default (comma) delimiter.
+    In a tab-delimited file with a personal column (victim_age) and a column the reader does
+    not use, a refused row is kept as text with the personal field blanked, tab-delimited."""
+    header = "date\tloc_cat\tlongitude\tlatitude\tdistrict\tvictim_age"
+    good = "2015-06-01 10:00\tstreet\t-87.6277\t41.7922\t2\t34"
+    bad = "2015-13-01 10:00\tstreet\t-87.6277\t41.7922\t2\t17"
+    path = _write(tmp_path / "t.tsv", [header, good, bad])
+    s = ingest(path, store=Store(tmp_path / "store"), mapping="chicago")
+    assert s.reasons == {"bad date": 1} and s.stored == 1
+    raw = Store(tmp_path / "store").quarantine("t")["raw"].tolist()
+    assert raw == ["2015-13-01 10:00\tstreet\t-87.6277\t41.7922\t2\t"]
+
+
+def test_quarantined_raw_text_does_not_depend_on_needless_quotes(tmp_path: Path) -> None:
+    """Mutant: ``_raw_rows`` taking a line with quotes as it is. A refused row is kept in one
+    form: the same values give the same raw text whether the file quoted them or not (quotes
+    kept only where a value needs them)."""
+    lines = [
+        CHICAGO + ",name",
+        CHICAGO_ROW + ",x",
+        "2015-13-01 10:00,street,-87.6277,41.7922,2,plain",
+        '"2015-13-01 10:00","street","-87.6277","41.7922","2","plain"',
+        '2015-13-01 10:00,street,-87.6277,41.7922,2,"a, b"',
+    ]
+    ingest(_write(tmp_path / "q.csv", lines), store=Store(tmp_path / "store"), mapping="chicago")
+    q = Store(tmp_path / "store").quarantine("q").set_index("line")
+    assert q.loc[3, "raw"] == q.loc[4, "raw"] == "2015-13-01 10:00,street,-87.6277,41.7922,2,plain"
+    assert q.loc[5, "raw"] == '2015-13-01 10:00,street,-87.6277,41.7922,2,"a, b"'
+
+
+def test_an_ingest_leaves_no_staging_files_behind(tmp_path: Path) -> None:
+    """Mutant: the file record's staging folder not cleared. After an ingest the dataset
+    folder holds what was stored, not the work folders used to write it."""
+    store = Store(tmp_path / "store")
+    ingest(_write(tmp_path / "a.csv", [SF_HEADER, *map(_sf_row, range(1, 6))]), store=store,
+           dataset="sf")  # fmt: skip
+    staging = store.dataset_dir("sf") / "_staging"
+    assert not staging.exists() or not any(staging.iterdir())
+
+
+def test_the_file_record_does_not_depend_on_the_block_size(tmp_path: Path) -> None:
+    """Mutant: the file record's notes written in the order they were met (``sort_keys``
+    dropped). A skipped local hour in an early block and a repeated one in a later block: the
+    stored file record is the same as when the file is read in one block."""
+    lines = [CHICAGO, "2015-03-08 02:30,street,-87.62,41.79,2", *[CHICAGO_ROW] * 60,
+             "2015-11-01 01:30,street,-87.62,41.79,2"]  # fmt: skip
+    path = _write(tmp_path / "dst.csv", lines)
+    records = []
+    for n, block in enumerate((1024, 1 << 24)):
+        store = Store(tmp_path / f"store{n}")
+        s = ingest(path, store=store, mapping="chicago", block_bytes=block)
+        assert len(s.notes) == 2
+        records.append(store.files("dst")[["rows_in", "stored", "reasons", "notes"]])
+    assert records[0].to_dict("records") == records[1].to_dict("records")
