@@ -666,6 +666,7 @@ def test_no_events_give_a_fitted_model_with_no_forecast() -> None:
     ev = EventSet.from_arrays([], [], [], crs=CRS)
     fit = ETASForecaster(max_days=30.0, max_distance=800.0).fit(ev, cutoff=100.0)
     assert fit.branching_ratio_ == 0.0 and fit.trust_reasons_ == ["only 0 events to fit on"]
+    assert fit.params_summary()["n_iter"] == 0 and fit.params_summary()["converged"] is True
     assert fit.omega_ == pytest.approx(6.0 / 30.0) and fit.sigma_ == 100.0
     fc = fit.predict(GRID, 100.0, 107.0)
     assert fc.expected_count.sum() == 0.0 and fc.terms["triggered"].sum() == 0.0
@@ -861,3 +862,22 @@ def test_kernel_cover_is_the_mask_smoothed_like_the_events() -> None:
         cover = r.kernel_cover(inside, sigma)
         mass = r.smooth(cx[inside], cy[inside], np.ones(int(inside.sum())), sigma)
         np.testing.assert_allclose(cover, np.clip(mass, 0.0, 1.0), rtol=1e-9, atol=1e-12)
+
+
+def test_fifty_events_are_enough_to_be_assessed() -> None:
+    assert _model(**_many(50)).trust_reasons_ == []
+    assert _model(**_many(49)).trust_reasons_ == ["only 49 events to fit on"]
+
+
+def test_a_ring_narrower_than_a_pixel_goes_to_the_nearest_pixels() -> None:
+    # a 10-20 m ring on 50 m pixels holds no pixel centre: its offspring go to the pixels
+    # nearest 15 m, the event's own
+    params = {**HIST, "space_edges": (0.0, 10.0, 20.0)}
+    grid = Grid.covering(13_700, 13_700, 16_799, 16_799, cell_size=100.0, crs=CRS)
+    model = _model(params=params, kernel_weights=_hist_weights(1))
+    fc = model.predict(grid, CUTOFF, CUTOFF + 3.0)
+    first = float(model.time_weights(CUTOFF, CUTOFF + 3.0).sum())
+    total = first + _closed_form(CUTOFF, CUTOFF + 3.0)["extra"]
+    assert fc.terms["triggered"].sum() == pytest.approx(total, rel=2e-3)
+    cell = int(grid.assign([EV_XY[0]], [EV_XY[1]])[0])
+    assert fc.terms["triggered"][cell] > first
