@@ -265,3 +265,110 @@ def test_the_file_record_does_not_depend_on_the_block_size(tmp_path: Path) -> No
         assert len(s.notes) == 2
         records.append(store.files("dst")[["rows_in", "stored", "reasons", "notes"]])
     assert records[0].to_dict("records") == records[1].to_dict("records")
+
+
+STREET = (
+    "Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,"
+    "Crime type,Last outcome category,Context"
+)
+STREET_ROW = ",2019-01,M,M,-2.98,53.40,On or near X,E01006512,Liverpool 001A,Robbery,,"
+LSOA = "lsoa_code,lsoa_name,borough,major_category,minor_category,201901,201902"
+WARD = "wardcode,wardname,lookup_boroughname,majortext,minortext,201901,201902"
+
+
+def test_a_stop_and_search_file_with_only_the_required_columns_is_recognised(
+    tmp_path: Path,
+) -> None:
+    """Mutant: ``detect_kind`` wanting more than the required stop-and-search columns."""
+    header = ("Type,Date,Latitude,Longitude,Self-defined ethnicity,Officer-defined ethnicity,"
+              "Legislation,Object of search,Outcome")  # fmt: skip
+    row = (
+        "Person search,2019-01-03T10:00:00+00:00,53.40,-2.98,White,White,"
+        "Misuse of Drugs Act 1971 (section 23),Controlled drugs,A no further action disposal"
+    )
+    s = ingest(_write(tmp_path / "ss.csv", [header, row]), store=tmp_path / "store")
+    assert s.kind == "stop-search" and s.stored == 1
+
+
+def test_layout_errors_say_what_was_found(tmp_path: Path) -> None:
+    """Mutants in ``_plan``'s messages: an unknown header names its first columns and what to
+    pass; mixed folders list each layout with its mapping or level; London Datastore tables of
+    two levels are refused together; an unknown kind lists the known ones."""
+    from patrolcast.errors import InputError
+
+    store = Store(tmp_path / "store")
+    unknown = _write(tmp_path / "unk.csv", ["a,b,c,d,e,f,g,h,i,j", "1,2,3,4,5,6,7,8,9,10"])
+    with pytest.raises(InputError, match=r"header \(a, b, c, d, e, f, g, h\.\.\.\): pass --kind, "
+                                         r"or --mapping for an incident file$"):  # fmt: skip
+        ingest(unknown, store=store)
+    mix = tmp_path / "mix"
+    mix.mkdir()
+    _write(mix / "a.csv", [SF_HEADER, _sf_row(1)])
+    _write(mix / "b.csv", [STREET, STREET_ROW])
+    several = r"^files of several layouts \(incidents/sfpd; police-uk-street\): ingest them"
+    with pytest.raises(InputError, match=several):
+        ingest(mix, store=store)
+    lds = tmp_path / "lds"
+    lds.mkdir()
+    _write(lds / "l.csv", [LSOA, "E01000001,City 001A,City of London,Robbery,Personal,2,0"])
+    _write(lds / "w.csv", [WARD, "E05000001,Aldgate,City of London,Robbery,Personal,2,0"])
+    with pytest.raises(InputError, match=r"several layouts \(london-datastore/lsoa; "
+                                         r"london-datastore/ward\)"):  # fmt: skip
+        ingest(lds, store=store)
+    with pytest.raises(InputError, match=r"^London Datastore tables of several levels "
+                                         r"\(lsoa, ward\): ingest them separately$"):  # fmt: skip
+        ingest(lds, store=store, kind="london-datastore")
+    with pytest.raises(InputError, match=r"^unknown kind 'nonsense' \(known: auto, "
+                                         r"police-uk-street, stop-search"):  # fmt: skip
+        ingest(mix / "a.csv", store=store, kind="nonsense")
+
+
+@pytest.mark.parametrize(("header", "code"), [(LSOA, "E0100000"), (WARD, "E0500000")])
+def test_a_london_datastore_table_counts_rows_not_months(
+    tmp_path: Path, header: str, code: str
+) -> None:
+    """Mutants: the London Datastore level dropped, no area points, and the stored count
+    comparing each record with the first (``kept_pos[:+1]``). A wide table turns each row into
+    one record a month: two rows of two months are 2 rows stored, 4 records (no boundary files
+    here: stored without coordinates)."""
+    rows = [f"{code}{i},Area {i},City of London,Robbery,Personal,{i},3" for i in (1, 2)]
+    s = ingest(_write(tmp_path / "t.csv", [header, *rows]), store=Store(tmp_path / "store"),
+               dataset="t", shared_data=tmp_path / "no-shared-data")  # fmt: skip
+    assert (s.rows_in, s.stored, s.events, s.quarantined) == (2, 2, 4, 0)
+    meta = Store(tmp_path / "store").meta("t")
+    assert meta["kind"] == "london-datastore" and "created_at" in meta
+
+
+def test_a_dataset_folder_left_empty_is_used(tmp_path: Path) -> None:
+    """Mutant: the dataset folder created only when absent (``exist_ok`` dropped): a folder
+    left empty (an interrupted first ingest) does not stop the next one."""
+    store = Store(tmp_path / "store")
+    store.dataset_dir("sf").mkdir(parents=True)
+    s = ingest(_write(tmp_path / "a.csv", [SF_HEADER, _sf_row(1)]), store=store, dataset="sf")
+    assert s.stored == 1 and len(Store(tmp_path / "store").events_frame("sf")) == 1
+
+
+def test_progress_is_reported_block_by_block(tmp_path: Path) -> None:
+    """Mutants: the blocks read at the default size, and the progress call losing its bytes.
+    With 1 KiB blocks a file of about 12 KiB reports progress several times, bytes and rows
+    growing, ending at the whole file's rows."""
+    calls: list[tuple[str, int, int]] = []
+    path = _write(tmp_path / "p.csv", [SF_HEADER, *map(_sf_row, range(1, 201))])
+    ingest(path, store=Store(tmp_path / "store"), dataset="p", block_bytes=1024,
+           progress=lambda name, nbytes, rows: calls.append((name, nbytes, rows)))  # fmt: skip
+    assert len(calls) >= 5 and {c[0] for c in calls} == {"p.csv"}
+    rows = [c[2] for c in calls]
+    assert rows == sorted(rows) and rows[-1] == 200
+    assert all(0 < c[1] <= 2048 for c in calls)
+
+
+def test_each_ingested_file_keeps_its_own_record(tmp_path: Path) -> None:
+    """Mutant: the file record written without the file's prefix: two files ingested into one
+    dataset each keep their record (path, digest, counts)."""
+    store = Store(tmp_path / "store")
+    for name, uids in (("a.csv", range(1, 4)), ("b.csv", range(10, 12))):
+        ingest(_write(tmp_path / name, [SF_HEADER, *map(_sf_row, uids)]), store=store,
+               dataset="sf")  # fmt: skip
+    files = Store(tmp_path / "store").files("sf").sort_values("path")
+    assert [Path(p).name for p in files["path"]] == ["a.csv", "b.csv"]
+    assert files["stored"].tolist() == [3, 2] and files["sha256"].is_unique
