@@ -372,3 +372,27 @@ def test_each_ingested_file_keeps_its_own_record(tmp_path: Path) -> None:
     files = Store(tmp_path / "store").files("sf").sort_values("path")
     assert [Path(p).name for p in files["path"]] == ["a.csv", "b.csv"]
     assert files["stored"].tolist() == [3, 2] and files["sha256"].is_unique
+
+
+def test_area_counts_are_placed_at_the_boundary_files_points(tmp_path: Path) -> None:
+    """Mutants: the shared data folder passed to ``ingest`` not used for the area points, and
+    the London Datastore reader built without them. A borough table's counts are placed at the
+    representative point of the borough's polygon in ``shared_data/boundaries`` (here a 1 km
+    square), not left without coordinates."""
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    boundaries = tmp_path / "shared" / "boundaries"
+    boundaries.mkdir(parents=True)
+    square = gpd.GeoDataFrame(
+        {"gss_code": ["E09000001"], "name": ["City of London"]},
+        geometry=[box(532000, 181000, 533000, 182000)], crs="EPSG:27700",
+    )  # fmt: skip
+    square.to_file(boundaries / "london_boroughs.gpkg", driver="GPKG")
+    path = _write(tmp_path / "b.csv", ["boroughname,majortext,minortext,201901,201902",
+                                       "City of London,Robbery,Personal,2,1"])  # fmt: skip
+    s = ingest(path, store=Store(tmp_path / "store"), dataset="b",
+               shared_data=tmp_path / "shared")  # fmt: skip
+    assert (s.rows_in, s.stored, s.events) == (1, 1, 2) and not s.notes
+    frame = Store(tmp_path / "store").events_frame("b")
+    assert frame["x"].between(532000, 533000).all() and frame["y"].between(181000, 182000).all()
