@@ -571,3 +571,30 @@ def test_an_assessment_is_recorded_only_by_a_community_lead_not_the_proposer(w: 
         "cat", "assessment_record", str(pid), "done")
     assert {k: e.detail_dict[k] for k in ("assessment_id", "complete")} == {
         "assessment_id": aid, "complete": False}
+
+
+def test_a_list_reads_the_rows_as_they_are_even_when_held_in_the_session(w: World) -> None:
+    """A proposal object the session already holds is read again from the database: a list
+    never shows a state another session has since changed."""
+    pid = walk_to(w, State.DRAFT)
+    with w.session() as s:
+        held = s.get(Proposal, pid)
+        assert held is not None and held.state == "draft"
+        s.commit()  # the object stays in the session (no expiry on commit); the lock is released
+        with w.session() as other:
+            service.submit(other, actor="ana", clock=w.clock, proposal_id=pid)
+        [v] = service.list_proposals(s, actor="aud", clock=w.clock)
+        assert (v.state, v.stored_state) == (State.SUBMITTED, "submitted")
+        assert service.list_proposals(s, actor="aud", clock=w.clock, state=State.DRAFT) == []
+
+
+def test_a_list_applies_the_read_rule_to_the_effective_state_now(w: World) -> None:
+    """A strategic commander with no part in a proposal reads it while it is active, not once
+    it has expired (the effective state at the time of reading, not the stored one)."""
+    pid = walk_to(w, State.ACTIVE)
+    with w.session() as s:
+        assert [v.id for v in service.list_proposals(s, actor="sfc2", clock=w.clock)] == [pid]
+        w.clock.advance(timedelta(hours=7))
+        assert service.list_proposals(s, actor="sfc2", clock=w.clock) == []
+        [v] = service.list_proposals(s, actor="aud", clock=w.clock, state=State.EXPIRED)
+    assert (v.id, v.state, v.stored_state) == (pid, State.EXPIRED, "authorised")
