@@ -474,3 +474,35 @@ def test_a_mapped_table_declared_ungoverned_is_left_out_of_the_replay(w: Any) ->
     finally:
         Base.metadata.remove(t)
     assert is_governed("scratch_cache")
+
+
+def test_an_entry_hash_is_sha256_of_the_documented_canonical_json() -> None:
+    """A third party recomputes an entry's hash from the documented field names."""
+    import hashlib
+
+    fields = {"seq": 3, "recorded_at": AT, "actor": "ana", "action": "read",
+              "target_type": "proposal", "target_id": "7", "outcome": "read",
+              "detail": "{}", "prev_hash": GENESIS}
+    body = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert entry_hash(**fields) == hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+def test_naive_audit_times_are_refused_and_unkeyed_checks_say_so(w: Any) -> None:
+    from datetime import datetime
+
+    with w.session() as s:
+        with pytest.raises(ValueError, match="^audit times must be aware$"):
+            audit.append(s, actor="aud", action="read", target_type="x", target_id=1,
+                         outcome="read", detail={}, now=datetime(2026, 6, 1, 12))
+        s.rollback()
+        assert audit.verify(s).notes == ("signatures not checked: give the server's public key",)
+
+
+def test_rows_with_a_composite_key_are_described(w: Any) -> None:
+    from patrolcast.governance.audit_rows import DELETED, describe
+
+    _raw(w, "CREATE TABLE pairs (a INTEGER, b TEXT, note TEXT, PRIMARY KEY (a, b))")
+    _raw(w, "INSERT INTO pairs (a, b, note) VALUES (1, 'x', 'n')")
+    with w.db.engine.connect() as conn:
+        out = describe(conn, [("pairs", "1,x"), ("pairs", "2,y")])
+    assert out["pairs/2,y"] == DELETED and len(out["pairs/1,x"]) == 64
