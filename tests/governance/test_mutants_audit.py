@@ -480,7 +480,7 @@ def test_an_entry_hash_is_sha256_of_the_documented_canonical_json() -> None:
     """A third party recomputes an entry's hash from the documented field names."""
     import hashlib
 
-    fields = {"seq": 3, "recorded_at": AT, "actor": "ana", "action": "read",
+    fields: dict[str, Any] = {"seq": 3, "recorded_at": AT, "actor": "ana", "action": "read",
               "target_type": "proposal", "target_id": "7", "outcome": "read",
               "detail": "{}", "prev_hash": GENESIS}
     body = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
