@@ -185,3 +185,36 @@ def test_times_are_aware_utc_and_shown_in_local_time() -> None:
         "2026-06-01T12:00+00:00")
     spring = datetime(2026, 3, 29, 0, 0, tzinfo=UTC)
     assert elapsed_hours(spring, spring + timedelta(hours=3, minutes=30)) == 3.5
+
+
+# --- value checks -------------------------------------------------------------------------------
+
+
+def test_values_keep_their_normalised_text_and_name_the_field_refused() -> None:
+    from patrolcast.governance.values import (
+        Area,
+        AuthorisationDetails,
+        ConsultationDetails,
+        DebriefDetails,
+        ReviewDetails,
+        Trigger,
+    )
+    from tests.governance.helpers import ndm
+
+    t = Trigger(kind="incident", offence=" Serious-Assault ", occurred_at=T0, place=" Road ")
+    assert (t.offence, t.place) == ("serious_assault", "Road")
+    assert ConsultationDetails(" e09000001 ", "support", " Agreed. ").borough == "E09000001"
+    a = AuthorisationDetails(start=T0, end=T0 + timedelta(hours=336), reasons=" Grounds. ",
+                             ndm=ndm())  # exactly the 14-day limit is allowed
+    assert a.reasons == "Grounds." and a.end - a.start == timedelta(hours=336)
+    for make, field in (
+        (lambda: Trigger(kind="incident", offence="x", occurred_at=T0, place="\x00"),
+         "incident place"),
+        (lambda: DebriefDetails("Summary.", "  "), "debrief sign-off"),
+        (lambda: ReviewDetails(""), "review findings"),
+    ):
+        with pytest.raises(InputError) as err:
+            make()
+        assert str(err.value).startswith(field), str(err.value)
+    with pytest.raises(InputError, match="^area: give the code of every borough it touches$"):
+        Area.from_bbox(530000, 180000, 530500, 180500)
