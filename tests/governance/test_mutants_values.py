@@ -139,6 +139,34 @@ def test_a_borough_list_reads_an_area_given_in_another_crs() -> None:
     assert b.covers(shapely.box(x0, y0, x1, y1), "EPSG:3857")
 
 
+def test_an_area_in_longitude_latitude_is_read_x_first() -> None:
+    import shapely
+    from pyproj import Transformer
+
+    b = BoroughList(codes=("E09000001",), names=("City",),
+                    geometries=(shapely.box(530000, 180000, 531000, 181000),))
+    to = Transformer.from_crs("EPSG:27700", "EPSG:4326", always_xy=True)
+    lon0, lat0 = to.transform(530100, 180100)
+    lon1, lat1 = to.transform(530200, 180200)
+    area = shapely.box(lon0, lat0, lon1, lat1)  # WGS84 given longitude first, as WKT does
+    assert b.intersecting(area, "EPSG:4326") == ("E09000001",)
+    assert b.covers(area, "EPSG:4326")
+
+
+def test_the_default_borough_file_is_londons_in_the_shared_data(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from patrolcast.governance.places import default_boroughs_path, load_borough_list
+
+    monkeypatch.setenv("PATROLCAST_SHARED_DATA", str(tmp_path))
+    assert default_boroughs_path() == tmp_path / "boundaries" / "london_boroughs.gpkg"
+    missing = tmp_path / "nowhere.gpkg"
+    with pytest.raises(InputError, match=r"^borough boundary file .*nowhere\.gpkg does not exist$"):
+        load_borough_list(missing)
+    with pytest.raises(InputError, match=r"^borough boundary file .*london_boroughs\.gpkg does "
+                                         r"not exist$"):
+        load_borough_list()
+
+
 def test_a_borough_code_is_stripped_upper_cased_and_never_echoed() -> None:
     assert borough_code(" w06000001 ") == "W06000001"
     for bad in ("E0900000", "E090000011", "X09000001", None, 9000001, "E09 000001"):
@@ -212,6 +240,11 @@ def test_values_keep_their_normalised_text_and_name_the_field_refused() -> None:
          "incident place"),
         (lambda: DebriefDetails("Summary.", "  "), "debrief sign-off"),
         (lambda: ReviewDetails(""), "review findings"),
+        (lambda: AuthorisationDetails(start=T0, end=T0 + timedelta(hours=1), reasons="Grounds.",
+                                      ndm=ndm(), public_notice="Notice\x00"), "public notice"),
+        (lambda: AuthorisationDetails(start=T0, end=T0 + timedelta(hours=1), reasons="Grounds.",
+                                      ndm=ndm(), objection_response="\x01"),
+         "response to the objection"),
     ):
         with pytest.raises(InputError) as err:
             make()
