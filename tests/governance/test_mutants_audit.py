@@ -506,3 +506,42 @@ def test_rows_with_a_composite_key_are_described(w: Any) -> None:
     with w.db.engine.connect() as conn:
         out = describe(conn, [("pairs", "1,x"), ("pairs", "2,y")])
     assert out["pairs/2,y"] == DELETED and len(out["pairs/1,x"]) == 64
+
+
+def test_a_head_checkpoint_altered_without_the_key_is_not_carried_forward(
+    tmp_path: Path,
+) -> None:
+    """The server signs its next checkpoint from the newest one that still verifies: counters
+    changed in the head row (its signature left) are ignored, not signed into the next one."""
+    from sqlalchemy import text
+
+    from patrolcast.governance import service
+    from tests.governance.audit_attacks import TRIGGERS, signed_world
+
+    world, signer = signed_world(tmp_path)
+    pem = signer.public_key_pem()
+    with world.db.engine.begin() as conn:
+        genuine = conn.execute(text(
+            "SELECT seq, adopted_seq, unsigned FROM audit_checkpoints ORDER BY seq DESC")).first()
+        for name in TRIGGERS:
+            conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name}")
+        conn.exec_driver_sql("UPDATE audit_head SET unsigned = 7, adopted_seq = 3 WHERE id = 1")
+    assert genuine is not None
+    with world.session() as s:
+        service.list_proposals(s, actor="aud", clock=world.clock)
+    with world.db.engine.begin() as conn:
+        newest = conn.execute(text(
+            "SELECT seq, adopted_seq, unsigned FROM audit_checkpoints ORDER BY seq DESC")).first()
+    assert newest is not None and newest[0] == genuine[0] + 1
+    assert (newest[1], newest[2]) == (genuine[1], genuine[2])
+    with world.session() as s:
+        assert audit.verify(s, public_key_pem=pem).ok
+    world.db.dispose()
+
+
+def test_the_checkpoint_of_an_empty_log_reads_back() -> None:
+    """An empty log's checkpoint is seq 0 at the genesis hash; read back, it is the same."""
+    empty = Checkpoint(seq=0, hash=GENESIS)
+    assert Checkpoint.from_json(empty.to_json()) == empty
+    with pytest.raises(InputError, match="negative seq"):
+        Checkpoint.from_dict({"seq": -1, "hash": GENESIS})
