@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -195,6 +196,7 @@ def test_times_are_aware_utc_and_shown_in_local_time() -> None:
     assert parse_time("2026-06-01T12:00Z") == datetime(2026, 6, 1, 12, tzinfo=UTC)
     assert parse_time(" 2026-06-01T12:00z ") == datetime(2026, 6, 1, 12, tzinfo=UTC)
     assert parse_time("2026-06-01T12:00+02:00") == datetime(2026, 6, 1, 10, tzinfo=UTC)
+    assert parse_time("2026-06-01T12:00+02:00").tzinfo is UTC  # UTC itself, not the host's zone
     assert parse_time("2026-06-01T12:00") == datetime(2026, 6, 1, 11, tzinfo=UTC)
     assert parse_time("2026-01-10T12:00") == datetime(2026, 1, 10, 12, tzinfo=UTC)
     assert parse_time("2026-06-01T12:00", zone="UTC") == datetime(2026, 6, 1, 12, tzinfo=UTC)
@@ -251,3 +253,89 @@ def test_values_keep_their_normalised_text_and_name_the_field_refused() -> None:
         assert str(err.value).startswith(field), str(err.value)
     with pytest.raises(InputError, match="^area: give the code of every borough it touches$"):
         Area.from_bbox(530000, 180000, 530500, 180500)
+
+
+def test_every_refusal_names_its_field_and_rule() -> None:
+    from patrolcast.governance.values import (
+        CancellationDetails,
+        ConsultationDetails,
+        DebriefDetails,
+        ExtensionDetails,
+        NDMRationale,
+        ProposalDetails,
+        RefusalDetails,
+        Trigger,
+    )
+    from tests.governance.helpers import area, ndm
+
+    cases: tuple[tuple[Any, str], ...] = (
+        (lambda: Trigger(kind="incident", offence="assault", occurred_at=T0),
+         "an incident trigger needs the offence, the time and the place"),
+        (lambda: Trigger(kind="intelligence", intelligence_item_id=5),
+         "an intelligence trigger needs the item id and its grade (e.g. 1B)"),
+        (lambda: ProposalDetails(trigger=None, area=area(), start=T0,  # type: ignore[arg-type]
+                                 end=T0 + timedelta(hours=1), ndm=ndm()),
+         "a proposal needs a Trigger and an Area"),
+        (lambda: ProposalDetails(trigger=Trigger(kind="intelligence", intelligence_item_id=5,
+                                                 grade="1B"), area=area(), start=T0,
+                                 end=T0 + timedelta(hours=1), ndm=None),  # type: ignore[arg-type]
+         "a proposal needs its NDM rationale"),
+        (lambda: ConsultationDetails("E09000001", "maybe", "Reasons."),
+         "consultation position must be 'support' or 'object'"),
+        (lambda: ConsultationDetails("E09000001", "support", " "),
+         "consultation reasons is mandatory and cannot be empty"),
+        (lambda: RefusalDetails(""), "reasons for refusing is mandatory and cannot be empty"),
+        (lambda: ExtensionDetails(new_end=T0, reasons=""),
+         "reasons for extending is mandatory and cannot be empty"),
+        (lambda: CancellationDetails(" "),
+         "grounds for cancelling is mandatory and cannot be empty"),
+        (lambda: DebriefDetails("Summary.", "Signed.", outcome=[]),  # type: ignore[arg-type]
+         "the debrief outcome must be a mapping"),
+        (lambda: NDMRationale.from_mapping({"code_of_ethics": "x", "powers_and_policy": "y"}),
+         "NDM rationale is missing heading(s): information_and_intelligence, "
+         "threat_risk_and_strategy, options_and_contingencies, action_and_review"),
+    )
+    for make, message in cases:
+        with pytest.raises(InputError) as err:
+            make()
+        assert str(err.value) == message
+
+
+def test_values_keep_what_was_given_within_the_limits() -> None:
+    import shapely
+
+    from patrolcast.governance.values import (
+        MAX_WINDOW_HOURS,
+        NDM_HEADINGS,
+        Area,
+        AuthorisationDetails,
+        DebriefDetails,
+        NDMRationale,
+        ProposalDetails,
+        Trigger,
+        duration_hours,
+    )
+    from tests.governance.helpers import area, ndm
+
+    rationale = NDMRationale.from_mapping({h: f"Text of {h}." for h in NDM_HEADINGS})
+    assert rationale.to_dict() == {h: f"Text of {h}." for h in NDM_HEADINGS}
+    assert duration_hours(MAX_WINDOW_HOURS) == timedelta(hours=336)  # the limit itself is allowed
+    assert Trigger(kind="intelligence", intelligence_item_id=2**62 - 1,
+                   grade="1b").intelligence_item_id == 2**62 - 1
+    with pytest.raises(InputError, match="^the intelligence item id must be a positive whole"):
+        Trigger(kind="intelligence", intelligence_item_id=2**62, grade="1B")
+    p = ProposalDetails(trigger=Trigger(kind="intelligence", intelligence_item_id=5, grade="1B"),
+                        area=area(), start=T0,
+                        end=(T0 + timedelta(hours=6)).astimezone(ZoneInfo("Europe/London")),
+                        ndm=ndm())
+    assert p.end == T0 + timedelta(hours=6) and p.end.tzinfo is UTC  # kept as UTC
+    a = AuthorisationDetails(start=T0, end=T0 + timedelta(hours=1), reasons="Grounds.",
+                             ndm=ndm(), tactical_commander="  ", strategic_commander="",
+                             public_notice=" Notice. ")
+    assert (a.tactical_commander, a.strategic_commander, a.public_notice) == (
+        None, None, "Notice.")
+    assert DebriefDetails(" Summary. ", " Signed. ").sign_off == "Signed."
+    within = BoroughList(codes=("E09000001",), names=("City",),
+                         geometries=(shapely.box(530000, 180000, 531000, 181000),))
+    assert Area.from_bbox(530100, 180100, 530200, 180200, within=within).boroughs == (
+        "E09000001",)
