@@ -48,8 +48,8 @@ def test_who_may_record_a_snapshot_and_what_is_audited(tmp_path: Path) -> None:
     assert (rec.method, rec.digest, rec.params, rec.uri) == (
         "kde", "sha256:" + digest.lower(), {"bandwidth": 150}, "file:///x")
     assert rec.created_at == T0 - timedelta(hours=1)
-    assert (last.actor, last.target_id, last.outcome, last.recorded_at) == (
-        "ana", str(rec.id), "done", T0.isoformat(timespec="microseconds"))
+    assert (last.actor, last.action, last.target_id, last.outcome, last.recorded_at) == (
+        "ana", "snapshot_record", str(rec.id), "done", T0.isoformat(timespec="microseconds"))
     assert {k: last.detail_dict[k] for k in ("method", "digest")} == {
         "method": "kde", "digest": "sha256:" + digest.lower()}
     assert rec.to_dict() == {"id": rec.id, "method": "kde", "params": {"bandwidth": 150},
@@ -255,8 +255,9 @@ def test_values_keep_their_normalised_text_and_name_the_field_refused() -> None:
         Area.from_bbox(530000, 180000, 530500, 180500)
 
 
-def test_every_refusal_names_its_field_and_rule() -> None:
+def test_every_refusal_names_its_field_and_rule(tmp_path: Path) -> None:
     from patrolcast.governance.values import (
+        Area,
         CancellationDetails,
         ConsultationDetails,
         DebriefDetails,
@@ -291,6 +292,21 @@ def test_every_refusal_names_its_field_and_rule() -> None:
          "grounds for cancelling is mandatory and cannot be empty"),
         (lambda: DebriefDetails("Summary.", "Signed.", outcome=[]),  # type: ignore[arg-type]
          "the debrief outcome must be a mapping"),
+        (lambda: RefusalDetails(5),  # type: ignore[arg-type]
+         "reasons for refusing must be text"),
+        (lambda: NDMRationale(**{**ndm().to_dict(), "powers_and_policy": " "}),
+         "NDM heading 'powers_and_policy' is mandatory and cannot be empty"),
+        (lambda: Trigger(kind="intelligence", intelligence_item_id=5, grade="4Z"),
+         "intelligence grade: source 1-3 then assessment A-E, e.g. 1B"),
+        (lambda: Area(wkt="POLYGON EMPTY", boroughs=("E09000001",)),
+         "area must be a non-empty Polygon or MultiPolygon (WKT)"),
+        (lambda: Area(wkt="POLYGON (EMPTY)", boroughs=("E09000001",)),
+         "area must be a non-empty Polygon or MultiPolygon"),
+        (lambda: Area.from_bbox(530000, 180000, 530500, 180500, ("City",)),
+         "area borough code must be a GSS code: a letter E, W, S or N and 8 digits "
+         "(e.g. E09000033); the text given is not repeated here"),
+        (lambda: Area.from_bbox(530000, 180000, 530500, 180500, within=_boxes()),
+         "area lies (partly) outside the known boroughs of test.gpkg"),
         (lambda: NDMRationale.from_mapping({"code_of_ethics": "x", "powers_and_policy": "y"}),
          "NDM rationale is missing heading(s): information_and_intelligence, "
          "threat_risk_and_strategy, options_and_contingencies, action_and_review"),
@@ -299,6 +315,11 @@ def test_every_refusal_names_its_field_and_rule() -> None:
         with pytest.raises(InputError) as err:
             make()
         assert str(err.value) == message
+    world = make_world(sqlite_url(tmp_path))
+    with world.session() as s, pytest.raises(InputError) as err:
+        record_snapshot(s, method="kde", params={}, created_at=T0, digest="abc", actor="ana",
+                        clock=world.clock)
+    assert str(err.value) == "snapshot digest must be a SHA-256: 64 hex characters"
 
 
 def test_values_keep_what_was_given_within_the_limits() -> None:
