@@ -360,3 +360,18 @@ def test_values_keep_what_was_given_within_the_limits() -> None:
                          geometries=(shapely.box(530000, 180000, 531000, 181000),))
     assert Area.from_bbox(530100, 180100, 530200, 180200, within=within).boroughs == (
         "E09000001",)
+
+
+def test_an_area_on_the_edge_of_an_antimeridian_crs_area_of_use_is_inside() -> None:
+    """EPSG:3832 (PDC Mercator) crosses the antimeridian; its area of use starts at 98.69 E
+    and ~1 km (0.01 degree) of slack is allowed: a vertex exactly at 98.68 E is inside."""
+    from patrolcast.governance.values import Area
+
+    def box(x0: float) -> str:
+        x1 = -5712916.267510801 + 1000  # both in PDC Mercator metres, near 98.7 E
+        return f"POLYGON(({x0!r} 0,{x1!r} 0,{x1!r} 1000,{x0!r} 1000,{x0!r} 0))"
+
+    edge = -5712916.267510801  # exactly 98.69 - 0.01 degrees east once transformed
+    assert Area(wkt=box(edge), boroughs=("E09000001",), crs="EPSG:3832").crs == "EPSG:3832"
+    with pytest.raises(InputError, match="^area lies outside the area of use of EPSG:3832"):
+        Area(wkt=box(edge - 1.0), boroughs=("E09000001",), crs="EPSG:3832")
