@@ -226,12 +226,21 @@ def month_data_day(text: str, *, option: str = "--start") -> float:
     in the UK), in days: read by the one time rule (without an offset, Europe/London), then
     its calendar day there, at 00:00 UTC, the instant the store stamps month records with. So
     ``2024-06-01`` and ``2024-06-01T00:30+01:00`` both mean June's first day (read as UTC, the
-    second was 31 May)."""
+    second was 31 May). Only the calendar day counts, so a wall-clock time in a clock change's
+    gap or fold needs no offset here (both readings fall on the same day)."""
     from zoneinfo import ZoneInfo
 
-    from patrolcast.app.times import LONDON, parse_local_time
-
-    local = parse_local_time(text, zone=LONDON, option=option).astimezone(ZoneInfo(LONDON))
+    london = ZoneInfo("Europe/London")  # the one time rule (patrolcast.app.times), not imported:
+    raw = text.strip()  # evaluate sits below the application layer
+    if raw.endswith(("Z", "z")):
+        raw = raw[:-1] + "+00:00"
+    try:
+        when = datetime.fromisoformat(raw)
+    except ValueError:
+        raise InputError(
+            f"{option}: cannot read time {text!r}: use ISO 8601, e.g. 2026-06-01T14:00"
+        ) from None
+    local = when.replace(tzinfo=london) if when.tzinfo is None else when.astimezone(london)
     return to_days(datetime(local.year, local.month, local.day, tzinfo=UTC))
 
 
