@@ -226,21 +226,15 @@ def month_data_day(text: str, *, option: str = "--start") -> float:
     in the UK), in days: read by the one time rule (without an offset, Europe/London), then
     its calendar day there, at 00:00 UTC, the instant the store stamps month records with. So
     ``2024-06-01`` and ``2024-06-01T00:30+01:00`` both mean June's first day (read as UTC, the
-    second was 31 May). Only the calendar day counts, so a wall-clock time in a clock change's
-    gap or fold needs no offset here (both readings fall on the same day)."""
+    second was 31 May)."""
     from zoneinfo import ZoneInfo
 
-    london = ZoneInfo("Europe/London")  # the one time rule (patrolcast.app.times), not imported:
-    raw = text.strip()  # evaluate sits below the application layer
-    if raw.endswith(("Z", "z")):
-        raw = raw[:-1] + "+00:00"
+    from patrolcast.local_time import LONDON, parse_time
+
     try:
-        when = datetime.fromisoformat(raw)
-    except ValueError:
-        raise InputError(
-            f"{option}: cannot read time {text!r}: use ISO 8601, e.g. 2026-06-01T14:00"
-        ) from None
-    local = when.replace(tzinfo=london) if when.tzinfo is None else when.astimezone(london)
+        local = parse_time(text, zone=LONDON).astimezone(ZoneInfo(LONDON))
+    except InputError as exc:
+        raise InputError(f"{option}: {exc}") from None
     return to_days(datetime(local.year, local.month, local.day, tzinfo=UTC))
 
 
