@@ -31,6 +31,28 @@ def _rotl(x: np.uint64, b: int) -> np.uint64:
     return (x << np.uint64(b)) | (x >> np.uint64(64 - b))
 
 
+@numba.njit(inline="always")
+def _sipround(
+    v0: np.uint64, v1: np.uint64, v2: np.uint64, v3: np.uint64
+) -> tuple[np.uint64, np.uint64, np.uint64, np.uint64]:  # pragma: no cover - compiled
+    """One SipRound (SipHash's mixing step), as in pandas' hashing."""
+    v0 += v1
+    v1 = _rotl(v1, 13)
+    v1 ^= v0
+    v0 = _rotl(v0, 32)
+    v2 += v3
+    v3 = _rotl(v3, 16)
+    v3 ^= v2
+    v0 += v3
+    v3 = _rotl(v3, 21)
+    v3 ^= v0
+    v2 += v1
+    v1 = _rotl(v1, 17)
+    v1 ^= v2
+    v2 = _rotl(v2, 32)
+    return v0, v1, v2, v3
+
+
 @numba.njit(nogil=True, cache=True)
 def _siphash_buffers(
     data: npt.NDArray[np.uint8],
@@ -55,20 +77,7 @@ def _siphash_buffers(
                 m |= np.uint64(data[p + j]) << np.uint64(8 * j)
             v3 ^= m
             for _ in range(2):
-                v0 += v1
-                v1 = _rotl(v1, 13)
-                v1 ^= v0
-                v0 = _rotl(v0, 32)
-                v2 += v3
-                v3 = _rotl(v3, 16)
-                v3 ^= v2
-                v0 += v3
-                v3 = _rotl(v3, 21)
-                v3 ^= v0
-                v2 += v1
-                v1 = _rotl(v1, 17)
-                v1 ^= v2
-                v2 = _rotl(v2, 32)
+                v0, v1, v2, v3 = _sipround(v0, v1, v2, v3)
             v0 ^= m
         b = np.uint64(length & 0xFF) << np.uint64(56)
         p = start + 8 * words
@@ -76,37 +85,11 @@ def _siphash_buffers(
             b |= np.uint64(data[p + j]) << np.uint64(8 * j)
         v3 ^= b
         for _ in range(2):
-            v0 += v1
-            v1 = _rotl(v1, 13)
-            v1 ^= v0
-            v0 = _rotl(v0, 32)
-            v2 += v3
-            v3 = _rotl(v3, 16)
-            v3 ^= v2
-            v0 += v3
-            v3 = _rotl(v3, 21)
-            v3 ^= v0
-            v2 += v1
-            v1 = _rotl(v1, 17)
-            v1 ^= v2
-            v2 = _rotl(v2, 32)
+            v0, v1, v2, v3 = _sipround(v0, v1, v2, v3)
         v0 ^= b
         v2 ^= np.uint64(0xFF)
         for _ in range(4):
-            v0 += v1
-            v1 = _rotl(v1, 13)
-            v1 ^= v0
-            v0 = _rotl(v0, 32)
-            v2 += v3
-            v3 = _rotl(v3, 16)
-            v3 ^= v2
-            v0 += v3
-            v3 = _rotl(v3, 21)
-            v3 ^= v0
-            v2 += v1
-            v1 = _rotl(v1, 17)
-            v1 ^= v2
-            v2 = _rotl(v2, 32)
+            v0, v1, v2, v3 = _sipround(v0, v1, v2, v3)
         h = v0 ^ v1 ^ v2 ^ v3
         # pandas' redistribution of the 64-bit values (hash_array)
         h ^= h >> np.uint64(30)
