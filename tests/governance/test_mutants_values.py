@@ -1427,3 +1427,53 @@ def test_a_time_needs_a_zone_that_gives_an_offset() -> None:
     with pytest.raises(InputError, match="^a clock cannot go backwards$"):
         c.advance(-timedelta(microseconds=1))
     assert c.now() == datetime(2026, 1, 1, 1, tzinfo=UTC)  # a refused move does not move it
+
+
+def test_an_area_keeps_full_precision_and_refuses_coordinates_no_grid_can_place() -> None:
+    from patrolcast.governance.values import Area
+
+    fine = "POLYGON((530000.1234567 180000,530100 180000,530100 180100,530000.1234567 180000))"
+    assert Area(wkt=fine, boroughs=("E09000001",)).wkt == (
+        "POLYGON ((530000.1234567 180000, 530100 180000, 530100 180100, 530000.1234567 180000))"
+    )
+    # coordinates far outside the projection's domain are an InputError, not a PROJ error
+    for far in (1e9, 1e12):
+        huge = f"POLYGON((0 0,{far!r} 0,{far!r} {far!r},0 {far!r},0 0))"
+        assert _refusal(lambda huge=huge: Area(wkt=huge, boroughs=("E09000001",))).startswith(
+            "area lies outside the area of use of EPSG:27700"
+        )
+
+
+def test_a_borough_file_is_read_again_when_it_changes_and_in_the_crs_asked(
+    tmp_path: Path,
+) -> None:
+    import os
+
+    import geopandas as gpd
+    import pandas as pd
+    import shapely
+
+    from patrolcast.governance.places import load_borough_list
+
+    path = tmp_path / "boroughs.gpkg"
+
+    def write(codes: list[str], mtime: int) -> None:
+        boxes = [
+            shapely.box(530000 + 1000 * i, 180000, 531000 + 1000 * i, 181000)
+            for i in range(len(codes))
+        ]
+        gpd.GeoDataFrame(
+            pd.DataFrame({"code": codes, "name": [f"B{c}" for c in codes]}),
+            geometry=boxes,
+            crs="EPSG:27700",
+        ).to_file(path, driver="GPKG")
+        os.utime(path, ns=(mtime, mtime))
+
+    write(["E09000001"], 1_700_000_000_000_000_000)
+    assert load_borough_list(path).codes == ("E09000001",)
+    write(["E09000001", "E09000007"], 1_700_000_100_000_000_000)
+    again = load_borough_list(path)
+    assert again.codes == ("E09000001", "E09000007") and again.name_of("E09000007") == "BE09000007"
+    mercator = load_borough_list(path, crs="EPSG:3857")
+    assert mercator.crs == "EPSG:3857"
+    assert -20_000 < mercator.geometries[0].centroid.x < 0  # metres west of Greenwich, not BNG
