@@ -26,14 +26,20 @@ from patrolcast.governance.roles import (
     load_actor,
     remove_role,
 )
-from patrolcast.governance.states import InvalidTransition, State
+from patrolcast.governance.states import Action, InvalidTransition, State
 from tests.governance.helpers import PEOPLE, T0, World, sqlite_url, walk_to
 from tests.governance.test_findings_users import detail
 
 # the order of ranks written out again (constable lowest)
 ORDER = [
-    Rank.CONSTABLE, Rank.SERGEANT, Rank.INSPECTOR, Rank.CHIEF_INSPECTOR, Rank.SUPERINTENDENT,
-    Rank.CHIEF_SUPERINTENDENT, Rank.ASSISTANT_CHIEF_CONSTABLE, Rank.DEPUTY_CHIEF_CONSTABLE,
+    Rank.CONSTABLE,
+    Rank.SERGEANT,
+    Rank.INSPECTOR,
+    Rank.CHIEF_INSPECTOR,
+    Rank.SUPERINTENDENT,
+    Rank.CHIEF_SUPERINTENDENT,
+    Rank.ASSISTANT_CHIEF_CONSTABLE,
+    Rank.DEPUTY_CHIEF_CONSTABLE,
     Rank.CHIEF_CONSTABLE,
 ]
 
@@ -167,7 +173,11 @@ def test_adding_a_person_is_audited_with_the_roles_and_rank_granted(world: World
         person = s.execute(select(Person).where(Person.username == "dee")).scalar_one()
         assert person.display_name == ""  # none given
     assert (last.actor, last.action, last.target_type, last.target_id, last.outcome) == (
-        "admin", "user_add", "person", "dee", "done"
+        "admin",
+        "user_add",
+        "person",
+        "dee",
+        "done",
     )
     granted = {k: v for k, v in last.detail_dict.items() if k != "rows"}  # + row digests
     assert granted == {
@@ -210,7 +220,10 @@ def test_the_first_user_is_an_administrator_added_by_the_bootstrap(tmp_path: Pat
                    clock=FixedClock(T0))  # fmt: skip
         last = audit.read_entries(s)[-1]
     assert (last.actor, last.action, last.target_id, last.outcome) == (
-        "(bootstrap)", "user_add", "root", "done"
+        "(bootstrap)",
+        "user_add",
+        "root",
+        "done",
     )
     db.dispose()
 
@@ -225,7 +238,11 @@ def test_only_an_administrator_adds_users_and_each_refusal_is_audited(world: Wor
             last = audit.read_entries(s)[-1]
             assert find_actor(s, "dee") is None
         assert (last.actor, last.action, last.target_type, last.target_id, last.outcome) == (
-            logged, "user_add", "person", "dee", "denied"
+            logged,
+            "user_add",
+            "person",
+            "dee",
+            "denied",
         )
         assert last.detail_dict == {
             "rule": "administrator-only",
@@ -262,12 +279,231 @@ def test_granting_more_roles_keeps_the_person_and_adds_only_new_grants(world: Wo
         after = add_person(s, actor="admin", username="bob1", clock=world.clock,
                            roles=[RoleSpec(Role.BOROUGH_COMMANDER, "E09000001"),
                                   RoleSpec(Role.BOROUGH_COMMANDER, "E09000003")])  # fmt: skip
-        grants = s.execute(
-            select(RoleGrant).join(Person).where(Person.username == "bob1")
-        ).scalars().all()
+        grants = (
+            s.execute(select(RoleGrant).join(Person).where(Person.username == "bob1"))
+            .scalars()
+            .all()
+        )
     assert after.person_id == before.person_id and after.rank is Rank.CHIEF_SUPERINTENDENT
     assert after.boroughs == {"E09000001", "E09000003"}
     assert sorted((g.role, g.borough) for g in grants) == [
-        ("borough_commander", "E09000001"), ("borough_commander", "E09000003")
+        ("borough_commander", "E09000001"),
+        ("borough_commander", "E09000003"),
     ]
     assert all(g.granted_at is not None and g.granted_by == "admin" for g in grants)
+
+
+# --- behaviour classes: names, ranks, usernames, display names, effective states -----------------
+
+
+def test_every_rank_has_a_level_a_label_and_its_aliases() -> None:
+    """Ranks are levelled 0 (constable) to 8 (chief constable), labelled in words, and parsed
+    from their names, spaced, hyphenated or slashed, and from the usual abbreviations."""
+    assert [r.level for r in ORDER] == list(range(9))
+    assert Rank.CHIEF_SUPERINTENDENT.label == "chief superintendent"
+    assert Rank.CONSTABLE.label == "constable"
+    aliases = {
+        "pc": Rank.CONSTABLE, "PS": Rank.SERGEANT, "insp": Rank.INSPECTOR,
+        "ci": Rank.CHIEF_INSPECTOR, "Supt": Rank.SUPERINTENDENT,
+        "ch supt": Rank.CHIEF_SUPERINTENDENT, "Ch/Supt": Rank.CHIEF_SUPERINTENDENT,
+        "ACC": Rank.ASSISTANT_CHIEF_CONSTABLE, "Commander": Rank.ASSISTANT_CHIEF_CONSTABLE,
+        "dcc": Rank.DEPUTY_CHIEF_CONSTABLE, "CC": Rank.CHIEF_CONSTABLE,
+        " Deputy  Chief - Constable ": Rank.DEPUTY_CHIEF_CONSTABLE,
+    }  # fmt: skip
+    for text, want in aliases.items():
+        assert Rank.parse(text) is want, text
+    for r in ORDER:
+        assert Rank.parse(r.label.upper()) is r and Rank.parse(r.value) is r
+    assert len({Rank.INSPECTOR, Rank.INSPECTOR, Rank.SERGEANT}) == 2  # hashable as a value
+
+
+def test_every_role_parses_from_its_words() -> None:
+    for r in Role:
+        assert Role.parse(r.value.replace("_", " ").title()) is r
+        assert Role.parse(f"  {r.value.replace('_', '-')}\t") is r
+    assert Role.parse("strategic - firearms   commander") is Role.STRATEGIC_FIREARMS_COMMANDER
+    with pytest.raises(InputError) as unknown:
+        Role.parse("chief")
+    assert str(unknown.value) == "unknown role 'chief': one of " + ", ".join(r.value for r in Role)
+
+
+def test_only_an_auditor_alone_is_read_only() -> None:
+    from patrolcast.governance.roles import Actor
+
+    def actor(*roles: Role) -> Actor:
+        return Actor(person_id=1, username="x", rank=None, roles=frozenset(roles),
+                     boroughs=frozenset())  # fmt: skip
+
+    assert actor(Role.OVERSIGHT_AUDITOR).read_only
+    assert not actor(Role.OVERSIGHT_AUDITOR, Role.ANALYST).read_only
+    assert not actor(Role.ANALYST).read_only and not actor(Role.ADMINISTRATOR).read_only
+    assert actor(Role.ANALYST).has(Role.ANALYST) and not actor(Role.ANALYST).has(Role.ADMINISTRATOR)
+
+
+def test_usernames_are_a_letter_then_1_to_31_allowed_characters() -> None:
+    from patrolcast.governance.roles import log_name, normalise_username
+
+    for good in ("ab", "a" + "b" * 31, "a.b_c-1", "Z9", "ACC1"):
+        assert normalise_username(good) == good.casefold()
+    message = "username must be a lower-case letter then 1 to 31 letters, digits, '.', '_' or '-'"
+    for bad in ("a", "a" + "b" * 32, "1ab", ".ab", "ab!", "ab\n", None, 7, b"ab", "ａb"):
+        with pytest.raises(InputError) as err:
+            normalise_username(bad)
+        assert str(err.value) == message
+        assert log_name(bad) == "(invalid username)"
+    with pytest.raises(InputError) as err:
+        normalise_username("1", what="actor")
+    assert str(err.value).startswith("actor must be a lower-case letter then")
+    assert log_name("Ana") == "ana"
+
+
+def test_a_display_name_is_trimmed_bounded_and_free_of_control_characters() -> None:
+    from patrolcast.governance.roles import _display_name
+
+    assert _display_name(None) == "" and _display_name("  Dee Jay  ") == "Dee Jay"
+    assert _display_name("D" * 200) == "D" * 200
+    assert _display_name(" " + "D" * 200 + " ") == "D" * 200  # trimmed first
+    with pytest.raises(InputError) as long:
+        _display_name("D" * 201)
+    assert str(long.value) == "display name is longer than 200 characters"
+    for ch in ("\x00", "\x1f", "\x7f", "\x80", "\x9f", "\u2028", "\u2029", "\u202a", "\u202e",
+               "\u2066", "\u2069"):  # fmt: skip
+        with pytest.raises(InputError) as bad:
+            _display_name(f"Dee{ch}Jay")
+        assert str(bad.value) == "display name contains control characters", repr(ch)
+    for ok in ("Dee\u00a0Jay", "Zoë", "Dee \u2030", "O'Neil-Smith"):
+        assert _display_name(ok) == ok
+
+
+def test_a_person_is_found_by_exact_name_then_casefolded_never_guessed(world: World) -> None:
+    from datetime import datetime
+
+    with world.session() as s:
+        now = datetime.now(UTC)
+        s.add(Person(username="Legacy", display_name="", rank=None, created_at=now))
+        s.flush()
+        audit.append(s, actor="admin", action="user_add", target_type="person",
+                     target_id="Legacy", outcome="done", detail={}, now=now)  # fmt: skip
+        s.commit()
+        legacy = find_actor(s, "Legacy")
+        assert legacy is not None and legacy.username == "Legacy"
+        assert find_actor(s, "legacy") is None  # its casefolded form names nobody
+        assert find_actor(s, "ANA") == find_actor(s, "ana") != None  # noqa: E711
+        for nobody in ("", None, 5, "a" * 65, "ANA\n", "zed"):
+            assert find_actor(s, nobody) is None  # type: ignore[arg-type]
+        with pytest.raises(PermissionDenied) as err:
+            load_actor(s, "bad name")
+        assert str(err.value) == (
+            "unknown user (invalid username): ask an administrator to add you"
+        )
+
+
+def test_removing_a_role_names_a_missing_user_or_grant_and_keeps_two_admins(
+    world: World,
+) -> None:
+    with world.session() as s:
+        with pytest.raises(InputError) as nobody:
+            remove_role(s, actor="admin", username="zed", role=RoleSpec(Role.ANALYST),
+                        clock=world.clock)  # fmt: skip
+        assert str(nobody.value) == "no user zed"
+        with pytest.raises(InputError) as none:
+            remove_role(s, actor="admin", username="bob1",
+                        role=RoleSpec(Role.BOROUGH_COMMANDER, "E09000002"),
+                        clock=world.clock)  # fmt: skip
+        assert str(none.value) == "bob1 does not hold the role borough_commander:E09000002"
+        with pytest.raises(InputError) as plain:
+            remove_role(s, actor="admin", username="ana", role=RoleSpec(Role.COMMUNITY_LEAD),
+                        clock=world.clock)  # fmt: skip
+        assert str(plain.value) == "ana does not hold the role community_lead"
+        add_person(s, actor="admin", username="root2", roles=[RoleSpec(Role.ADMINISTRATOR)],
+                   clock=world.clock)  # fmt: skip
+        after = remove_role(s, actor="root2", username="admin",
+                            role=RoleSpec(Role.ADMINISTRATOR), clock=world.clock)  # fmt: skip
+        assert after.roles == frozenset()
+        last = audit.read_entries(s)[-1]
+    assert (last.actor, last.action, last.target_id, last.outcome) == (
+        "root2",
+        "role_remove",
+        "admin",
+        "done",
+    )
+    assert {k: v for k, v in last.detail_dict.items() if k != "rows"} == {"role": "administrator"}
+
+
+def test_a_case_twin_refusal_is_audited_with_its_reason(world: World) -> None:
+    from datetime import datetime
+
+    with world.session() as s:
+        now = datetime.now(UTC)
+        s.add(Person(username="Twin", display_name="", rank=None, created_at=now))
+        s.flush()
+        audit.append(s, actor="admin", action="user_add", target_type="person",
+                     target_id="Twin", outcome="done", detail={}, now=now)  # fmt: skip
+        s.commit()
+        with pytest.raises(PermissionDenied) as err:
+            add_person(s, actor="Admin", username="twin", roles=[RoleSpec(Role.ANALYST)],
+                       clock=world.clock)  # fmt: skip
+        last = audit.read_entries(s)[-1]
+    assert str(err.value) == "twin: a user whose name differs only in case already exists"
+    assert (last.actor, last.target_type, last.target_id, last.outcome) == (
+        "admin",
+        "person",
+        "twin",
+        "denied",
+    )
+    assert last.detail_dict == {
+        "rule": "unique-username",
+        "reason": "a user whose name differs only in case already exists",
+    }
+
+
+def test_the_effective_state_of_every_stored_state() -> None:
+    """Only an authorised proposal with both ends is moved by the clock: authorised before its
+    start, active from it, expired from its end (times in any zone compared as instants)."""
+    from datetime import timezone
+
+    from patrolcast.governance.expiry import effective_state
+
+    start = datetime(2026, 6, 1, 18, tzinfo=UTC)
+    end = start + timedelta(hours=6)
+    plus2 = timezone(timedelta(hours=2))
+    for stored in State:
+        if stored is State.AUTHORISED:
+            continue
+        assert effective_state(stored, start, end, start) is stored
+        assert effective_state(stored.value, start, end, end) is stored
+    assert effective_state("authorised", None, end, end) is State.AUTHORISED
+    assert effective_state("authorised", start, None, end) is State.AUTHORISED
+    assert effective_state("authorised", start, end, start - timedelta(microseconds=1)) is (
+        State.AUTHORISED
+    )
+    assert effective_state("authorised", start, end, start.astimezone(plus2)) is State.ACTIVE
+    assert effective_state("authorised", start, end, end - timedelta(microseconds=1)) is (
+        State.ACTIVE
+    )
+    assert effective_state("authorised", start, end, end.astimezone(plus2)) is State.EXPIRED
+    assert effective_state("authorised", start.astimezone(plus2), end.astimezone(plus2),
+                           start) is State.ACTIVE  # fmt: skip
+    assert not is_active(State.AUTHORISED, start, end, end + timedelta(days=1))
+    with pytest.raises(ValueError):
+        effective_state("bogus", start, end, start)
+
+
+def test_refusals_and_conflicts_carry_their_rule_and_reason() -> None:
+    from patrolcast.errors import ConflictError
+    from patrolcast.governance.states import Refused, StaleProposal
+
+    r = Refused("cooldown", "too soon")
+    assert (r.rule, r.reason, str(r)) == ("cooldown", "too soon", "refused (cooldown): too soon")
+    assert isinstance(r, PermissionDenied)
+    c = StaleProposal("stale", "it changed")
+    assert (c.rule, c.reason, str(c)) == ("stale", "it changed", "conflict (stale): it changed")
+    assert isinstance(c, InvalidTransition) and isinstance(c, ConflictError)
+    assert [s.value for s in State] == [
+        "new", "draft", "submitted", "assessed", "consulted", "authorised", "refused", "active",
+        "expired", "cancelled", "debriefed", "reviewed",
+    ]  # fmt: skip
+    assert [a.value for a in Action] == [
+        "propose", "submit", "assess", "consult", "authorise", "refuse", "extend", "cancel",
+        "debrief", "review",
+    ]  # fmt: skip
