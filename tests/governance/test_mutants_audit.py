@@ -1852,3 +1852,41 @@ def test_a_baseline_entry_describes_every_governed_row(w: Any) -> None:
     empty = _bare([])
     assert audit.append_baseline(empty, actor="admin", reason="r", now=now) is None
     assert audit.read_entries(empty) == []
+
+
+def test_the_server_continues_from_its_newest_checkpoint_row_when_the_head_lost_its_own(
+    tmp_path: Path,
+) -> None:
+    """The head row's signature wiped and no checkpoint log kept: the server's next checkpoint
+    carries on from its newest row in audit_checkpoints (same adopted_seq, nothing unsigned),
+    so the chain still verifies, rather than adopting the chain afresh."""
+    from sqlalchemy import text
+
+    from patrolcast.governance import service
+    from patrolcast.governance.db import open_database
+    from tests.governance.audit_attacks import TRIGGERS, signed_world
+
+    world, signer = signed_world(tmp_path)
+    pem = signer.public_key_pem()
+    url = str(world.db.engine.url)
+    world.db.dispose()
+    with open_database(url, create=False).engine.begin() as conn:
+        genuine = conn.execute(
+            text("SELECT seq, adopted_seq, unsigned FROM audit_checkpoints ORDER BY seq DESC")
+        ).first()
+        for name in TRIGGERS:
+            conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name}")
+        conn.exec_driver_sql("UPDATE audit_head SET signed_seq = NULL, signature = NULL")
+    assert genuine is not None
+    no_log = AuditSigner.load(tmp_path / "keys", checkpoint_log=False)
+    db = open_database(url, create=False, signer=no_log)
+    with db.session() as s:
+        service.list_proposals(s, actor="aud", clock=world.clock)
+        newest = s.execute(
+            text("SELECT seq, adopted_seq, unsigned FROM audit_checkpoints ORDER BY seq DESC")
+        ).first()
+        assert newest is not None and newest[0] == genuine[0] + 1
+        assert (newest[1], newest[2]) == (genuine[1], genuine[2])
+        report = audit.verify(s, public_key_pem=pem)
+    assert report.ok, report.problems
+    db.dispose()
