@@ -1890,3 +1890,32 @@ def test_the_server_continues_from_its_newest_checkpoint_row_when_the_head_lost_
         report = audit.verify(s, public_key_pem=pem)
     assert report.ok, report.problems
     db.dispose()
+
+
+def test_verify_can_check_the_rows_alone_and_caps_every_kind_of_problem(
+    signer: AuditSigner,
+) -> None:
+    """``chain=False`` reports only what the tables' replay finds (no chain or signature
+    problem, no signed seq, no note); ``max_problems`` caps the whole report."""
+    entries = _chain(4)
+    broken = [*entries[:2], AuditRecord(**{**entries[2].to_dict(), "actor": "x"}), entries[3]]
+    conn = _bare(broken, head=(9, "ab" * 32))
+    _governed(conn, n=3)  # three rows no entry describes
+    rows_only = audit.verify(conn, chain=False)
+    assert not rows_only.ok and rows_only.signed_seq is None and rows_only.notes == ()
+    assert rows_only.problems == tuple(
+        f"notes/{i}: no audit entry describes this row (inserted outside the application)"
+        for i in (1, 2, 3)
+    )
+    assert rows_only.rows_checked == 3 and rows_only.entries == 4
+    full = audit.verify(conn)
+    assert full.problems[:2] == (
+        "seq 3: content does not match its hash (edited)",
+        "head row says seq 9 but the chain ends at seq 4 (truncated or tampered)",
+    )
+    assert len(full.problems) == 5
+    assert audit.verify(conn, max_problems=2).problems == full.problems[:2]
+    assert len(audit.verify(conn, max_problems=4).problems) == 4
+    clean = _bare(entries)
+    assert audit.verify(clean, chain=False).ok
+    assert audit.verify(clean, rows=False, chain=False).problems == ()
