@@ -1477,3 +1477,62 @@ def test_a_borough_file_is_read_again_when_it_changes_and_in_the_crs_asked(
     mercator = load_borough_list(path, crs="EPSG:3857")
     assert mercator.crs == "EPSG:3857"
     assert -20_000 < mercator.geometries[0].centroid.x < 0  # metres west of Greenwich, not BNG
+
+
+def _on_the_edge(crs: str, axis: int, target: float, fixed: float, near: float) -> float:
+    """The grid coordinate (x when ``axis`` is 0, else y; the other is ``fixed``) whose longitude
+    (axis 0) or latitude (axis 1), by the transformation the area-of-use check uses, is exactly
+    ``target``: found by bisection over the floats."""
+    import numpy as np
+    from pyproj import Transformer
+
+    to = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+
+    def degrees(v: float) -> float:
+        x, y = (v, fixed) if axis == 0 else (fixed, v)
+        out = to.transform(np.array([x]), np.array([y]), errcheck=False)
+        return float(out[axis][0])
+
+    lo, hi = near - 5000.0, near + 5000.0
+    rising = degrees(hi) > degrees(lo)
+    while (mid := (lo + hi) / 2) not in (lo, hi):
+        if (degrees(mid) < target) == rising:
+            lo = mid
+        else:
+            hi = mid
+    exact = [v for v in (lo, hi) if degrees(v) == target]
+    assert exact, (crs, axis, target)
+    return exact[0]
+
+
+def test_a_vertex_exactly_on_the_slack_edge_of_the_area_of_use_is_inside() -> None:
+    from pyproj import CRS, Transformer
+
+    from patrolcast.governance.values import Area
+
+    use = CRS.from_user_input("EPSG:27700").area_of_use
+    assert use is not None
+    to = Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True)
+    for axis, target, (lon, lat), inward in (
+        (0, use.west - 0.01, (-9.02, 55.0), (1.0, 0.0)),
+        (0, use.east + 0.01, (2.02, 52.0), (-1.0, 0.0)),
+        (1, use.south - 0.01, (-1.0, 49.74), (0.0, 1.0)),
+        (1, use.north + 0.01, (-1.0, 61.02), (0.0, -1.0)),
+    ):
+        x, y = to.transform(lon, lat)
+        fixed, near = (y, x) if axis == 0 else (x, y)
+        v = _on_the_edge("EPSG:27700", axis, target, fixed, near)
+        apex = (v, fixed) if axis == 0 else (fixed, v)
+        assert Area(wkt=_triangle(apex, inward), boroughs=("E09000001",)).area_m2 == 20_000.0
+    # the same across the antimeridian: EPSG:3832's eastern edge, 68 W (+ 0.01)
+    use = CRS.from_user_input("EPSG:3832").area_of_use
+    assert use is not None and use.west > use.east
+    to = Transformer.from_crs("EPSG:4326", "EPSG:3832", always_xy=True)
+    for target, lon in ((use.east + 0.01, -67.99), (use.west - 0.01, 98.68)):
+        x, y = to.transform(lon, 0.0)
+        v = _on_the_edge("EPSG:3832", 0, target, y, x)
+        inward = (-1.0, 0.0) if lon < 0 else (1.0, 0.0)
+        assert (
+            Area(wkt=_triangle((v, y), inward), boroughs=("E09000001",), crs="EPSG:3832").area_m2
+            > 19_000
+        )
