@@ -639,3 +639,37 @@ def test_an_extension_is_refused_past_the_total_and_before_a_later_deployment(gw
             f"extending would run within 0 h of deployment #{later.id} starting "
             f"{end + gap:%Y-%m-%d %H:%M}Z",
         )
+
+
+def test_the_cooldown_before_and_the_cap_window_hold_to_their_edges(gw: Any) -> None:
+    """A window ending exactly the cool-down before another deployment starts is allowed, a
+    second later is refused; the cap counts a deployment starting less than its window away,
+    not one exactly the window away."""
+    from patrolcast.governance.guards import authorisation_rules
+
+    with gw.session() as s:
+        active = s.get(Proposal, gw.ids["active"])
+        assert active is not None and active.authorised_start is not None
+        o_start = active.authorised_start
+        ctx = _ctx(s, "acc1", Action.AUTHORISE, gw.ids["consulted"])
+        p = ctx.proposal
+        assert p is not None
+        p.area_wkt = active.area_wkt
+        p.incident_at = o_start - timedelta(hours=12)
+        p.requested_start = o_start - timedelta(hours=10)
+        p.requested_end = o_start + timedelta(days=60)
+        prof = replace(AFP, cooldown_hours=1.0, max_lead_hours=24.0 * 60, cap_per_area=0,
+                       incident_max_age_hours=24.0 * 60)  # fmt: skip
+        end = o_start - timedelta(hours=1)
+        before = replace(ctx, profile=prof, now=o_start - timedelta(hours=10), details=replace(
+            authorisation(gw), start=end - timedelta(hours=3), end=end))  # fmt: skip
+        authorisation_rules(before)
+        late = replace(before, details=replace(before.details, end=end + timedelta(seconds=1)))
+        assert _refusal(authorisation_rules, late)[0] == "cooldown"
+        window = replace(prof, cooldown_hours=0.0, cap_per_area=1, cap_window_days=28.0)
+        far = o_start + timedelta(days=28)
+        away = replace(ctx, profile=window, now=far - timedelta(hours=1), details=replace(
+            authorisation(gw), start=far, end=far + timedelta(hours=2)))  # fmt: skip
+        authorisation_rules(away)
+        near = replace(away, details=replace(away.details, start=far - timedelta(seconds=1)))
+        assert _refusal(authorisation_rules, near)[0] == "cap-per-area"
