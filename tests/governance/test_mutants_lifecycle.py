@@ -589,6 +589,67 @@ def test_a_view_read_back_from_its_dict_without_optional_parts(w: World) -> None
         None,
         None,
     )
+    assert (v.profile, v.proposer, v.area_km2, v.area_wkt, v.boroughs) == (
+        "s60-statutory",
+        "ana",
+        1.5,
+        "",
+        (),
+    )
+    assert (v.authorised_end, v.extensions_used, v.snapshot_id, v.ndm_rationale) == (
+        None,
+        0,
+        None,
+        {},
+    )
+    assert v.requested_start == T0 and not v.active
+
+
+def test_a_view_read_back_from_a_dict_with_local_times_is_in_utc() -> None:
+    """Times an API client sends with a UTC offset are read back as the same instants in
+    UTC; the optional parts given are kept."""
+    doc = {
+        "id": 4,
+        "version": 7,
+        "profile": "armed-foot-patrol",
+        "state": "active",
+        "stored_state": "authorised",
+        "proposer": "ana",
+        "area_km2": 0.25,
+        "area_wkt": "POLYGON ((0 0, 1 0, 1 1, 0 0))",
+        "boroughs": ["E09000001"],
+        "requested_start": "2026-06-01T13:00:00+01:00",
+        "requested_end": "2026-06-01T19:00:00+01:00",
+        "authorised_start": "2026-06-01T13:00:00+01:00",
+        "authorised_end": "2026-06-01T19:00:00+01:00",
+        "cancelled_at": "2026-06-01T14:00:00+01:00",
+        "extensions_used": 2,
+        "snapshot_id": 9,
+        "ndm_rationale": {"code_of_ethics": "x"},
+        "trigger": {"type": "incident"},
+    }
+    v = service.ProposalView.from_dict(doc)
+    assert (v.requested_start, v.authorised_start) == (T0, T0)
+    assert (v.requested_end, v.authorised_end) == (T0 + timedelta(hours=6),) * 2
+    assert v.cancelled_at == T0 + timedelta(hours=1)
+    assert all(
+        t is not None and t.utcoffset() == timedelta(0)
+        for t in (
+            v.requested_start,
+            v.requested_end,
+            v.authorised_start,
+            v.authorised_end,
+            v.cancelled_at,
+        )
+    )
+    assert (v.state, v.stored_state, v.active) == (State.ACTIVE, "authorised", True)
+    assert (v.extensions_used, v.snapshot_id, v.boroughs, v.area_wkt) == (
+        2,
+        9,
+        ("E09000001",),
+        "POLYGON ((0 0, 1 0, 1 1, 0 0))",
+    )
+    assert (v.ndm_rationale, v.trigger) == ({"code_of_ethics": "x"}, {"type": "incident"})
 
 
 def test_an_intelligence_trigger_is_shown_by_item_and_grade(w: World) -> None:
@@ -1564,3 +1625,43 @@ def test_a_read_shows_the_row_as_it_is_even_when_held_in_the_session(w: World) -
             service.submit(other, actor="ana", clock=w.clock, proposal_id=pid)
         v = service.read_proposal(s, actor="aud", clock=w.clock, proposal_id=pid)
     assert (v.state, v.stored_state, v.version) == (State.SUBMITTED, "submitted", _version(w, pid))
+
+
+def test_an_assessment_of_a_proposal_not_yet_submitted_keeps_nothing(w: World) -> None:
+    """assess_with on a draft: the assessment step passes but the transition is not possible,
+    so nothing is kept and one denial (invalid-transition, rolled back) says so."""
+    pid = walk_to(w, State.DRAFT)
+    before = _head(w)
+    with w.session() as s, pytest.raises(InvalidTransition) as err:
+        service.assess_with(s, actor="cat", clock=w.clock, proposal_id=pid, payload={"s": 1})
+    assert err.value.reason == (f"cannot assess proposal #{pid}: it is draft (only from submitted)")
+    [e] = _entries_after(w, before)
+    assert (e.actor, e.action, e.target_id, e.outcome) == ("cat", "assess", str(pid), "denied")
+    assert e.detail_dict == {
+        "rule": "invalid-transition",
+        "reason": err.value.reason,
+        "rolled_back": True,
+    }
+    with w.session() as s:
+        assert s.query(CommunityImpactAssessment).count() == 0
+
+
+def test_a_completed_assessment_is_audited_as_complete(w: World) -> None:
+    pid = walk_to(w, State.SUBMITTED)
+    before = _head(w)
+    with w.session() as s:
+        aid = service.record_assessment(
+            s, actor="cat", clock=w.clock, proposal_id=pid, payload={"summary": "low"}
+        )
+    [e] = _entries_after(w, before)
+    assert (e.actor, e.action, e.target_type, e.target_id, e.outcome) == (
+        "cat",
+        "assessment_record",
+        "proposal",
+        str(pid),
+        "done",
+    )
+    assert {k: e.detail_dict[k] for k in ("assessment_id", "complete")} == {
+        "assessment_id": aid,
+        "complete": True,
+    }
