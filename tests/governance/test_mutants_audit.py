@@ -1796,6 +1796,18 @@ def test_writes_are_collected_until_an_entry_describes_them(w: Any) -> None:
         with pytest.raises(UnauditedWrite, match=r"forecast_snapshots/\d+$"):
             s.commit()
         s.rollback()
+        five = [
+            ForecastSnapshot(
+                method=f"f{i}", params={}, created_at=now, digest="ab" * 8, uri="", recorded_at=now
+            )
+            for i in range(5)
+        ]
+        s.add_all(five)
+        s.flush()
+        with pytest.raises(UnauditedWrite) as err:
+            s.commit()
+        assert str(err.value).endswith(f"forecast_snapshots/{five[-1].id}")  # all five, no "..."
+        s.rollback()
         s.add(
             ForecastSnapshot(
                 method="two", params={}, created_at=now, digest="ab" * 8, uri="", recorded_at=now
@@ -1919,3 +1931,38 @@ def test_verify_can_check_the_rows_alone_and_caps_every_kind_of_problem(
     clean = _bare(entries)
     assert audit.verify(clean, chain=False).ok
     assert audit.verify(clean, rows=False, chain=False).problems == ()
+
+
+def test_a_head_checkpoint_needs_both_its_seq_and_its_signature(signer: AuditSigner) -> None:
+    """The head's signed checkpoint exists only with a signed seq and a signature; missing
+    counters read as zero (a head written before they existed still verifies)."""
+    pem = signer.public_key_pem()
+    entries = _chain(4)
+    cp = signer.sign_checkpoint(4, entries[-1].hash, AT)
+    for column_name in ("signature", "signed_seq"):
+        conn = _bare(entries, head_cp=cp)
+        conn.exec_driver_sql(f"UPDATE audit_head SET {column_name} = NULL")
+        assert audit.checkpoint(conn).signed is None
+        report = audit.verify(conn, public_key_pem=pem)
+        assert report.problems == (
+            "no signed checkpoint: 4 entries were not written by the server",
+        ), column_name
+        assert report.signed_seq is None
+    conn = _bare(entries, head_cp=cp)
+    conn.exec_driver_sql("UPDATE audit_head SET adopted_seq = NULL, unsigned = NULL")
+    assert audit.checkpoint(conn).signed == cp
+    assert audit.verify(conn, public_key_pem=pem).ok
+
+
+def test_times_in_the_replay_compare_as_instants_or_as_text() -> None:
+    from datetime import datetime, timezone
+
+    from patrolcast.governance.audit_rows import _as_time
+
+    assert _as_time(None) is None
+    assert _as_time("2026-06-01T13:00:00+01:00") == "2026-06-01T12:00:00.000000+00:00"
+    assert _as_time("2026-06-01 12:00:00") == "2026-06-01T12:00:00.000000+00:00"
+    assert _as_time(datetime(2026, 6, 1, 14, tzinfo=timezone(timedelta(hours=2)))) == (
+        "2026-06-01T12:00:00.000000+00:00"
+    )
+    assert _as_time("not a time") == "not a time" and _as_time(7) == "7"
