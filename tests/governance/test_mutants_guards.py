@@ -673,3 +673,35 @@ def test_the_cooldown_before_and_the_cap_window_hold_to_their_edges(gw: Any) -> 
         authorisation_rules(away)
         near = replace(away, details=replace(away.details, start=far - timedelta(seconds=1)))
         assert _refusal(authorisation_rules, near)[0] == "cap-per-area"
+
+
+def test_the_lead_and_the_area_hold_to_their_edges(gw: Any) -> None:
+    """A window may start exactly the profile's lead after the decision, not a minute later;
+    an area exactly the profile's maximum passes, a larger one is named with both sizes; a
+    stored area that fails validation is refused as invalid."""
+    from patrolcast.governance.guards import authorisation_rules
+
+    with gw.session() as s:
+        ctx = _ctx(s, "acc1", Action.AUTHORISE, gw.ids["consulted"])
+        p = ctx.proposal
+        assert p is not None
+        now = ctx.now
+        p.requested_start, p.requested_end = now, now + timedelta(hours=20)
+        at_lead = replace(ctx, details=replace(authorisation(gw), start=now + timedelta(
+            hours=12), end=now + timedelta(hours=14)))  # fmt: skip
+        authorisation_rules(at_lead)
+        late = now + timedelta(hours=12, minutes=1)
+        beyond = replace(at_lead, details=replace(at_lead.details, start=late))
+        assert _refusal(authorisation_rules, beyond) == ("max-lead", (
+            "the authorised window starts 12.0 h after the decision; armed-foot-patrol "
+            "allows 12 h"))  # fmt: skip
+        authorisation_rules(replace(at_lead, profile=replace(AFP, max_area_km2=0.25)))
+        small = replace(at_lead, profile=replace(AFP, max_area_km2=0.2499))
+        assert _refusal(authorisation_rules, small) == (
+            "max-area",
+            "area 0.250 km2 exceeds the 0.2499 km2 allowed by armed-foot-patrol",
+        )
+        p.area_wkt = "POLYGON ((0 0, 1 1, 1 0, 0 1, 0 0))"
+        rule, reason = _refusal(authorisation_rules, at_lead)
+        assert rule == "area-invalid"
+        assert reason.startswith("the proposal's area fails validation: ")
