@@ -1665,3 +1665,52 @@ def test_a_completed_assessment_is_audited_as_complete(w: World) -> None:
         "assessment_id": aid,
         "complete": True,
     }
+
+
+def test_an_incident_row_without_its_time_is_still_shown(w: World) -> None:
+    """A row edited outside the system (an incident whose time was cleared) is still shown to
+    an auditor, with no time, rather than failing the read."""
+    pid = walk_to(w, State.DRAFT)
+    with w.session() as s:
+        s.execute(text("update proposals set incident_at = NULL where id = :i"), {"i": pid})
+        s.commit()
+        v = service.read_proposal(s, actor="aud", clock=w.clock, proposal_id=pid)
+    assert v.trigger == {
+        "type": "incident",
+        "offence": "serious_assault",
+        "place": "Example Road",
+        "occurred_at": None,
+    }
+
+
+def test_a_decision_locks_its_proposal_then_the_audit_head(w: World) -> None:
+    """The concurrency rule (lifecycle docstring): the proposal row is read for update, then
+    the one audit head row (id 1), before any guard reads other proposals. On PostgreSQL these
+    are SELECT ... FOR UPDATE; here the statements and their order are checked."""
+    from sqlalchemy import event
+
+    pid = walk_to(w, State.DRAFT)
+    seen: list[tuple[str, Any]] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, params: Any, *_a: Any) -> None:
+        flat = " ".join(statement.split()).lower()
+        if flat.startswith("select") and ("from proposals" in flat or "from audit_head" in flat):
+            seen.append((flat, params))
+
+    event.listen(w.db.engine, "before_cursor_execute", record)
+    try:
+        _attempt(w, Action.SUBMIT, "ana", pid)
+    finally:
+        event.remove(w.db.engine, "before_cursor_execute", record)
+    lock_p = next(
+        i
+        for i, (sql, p) in enumerate(seen)
+        if "from proposals where proposals.id = ?" in sql and tuple(p) == (pid,)
+    )
+    lock_h = next(
+        i
+        for i, (sql, p) in enumerate(seen)
+        if sql.startswith("select audit_head.id from audit_head where audit_head.id = ?")
+        and tuple(p) == (1,)
+    )
+    assert lock_p < lock_h
