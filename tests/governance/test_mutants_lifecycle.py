@@ -1714,3 +1714,37 @@ def test_a_decision_locks_its_proposal_then_the_audit_head(w: World) -> None:
         and tuple(p) == (1,)
     )
     assert lock_p < lock_h
+
+
+def test_an_extension_without_a_rationale_is_kept_as_such_where_the_profile_allows(
+    w: World,
+) -> None:
+    """Under the shipped profile an extension needs its NDM rationale (refused, audited);
+    under an installed version that does not, the extension decision records none."""
+    from patrolcast.governance.policy_registry import install_profile
+    from patrolcast.governance.profiles import shipped_profile_text
+
+    strict = walk_to(w, State.ACTIVE)
+    new_end = T0 + timedelta(hours=7)
+    err, e = _attempt(w, Action.EXTEND, "acc2", strict, ExtensionDetails(new_end, "More."))
+    assert isinstance(err, Refused) and err.rule == "ndm-rationale"
+    assert e.detail_dict == {"rule": "ndm-rationale", "reason": err.reason, "state": "active"}
+    body = shipped_profile_text("armed-foot-patrol").replace("version = 1", "version = 2", 1)
+    assert "ndm_required = true" in body
+    with w.session() as s:
+        install_profile(
+            s,
+            actor="admin",
+            clock=w.clock,
+            text=body.replace("ndm_required = true", "ndm_required = false", 1),
+        )
+    loose = walk_to(w, State.ACTIVE, offset=20000.0)
+    r, e = _attempt(w, Action.EXTEND, "acc2", loose, ExtensionDetails(new_end, "More."))
+    assert r.to_state is State.ACTIVE and e.detail_dict["new_end"] == new_end.isoformat()
+    ext = _decisions(w, loose)[-1]
+    assert (ext.kind, ext.ndm_rationale, ext.window_end, ext.reasons) == (
+        "extend",
+        None,
+        new_end,
+        "More.",
+    )
