@@ -1966,3 +1966,19 @@ def test_times_in_the_replay_compare_as_instants_or_as_text() -> None:
         "2026-06-01T12:00:00.000000+00:00"
     )
     assert _as_time("not a time") == "not a time" and _as_time(7) == "7"
+
+
+def test_an_export_without_since_is_read_from_genesis(tmp_path: Path, signer: AuditSigner) -> None:
+    """``since`` is optional in an export file: without it the entries start at seq 1."""
+    path = _export(tmp_path, signer, _chain(3))
+    doc = json.loads(path.read_text())
+    del doc["since"]
+    path.write_text(json.dumps(doc))
+    report = audit.verify_export(path, signer.public_key_pem())
+    assert report.ok, report.problems
+    assert (report.entries, report.head_seq, report.signed_seq) == (3, 3, 3)
+    part = _export(tmp_path, signer, _chain(5)[2:], name="part.json")  # since left at 0
+    assert (
+        "seq 3 found where 1 was expected (gap/insert)"
+        in audit.verify_export(part, signer.public_key_pem()).problems
+    )
