@@ -705,3 +705,29 @@ def test_the_lead_and_the_area_hold_to_their_edges(gw: Any) -> None:
         rule, reason = _refusal(authorisation_rules, at_lead)
         assert rule == "area-invalid"
         assert reason.startswith("the proposal's area fails validation: ")
+
+
+def test_the_requested_window_and_the_grace_hold_to_their_edges(gw: Any) -> None:
+    """The authorised window lies inside the requested one (its ends may meet it, a second
+    beyond either is refused); it may start up to five minutes before the decision."""
+    from patrolcast.governance.guards import authorisation_rules
+
+    with gw.session() as s:
+        ctx = _ctx(s, "acc1", Action.AUTHORISE, gw.ids["consulted"])
+        p = ctx.proposal
+        assert p is not None
+        rs, re_ = p.requested_start, p.requested_end
+        d = replace(authorisation(gw), start=rs, end=re_)
+        authorisation_rules(replace(ctx, details=d))
+        message = (
+            "the authorised window must lie inside the requested window "
+            f"({rs:%Y-%m-%d %H:%M}Z to {re_:%Y-%m-%d %H:%M}Z)"
+        )
+        one = timedelta(seconds=1)
+        for change in ({"start": rs - one}, {"end": re_ + one}):
+            bad = replace(ctx, details=replace(d, **change))
+            assert _refusal(authorisation_rules, bad) == ("requested-window", message)
+        grace = replace(ctx, now=rs + timedelta(minutes=5), details=d)
+        authorisation_rules(grace)
+        late = replace(grace, now=rs + timedelta(minutes=5, seconds=1))
+        assert _refusal(authorisation_rules, late)[0] == "no-retrospective"
