@@ -94,7 +94,7 @@ def test_who_may_record_a_snapshot_and_what_is_audited(tmp_path: Path) -> None:
         assert get_snapshot(s, rec.id) == rec
         with pytest.raises(InputError, match="no forecast snapshot #999"):
             get_snapshot(s, 999)
-        with pytest.raises(InputError, match="method is empty"):
+        with pytest.raises(InputError, match="^snapshot method is empty$"):
             record_snapshot(s, method="  ", params={}, created_at=T0, digest=digest, clock=clock)
         for bad in ("ab" * 31, "ab" * 32 + "0", "sha1:" + "ab" * 32, "zz" * 32):
             with pytest.raises(InputError, match="must be a SHA-256"):
@@ -1381,6 +1381,7 @@ def test_a_snapshot_keeps_its_instant_in_utc_and_a_denial_stays_audited(tmp_path
     with world.session() as s:  # the denial was committed, the refused snapshot was not
         last = audit.read_entries(s)[-1]
         assert (last.actor, last.outcome, last.detail_dict["rule"]) == ("tfc", "denied", "role")
+        assert last.recorded_at == T0.isoformat(timespec="microseconds")  # the clock's time
         assert get_snapshot(s, rec.id).created_at.replace(tzinfo=UTC) == datetime(
             2026, 6, 1, 8, tzinfo=UTC
         )
@@ -1536,3 +1537,42 @@ def test_a_vertex_exactly_on_the_slack_edge_of_the_area_of_use_is_inside() -> No
             Area(wkt=_triangle((v, y), inward), boroughs=("E09000001",), crs="EPSG:3832").area_m2
             > 19_000
         )
+
+
+def test_borough_list_refusals_word_for_word() -> None:
+    import shapely
+
+    gss = (
+        "must be a GSS code: a letter E, W, S or N and 8 digits (e.g. E09000033); the text "
+        "given is not repeated here"
+    )
+    box = shapely.box(0, 0, 1, 1)
+    for make, message in (
+        (
+            lambda: BoroughList(codes=("E09000001",), names=()),
+            "a borough list needs one name per code",
+        ),
+        (
+            lambda: BoroughList(codes=("E09000001",), names=("A",), geometries=(box, box)),
+            "a borough list needs one polygon per code (or none)",
+        ),
+        (
+            lambda: BoroughList(codes=("E09000001", "E09000001"), names=("A", "B")),
+            "a borough list's codes must be unique",
+        ),
+        (lambda: BoroughList(codes=("Camden",), names=("A",)), f"a borough list's code {gss}"),
+        (lambda: borough_code("Camden"), f"borough code {gss}"),
+        (lambda: _boxes().require("nowhere", what="consulted borough"), f"consulted borough {gss}"),
+        (
+            lambda: _boxes().name_of("E09000009"),
+            "borough code E09000009 is not a known borough of test.gpkg",
+        ),
+        (
+            lambda: BoroughList(codes=("E09000001",), names=("A",)).covers(box, "EPSG:27700"),
+            "this borough list has no polygons: give every borough code",
+        ),
+    ):
+        assert _refusal(make) == message
+    # a list with one polygon per code, or with none, is fine
+    assert len(BoroughList(codes=("E09000001",), names=("A",), geometries=(box,))) == 1
+    assert BoroughList(codes=(), names=()).codes == ()
