@@ -1982,3 +1982,49 @@ def test_an_export_without_since_is_read_from_genesis(tmp_path: Path, signer: Au
         "seq 3 found where 1 was expected (gap/insert)"
         in audit.verify_export(part, signer.public_key_pem()).problems
     )
+
+
+def test_a_refused_commit_stays_refused_until_its_rows_are_described_or_dropped(w: Any) -> None:
+    """Governed rows written without an audit entry: the commit is refused, and so is a retried
+    commit (the rows are still in the open transaction); an entry appended afterwards
+    describes them, so committing then leaves a log that verifies. Rows dropped by a rollback
+    or by closing the session are forgotten: the session commits cleanly afterwards."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select, text
+
+    from patrolcast.governance.audit_rows import UnauditedWrite, current_digests
+    from patrolcast.governance.models import ForecastSnapshot
+
+    now = datetime(2026, 6, 1, 12, tzinfo=UTC)
+
+    def snap(name: str) -> ForecastSnapshot:
+        return ForecastSnapshot(
+            method=name, params={}, created_at=now, digest="ab" * 8, uri="", recorded_at=now
+        )
+
+    with w.session() as s:
+        first = snap("first")
+        s.add(first)
+        s.flush()
+        for _ in range(2):
+            with pytest.raises(UnauditedWrite, match=f"forecast_snapshots/{first.id}$"):
+                s.commit()
+        rec = audit.append(s, actor="aud", action="note", target_type="x", target_id=0,
+                           outcome="done", detail={}, now=now)  # fmt: skip
+        key = f"forecast_snapshots/{first.id}"
+        assert rec.detail_dict["rows"] == {key: current_digests(s.connection())[key]}
+        s.commit()
+        assert audit.verify(s).ok
+        for end in ("rollback", "close"):
+            s.add(snap(end))
+            with pytest.raises(UnauditedWrite):
+                s.commit()
+            getattr(s, end)()
+            s.execute(text("SELECT 1"))
+            s.commit()  # nothing left to describe
+            assert (
+                s.execute(select(ForecastSnapshot).where(ForecastSnapshot.method == end)).first()
+                is None
+            )
+        assert audit.verify(s).ok

@@ -280,8 +280,10 @@ def _before_commit(session: Session) -> None:
     session.flush()
     pending = session.info.get(PENDING_KEY)
     if pending:
+        # the rows stay pending: they are still in the open transaction, so a retried commit
+        # is refused again and an entry appended now describes them (a rollback or the end of
+        # the transaction forgets them)
         keys = ", ".join(f"{t}/{i}" for t, i in list(pending)[:5])
-        session.info.pop(PENDING_KEY, None)
         raise UnauditedWrite(
             f"governed rows written without an audit entry describing them: {keys}"
             + (" ..." if len(pending) > 5 else "")
@@ -293,6 +295,13 @@ def _clear(session: Session, *_: Any) -> None:
     session.info.pop(OUTSIDE_KEY, None)
 
 
+def _transaction_end(session: Session, transaction: Any) -> None:
+    """The session's outermost transaction ended (committed, rolled back or closed): whatever
+    it wrote and did not commit is gone."""
+    if transaction.parent is None:
+        _clear(session)
+
+
 def _after_commit(session: Session) -> None:
     session.info.pop(PENDING_KEY, None)
     outside = session.info.pop(OUTSIDE_KEY, None)
@@ -301,8 +310,9 @@ def _after_commit(session: Session) -> None:
         try:
             signer.record(cp)
         except OSError as exc:  # committed already: never turn a durable write into an error
-            _log.warning("audit checkpoint seq %s not written to the checkpoint log: %s",
-                         cp.seq, exc)
+            _log.warning(
+                "audit checkpoint seq %s not written to the checkpoint log: %s", cp.seq, exc
+            )
 
 
 def install(sessions: sessionmaker[Session]) -> None:
@@ -312,6 +322,7 @@ def install(sessions: sessionmaker[Session]) -> None:
     event.listen(sessions, "do_orm_execute", _on_orm_execute)
     event.listen(sessions, "before_commit", _before_commit)
     event.listen(sessions, "after_soft_rollback", _clear)
+    event.listen(sessions, "after_transaction_end", _transaction_end)
     event.listen(sessions, "after_commit", _after_commit)
 
 
@@ -422,8 +433,15 @@ class Replay:
 
     def _check_proposals(self, connection: Connection, schema: Schema) -> list[str]:
         wanted = (
-            "id", "state", "version", "proposer_id", "authorised_start", "authorised_end",
-            "authorised_by_id", "extensions_used", "cancelled_at",
+            "id",
+            "state",
+            "version",
+            "proposer_id",
+            "authorised_start",
+            "authorised_end",
+            "authorised_by_id",
+            "extensions_used",
+            "cancelled_at",
         )
         shape = schema["proposals"]
         if not set(wanted) <= set(shape.columns):
@@ -431,8 +449,9 @@ class Replay:
         names: dict[Any, str] = {}
         if "people" in schema:
             people = table("people", column("id"), column("username"))
-            names = {r[0]: str(r[1]) for r in connection.execute(select(people.c.id,
-                                                                        people.c.username))}
+            names = {
+                r[0]: str(r[1]) for r in connection.execute(select(people.c.id, people.c.username))
+            }
         t = table("proposals", *(column(c) for c in wanted))
         problems: list[str] = []
         for row in connection.execute(select(*(t.c[c] for c in wanted))):
@@ -456,7 +475,8 @@ class Replay:
                 "state": r["state"],
                 "version": r["version"],
                 "proposer": names.get(r["proposer_id"], f"#{r['proposer_id']}"),
-                "authoriser": None if r["authorised_by_id"] is None
+                "authoriser": None
+                if r["authorised_by_id"] is None
                 else names.get(r["authorised_by_id"], f"#{r['authorised_by_id']}"),
                 "authorised_start": _as_time(r["authorised_start"]),
                 "authorised_end": _as_time(r["authorised_end"]),
