@@ -1748,3 +1748,25 @@ def test_an_extension_without_a_rationale_is_kept_as_such_where_the_profile_allo
         new_end,
         "More.",
     )
+
+
+def test_an_export_attempt_never_writes_or_echoes_the_callers_text(w: World) -> None:
+    """As for every other refusal, an unknown or malformed acting-user string is written to
+    the audit log as its log name (casefolded, or a placeholder), never as given, and the
+    refusal does not echo it; a known user is logged by their username."""
+    before = _head(w)
+    long_actor = "m" * 3000
+    with w.session() as s:
+        for actor in (long_actor, "Evil\nactor", "Nobody"):
+            with pytest.raises(PermissionDenied) as err:
+                service.export_audit(s, actor=actor, clock=w.clock)
+            assert actor not in str(err.value)
+        service.export_audit(s, actor="AUD", clock=w.clock)
+    long_e, multi, nobody, done = _entries_after(w, before)
+    assert [e.actor for e in (long_e, multi, nobody)] == [
+        "(invalid username)",
+        "(invalid username)",
+        "nobody",
+    ]
+    assert all(e.detail_dict["rule"] == "unknown-user" for e in (long_e, multi, nobody))
+    assert (done.actor, done.outcome) == ("aud", "read")

@@ -85,9 +85,7 @@ def propose(
 ) -> TransitionResult:
     """Create a draft, and optionally submit it in the same transaction (both or neither)."""
     if not submit_now:
-        return transition(
-            session, action=Action.PROPOSE, actor=actor, clock=clock, details=details
-        )
+        return transition(session, action=Action.PROPOSE, actor=actor, clock=clock, details=details)
     now = as_utc(clock.now())
     return run_atomically(
         session,
@@ -129,7 +127,11 @@ def assess_with(
         proposal_id=proposal_id,
         steps=(
             lambda _: _record_assessment(
-                session, actor=actor, now=now, proposal_id=proposal_id, payload=payload,
+                session,
+                actor=actor,
+                now=now,
+                proposal_id=proposal_id,
+                payload=payload,
                 complete=True,
             ),
             lambda _: apply_in_transaction(
@@ -338,7 +340,11 @@ def record_assessment(
     return run_transaction(
         session,
         lambda: _record_assessment(
-            session, actor=actor, now=now, proposal_id=proposal_id, payload=payload,
+            session,
+            actor=actor,
+            now=now,
+            proposal_id=proposal_id,
+            payload=payload,
             complete=complete,
         ),
         commit_on=(Refused,),
@@ -702,6 +708,7 @@ def export_audit(
     audited too. Unpacks as ``entries, checkpoint``; ``.to_dict()`` / ``.write(path)`` give the
     one export file that :func:`patrolcast.governance.audit.verify_export` checks."""
     now = as_utc(clock.now())
+    by = log_name(actor)  # the caller's text is never written or echoed as given
 
     def work() -> audit.AuditExport:
         who = find_actor(session, actor)
@@ -709,7 +716,7 @@ def export_audit(
             reason = "exporting the audit log needs the role oversight_auditor or administrator"
             audit.append(
                 session,
-                actor=actor,
+                actor=by,
                 action="audit_export",
                 target_type="audit",
                 target_id="-",
@@ -717,10 +724,10 @@ def export_audit(
                 detail={"rule": "role" if who else "unknown-user", "reason": reason},
                 now=now,
             )
-            raise PermissionDenied(f"refused: {actor}: {reason}")
+            raise PermissionDenied(f"refused: {by}: {reason}")
         entry = audit.append(
             session,
-            actor=actor,
+            actor=who.username,
             action="audit_export",
             target_type="audit",
             target_id="-",
