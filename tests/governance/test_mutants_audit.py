@@ -2028,3 +2028,30 @@ def test_a_refused_commit_stays_refused_until_its_rows_are_described_or_dropped(
                 is None
             )
         assert audit.verify(s).ok
+
+
+def test_a_table_of_another_base_declared_ungoverned_is_never_collected(w: Any) -> None:
+    """A mapped table declared ``info={"governed": False}`` on another declarative base (not
+    in patrolcast's metadata): rows added, changed in bulk or deleted in bulk are not audited,
+    so the transaction commits without an entry."""
+    from sqlalchemy import Column, Integer, Text, delete, update
+    from sqlalchemy.orm import DeclarativeBase
+
+    class Other(DeclarativeBase):
+        pass
+
+    class Cache(Other):
+        __tablename__ = "plugin_cache"
+        __table_args__ = {"info": {"governed": False}}
+        id = Column(Integer, primary_key=True)
+        note = Column(Text)
+
+    Other.metadata.create_all(w.db.engine)
+    with w.session() as s:
+        s.add(Cache(id=1, note="a"))
+        s.commit()
+        s.execute(update(Cache).values(note="b"))
+        s.commit()
+        s.execute(delete(Cache).where(Cache.id == 1))
+        s.commit()
+        assert audit.verify(s).ok

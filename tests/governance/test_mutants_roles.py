@@ -263,7 +263,9 @@ def test_an_exclusive_role_refusal_names_the_role_in_words_and_in_the_audit(
         assert str(refused.value) == f"{username}: an {words} cannot also hold another role"
         with world.session() as s:
             last = audit.read_entries(s)[-1]
-        assert (last.actor, last.target_id, last.outcome) == ("admin", username, "denied")
+        assert (last.actor, last.action, last.target_type, last.target_id, last.outcome) == (
+            "admin", "user_add", "person", username, "denied"
+        )  # fmt: skip
         assert last.detail_dict == {
             "rule": "separation-of-duties",
             "reason": f"the role {value} cannot be combined with another role",
