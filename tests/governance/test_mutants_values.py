@@ -1261,6 +1261,11 @@ def test_an_area_within_a_borough_list_is_checked_and_completed() -> None:
     a = Area.from_bbox(900, 0, 1100, 500, ("E09000001",), crs="EPSG:27700", within=boxes)
     assert a.boroughs == ("E09000001", "E09000002")
     assert Area.from_bbox(1100, 0, 1500, 500, within=boxes).boroughs == ("E09000002",)
+    # a borough given that the area does not overlap is kept (the officer said so), not dropped
+    assert Area.from_bbox(100, 0, 500, 500, ("E09000002",), within=boxes).boroughs == (
+        "E09000001",
+        "E09000002",
+    )
     # a code the list does not know, or one given in free text, is refused without echo
     assert _refusal(lambda: Area.from_bbox(100, 0, 500, 500, ("E09000009",), within=boxes)) == (
         "area borough code E09000009 is not a known borough of test.gpkg"
