@@ -103,6 +103,7 @@ def _attempt(
             out = exc
     added = _entries_after(world, before)
     assert len(added) == 1, [(e.action, e.outcome) for e in added]
+    assert added[0].target_type == "proposal"  # done or denied, every attempt is on a proposal
     return out, added[0]
 
 
@@ -415,6 +416,7 @@ def test_a_refused_step_keeps_nothing_but_one_denial(w: World) -> None:
         assert s.query(Proposal).count() == n
     [e] = _entries_after(w, before)
     assert (e.actor, e.action, e.target_id, e.outcome) == ("ana", "propose", "-", "denied")
+    assert e.target_type == "proposal"
     assert e.detail_dict == {
         "rule": err.value.rule,
         "reason": err.value.reason,
@@ -816,9 +818,10 @@ def test_an_assessment_is_recorded_only_by_a_community_lead_not_the_proposer(w: 
             )
         assert (err.value.rule, err.value.reason) == (rule, reason)
         [e] = _entries_after(w, before)
-        assert (e.actor, e.action, e.target_id, e.outcome) == (
+        assert (e.actor, e.action, e.target_type, e.target_id, e.outcome) == (
             actor,
             "assessment_record",
+            "proposal",
             str(target),
             "denied",
         )
