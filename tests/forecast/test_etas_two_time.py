@@ -150,3 +150,42 @@ def test_two_time_scales_need_compatible_settings() -> None:
         ETASForecaster(time_scales=2, kernel="histogram").fit(ev, cutoff=200.0)
     with pytest.raises(ValueError, match="time_scales"):
         ETASForecaster(time_scales=3).fit(ev, cutoff=200.0)
+
+
+# the alert's two-time-scale settings (forecast.alert.TWO_TIME_SCALES): a 120-day leave-out and
+# a smoother background, without which the long scale's clusters are partly read as background
+VARIANT = {**TWO, "background_gap_days": 120.0, "neighbours": 30}
+
+
+@pytest.mark.slow
+def test_parameter_recovery_two_time_scales_within_10_percent() -> None:
+    """Two years (about 7,500 events) of the two-scale model: 60% of offspring after a 5-day
+    mean delay, 40% after a 60-day one; theta 0.5, sigma 70 m; fitted with the alert's settings."""
+    from patrolcast.forecast.alert import TWO_TIME_SCALES
+
+    assert TWO_TIME_SCALES == VARIANT
+    model, sim = _two_scale_sim(730.0, 5.5, 21)
+    assert len(sim.events) >= 6_000
+    fit = ETASForecaster(history_days=None, max_distance=500.0, **VARIANT).fit(
+        sim.events, cutoff=730.0
+    )
+    assert fit.converged_
+    assert fit.branching_ratio_ == pytest.approx(0.5, rel=0.10)
+    assert fit.omegas_[0] == pytest.approx(0.2, rel=0.10)
+    assert fit.omegas_[1] == pytest.approx(1 / 60.0, rel=0.10)
+    assert fit.time_mix_[1] == pytest.approx(0.4, rel=0.10)
+    assert fit.sigma_ == pytest.approx(70.0, rel=0.10)
+    assert fit.trustworthy_
+
+
+@pytest.mark.slow
+def test_two_time_scale_fit_on_one_scale_data_finds_no_long_scale() -> None:
+    """The one-scale model's data (5-day delay) fitted with two time scales: theta and the
+    short delay still recovered within 10%, and the long scale holds little of the kernel."""
+    model, sim = _two_scale_sim(730.0, 5.5, 22, long_share=0.0)
+    fit = ETASForecaster(history_days=None, max_distance=500.0, **VARIANT).fit(
+        sim.events, cutoff=730.0
+    )
+    assert fit.branching_ratio_ == pytest.approx(0.5, rel=0.10)
+    assert fit.omegas_[0] == pytest.approx(0.2, rel=0.10)
+    assert fit.time_mix_[1] < 0.05

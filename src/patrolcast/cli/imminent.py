@@ -97,8 +97,12 @@ def _time_params(time_scales: int, kernel: str) -> dict[str, Any]:
 
 
 def _time_key(time_scales: int) -> dict[str, Any]:
-    """The fit key's entry for ``--time-scales`` (none for one scale: earlier keys hold)."""
-    return {"time_scales": time_scales} if time_scales != 1 else {}
+    """The fit key's entry for ``--time-scales``: the variant's settings (none for one scale,
+    so that earlier keys hold)."""
+    from patrolcast.forecast.alert import time_scale_params
+
+    params = time_scale_params(time_scales)
+    return {"time_scales": time_scales, "time_model": params} if params else {}
 
 
 def _delays(p: dict[str, Any]) -> str:
