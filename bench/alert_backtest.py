@@ -7,7 +7,8 @@
 The same as ``patrolcast alert backtest`` (see ``docs/readme/40-imminent.md``), printing each
 fit's convergence and trust as it goes: the grid is clipped to the dataset's real study area
 (the city limits; NYPD the five boroughs), as the command has it, or the events' convex hull
-with ``--study-area hull`` (the old way, for comparison). Dates are UTC midnights.
+with ``--study-area hull`` (the old way, for comparison); ``--time-scales 2`` for the
+two-time-scale variant. Dates are UTC midnights.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from patrolcast.evaluate.alert_backtest import AlertBacktestSpec, plot_lift, run
 from patrolcast.evaluate.jobs import open_store
 from patrolcast.evaluate.study import load_study
 from patrolcast.events import to_days
+from patrolcast.forecast.alert import time_scale_params
 
 
 def main() -> None:
@@ -35,6 +37,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--png", type=Path)
     ap.add_argument("--study-area", default="default", choices=("default", "hull"))
+    ap.add_argument("--time-scales", type=int, default=1, choices=(1, 2))
     args = ap.parse_args()
 
     def day(text: str) -> float:
@@ -54,11 +57,14 @@ def main() -> None:
             f"{fit['cutoff'][:10]} incidents={fit['incidents']} converged={fit['converged']} "
             f"trustworthy={fit['trustworthy']} {fit['not_trustworthy_because']} "
             f"scales={[round(v) for v in fit['sigmas_m']]} "
-            f"delay={fit['mean_trigger_delay_days']:.1f}d [{time.time() - t0:.0f}s]",
+            f"delays={[round(v, 1) for v in fit['mean_trigger_delays_days']]}d "
+            f"weights={[round(v, 3) for v in fit['time_weights']]} [{time.time() - t0:.0f}s]",
             flush=True,
         )
 
-    result = run_alert_backtest(study.events, study.support, spec, progress=progress)
+    result = run_alert_backtest(
+        study.events, study.support, spec, progress=progress, **time_scale_params(args.time_scales)
+    )
     doc = result.to_dict()
     doc["dataset"] = args.dataset
     doc["study_area"] = area

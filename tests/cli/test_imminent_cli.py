@@ -99,6 +99,8 @@ def test_alert_grid_and_history_stay_inside_the_boundary(store: Store, west_half
         (["--kernel", "spline"], "--kernel must be one of gaussian, histogram"),
         (["--zone", "square"], "unknown zone shape 'square'"),
         (["--max-fit-age", "-1"], "0 or more days"),
+        (["--time-scales", "3"], "time scales must be 1 or 2"),
+        (["--time-scales", "2", "--kernel", "histogram"], "--time-scales 2 needs the gaussian"),
     ],
 )
 def test_alert_refuses_bad_model_options(

@@ -53,6 +53,13 @@ def test_every_incident_is_scored_under_every_rule(replay: dict) -> None:
     assert 10 * n <= fixed["cells_flagged"] <= 16 * n
     assert fixed["km2_days"] == pytest.approx(fixed["cells_flagged"] * 0.0625 * 14)
     assert len(replay["fits"]) == 2 and all(f["converged"] for f in replay["fits"])
+    # the dense variant of the issued zone: the model's dense cell-days under a trusted fit, the
+    # Knox zone under one that is not (here: every fit trusted, or none)
+    dense, trusted = replay["rules"]["issued_dense"], [f["trustworthy"] for f in replay["fits"]]
+    assert all(trusted) or not any(trusted)
+    same = replay["rules"]["model_dense" if all(trusted) else "knox"]
+    for key in ("alerts", "events_caught", "km2_days", "model_expected"):
+        assert dense[key] == pytest.approx(same[key], rel=1e-12)
 
 
 @pytest.mark.slow

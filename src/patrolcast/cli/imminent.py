@@ -86,6 +86,34 @@ def _kernel(text: str) -> str:
     return name
 
 
+def _time_params(time_scales: int, kernel: str) -> dict[str, Any]:
+    """The model settings of ``--time-scales`` (refused with the histogram kernel)."""
+    from patrolcast.forecast.alert import time_scale_params
+
+    params = time_scale_params(time_scales)
+    if params and _kernel(kernel) != "gaussian":
+        raise InputError("--time-scales 2 needs the gaussian kernel")
+    return params
+
+
+def _time_key(time_scales: int) -> dict[str, Any]:
+    """The fit key's entry for ``--time-scales``: the variant's settings (none for one scale,
+    so that earlier keys hold)."""
+    from patrolcast.forecast.alert import time_scale_params
+
+    params = time_scale_params(time_scales)
+    return {"time_scales": time_scales, "time_model": params} if params else {}
+
+
+def _delays(p: dict[str, Any]) -> str:
+    """`` (short d x share, long d x share)`` for a fit of two time scales, else nothing."""
+    delays = p.get("mean_trigger_delays_days", [])
+    if len(delays) < 2:
+        return ""
+    parts = (f"{d:.1f} d x {w:.0%}" for d, w in zip(delays, p["time_weights"], strict=True))
+    return f" ({', '.join(parts)})"
+
+
 def _model_store(home: Path | None) -> Any:
     """Fits kept under the data home (``<home>/models``), beside the analytical store."""
     from patrolcast.evaluate.jobs import open_store
@@ -244,6 +272,10 @@ def register(app: typer.Typer) -> None:
             "gaussian", help="Triggering kernel: gaussian (one or two scales, exponential decay) "
             "or histogram (distance x time bins, stochastic declustering).",
         ),
+        time_scales: int = typer.Option(
+            1, "--time-scales", help="Exponential time scales of the gaussian kernel: 1, or 2 "
+            "(a short one, mean delay up to 30 days, and a long one of 30-120 days).",
+        ),
         boundary: Path | None = BOUNDARY,
         layer: str = LAYER,
         where: str = WHERE,
@@ -271,7 +303,7 @@ def register(app: typer.Typer) -> None:
 
         if zone.strip().lower() not in ZONE_SHAPES:  # refused before any fit
             raise InputError(f"unknown zone shape {zone!r}: use {' or '.join(ZONE_SHAPES)}")
-        _kernel(kernel)
+        _time_params(time_scales, kernel)  # refused before any fit
         reading_home(home)  # the data are there: refused if missing
         writing_home(home, quiet=quiet or as_json)  # fitted models are stored under it
         t = dataset_time(time, dataset, home, "--time")
@@ -309,11 +341,13 @@ def register(app: typer.Typer) -> None:
             key = fit_key(dataset, study.study_area_json(), {
                 "use": "alert", "groups": sorted(_groups(groups) or []),
                 "history_days": history_days, "kernel": _kernel(kernel),
+                **_time_key(time_scales),
             })  # fmt: skip
             step.label(f"{label}: the model (a stored fit, or a new one)")
             model, choice, used = alert_model(
                 everything, t, store=_model_store(home), key=key, max_age_days=max_fit_age,
                 refit=refit, history_days=history_days, kernel=_kernel(kernel),
+                **_time_params(time_scales, kernel),
             )  # fmt: skip
             step.label(f"{label}: near-repeat table, {permutations} permutations")
             knox = knox_test(
@@ -365,6 +399,10 @@ def register(app: typer.Typer) -> None:
             "gaussian", help="Triggering kernel: gaussian (one or two scales, exponential decay) "
             "or histogram (distance x time bins, stochastic declustering).",
         ),
+        time_scales: int = typer.Option(
+            1, "--time-scales", help="Exponential time scales of the gaussian kernel: 1, or 2 "
+            "(a short one, mean delay up to 30 days, and a long one of 30-120 days).",
+        ),
         out: Path | None = out_option(
             None, "the full JSON result and the lift-by-distance plot (PNG)"
         ),
@@ -403,6 +441,7 @@ def register(app: typer.Typer) -> None:
             key = fit_key(dataset, study.study_area_json(), {
                 "use": "alert backtest", "groups": sorted(_groups(groups) or []),
                 "history_days": history_days, "kernel": _kernel(kernel),
+                **_time_key(time_scales),
             })  # fmt: skip
 
             def on_fit(fit: dict[str, Any]) -> None:
@@ -421,10 +460,12 @@ def register(app: typer.Typer) -> None:
             result = run_alert_backtest(
                 study.events, study.support, spec, progress=on_fit, on_alert=on_alerts,
                 store=_model_store(home), store_key=key, refit=refit, kernel=_kernel(kernel),
+                **_time_params(time_scales, kernel),
             )  # fmt: skip
         doc = result.to_dict()
         doc["dataset"] = dataset
         doc["study_area"] = _area_doc(study)
+        doc["model_settings"] = {"kernel": _kernel(kernel), "time_scales": time_scales}
         if out is not None:
             folder = out_folder(out)
             stem = f"{dataset}_alert_backtest_{doc['period'][0][:10]}_{doc['period'][1][:10]}"
@@ -510,7 +551,7 @@ def _print_alert(result: Any, dataset: str, offence: str, geojson: Path | None) 
     console.print(
         f"[bold]{dataset}[/]: {offence} at ({inc['x']:.0f}, {inc['y']:.0f}) {inc['time']} UTC. "
         f"Model: branching ratio {inc['branching_ratio_used']:.2f} for this offence, mean delay "
-        f"{p['mean_trigger_delay_days']:.1f} days, spatial scales "
+        f"{p['mean_trigger_delay_days']:.1f} days{_delays(p)}, spatial scales "
         f"{', '.join(f'{v:.0f}' for v in p['sigmas_m'])} m; EM "
         f"{'converged' if p['converged'] else 'NOT converged'} in {p['n_iter']} iterations."
     )

@@ -82,6 +82,9 @@ RULES = ("issued", "model", "model_10pct", "model_50pct", "model_core", "model_d
          "fixed")  # fmt: skip
 SWEEP = {"model_10pct": 0.10, "model_50pct": 0.50}
 CELL_DAY_RULES = ("model_dense",)  # zones of cell-days, from one wide model alert
+# what the command would issue with the dense zone: the model's dense cell-days when its fit is
+# trustworthy, else the Knox zone (scored from the same alerts as the other rules)
+ISSUED_DENSE = "issued_dense"  # summarised after RULES, with its own seeded bootstrap stream
 WIDE_CELLS = 60  # cells of the wide alert the cell-day zones are cut from
 DIST_EDGES = (0.0, 100.0, 200.0, 300.0, 400.0, 600.0, 800.0, 1000.0)
 DAY_EDGES = (0.0, 3.0, 7.0, 14.0, 28.0)
@@ -146,6 +149,11 @@ class _Tally:
         self.expected.append(ex)
         self.cells.append(cells)
         self.km2_days.append(km2_days)
+
+    def last(self) -> tuple[float, float, float, int, float]:
+        """The scores of the last alert added (to score it under another rule too)."""
+        return (self.observed[-1], self.background[-1], self.expected[-1], self.cells[-1],
+                self.km2_days[-1])  # fmt: skip
 
     def summary(self, rng: np.random.Generator, replicates: int = 2000) -> dict[str, Any]:
         o = np.asarray(self.observed)
@@ -390,7 +398,7 @@ def run_alert_backtest(
         radius_m=spec.fixed_radius_m, days=spec.fixed_days, alpha=1.0,
         basis=f"{spec.fixed_radius_m:g} m for {spec.fixed_days} days",
     )  # fmt: skip
-    tallies = {r: _Tally() for r in RULES}
+    tallies = {r: _Tally() for r in (*RULES, ISSUED_DENSE)}
     lift_o = np.zeros((len(DIST_EDGES) - 1, len(DAY_EDGES) - 1))
     lift_e = np.zeros_like(lift_o)
     day_width = np.diff(np.asarray(DAY_EDGES))
@@ -442,6 +450,8 @@ def run_alert_backtest(
                 "branching_ratio": summary["branching_ratio"],
                 "theta_by_mark": summary["theta_by_mark"],
                 "mean_trigger_delay_days": summary["mean_trigger_delay_days"],
+                "mean_trigger_delays_days": summary["mean_trigger_delays_days"],
+                "time_weights": summary["time_weights"],
                 "sigmas_m": summary["sigmas_m"],
                 "scale_weights": summary["scale_weights"],
                 "selection": choice,
@@ -485,6 +495,10 @@ def run_alert_backtest(
                 if rule in CELL_DAY_RULES:
                     tallies[rule].add(*_score_cell_days(wide, zone_cd, cells_f, dt,
                                                         cell_area_km2))  # fmt: skip
+            if cond.trustworthy_:
+                tallies[ISSUED_DENSE].add(*tallies["model_dense"].last())
+            else:
+                tallies[ISSUED_DENSE].add(*tallies["knox"].last())
             scored += 1
             if on_alert is not None:
                 on_alert(scored, int(triggers.size))
@@ -503,6 +517,13 @@ def run_alert_backtest(
     rules = {r: tallies[r].summary(rng) for r in RULES}
     for r in RULES:
         rules[r]["per_km2_day_vs_fixed"] = density_ratio(tallies[r], tallies["fixed"], rng)
+    # the dense variant of the issued zone: its own bootstrap stream, so that the other rules'
+    # intervals are those of a run without it
+    rng_dense = np.random.default_rng(spec.seed + 1)
+    rules[ISSUED_DENSE] = tallies[ISSUED_DENSE].summary(rng_dense)
+    rules[ISSUED_DENSE]["per_km2_day_vs_fixed"] = density_ratio(
+        tallies[ISSUED_DENSE], tallies["fixed"], rng_dense
+    )
     return AlertBacktestResult(
         spec=spec,
         rules=rules,
@@ -514,6 +535,9 @@ def run_alert_backtest(
               "rule_names": {
             "issued": f"what `patrolcast alert` issues: the model's {spec.zone} zone if its fit "
                       "is trustworthy, else the Knox zone",
+            "issued_dense": "what `patrolcast alert` would issue with the dense zone: the "
+                            "model's dense cell-days if its fit is trustworthy, else the Knox "
+                            "zone",
             "model": "the model's cells (min_ratio of background), trusted or not",
             "model_10pct": "the model's cells raised by >= 10% of their background",
             "model_50pct": "the model's cells raised by >= 50% of their background",

@@ -37,6 +37,8 @@ __all__ = [
     "space_time_pairs_dense",
     "estep_pairs",
     "estep_dense",
+    "estep_pairs_mix",
+    "estep_dense_mix",
     "gaussian_weights_1d",
     "loo_kernel_weights",
 ]
@@ -305,3 +307,181 @@ def loo_kernel_weights(
     out = np.zeros(pix_from.shape)
     out[ok] = weights_1d[dr[ok]] * weights_1d[dc[ok]]
     return out
+
+
+# -- two time scales ---------------------------------------------------------------------------
+# The triggering kernel theta_m * [sum_a v_a omega_a e^{-omega_a dt}] * [sum_c w_c g_c(d)]: a
+# mixture of exponentials in time (a short and a long scale) times a mixture of Gaussians in
+# space. The product is separable, so the E-step's statistics per time component (mass and
+# mass-weighted delay) and per space component (mass and mass-weighted squared distance) are
+# the marginals of the pair's responsibilities over the other mixture.
+
+EStepMix = tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, float]
+
+
+@numba.njit(cache=True)
+def _estep_pairs_mix(
+    parent: IntArray,
+    child: IntArray,
+    dt: FloatArray,
+    d2: FloatArray,
+    parent_mark: IntArray,
+    theta: FloatArray,
+    omegas: FloatArray,
+    time_weights: FloatArray,
+    sigmas: FloatArray,
+    weights: FloatArray,
+    mu: FloatArray,
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, float]:
+    n = mu.shape[0]
+    m = parent.shape[0]
+    n_time = omegas.shape[0]
+    n_scales = sigmas.shape[0]
+    lam = mu.copy()
+    tpart = np.empty((m, n_time))
+    spart = np.empty((m, n_scales))
+    tnorm = np.empty(n_time)
+    snorm = np.empty(n_scales)
+    inv2s2 = np.empty(n_scales)
+    for a in range(n_time):
+        tnorm[a] = time_weights[a] * omegas[a]
+    for c in range(n_scales):
+        snorm[c] = weights[c] / (2.0 * math.pi * sigmas[c] * sigmas[c])
+        inv2s2[c] = 1.0 / (2.0 * sigmas[c] * sigmas[c])
+    total = np.empty(m)
+    for k in range(m):
+        ts = 0.0
+        for a in range(n_time):
+            v = tnorm[a] * math.exp(-omegas[a] * dt[k])
+            tpart[k, a] = v
+            ts += v
+        ss = 0.0
+        for c in range(n_scales):
+            v = snorm[c] * math.exp(-d2[k] * inv2s2[c])
+            spart[k, c] = v
+            ss += v
+        v = theta[parent_mark[k]] * ts * ss
+        total[k] = v
+        lam[child[k]] += v
+    s_mark = np.zeros(theta.shape[0])
+    s_time = np.zeros(n_time)
+    s_dt = np.zeros(n_time)
+    s_scale = np.zeros(n_scales)
+    s_d2 = np.zeros(n_scales)
+    for k in range(m):
+        p = total[k] / lam[child[k]]
+        if p <= 0.0:
+            continue
+        s_mark[parent_mark[k]] += p
+        ts = 0.0
+        for a in range(n_time):
+            ts += tpart[k, a]
+        for a in range(n_time):
+            q = p * tpart[k, a] / ts
+            s_time[a] += q
+            s_dt[a] += q * dt[k]
+        ss = 0.0
+        for c in range(n_scales):
+            ss += spart[k, c]
+        for c in range(n_scales):
+            q = p * spart[k, c] / ss
+            s_scale[c] += q
+            s_d2[c] += q * d2[k]
+    p_bg = np.empty(n)
+    loglik = 0.0
+    for j in range(n):
+        p_bg[j] = mu[j] / lam[j]
+        loglik += math.log(lam[j])
+    return p_bg, s_mark, s_time, s_dt, s_scale, s_d2, loglik
+
+
+def estep_pairs_mix(
+    parent: IntArray,
+    child: IntArray,
+    t: FloatArray,
+    x: FloatArray,
+    y: FloatArray,
+    mark_index: IntArray,
+    theta: FloatArray,
+    omegas: FloatArray,
+    time_weights: FloatArray,
+    sigmas: FloatArray,
+    mu: FloatArray,
+    weights: FloatArray,
+) -> EStepMix:
+    """E-step over a precomputed pair list with a mixture of exponentials in time.
+
+    Returns the background probability of each event, the triggered mass per parent mark, per
+    time component its mass and its sum of ``p * dt``, per space component its mass and its sum
+    of ``p * d**2``, and ``sum(log lambda_j)``. :func:`estep_dense_mix` is its reference.
+    """
+    om = np.asarray(omegas, dtype=np.float64)
+    tw = np.asarray(time_weights, dtype=np.float64)
+    sig, w = _scales(sigmas, weights)
+    if om.shape != tw.shape:
+        raise ValueError("one mixture weight per time scale")
+    dt = t[child] - t[parent]
+    d2 = (x[child] - x[parent]) ** 2 + (y[child] - y[parent]) ** 2
+    result: EStepMix = _estep_pairs_mix(
+        parent, child, dt, d2, mark_index[parent], theta, om, tw, sig, w, mu
+    )
+    return result
+
+
+def estep_dense_mix(
+    t: FloatArray,
+    x: FloatArray,
+    y: FloatArray,
+    mark_index: IntArray,
+    theta: FloatArray,
+    omegas: FloatArray,
+    time_weights: FloatArray,
+    sigmas: FloatArray,
+    mu: FloatArray,
+    weights: FloatArray,
+    *,
+    max_days: float,
+    max_distance: float,
+    block: int = 1024,
+) -> EStepMix:
+    """Reference of :func:`estep_pairs_mix`: plain numpy over all ``n * n`` pairs, one array
+    per (time, space) component, cut-offs applied as masks."""
+    om = np.asarray(omegas, dtype=np.float64)
+    tw = np.asarray(time_weights, dtype=np.float64)
+    sig, w = _scales(sigmas, weights)
+    n = t.shape[0]
+    s_mark = np.zeros(theta.shape[0])
+    s_time = np.zeros(om.size)
+    s_dt = np.zeros(om.size)
+    s_scale = np.zeros(sig.size)
+    s_d2 = np.zeros(sig.size)
+    p_bg = np.empty(n)
+    loglik = 0.0
+    theta_i = theta[mark_index]
+    for lo in range(0, n, block):
+        hi = min(n, lo + block)
+        dt = t[lo:hi, None] - t[None, :]  # [j, i] = t_j - t_i
+        d2 = (x[lo:hi, None] - x[None, :]) ** 2 + (y[lo:hi, None] - y[None, :]) ** 2
+        ok = (dt > 0) & (dt <= max_days) & (d2 <= max_distance**2)
+        dts = np.where(ok, dt, 0.0)
+        comps = {
+            (a, c): np.where(
+                ok,
+                theta_i[None, :] * tw[a] * om[a] * np.exp(-om[a] * dts)
+                * (w[c] / (2 * np.pi * sig[c] ** 2)) * np.exp(-d2 / (2 * sig[c] ** 2)),
+                0.0,
+            )
+            for a in range(om.size)
+            for c in range(sig.size)
+        }  # fmt: skip
+        lam = mu[lo:hi] + sum(v.sum(axis=1) for v in comps.values())
+        for (a, c), comp in comps.items():
+            p = comp / lam[:, None]
+            s_mark += np.bincount(mark_index, weights=p.sum(axis=0), minlength=theta.shape[0])
+            s_time[a] += float(p.sum())
+            s_dt[a] += float((p * dts).sum())
+            s_scale[c] += float(p.sum())
+            s_d2[c] += float((p * d2).sum())
+        p_bg[lo:hi] = mu[lo:hi] / lam
+        loglik += float(np.log(lam).sum())
+    return p_bg, s_mark, s_time, s_dt, s_scale, s_d2, loglik

@@ -5,7 +5,8 @@ arrive as a Poisson process in time at ``mu`` a day (homogeneous, or ``mu * g(t)
 seasonal cycle and a step surge, drawn by thinning), placed by a spatial density on
 the study area (a share uniform over the polygon, the rest in Gaussian hotspots inside it); each
 event then has a Poisson(``theta[mark]``) number of direct offspring, delayed by Exp(``omega``)
-days and displaced by an isotropic Gaussian of ``sigma`` metres; offspring have offspring in
+days (or, with ``long_share``, a share of them by Exp(``omega_long``): two time scales)
+and displaced by an isotropic Gaussian of ``sigma`` metres; offspring have offspring in
 turn (the cluster, or branching, representation of Hawkes 1974; simulation as in Zhuang,
 Ogata & Vere-Jones 2004). Offspring falling outside the polygon or after the end are not
 observed and are dropped with their descendants, as happens with real boundaries.
@@ -60,6 +61,9 @@ class ETASModel:
     season_peak_day: float = 196.0  # mid-July (day of the year)
     surge_day: float | None = None
     surge_factor: float = 1.0
+    # two time scales: a share ``long_share`` of offspring delayed by Exp(``omega_long``) instead
+    omega_long: float = 0.01  # per day
+    long_share: float = 0.0
 
     def __post_init__(self) -> None:
         if len(self.theta) != len(self.mark_probs):
@@ -72,6 +76,8 @@ class ETASModel:
             raise ValueError("theta must be non-negative with a branching ratio below 1")
         if not 0.0 <= self.season_amplitude < 1.0:
             raise ValueError("season_amplitude must be in [0, 1)")
+        if not 0.0 <= self.long_share < 1.0 or not self.omega_long > 0:
+            raise ValueError("long_share must be in [0, 1) and omega_long positive")
         if not self.surge_factor > 0:
             raise ValueError("surge_factor must be positive")
 
@@ -171,7 +177,12 @@ def simulate_etas(
         kids = rng.poisson(theta[gen_m])
         par = np.repeat(np.arange(gen_t.size), kids)
         k = par.size
-        ct = gen_t[par] + rng.exponential(1.0 / model.omega, k)
+        if model.long_share > 0:  # two time scales (one draw more: only then)
+            slow = rng.uniform(size=k) < model.long_share
+            mean = np.where(slow, 1.0 / model.omega_long, 1.0 / model.omega)
+            ct = gen_t[par] + rng.exponential(1.0, k) * mean
+        else:
+            ct = gen_t[par] + rng.exponential(1.0 / model.omega, k)
         cx = gen_x[par] + rng.normal(0.0, model.sigma, k)
         cy = gen_y[par] + rng.normal(0.0, model.sigma, k)
         cm = rng.choice(n_marks, size=k, p=model.mark_probs)
