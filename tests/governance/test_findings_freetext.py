@@ -111,3 +111,15 @@ def test_authorisation_details_need_an_ndm_rationale(world: World) -> None:
             reasons="Grounds met.",
             ndm={"code_of_ethics": "x"},  # type: ignore[arg-type]
         )
+
+
+def test_windows_and_old_mac_line_breaks_are_line_breaks() -> None:
+    """Text pasted from a Windows tool or sent by an API client arrives with \\r\\n: it is a
+    line break like any other (stored as \\n), not a control character to refuse."""
+    assert RefusalDetails("First line.\r\nSecond line.\r\n").reasons == "First line.\nSecond line."
+    assert RefusalDetails("One.\rTwo.").reasons == "One.\nTwo."
+    assert RefusalDetails("a\r\n\r\nb").reasons == "a\n\nb"
+    with pytest.raises(InputError, match="only line breaks and tabs"):
+        RefusalDetails("a\r\x0bb")  # other controls are still refused
+    with pytest.raises(InputError, match="mandatory"):
+        RefusalDetails("\r\n\r")  # line breaks alone are empty text

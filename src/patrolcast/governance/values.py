@@ -76,7 +76,8 @@ def _text(value: str, what: str) -> str:
     """
     if value is not None and not isinstance(value, str):
         raise InputError(f"{what} must be text")
-    text = (value or "").strip()
+    # a line break typed on Windows (\r\n) or an old Mac (\r) is a line break: stored as \n
+    text = (value or "").replace("\r\n", "\n").replace("\r", "\n").strip()
     if not text:
         raise InputError(f"{what} is mandatory and cannot be empty")
     if len(text) > MAX_TEXT_CHARS:
