@@ -123,3 +123,13 @@ def test_windows_and_old_mac_line_breaks_are_line_breaks() -> None:
         RefusalDetails("a\r\x0bb")  # other controls are still refused
     with pytest.raises(InputError, match="mandatory"):
         RefusalDetails("\r\n\r")  # line breaks alone are empty text
+
+
+def test_ndm_headings_are_stored_as_checked() -> None:
+    """Every other free-text field stores the checked text; the NDM headings did not (a
+    heading typed with a Windows line break or surrounding spaces was kept as typed)."""
+    rationale = NDMRationale(*[" first\r\nsecond  "] * 6)
+    assert rationale.to_dict() == dict.fromkeys(rationale.to_dict(), "first\nsecond")
+    assert NDMRationale.from_mapping(
+        {k: f"  {k} reason\r" for k in ndm().to_dict()}
+    ).to_dict() == {k: f"{k} reason" for k in ndm().to_dict()}

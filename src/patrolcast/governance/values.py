@@ -114,8 +114,10 @@ class NDMRationale:
     action_and_review: str
 
     def __post_init__(self) -> None:
-        for heading in NDM_HEADINGS:
-            _text(getattr(self, heading), f"NDM heading '{heading}'")
+        for heading in NDM_HEADINGS:  # stored as checked: stripped, line breaks as \n
+            object.__setattr__(
+                self, heading, _text(getattr(self, heading), f"NDM heading '{heading}'")
+            )
 
     @classmethod
     def from_mapping(cls, raw: dict[str, Any]) -> NDMRationale:
