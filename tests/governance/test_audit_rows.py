@@ -144,6 +144,21 @@ def test_unaudited_governed_write_is_refused_at_commit(world: World) -> None:
     assert _problems(world) == ()
 
 
+def test_savepoints_are_refused_and_nothing_escapes_through_one(world: World) -> None:
+    """A savepoint rolled back would forget the outer transaction's pending rows (or keep rows
+    whose entry it rolled back): governed sessions refuse savepoints, and the outer write is
+    still refused at commit."""
+    pid = walk_to(world, State.DRAFT)
+    with world.session() as s:
+        s.execute(update(Proposal).where(Proposal.id == pid).values(area_km2=9.0))
+        with pytest.raises(UnauditedWrite, match="savepoints"):
+            s.begin_nested()
+        with pytest.raises(UnauditedWrite, match=f"proposals/{pid}"):
+            s.commit()
+        s.rollback()
+    assert _problems(world) == ()
+
+
 def test_bulk_delete_is_described_by_the_next_entry(tmp_path: Path) -> None:
     from tests.governance.helpers import make_world, sqlite_url
 

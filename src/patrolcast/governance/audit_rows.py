@@ -302,6 +302,18 @@ def _transaction_end(session: Session, transaction: Any) -> None:
         _clear(session)
 
 
+def _no_savepoints(session: Session, transaction: Any) -> None:
+    """Savepoints are refused on a governed session: rolling one back or releasing it would
+    need the pending rows and the entries taken for them to follow the savepoint (a rolled-back
+    entry must not describe rows that stay; a release is not the commit the checkpoint is
+    written after). Nothing in patrolcast uses them, so none is allowed."""
+    if transaction.nested:
+        raise UnauditedWrite(
+            "savepoints (begin_nested) are not allowed on a governed session: "
+            "every governed write commits with its audit entry in one transaction"
+        )
+
+
 def _after_commit(session: Session) -> None:
     session.info.pop(PENDING_KEY, None)
     outside = session.info.pop(OUTSIDE_KEY, None)
@@ -323,6 +335,7 @@ def install(sessions: sessionmaker[Session]) -> None:
     event.listen(sessions, "before_commit", _before_commit)
     event.listen(sessions, "after_soft_rollback", _clear)
     event.listen(sessions, "after_transaction_end", _transaction_end)
+    event.listen(sessions, "after_transaction_create", _no_savepoints)
     event.listen(sessions, "after_commit", _after_commit)
 
 
