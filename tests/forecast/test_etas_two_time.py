@@ -150,6 +150,9 @@ def test_two_time_scales_need_compatible_settings() -> None:
         ETASForecaster(time_scales=2, kernel="histogram").fit(ev, cutoff=200.0)
     with pytest.raises(ValueError, match="time_scales"):
         ETASForecaster(time_scales=3).fit(ev, cutoff=200.0)
+    with pytest.raises(ValueError, match="truncates the long scale"):  # default max_days 60
+        ETASForecaster(time_scales=2).fit(ev, cutoff=200.0)
+    ETASForecaster(time_scales=2, max_days=120.0, max_iter=2, restarts=1).fit(ev, cutoff=200.0)
 
 
 # the alert's two-time-scale settings (forecast.alert.TWO_TIME_SCALES): a 120-day leave-out and

@@ -611,6 +611,12 @@ class ETASForecaster(Forecaster):
                     f"max_long_delay must exceed max_mean_delay ({self.max_mean_delay:g} days), "
                     f"got {self.max_long_delay!r}"
                 )
+            if self.max_days < self.max_long_delay:
+                raise ValueError(
+                    f"two time scales need the triggering cut-off max_days ({self.max_days:g}) "
+                    f"at least max_long_delay ({self.max_long_delay:g} days): a shorter cut-off "
+                    "truncates the long scale"
+                )
         if self.restarts not in (1, 2, 3):
             raise ValueError(f"restarts must be 1, 2 or 3, got {self.restarts!r}")
         if not (isinstance(self.max_iter, int) and self.max_iter >= 1):
