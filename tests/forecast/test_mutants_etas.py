@@ -391,10 +391,14 @@ def test_params_summary_reports_the_fit_in_plain_units() -> None:
         "space": pytest.approx(math.exp(-(1000.0**2) / (2 * SIGMA**2))),
     }
     assert p["kernel"] == "gaussian" and p["histogram"] is None
+    # one time scale: the two-scale fields describe that one scale
+    assert p["time_scales"] == 1 and p["time_weights"] == [1.0]
+    assert p["mean_trigger_delays_days"] == [pytest.approx(1 / OMEGA)]
     assert set(p) == {
         "background_per_day", "background_level_at_cutoff", "seasonal_amplitude",
         "seasonal_peak_day_of_year", "branching_ratio", "theta_by_mark", "omega_per_day",
-        "mean_trigger_delay_days", "sigma_m", "sigmas_m", "scale_weights", "n_events",
+        "mean_trigger_delay_days", "time_scales", "mean_trigger_delays_days", "time_weights",
+        "sigma_m", "sigmas_m", "scale_weights", "n_events",
         "n_history_events", "records_collapsed", "n_pairs", "n_iter", "converged", "trustworthy",
         "not_trustworthy_because", "loglik", "restarts", "fit_cutoff", "truncated_mass", "kernel",
         "histogram",
