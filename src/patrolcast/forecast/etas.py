@@ -415,6 +415,17 @@ def collapse_incidents(
     return out, int(n - keep.sum())
 
 
+def _space_mass(sigmas: FloatArray, weights: FloatArray, d2max: float) -> float:
+    """Share of the Gaussian space kernel (a mixture of scales) within ``max_distance``."""
+    return float(np.sum(weights * (1.0 - np.exp(-d2max / (2.0 * sigmas**2)))))
+
+
+def _density_floor(bg: BackgroundDensity, x: FloatArray, y: FloatArray) -> float:
+    """A tiny uniform floor that keeps isolated events' background density positive."""
+    h_max = float(bg.h.max())
+    return 1e-6 / ((np.ptp(x) + 8 * h_max) * (np.ptp(y) + 8 * h_max))
+
+
 @dataclass
 class _EMRun:
     """One EM run from one starting point."""
@@ -730,6 +741,31 @@ class ETASForecaster(Forecaster):
             self.season_ = self._season(best.p_bg, day, n_days)
         self._store(best)
 
+    def _start_space(self, start: dict[str, float]) -> tuple[FloatArray, FloatArray]:
+        """The space kernel's scales and weights at a starting point (one scale, or a third of
+        the start's scale, at least the floor, beside it)."""
+        if self.scales == 1:
+            sigmas = np.array([start["sigma"]])
+        else:
+            sigmas = np.array([max(start["sigma"] / 3.0, self.min_sigma), start["sigma"]])
+        return sigmas, np.full(self.scales, 1.0 / self.scales)
+
+    def _space_m_step(
+        self, s_scale: FloatArray, s_d2: FloatArray, sigmas: FloatArray
+    ) -> tuple[FloatArray, FloatArray]:
+        """Closed-form M-step of the space scales and weights (a scale holding no mass keeps
+        its value; two scales kept in order, s1 <= s2, so that labels do not switch)."""
+        live = s_scale > 1e-12
+        sigmas = np.where(
+            live,
+            np.maximum(self.min_sigma, np.sqrt(s_d2 / (2.0 * np.maximum(s_scale, 1e-300)))),
+            sigmas,
+        )
+        weights = s_scale / float(s_scale.sum())
+        if self.scales == 2 and sigmas[0] > sigmas[1]:
+            sigmas, weights = sigmas[::-1].copy(), weights[::-1].copy()
+        return sigmas, weights
+
     def _em(
         self,
         start: dict[str, float],
@@ -751,18 +787,12 @@ class ETASForecaster(Forecaster):
         omega_lo, omega_hi = self._omega_bounds
         theta = np.full(n_marks, start["theta"])
         omega = start["omega"]
-        if self.scales == 1:
-            sigmas = np.array([start["sigma"]])
-        else:
-            sigmas = np.array([max(start["sigma"] / 3.0, self.min_sigma), start["sigma"]])
-        weights = np.full(self.scales, 1.0 / self.scales)
+        sigmas, weights = self._start_space(start)
         mu_rate = 0.7 * n / window
         p_bg = np.ones(n)
         tau = np.minimum(cutoff - t, self.max_days)  # how much of each kernel lies before cutoff
         counts_per_mark = np.bincount(mark_index, minlength=n_marks)
-        h_max = float(bg.h.max())
-        extent = (np.ptp(x) + 8 * h_max) * (np.ptp(y) + 8 * h_max)
-        floor = 1e-6 / extent  # a tiny uniform floor keeps isolated events' density positive
+        floor = _density_floor(bg, x, y)
         d2max = self.max_distance**2
         loglik, converged, n_iter = -math.inf, False, 0
         for it in range(1, self.max_iter + 1):
@@ -779,7 +809,7 @@ class ETASForecaster(Forecaster):
                     max_days=self.max_days, max_distance=self.max_distance, weights=weights,
                 )  # fmt: skip
             # log-likelihood at the parameters of this E-step (mu integrates to mu_rate*window)
-            space_mass = float(np.sum(weights * (1.0 - np.exp(-d2max / (2.0 * sigmas**2)))))
+            space_mass = _space_mass(sigmas, weights, d2max)
             time_mass = 1.0 - np.exp(-omega * tau)
             loglik = float(ll) - mu_rate * window
             loglik -= float(np.sum(theta[mark_index] * time_mass)) * space_mass
@@ -787,16 +817,8 @@ class ETASForecaster(Forecaster):
             old = np.concatenate([[mu_rate, omega], sigmas, weights, theta])
             mu_rate = float(p_bg.sum()) / window
             if s_all > 0:
-                live = s_scale > 1e-12
-                sigmas = np.where(
-                    live,
-                    np.maximum(self.min_sigma, np.sqrt(s_d2 / (2.0 * np.maximum(s_scale, 1e-300)))),
-                    sigmas,
-                )
-                weights = s_scale / s_all
-                if self.scales == 2 and sigmas[0] > sigmas[1]:  # keep s1 <= s2 (no label switch)
-                    sigmas, weights = sigmas[::-1].copy(), weights[::-1].copy()
-            space_mass = float(np.sum(weights * (1.0 - np.exp(-d2max / (2.0 * sigmas**2)))))
+                sigmas, weights = self._space_m_step(s_scale, s_d2, sigmas)
+            space_mass = _space_mass(sigmas, weights, d2max)
             denom = space_mass * np.bincount(mark_index, weights=time_mass, minlength=n_marks)
             theta = np.where(counts_per_mark > 0, s_mark / np.maximum(denom, 1e-300), 0.0)
             theta = np.minimum(theta, 0.99)
@@ -851,18 +873,12 @@ class ETASForecaster(Forecaster):
         theta = np.full(n_marks, start["theta"])
         omegas = np.clip(np.array([start["omega"], start["omega_long"]]), lo, hi)
         tw = np.array([0.5, 0.5])
-        if self.scales == 1:
-            sigmas = np.array([start["sigma"]])
-        else:
-            sigmas = np.array([max(start["sigma"] / 3.0, self.min_sigma), start["sigma"]])
-        weights = np.full(self.scales, 1.0 / self.scales)
+        sigmas, weights = self._start_space(start)
         mu_rate = 0.7 * n / window
         p_bg = np.ones(n)
         tau = np.minimum(cutoff - t, self.max_days)
         counts_per_mark = np.bincount(mark_index, minlength=n_marks)
-        h_max = float(bg.h.max())
-        extent = (np.ptp(x) + 8 * h_max) * (np.ptp(y) + 8 * h_max)
-        floor = 1e-6 / extent
+        floor = _density_floor(bg, x, y)
         d2max = self.max_distance**2
         loglik, converged, n_iter = -math.inf, False, 0
         for it in range(1, self.max_iter + 1):
@@ -880,23 +896,15 @@ class ETASForecaster(Forecaster):
                     max_days=self.max_days, max_distance=self.max_distance,
                 )  # fmt: skip
             seen = 1.0 - np.exp(-omegas[None, :] * tau[:, None])  # (events, time scales)
-            space_mass = float(np.sum(weights * (1.0 - np.exp(-d2max / (2.0 * sigmas**2)))))
+            space_mass = _space_mass(sigmas, weights, d2max)
             loglik = float(ll) - mu_rate * window
             loglik -= float(np.sum(theta[mark_index] * (seen @ tw))) * space_mass
             s_all = float(s_scale.sum())
             old = np.concatenate([[mu_rate], omegas, tw, sigmas, weights, theta])
             mu_rate = float(p_bg.sum()) / window
             if s_all > 0:
-                live = s_scale > 1e-12
-                sigmas = np.where(
-                    live,
-                    np.maximum(self.min_sigma, np.sqrt(s_d2 / (2.0 * np.maximum(s_scale, 1e-300)))),
-                    sigmas,
-                )
-                weights = s_scale / s_all
-                if self.scales == 2 and sigmas[0] > sigmas[1]:
-                    sigmas, weights = sigmas[::-1].copy(), weights[::-1].copy()
-                space_mass = float(np.sum(weights * (1.0 - np.exp(-d2max / (2.0 * sigmas**2)))))
+                sigmas, weights = self._space_m_step(s_scale, s_d2, sigmas)
+                space_mass = _space_mass(sigmas, weights, d2max)
                 exposure = space_mass * (theta[mark_index] @ seen)  # (time scales,)
                 rate = s_time / np.maximum(exposure, 1e-300)
                 if rate.sum() > 0:
@@ -968,8 +976,7 @@ class ETASForecaster(Forecaster):
         weights = kern.weights.copy()
         mu_rate = 0.7 * n / window
         p_bg = np.ones(n)
-        h_max = float(bg.h.max())
-        floor = 1e-6 / ((np.ptp(x) + 8 * h_max) * (np.ptp(y) + 8 * h_max))
+        floor = _density_floor(bg, x, y)
         loglik, converged, n_iter = -math.inf, False, 0
         for it in range(1, self.max_iter + 1):
             n_iter = it
