@@ -395,6 +395,19 @@ def _estep_pairs_mix(
     return p_bg, s_mark, s_time, s_dt, s_scale, s_d2, loglik
 
 
+def _mix_scales(
+    omegas: FloatArray, time_weights: FloatArray, sigmas: FloatArray, weights: FloatArray
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """The time decays and their mixture weights as float arrays of one shape, and the space
+    scales and weights as :func:`_scales` checks them (both E-steps of the mixture)."""
+    om = np.asarray(omegas, dtype=np.float64)
+    tw = np.asarray(time_weights, dtype=np.float64)
+    sig, w = _scales(sigmas, weights)
+    if om.shape != tw.shape:
+        raise ValueError("one mixture weight per time scale")
+    return om, tw, sig, w
+
+
 def estep_pairs_mix(
     parent: IntArray,
     child: IntArray,
@@ -415,11 +428,7 @@ def estep_pairs_mix(
     time component its mass and its sum of ``p * dt``, per space component its mass and its sum
     of ``p * d**2``, and ``sum(log lambda_j)``. :func:`estep_dense_mix` is its reference.
     """
-    om = np.asarray(omegas, dtype=np.float64)
-    tw = np.asarray(time_weights, dtype=np.float64)
-    sig, w = _scales(sigmas, weights)
-    if om.shape != tw.shape:
-        raise ValueError("one mixture weight per time scale")
+    om, tw, sig, w = _mix_scales(omegas, time_weights, sigmas, weights)
     dt = t[child] - t[parent]
     d2 = (x[child] - x[parent]) ** 2 + (y[child] - y[parent]) ** 2
     result: EStepMix = _estep_pairs_mix(
@@ -446,9 +455,7 @@ def estep_dense_mix(
 ) -> EStepMix:
     """Reference of :func:`estep_pairs_mix`: plain numpy over all ``n * n`` pairs, one array
     per (time, space) component, cut-offs applied as masks."""
-    om = np.asarray(omegas, dtype=np.float64)
-    tw = np.asarray(time_weights, dtype=np.float64)
-    sig, w = _scales(sigmas, weights)
+    om, tw, sig, w = _mix_scales(omegas, time_weights, sigmas, weights)
     n = t.shape[0]
     s_mark = np.zeros(theta.shape[0])
     s_time = np.zeros(om.size)
