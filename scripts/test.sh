@@ -12,9 +12,20 @@ ci=false
 case "${CI:-}" in true | 1 | yes) ci=true ;; esac
 data=${PATROLCAST_SHARED_DATA:-$(cd .. && pwd)/shared/data}
 missing=()
+# a private server per run (its own folder, a free port), so that two runs on one machine never
+# share, restart or stop each other's database
+own_dir=
+if [ -z "${PATROLCAST_PG_DIR:-}" ]; then
+  own_dir=$(mktemp -d /tmp/patrolcast-pg.XXXXXX)
+  export PATROLCAST_PG_DIR=$own_dir
+fi
+if [ -z "${PATROLCAST_PG_PORT:-}" ]; then
+  PATROLCAST_PG_PORT=$(.venv/bin/python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  export PATROLCAST_PG_PORT
+fi
+trap 'bash scripts/postgres.sh stop; [ -z "$own_dir" ] || rm -rf "$own_dir"' EXIT
 if url=$(bash scripts/postgres.sh start); then
   export PATROLCAST_TEST_PG_URL="$url"
-  trap 'bash scripts/postgres.sh stop' EXIT
 else
   missing+=("PostgreSQL unavailable (postgres tests skipped)")
 fi
