@@ -164,3 +164,31 @@ def test_cooldown_holds_for_the_same_place_given_in_another_crs(
             s, actor="acc2", clock=world.clock, proposal_id=second, details=authorisation(world)
         )
     assert err.value.rule == "cooldown" and f"#{first}" in err.value.reason
+
+
+def test_record_names_the_stored_username_not_the_callers_spelling(world: World) -> None:
+    """A direct caller may spell a username in another case; the audit record, done or
+    refused, names the person as stored, so one person never appears under two names."""
+    from sqlalchemy import select
+
+    from patrolcast.governance.models import AuditEntry
+    from patrolcast.governance.states import InvalidTransition
+    from tests.governance.helpers import details
+
+    with world.session() as s:
+        done = service.propose(s, actor="ANA", clock=world.clock, details=details(world))
+        with pytest.raises(InvalidTransition):  # a draft is not authorised: refused, audited
+            service.authorise(
+                s,
+                actor="Ana",
+                clock=world.clock,
+                proposal_id=done.proposal_id,
+                details=authorisation(world),
+            )
+        rows = s.execute(
+            select(AuditEntry.actor, AuditEntry.outcome)
+            .where(AuditEntry.target_type == "proposal")
+            .order_by(AuditEntry.seq)
+        ).all()
+        assert [tuple(r) for r in rows] == [("ana", "done"), ("ana", "denied")]
+        assert audit.verify(s).ok

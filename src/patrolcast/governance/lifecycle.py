@@ -349,6 +349,8 @@ def _apply(
             now=now,
         )
         raise refused
+    # the record names the stored username, never the caller's spelling of it ("Alice" for alice)
+    username = actor.username
 
     proposal: Proposal | None = None
     if action is Action.PROPOSE:
