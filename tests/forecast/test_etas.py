@@ -250,6 +250,46 @@ def test_collapse_incidents_merges_victims_of_one_incident() -> None:
     assert none == 0 and len(same) == 6
 
 
+def test_collapse_incidents_links_every_record_of_the_same_time() -> None:
+    """Victims of one shooting recorded at the same minute collapse even when a record of that
+    minute elsewhere sorts between them; the result does not depend on the input order."""
+    from patrolcast.forecast.etas import collapse_incidents
+
+    t, x = [1.0, 1.0, 1.0], [0.0, 500.0, 10.0]
+    ev = EventSet.from_arrays(t, x, np.zeros(3), crs=CRS, mark=[0, 0, 1])
+    out, merged = collapse_incidents(ev)
+    assert merged == 1 and sorted(out.x.tolist()) == [0.0, 500.0]
+    assert out.mark[out.x == 0.0].tolist() == [1]  # the kept record carries the fatal mark
+    rng = np.random.default_rng(5)
+    for _ in range(5):
+        p = rng.permutation(3)
+        o, m = collapse_incidents(
+            EventSet.from_arrays(np.array(t)[p], np.array(x)[p], np.zeros(3), crs=CRS)
+        )
+        kept = sorted(o.x.tolist())  # the first of the tied victims in the input is kept
+        assert m == 1 and kept[1] == 500.0 and kept[0] in (0.0, 10.0)
+
+
+def test_tied_pairs_of_a_long_run_equal_every_pair_within_reach() -> None:
+    """A long run of equal times (day-precision records of one day) is searched with a tree:
+    the same pairs as checking every pair (the plain reference)."""
+    from patrolcast.forecast.etas import _tied_pairs
+
+    rng = np.random.default_rng(11)
+    n = 300
+    t = np.r_[np.zeros(n), np.ones(5)]
+    x, y = rng.uniform(0, 600, n + 5), rng.uniform(0, 600, n + 5)
+    a, b = _tied_pairs(t, x, y, 30.0)
+    got = set(zip(a.tolist(), b.tolist(), strict=True))
+    want = {
+        (i, j)
+        for i in range(n + 5)
+        for j in range(i + 1, n + 5)
+        if t[i] == t[j] and np.hypot(x[j] - x[i], y[j] - y[i]) <= 30.0
+    }
+    assert got == want and len(want) > 20
+
+
 def test_leave_out_weights_match_the_raster_smoothing() -> None:
     """The time-stable background subtracts each near neighbour's kernel at an event's pixel:
     the pair weights must equal what the Gaussian filter puts there (the plain reference)."""

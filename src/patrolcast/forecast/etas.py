@@ -61,6 +61,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from scipy.ndimage import gaussian_filter
+from scipy.spatial import cKDTree
 
 from patrolcast.errors import InputError
 from patrolcast.events import EventSet, from_days
@@ -374,6 +375,36 @@ def _quantised_resolution(scale: float) -> float:
     return 50.0 if scale >= 100.0 else 25.0
 
 
+def _tied_pairs(
+    t: FloatArray, x: FloatArray, y: FloatArray, metres: float
+) -> tuple[IntArray, IntArray]:
+    """Pairs ``(i, j)``, ``i < j``, of time-sorted records with the *same* time within
+    ``metres``: every pair of a run of equal times, not only neighbours in the sort order (a
+    record of the same minute elsewhere may sit between two victims of one shooting)."""
+    starts = np.flatnonzero(np.r_[True, t[1:] != t[:-1]])
+    ends = np.r_[starts[1:], t.size]
+    parents: list[IntArray] = []
+    children: list[IntArray] = []
+    runs = ends - starts > 1
+    for s, e in zip(starts[runs].tolist(), ends[runs].tolist(), strict=True):
+        if e - s <= 64:
+            a, b = np.triu_indices(e - s, 1)
+        else:  # a long run (day-precision records of one day): a tree, not every pair
+            found = cKDTree(np.column_stack([x[s:e], y[s:e]])).query_pairs(
+                metres, output_type="ndarray"
+            )
+            a, b = found.min(axis=1), found.max(axis=1)
+        close = np.hypot(x[s + b] - x[s + a], y[s + b] - y[s + a]) <= metres
+        parents.append(s + a[close])
+        children.append(s + b[close])
+    if not parents:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    return (
+        np.concatenate(parents).astype(np.int64),
+        np.concatenate(children).astype(np.int64),
+    )
+
+
 def collapse_incidents(
     events: EventSet, minutes: float = 60.0, metres: float = 30.0
 ) -> tuple[EventSet, int]:
@@ -389,11 +420,10 @@ def collapse_incidents(
     order = np.argsort(events.t, kind="stable")
     t, x, y = events.t[order], events.x[order], events.y[order]
     parent, child = space_time_pairs(t, x, y, max_days=minutes / 1440.0, max_distance=metres)
-    same = np.flatnonzero(t[1:] == t[:-1])  # equal times: the pair index needs dt > 0
-    if same.size:
-        extra = np.hypot(x[same + 1] - x[same], y[same + 1] - y[same]) <= metres
-        parent = np.concatenate([parent, same[extra]])
-        child = np.concatenate([child, same[extra] + 1])
+    tied_parent, tied_child = _tied_pairs(t, x, y, metres)  # the pair index needs dt > 0
+    if tied_parent.size:
+        parent = np.concatenate([parent, tied_parent])
+        child = np.concatenate([child, tied_child])
     if parent.size == 0:
         return events, 0
     root = np.arange(n)
