@@ -317,3 +317,30 @@ def test_word_at_a_time_scans_equal_the_byte_by_byte_ones() -> None:
             wanted = np.flatnonzero(rng.random(buf.count(b"\n")) < 0.4)
             got, ref = line_spans(buf, wanted), line_spans_reference(buf, wanted)
             assert got[0].tolist() == ref[0].tolist() and got[1].tolist() == ref[1].tolist()
+
+
+def test_occurrence_counter_equals_the_sorted_runs_and_a_python_counter() -> None:
+    """The hash-table occurrence counter gives the numbers of the sorted-run reference and of
+    a plain Counter, over blocks of varied size that make the table grow several times."""
+    from collections import Counter
+
+    from patrolcast.io._fast import OccurrenceCounter
+    from patrolcast.io._values import Occurrences
+
+    rng = np.random.default_rng(41)
+    fast, reference = OccurrenceCounter(), Occurrences()
+    counts: Counter[int] = Counter()
+    extremes = np.array([0, np.iinfo(np.uint64).max, 1, 0], dtype=np.uint64)
+    for size in [4, 1, 0, 50, 7, 40_000, 2, 90_000, 9, 3000, 70_000]:
+        block = rng.integers(0, 60_000, size).astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+        if size == 4:
+            block = extremes
+        expected = []
+        for v in block.tolist():
+            expected.append(counts[v])
+            counts[v] += 1
+        got = fast.next(block)
+        assert got.tolist() == expected
+        assert reference.next(block).tolist() == expected
+        assert len(fast) == len(counts)
+    assert len(fast.table) > 1 << 16  # the table grew (and was rebuilt with its counts)

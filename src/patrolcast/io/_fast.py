@@ -893,3 +893,77 @@ class KeySet:
         repeated = np.zeros(len(keys), dtype=bool)
         self.size += _first_seen(self.table, self.used, keys, take, repeated)
         return repeated
+
+
+# -- occurrence numbers of 64-bit hashes -------------------------------------------------------
+
+
+@numba.njit(nogil=True, cache=True)
+def _count_next(
+    table: npt.NDArray[np.uint64],
+    counts: npt.NDArray[np.int64],
+    used: npt.NDArray[np.bool_],
+    hashes: npt.NDArray[np.uint64],
+    add: npt.NDArray[np.int64],
+    out: npt.NDArray[np.int64],
+) -> int:  # pragma: no cover - compiled
+    """For each hash in order: ``out[i]`` = its count so far, then the count grows by
+    ``add[i]``; new hashes are inserted. Returns the number of hashes inserted."""
+    mask = np.uint64(len(table) - 1)
+    added = 0
+    for i in range(len(hashes)):
+        k = hashes[i]
+        h = k * np.uint64(0x9E3779B97F4A7C15)
+        s = (h ^ (h >> np.uint64(29))) & mask
+        while used[s] and table[s] != k:
+            s = (s + np.uint64(1)) & mask
+        if not used[s]:
+            used[s] = True
+            table[s] = k
+            counts[s] = 0
+            added += 1
+        out[i] = counts[s]
+        counts[s] += add[i]
+    return added
+
+
+class OccurrenceCounter:
+    """Occurrence numbers of content hashes within one file, in one compiled pass over a hash
+    table (open addressing, at most half full): the n-th copy of a hash gets n. Equal to
+    :class:`patrolcast.io._values.Occurrences` (sorted runs, the reference; tested) without its
+    sort of every block; 34 to 68 bytes per distinct hash (two to four slots of 17 bytes),
+    against 16 in the sorted runs."""
+
+    def __init__(self) -> None:
+        self.size = 0
+        self._alloc(1 << 16)
+
+    def _alloc(self, slots: int) -> None:
+        self.table = np.zeros(slots, dtype=np.uint64)
+        self.counts = np.zeros(slots, dtype=np.int64)
+        self.used = np.zeros(slots, dtype=bool)
+
+    def __len__(self) -> int:
+        return self.size
+
+    def next(self, hashes: npt.NDArray[np.uint64]) -> npt.NDArray[np.int64]:
+        """Occurrence number of each hash: how many times it was seen before in the file."""
+        hashes = np.ascontiguousarray(hashes, dtype=np.uint64)
+        out = np.empty(len(hashes), dtype=np.int64)
+        if len(hashes) == 0:
+            return out
+        need = 2 * (self.size + len(hashes))
+        if need > len(self.table):
+            slots = len(self.table)
+            while need > slots:
+                slots *= 2
+            old_keys, old_counts = self.table[self.used], self.counts[self.used]
+            self._alloc(slots)
+            _count_next(
+                self.table, self.counts, self.used, old_keys, old_counts,
+                np.empty(len(old_keys), dtype=np.int64),
+            )  # fmt: skip
+        self.size += _count_next(
+            self.table, self.counts, self.used, hashes, np.ones(len(hashes), dtype=np.int64), out
+        )
+        return out

@@ -26,7 +26,7 @@ from patrolcast.errors import InputError
 from patrolcast.io import _accounting as acc
 from patrolcast.io._accounting import FileSummary, IngestSummary
 from patrolcast.io._areas import area_points
-from patrolcast.io._fast import KeySet
+from patrolcast.io._fast import KeySet, OccurrenceCounter
 from patrolcast.io._mapping import IncidentMapping, detect_mapping, load_mapping
 from patrolcast.io._readers import (
     INCIDENTS,
@@ -59,7 +59,6 @@ from patrolcast.io._text import (
 )
 from patrolcast.io._values import (
     Box,
-    Occurrences,
     SortedIds,
     describe_transformation,
     mix,
@@ -347,7 +346,7 @@ def _ingest_file(
     stage = folder / "_staging" / uuid.uuid4().hex
     events = PartWriter(stage / "events", folder / "events", reader.schema, prefix)
     quarantine = PartWriter(stage / "quarantine", folder / "quarantine", QUARANTINE_SCHEMA, prefix)
-    occurrences = Occurrences()
+    occurrences = OccurrenceCounter()  # content hashes seen in the file, with their counts
     seen_keys = KeySet()  # incident keys (Crime IDs) seen in the file
     collapsed: list[pd.DataFrame] = []
     new_ids: list[npt.NDArray[np.int64]] = []
