@@ -122,3 +122,25 @@ def test_density_ratio_is_paired_over_alerts() -> None:
     same = density_ratio(base, base, rng)
     assert same is not None and same["bootstrap_95"] == [pytest.approx(1.0)] * 2
     assert not same["above_1"]
+
+
+def test_a_disc_zone_holds_every_cell_it_meets_whatever_the_models_reach(
+    alerts: tuple[Alert, Alert],
+) -> None:
+    """The 400 m disc's cells are every cell whose nearest point lies within 400 m, counted
+    here over the whole grid, also for a model whose kernel reaches less far (corner cells
+    have centres up to half a diagonal, 577 m, away)."""
+    import copy
+
+    model, grid, kw = ALERT_CONTEXT["model"], ALERT_CONTEXT["grid"], ALERT_CONTEXT["kw"]
+    short = copy.copy(model)
+    short.max_distance = 300.0
+    disc = KnoxZone(radius_m=400.0, days=14, alpha=1.0, basis="400 m for 14 days")
+    cent = grid.centroids
+    gap_x = np.maximum(np.abs(cent[:, 0] - kw["x"]) - 125.0, 0.0)
+    gap_y = np.maximum(np.abs(cent[:, 1] - kw["y"]) - 125.0, 0.0)
+    want = set(np.asarray(grid.unit_ids)[np.hypot(gap_x, gap_y) <= 400.0].tolist())
+    assert len(want) > 9  # a disc of 400 m meets more than the 3 x 3 block around the incident
+    for m in (model, short):
+        got = serious_assault_alert(m, grid, force=disc, **kw)
+        assert {c.unit_id for c in got.cells} == want

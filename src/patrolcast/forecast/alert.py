@@ -486,7 +486,12 @@ def serious_assault_alert(
     theta = model.theta_for(mark)
     omega = model.omega_
     cx, cy, half, cell_size = _cell_geometry(support)
-    reach = max(model.max_distance, zone.radius_m if zone else 0.0) + half
+    # the kernel's cells lie within max_distance of a centre, give or take half a side; a disc
+    # zone's cells are those whose nearest point lies within its radius, so their centres may
+    # be half a diagonal beyond it (a model with a short max_distance must not cut them)
+    reach = np.maximum(
+        model.max_distance + half, (zone.radius_m if zone else 0.0) + half * math.sqrt(2.0)
+    )
     near = np.flatnonzero(np.hypot(cx - x, cy - y) <= reach)
     k = np.arange(days, dtype=np.float64)
     hi = np.minimum(k + 1.0, model.max_days)
