@@ -192,3 +192,30 @@ def test_record_names_the_stored_username_not_the_callers_spelling(world: World)
         ).all()
         assert [tuple(r) for r in rows] == [("ana", "done"), ("ana", "denied")]
         assert audit.verify(s).ok
+
+
+def test_a_refused_atomic_run_names_the_stored_username_or_a_placeholder(world: World) -> None:
+    """propose + submit in one transaction: a refusal rolls both back and keeps one denial;
+    that entry names the person as stored ("aud" for "AUD"), and an unknown multi-line caller
+    string never reaches the log (it is written as a fixed placeholder)."""
+    from sqlalchemy import select
+
+    from patrolcast.governance.models import AuditEntry
+    from tests.governance.helpers import details
+
+    with world.session() as s:
+        for caller in ("AUD", "X\nevil " + "a" * 200):  # an auditor may not propose
+            with pytest.raises(Exception):  # noqa: B017 - the refusal's type is not the point
+                service.propose(
+                    s, actor=caller, clock=world.clock, details=details(world), submit_now=True
+                )
+        rows = s.execute(
+            select(AuditEntry.actor, AuditEntry.outcome)
+            .where(AuditEntry.target_type == "proposal")
+            .order_by(AuditEntry.seq)
+        ).all()
+        actors = [r.actor for r in rows]
+        assert actors[0] == "aud" and "\n" not in actors[-1] and len(actors[-1]) <= 64
+        assert actors[-1] == "(invalid username)"
+        assert {r.outcome for r in rows} == {"denied"}
+        assert audit.verify(s).ok

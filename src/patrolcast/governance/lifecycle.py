@@ -307,9 +307,11 @@ def run_atomically(
         err = undo.error
 
         def record() -> None:
+            # as in _apply: the stored username, else a safe placeholder for a caller's string
+            known = find_actor(session, actor)
             audit.append(
                 session,
-                actor=actor,
+                actor=known.username if known is not None else log_name(actor),
                 action=action,
                 target_type="proposal",
                 target_id=proposal_id if proposal_id is not None else "-",
