@@ -270,6 +270,39 @@ def test_collapse_incidents_links_every_record_of_the_same_time() -> None:
         assert m == 1 and kept[1] == 500.0 and kept[0] in (0.0, 10.0)
 
 
+def test_collapse_incidents_groups_chains_whatever_the_order() -> None:
+    """Records linked through a middle one (0 m and 50 m are both within 30 m of 25 m) are one
+    incident in every input order, at equal times and at times minutes apart."""
+    from itertools import permutations
+
+    from patrolcast.forecast.etas import collapse_incidents
+
+    for times in ([1.0, 1.0, 1.0], [1.0, 1.0, 1.0 + 10 / 1440]):
+        xs = [0.0, 50.0, 25.0]
+        for p in permutations(range(3)):
+            ev = EventSet.from_arrays(
+                np.array(times)[list(p)], np.array(xs)[list(p)], np.zeros(3), crs=CRS,
+                mark=np.array([0, 1, 0])[list(p)],
+            )  # fmt: skip
+            out, merged = collapse_incidents(ev)
+            assert merged == 2 and len(out) == 1, (times, p)
+            assert out.mark.tolist() == [1]
+
+
+def test_collapse_incidents_of_dated_records_needs_the_same_point() -> None:
+    """A date says nothing of the hour: records of one day are one incident only at the same
+    point, not merely within 30 m."""
+    from patrolcast.forecast.etas import collapse_incidents
+
+    ev = EventSet.from_arrays(
+        [5.0, 5.0, 5.0, 6.0], [0.0, 10.0, 0.0, 0.0], np.zeros(4), crs=CRS, time_precision="day"
+    )
+    out, merged = collapse_incidents(ev)
+    assert merged == 1 and sorted(zip(out.t.tolist(), out.x.tolist(), strict=True)) == [
+        (5.0, 0.0), (5.0, 10.0), (6.0, 0.0),
+    ]  # fmt: skip
+
+
 def test_tied_pairs_of_a_long_run_equal_every_pair_within_reach() -> None:
     """A long run of equal times (day-precision records of one day) is searched with a tree:
     the same pairs as checking every pair (the plain reference)."""

@@ -61,6 +61,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from scipy.ndimage import gaussian_filter
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from patrolcast.errors import InputError
@@ -391,7 +393,7 @@ def _tied_pairs(
             a, b = np.triu_indices(e - s, 1)
         else:  # a long run (day-precision records of one day): a tree, not every pair
             found = cKDTree(np.column_stack([x[s:e], y[s:e]])).query_pairs(
-                metres, output_type="ndarray"
+                metres * (1.0 + 1e-9), output_type="ndarray"  # the exact test below decides
             )
             a, b = found.min(axis=1), found.max(axis=1)
         close = np.hypot(x[s + b] - x[s + a], y[s + b] - y[s + a]) <= metres
@@ -412,6 +414,11 @@ def collapse_incidents(
     victims of one shooting, recorded with slightly different times or block points; chains
     included) become one, the earliest, carrying the highest mark (fatal if any victim died).
 
+    The groups are the connected components of the "within reach" pairs, so the result does not
+    depend on the input order. Records with a date only (``time_precision == "day"``) are merged
+    only at the same point on the same day: a day says nothing of ``minutes``, and two shootings
+    at one building on one day are not one incident.
+
     Returns the collapsed events and the number of records merged away.
     """
     n = len(events)
@@ -420,15 +427,18 @@ def collapse_incidents(
     order = np.argsort(events.t, kind="stable")
     t, x, y = events.t[order], events.x[order], events.y[order]
     parent, child = space_time_pairs(t, x, y, max_days=minutes / 1440.0, max_distance=metres)
-    tied_parent, tied_child = _tied_pairs(t, x, y, metres)  # the pair index needs dt > 0
+    tied_reach = 0.0 if events.time_precision == "day" else metres
+    tied_parent, tied_child = _tied_pairs(t, x, y, tied_reach)  # the pair index needs dt > 0
     if tied_parent.size:
         parent = np.concatenate([parent, tied_parent])
         child = np.concatenate([child, tied_child])
     if parent.size == 0:
         return events, 0
-    root = np.arange(n)
-    for i, j in sorted(zip(parent.tolist(), child.tolist(), strict=True), key=lambda p: p[1]):
-        root[j] = root[i]  # parents come earlier in time: their root is already final
+    links = coo_matrix((np.ones(parent.size, dtype=np.int8), (parent, child)), shape=(n, n))
+    _, label = connected_components(links, directed=False)
+    first = np.full(int(label.max()) + 1, n, dtype=np.int64)
+    np.minimum.at(first, label, np.arange(n))  # the earliest record of each group (time order)
+    root = first[label]
     keep_sorted = root == np.arange(n)
     keep = np.zeros(n, dtype=bool)
     keep[order[keep_sorted]] = True
